@@ -1,0 +1,1 @@
+"""The GraphQL API: types, resolvers, auth, loaders and the HTTP app."""

@@ -1,0 +1,108 @@
+"""The Starlette application: /graphql, /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from loyalty_gql.api.auth import TokenVerifier
+from loyalty_gql.api.context import IdentityCache
+from loyalty_gql.api.http import GraphQLEndpoint
+from loyalty_gql.api.schema import build_schema
+from loyalty_gql.config import Settings, get_settings
+from loyalty_gql.db.engine import Database, create_database
+from loyalty_gql.services.common import Clock, system_clock
+
+ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+REQUESTS = Counter("loyalty_http_requests_total", "HTTP requests.", ["path", "status"])
+LATENCY = Histogram(
+    "loyalty_http_request_seconds",
+    "HTTP request latency.",
+    ["path"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+class MetricsMiddleware:
+    """Counts requests and their latency per known path (pure ASGI, cheap)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"] if scope["path"] in ROUTES else "other"
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            LATENCY.labels(path).observe(time.perf_counter() - started)
+            REQUESTS.labels(path, str(status)).inc()
+
+
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, clock: Clock = system_clock
+) -> ASGIApp:
+    """Build the application; it owns (and closes) the database unless one is passed in."""
+    settings = settings or get_settings()
+    owns_db = db is None
+    database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
+    graphql = GraphQLEndpoint(
+        schema=build_schema(settings),
+        settings=settings,
+        db=database,
+        verifier=TokenVerifier(settings),
+        identities=IdentityCache(),
+        clock=clock,
+    )
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(_: Request) -> Response:
+        try:
+            async with database.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as error:
+            return JSONResponse({"status": "unavailable", "error": type(error).__name__}, 503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if owns_db:
+            await database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.database = database
+    return MetricsMiddleware(app)

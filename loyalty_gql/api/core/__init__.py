@@ -1,0 +1,1 @@
+"""Conventions shared by every area: IDs, errors, pagination, scalars, permissions."""

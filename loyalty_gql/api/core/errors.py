@@ -1,0 +1,38 @@
+"""userErrors: expected failures of mutations, with a code clients can switch on."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+
+from loyalty_gql.api.core.permissions import PUBLIC
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+
+strawberry.enum(ErrorCode, description="Why a mutation did not do what was asked.")
+
+
+@strawberry.type(description="An expected failure of a mutation, for the person using the app.")
+class UserError:
+    """One problem with a mutation's input or with the state it would change."""
+
+    field: list[str] = strawberry.field(
+        description="Path to the input field at fault; empty when the input as a whole is.",
+        metadata=PUBLIC,
+    )
+    code: ErrorCode = strawberry.field(description="Machine-readable reason.", metadata=PUBLIC)
+    message: str = strawberry.field(description="Human-readable explanation.", metadata=PUBLIC)
+
+
+def user_errors(error: DomainError) -> list[UserError]:
+    """The userErrors for a domain error; input paths are prefixed with ``input``."""
+    return [
+        UserError(field=["input", *p.field] if p.field else [], code=p.code, message=p.message)
+        for p in error.problems
+    ]
+
+
+class BadRequestError(GraphQLError):
+    """A malformed request (bad argument, too large a page): a top-level error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "BAD_USER_INPUT"})

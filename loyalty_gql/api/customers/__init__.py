@@ -1,0 +1,1 @@
+"""Customers: registration, profiles and enrolment."""

@@ -1,0 +1,227 @@
+"""Mutations on customers: registration, profile, enrolment."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+from strawberry.utils.str_converters import to_camel_case
+
+from loyalty_gql.api.auth import Role
+from loyalty_gql.api.core.errors import UserError, user_errors
+from loyalty_gql.api.core.ids import parse_id
+from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsStaff, IsStaffOrCustomer
+from loyalty_gql.api.core.resolving import AppInfo, staff_site
+from loyalty_gql.api.customers.types import Customer
+from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY
+from loyalty_gql.db.models import CustomerRow
+from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.services import customers as service
+
+
+@strawberry.input(description="A customer the shop registers.")
+class RegisterCustomerInput:
+    """A new customer of a site."""
+
+    site_id: strawberry.ID = strawberry.field(description="Global ID of the site.")
+    external_id: str = strawberry.field(
+        description="The customer's id in the shop platform; unique per site, never changes."
+    )
+    email: str | None = strawberry.field(default=None, description="Email address.")
+    name: str | None = strawberry.field(default=None, description="Name for greetings.")
+    groups: list[str] = strawberry.field(
+        default_factory=list, description="Customer groups, e.g. wholesale or staff."
+    )
+    marketing_consent: bool = strawberry.field(
+        default=False, description="Whether the customer agreed to marketing messages."
+    )
+    enroll: bool = strawberry.field(
+        default=False, description="Enrol the customer in the program at once."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="Profile fields to change; omitted fields keep their value.")
+class UpdateCustomerInput:
+    """A partial profile update."""
+
+    customer_id: strawberry.ID = strawberry.field(description="Global ID of the customer.")
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New email; null removes it."
+    )
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New name; null removes it."
+    )
+    groups: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="The full new list of groups."
+    )
+    marketing_consent: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="New consent."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="Whose enrolment changes.")
+class EnrollmentInput:
+    """A customer joining or leaving the program."""
+
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global ID of the customer; omit with a customer token."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="A customer after a change, or why it was refused.")
+class CustomerPayload:
+    """Result of a customer mutation."""
+
+    customer: Customer | None = strawberry.field(
+        description="The customer as it is now.", metadata=WITHIN_PARENT
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed.", metadata=PUBLIC
+    )
+
+
+async def _customer_payload(call: Callable[[], Awaitable[CustomerRow]]) -> CustomerPayload:
+    try:
+        row = await call()
+    except DomainError as error:
+        return CustomerPayload(customer=None, user_errors=user_errors(error))
+    return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
+
+
+async def _visible_customer(info: AppInfo, customer_id: str | None) -> int:
+    """The customer a mutation acts on, or a NOT_FOUND error if the caller can't see it."""
+    access = info.context.access
+    if customer_id is None:
+        if access.role is Role.CUSTOMER and access.customer_id is not None:
+            return access.customer_id
+        raise DomainError.single(ErrorCode.REQUIRED, "name the customer", "customerId")
+    pk = parse_id(customer_id, "Customer")
+    row = await info.context.loaders.customer_by_id.load(pk)
+    if row is None or not access.sees_customer(row.site_id, row.id):
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+    return pk
+
+
+@strawberry.type
+class CustomerMutations:
+    """Changing customers."""
+
+    @strawberry.mutation(
+        description="Register a shop customer; idempotent on (site, externalId).",
+        permission_classes=[IsStaff],
+    )
+    async def register_customer(
+        self,
+        info: AppInfo,
+        input: RegisterCustomerInput,
+    ) -> CustomerPayload:
+        """Register a customer."""
+        ctx = info.context
+        site_pk = staff_site(info, input.site_id)
+        profile = CustomerProfile(
+            external_id=input.external_id,
+            email=input.email,
+            name=input.name,
+            groups=tuple(input.groups),
+            marketing_consent=input.marketing_consent,
+        )
+        return await _customer_payload(
+            lambda: service.register_customer(
+                ctx.db,
+                site_id=site_pk,
+                profile=profile,
+                enroll=input.enroll,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+        )
+
+    @strawberry.mutation(
+        description="Change a customer's email, name, groups or consent.",
+        permission_classes=[IsStaff],
+    )
+    async def update_customer(
+        self,
+        info: AppInfo,
+        input: UpdateCustomerInput,
+    ) -> CustomerPayload:
+        """Update a customer."""
+        ctx = info.context
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in vars(input).items()
+            if value is not strawberry.UNSET and name not in ("customer_id", "idempotency_key")
+        }
+        for name in ("groups", "marketing_consent"):
+            if name in changes and changes[name] is None:
+                error = DomainError.single(
+                    ErrorCode.REQUIRED, "may be omitted but not null", to_camel_case(name)
+                )
+                return CustomerPayload(customer=None, user_errors=user_errors(error))
+
+        async def call() -> CustomerRow:
+            pk = await _visible_customer(info, input.customer_id)
+            return await service.update_customer(
+                ctx.db,
+                customer_id=pk,
+                changes=changes,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+
+        return await _customer_payload(call)
+
+    @strawberry.mutation(
+        description="Enrol a customer in the program (staff, or the customer themselves).",
+        permission_classes=[IsStaffOrCustomer],
+    )
+    async def enroll_customer(
+        self,
+        info: AppInfo,
+        input: EnrollmentInput,
+    ) -> CustomerPayload:
+        """Enrol a customer."""
+        ctx = info.context
+
+        async def call() -> CustomerRow:
+            pk = await _visible_customer(info, input.customer_id)
+            return await service.enroll_customer(
+                ctx.db,
+                customer_id=pk,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+
+        return await _customer_payload(call)
+
+    @strawberry.mutation(
+        description="Take a customer out of the program (staff, or the customer themselves).",
+        permission_classes=[IsStaffOrCustomer],
+    )
+    async def leave_program(
+        self,
+        info: AppInfo,
+        input: EnrollmentInput,
+    ) -> CustomerPayload:
+        """A customer leaves the program."""
+        ctx = info.context
+
+        async def call() -> CustomerRow:
+            pk = await _visible_customer(info, input.customer_id)
+            return await service.leave_program(
+                ctx.db,
+                customer_id=pk,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+
+        return await _customer_payload(call)

@@ -1,0 +1,243 @@
+"""GraphQL over HTTP: GET and POST, application/json and application/graphql-response+json.
+
+Written against the GraphQL-over-HTTP spec (graphql-http's audits check it):
+request errors (unparsable JSON, bad parameters, unparsable or invalid documents,
+variables that do not coerce) answer 400 without `data` when the client accepts
+application/graphql-response+json, and 200 with only `errors` for plain
+application/json; mutations over GET are refused with 405.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from prometheus_client import Counter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry import Schema
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from loyalty_gql.api.auth import AuthenticationError, TokenVerifier
+from loyalty_gql.api.context import Context, IdentityCache, resolve_access
+from loyalty_gql.api.loaders import Loaders
+from loyalty_gql.config import Settings
+from loyalty_gql.db.engine import Database
+from loyalty_gql.services.common import Clock
+
+log = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+OPERATIONS = Counter("loyalty_graphql_requests_total", "GraphQL requests by outcome.", ["outcome"])
+
+
+class GraphQLResponse(JSONResponse):
+    """JSON with the negotiated media type and an explicit UTF-8 charset."""
+
+    def __init__(self, content: Any, *, status_code: int = 200, media_type: str = JSON) -> None:
+        super().__init__(content, status_code=status_code)
+        self.headers["content-type"] = f"{media_type}; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _error(message: str, status: int, media_type: str, code: str) -> GraphQLResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return GraphQLResponse(body, status_code=status, media_type=media_type)
+
+
+def negotiate(accept: str) -> str | None:
+    """The response media type for an Accept header; None when nothing acceptable."""
+    if not accept.strip():
+        return JSON
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, index, media.lower()))
+    for _, _, media in sorted(ranked):
+        if media == GRAPHQL_RESPONSE:
+            return GRAPHQL_RESPONSE
+        if media in (JSON, "*/*", "application/*"):
+            return JSON
+    return None
+
+
+class GraphQLEndpoint:
+    """The /graphql endpoint."""
+
+    def __init__(
+        self,
+        *,
+        schema: Schema,
+        settings: Settings,
+        db: Database,
+        verifier: TokenVerifier,
+        identities: IdentityCache,
+        clock: Clock,
+    ) -> None:
+        self.schema = schema
+        self.settings = settings
+        self.db = db
+        self.verifier = verifier
+        self.identities = identities
+        self.clock = clock
+        self._ide_html = None if settings.is_production else get_graphql_ide_html("graphiql")
+
+    async def handle(self, request: Request) -> Response:  # noqa: PLR0911
+        """Answer one GraphQL request."""
+        if request.method not in ("GET", "POST"):
+            return Response(status_code=405, headers={"allow": "GET, POST"})
+        accept = request.headers.get("accept", "")
+        if (
+            request.method == "GET"
+            and "text/html" in accept
+            and "query" not in request.query_params
+        ):
+            if self._ide_html is None:
+                return Response("Not found", status_code=404)
+            return HTMLResponse(self._ide_html)
+        media_type = negotiate(accept)
+        if media_type is None:
+            return _error(f"Accept {GRAPHQL_RESPONSE} or {JSON}", 406, JSON, "NOT_ACCEPTABLE")
+        params = await self._params(request, media_type)
+        if isinstance(params, Response):
+            return params
+        try:
+            principal = self.verifier.principal(request.headers.get("authorization"))
+        except AuthenticationError as error:
+            response = _error(str(error), 401, media_type, "UNAUTHENTICATED")
+            response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
+            return response
+        access = await resolve_access(principal, self.db, self.identities)
+        context = Context(
+            settings=self.settings,
+            db=self.db,
+            access=access,
+            clock=self.clock,
+            loaders=Loaders(self.db),
+        )
+        return await self._execute(request, params, context, media_type)
+
+    async def _execute(
+        self, request: Request, params: dict[str, Any], context: Context, media_type: str
+    ) -> Response:
+        allowed = (
+            (OperationType.QUERY,)
+            if request.method == "GET"
+            else (OperationType.QUERY, OperationType.MUTATION)
+        )
+        try:
+            result = await self.schema.execute(
+                params["query"],
+                variable_values=params.get("variables"),
+                context_value=context,
+                operation_name=params.get("operationName"),
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError:
+            response = _error(
+                "Only queries may be sent with GET; use POST.",
+                405,
+                media_type,
+                "METHOD_NOT_ALLOWED",
+            )
+            response.headers["allow"] = "POST"
+            return response
+        body: dict[str, Any] = {}
+        errors = result.errors or []
+        request_error = result.data is None and bool(errors) and all(not e.path for e in errors)
+        if not request_error:
+            body["data"] = result.data
+        if errors:
+            body["errors"] = [_formatted(e) for e in errors]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        OPERATIONS.labels("request_error" if request_error else "error" if errors else "ok").inc()
+        status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
+        return GraphQLResponse(body, status_code=status, media_type=media_type)
+
+    async def _params(  # noqa: PLR0911 - one early answer per kind of bad request
+        self, request: Request, media_type: str
+    ) -> dict[str, Any] | Response:
+        if request.method == "GET":
+            raw: dict[str, Any] = dict(request.query_params)
+            for name in ("variables", "extensions"):
+                if isinstance(raw.get(name), str):
+                    try:
+                        raw[name] = json.loads(raw[name])
+                    except ValueError:
+                        return _error(f"`{name}` is not valid JSON", 400, media_type, "BAD_REQUEST")
+        else:
+            content_type = request.headers.get("content-type", "")
+            mime, _, charset = content_type.partition(";")
+            if mime.strip().lower() != JSON:
+                return _error(
+                    f"POST bodies must be {JSON}", 415, media_type, "UNSUPPORTED_MEDIA_TYPE"
+                )
+            if charset.strip() and charset.strip().lower().replace('"', "") != "charset=utf-8":
+                return _error("Only UTF-8 is accepted", 415, media_type, "UNSUPPORTED_MEDIA_TYPE")
+            body = await self._body(request, media_type)
+            if isinstance(body, Response):
+                return body
+            try:
+                parsed: Any = json.loads(body)
+            except ValueError:
+                return _error("The body is not valid JSON", 400, media_type, "BAD_REQUEST")
+            if not isinstance(parsed, dict):
+                return _error(
+                    "The body must be a JSON object (batching is not supported)",
+                    400,
+                    media_type,
+                    "BAD_REQUEST",
+                )
+            raw = parsed
+        return _checked_params(raw, media_type)
+
+    async def _body(self, request: Request, media_type: str) -> bytes | Response:
+        limit = self.settings.max_body_bytes
+        too_large = _error(f"The body is larger than {limit} bytes", 413, media_type, "TOO_LARGE")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return too_large
+        chunks = bytearray()
+        async for chunk in request.stream():
+            chunks += chunk
+            if len(chunks) > limit:
+                return too_large
+        return bytes(chunks)
+
+
+def _checked_params(raw: dict[str, Any], media_type: str) -> dict[str, Any] | Response:
+    expected = {
+        "query": str,
+        "operationName": str,
+        "variables": dict,
+        "extensions": dict,
+    }
+    for name, kind in expected.items():
+        value = raw.get(name)
+        if value is not None and not isinstance(value, kind):
+            what = "a string" if kind is str else "an object"
+            return _error(f"`{name}` must be {what}", 400, media_type, "BAD_REQUEST")
+    if not raw.get("query"):
+        return _error("The `query` parameter is missing", 400, media_type, "BAD_REQUEST")
+    return raw
+
+
+def _formatted(error: GraphQLError) -> dict[str, Any]:
+    return dict(error.formatted)

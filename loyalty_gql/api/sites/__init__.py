@@ -1,0 +1,1 @@
+"""Sites (shops) and their program settings."""

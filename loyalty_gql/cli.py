@@ -1,0 +1,121 @@
+"""The `loyalty-gql` command: serve, migrate, seed-demo, token, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from loyalty_gql.config import get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one sub-command; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="loyalty-gql", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service (uvicorn)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+
+    commands.add_parser("migrate", help="apply database migrations (LOYALTY_DATABASE_URL)")
+    commands.add_parser("seed-demo", help="create the demo site and customers if missing")
+
+    token = commands.add_parser("token", help="print a signed JWT for development")
+    token.add_argument("--role", choices=["admin", "service", "customer"], required=True)
+    token.add_argument("--site", action="append", required=True, help="site code (repeatable)")
+    token.add_argument("--customer", help="the customer's external id (customer role)")
+    token.add_argument("--subject", help="who the token is for (default: by role)")
+    token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds valid")
+
+    export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
+    export.add_argument("--output", type=Path)
+
+    args = parser.parse_args(argv)
+    handler = {
+        "serve": _serve,
+        "migrate": _migrate,
+        "seed-demo": _seed,
+        "token": _token,
+        "export-schema": _export,
+    }[args.command]
+    return handler(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "loyalty_gql.api.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=args.access_log,
+        log_level=settings.log_level,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from loyalty_gql.db.migrate import upgrade_sync
+
+    upgrade_sync(get_settings().database_url)
+    print("database is at the latest revision")
+    return 0
+
+
+def _seed(_: argparse.Namespace) -> int:
+    from loyalty_gql.db.engine import create_database
+    from loyalty_gql.seed import seed_demo
+
+    async def run() -> bool:
+        db = create_database(get_settings().database_url)
+        try:
+            return await seed_demo(db)
+        finally:
+            await db.dispose()
+
+    print("demo data created" if asyncio.run(run()) else "demo data already there")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from loyalty_gql.api.auth import Role, issue_token
+
+    role = Role(args.role)
+    if role is Role.CUSTOMER and not args.customer:
+        print("--customer is required for a customer token", file=sys.stderr)
+        return 2
+    if role is not Role.ADMIN and len(args.site) != 1:
+        print(f"a {role.value} token names exactly one site", file=sys.stderr)
+        return 2
+    subject = args.customer if role is Role.CUSTOMER else args.subject or f"dev-{role.value}"
+    print(
+        issue_token(
+            get_settings(), role=role, sites=args.site, subject=subject, ttl_seconds=args.ttl
+        )
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from loyalty_gql.api.schema import printed_schema
+
+    sdl = printed_schema()
+    if args.output:
+        args.output.write_text(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the engine, repositories and migrations."""

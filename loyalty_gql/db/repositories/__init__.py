@@ -1,0 +1,1 @@
+"""Queries and row <-> domain mapping, one module per area."""

@@ -1,0 +1,46 @@
+"""Error codes shared by every area, and the domain exceptions that carry them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class ErrorCode(Enum):
+    """Why a mutation did not do what was asked; stable names clients can switch on."""
+
+    INVALID_VALUE = "INVALID_VALUE"
+    REQUIRED = "REQUIRED"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    UNKNOWN_CURRENCY = "UNKNOWN_CURRENCY"
+    DUPLICATE = "DUPLICATE"
+    PROGRAM_DISABLED = "PROGRAM_DISABLED"
+    NOT_ENROLLED = "NOT_ENROLLED"
+    ALREADY_ENROLLED = "ALREADY_ENROLLED"
+    CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One thing wrong with an input: where, which code, and a message for people."""
+
+    field: tuple[str, ...]
+    code: ErrorCode
+    message: str
+
+
+@dataclass(slots=True)
+class DomainError(Exception):
+    """An expected failure of a command; the API turns it into userErrors."""
+
+    problems: list[FieldProblem] = field(default_factory=list)
+
+    @classmethod
+    def single(cls, code: ErrorCode, message: str, *path: str) -> DomainError:
+        """A failure with one problem."""
+        return cls([FieldProblem(tuple(path), code, message)])
+
+    def __str__(self) -> str:
+        return "; ".join(p.message for p in self.problems)

@@ -1,0 +1,249 @@
+"""A site's loyalty-program settings and the rules that keep them coherent."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
+from loyalty_gql.domain.values import PointsRounding, currency_exponent, is_known_currency
+
+ACTIVITY_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,39}$")
+BUILT_IN_ACTIVITIES = frozenset({"NEWSLETTER_SIGNUP", "PRODUCT_REVIEW", "REFERRAL"})
+MAX_EARN_RATE = Decimal(10_000)
+MAX_POINTS_PER_EVENT = 10_000_000
+MAX_WARNING_STEPS = 10
+MAX_CUSTOM_ACTIVITIES = 100
+
+
+class Participation(Enum):
+    """Who may collect and spend points."""
+
+    ENROLLED_CUSTOMERS = "ENROLLED_CUSTOMERS"
+    """Registered customers who were enrolled explicitly."""
+    ALL_REGISTERED_CUSTOMERS = "ALL_REGISTERED_CUSTOMERS"
+    """Every registered customer is enrolled when the shop registers them."""
+
+
+class ValidityPolicy(Enum):
+    """How long points stay valid."""
+
+    NONE = "NONE"
+    FIXED_DAYS = "FIXED_DAYS"
+    ROLLING_DAYS = "ROLLING_DAYS"
+
+
+class DiscountValueType(Enum):
+    """Whether a discount takes a percentage or a fixed amount off."""
+
+    PERCENT = "PERCENT"
+    FIXED_AMOUNT = "FIXED_AMOUNT"
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdReward:
+    """The voucher a customer gets automatically on reaching a number of points."""
+
+    enabled: bool = False
+    points: int = 5000
+    value_type: DiscountValueType = DiscountValueType.PERCENT
+    value: Decimal = Decimal(10)
+    minimum_order_value: Decimal = Decimal(0)
+    validity_days: int = 90
+
+
+@dataclass(frozen=True, slots=True)
+class CustomActivity:
+    """An activity a site defines itself, with its points and a daily cap."""
+
+    code: str
+    name: str
+    points: int
+    daily_cap: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramSettings:
+    """Everything that shapes one site's program."""
+
+    enabled: bool = False
+    currency: str = "EUR"
+    earn_rate: Decimal = Decimal(10)
+    points_rounding: PointsRounding = PointsRounding.DOWN
+    participation: Participation = Participation.ENROLLED_CUSTOMERS
+    order_points_pending: bool = True
+    validity_policy: ValidityPolicy = ValidityPolicy.NONE
+    validity_days: int | None = None
+    threshold_reward: ThresholdReward = field(default_factory=ThresholdReward)
+    newsletter_signup_points: int = 0
+    product_review_points: int = 0
+    referral_points: int = 0
+    custom_activities: tuple[CustomActivity, ...] = ()
+    expiry_warning_days: tuple[int, ...] = ()
+
+    def changed(self, **changes: Any) -> ProgramSettings:
+        """A copy with ``changes`` applied, validated as a whole."""
+        updated = replace(self, **changes)
+        updated.check()
+        return updated
+
+    def check(self) -> None:
+        """Raise a DomainError listing every incoherent setting."""
+        problems = [*self._money_problems(), *self._validity_problems()]
+        problems += self._threshold_problems() + self._activity_problems()
+        if problems:
+            raise DomainError(problems)
+
+    def _money_problems(self) -> list[FieldProblem]:
+        problems = []
+        if not is_known_currency(self.currency):
+            problems.append(
+                FieldProblem(
+                    ("currencyCode",),
+                    ErrorCode.UNKNOWN_CURRENCY,
+                    f"{self.currency!r} is not an ISO 4217 currency code",
+                )
+            )
+        if not Decimal(0) <= self.earn_rate <= MAX_EARN_RATE:
+            problems.append(
+                _invalid("earnRate", f"must be between 0 and {MAX_EARN_RATE} points per 1.00")
+            )
+        elif self.earn_rate.as_tuple().exponent < -4:  # type: ignore[operator]
+            problems.append(_invalid("earnRate", "may have at most 4 decimal places"))
+        return problems
+
+    def _validity_problems(self) -> list[FieldProblem]:
+        problems = []
+        if self.validity_policy is ValidityPolicy.NONE:
+            if self.validity_days is not None:
+                problems.append(_invalid("validityDays", "must be empty when points never expire"))
+        elif self.validity_days is None or not 1 <= self.validity_days <= 36_500:
+            problems.append(_invalid("validityDays", "must be 1 to 36500 days when points expire"))
+        days = self.expiry_warning_days
+        if len(days) > MAX_WARNING_STEPS:
+            problems.append(
+                _invalid("expiryWarningDays", f"at most {MAX_WARNING_STEPS} steps are allowed")
+            )
+        if any(not 1 <= d <= 3650 for d in days) or len(set(days)) != len(days):
+            problems.append(
+                _invalid("expiryWarningDays", "steps must be distinct numbers from 1 to 3650")
+            )
+        if days and self.validity_policy is ValidityPolicy.NONE:
+            problems.append(
+                _invalid("expiryWarningDays", "warnings need a validity policy that expires points")
+            )
+        return problems
+
+    def _threshold_problems(self) -> list[FieldProblem]:
+        reward = self.threshold_reward
+        if not reward.enabled:
+            return []
+        path = "thresholdReward"
+        problems = []
+        if not 1 <= reward.points <= MAX_POINTS_PER_EVENT:
+            problems.append(_invalid(path, f"points must be 1 to {MAX_POINTS_PER_EVENT}", "points"))
+        if reward.value_type is DiscountValueType.PERCENT and not 0 < reward.value <= 100:
+            problems.append(_invalid(path, "a percentage must be above 0 and at most 100", "value"))
+        if reward.value_type is DiscountValueType.FIXED_AMOUNT:
+            problems += _money_amount_problems(reward.value, self.currency, (path, "value"))
+        if reward.minimum_order_value < 0:
+            problems.append(_invalid(path, "must not be negative", "minimumOrderValue"))
+        else:
+            problems += _money_amount_problems(
+                reward.minimum_order_value, self.currency, (path, "minimumOrderValue"), zero_ok=True
+            )
+        if not 1 <= reward.validity_days <= 3650:
+            problems.append(_invalid(path, "must be 1 to 3650 days", "validityDays"))
+        return problems
+
+    def _activity_problems(self) -> list[FieldProblem]:
+        problems = []
+        for name in ("newsletter_signup_points", "product_review_points", "referral_points"):
+            if not 0 <= getattr(self, name) <= MAX_POINTS_PER_EVENT:
+                problems.append(
+                    _invalid(_camel(name), f"must be 0 to {MAX_POINTS_PER_EVENT} points")
+                )
+        if len(self.custom_activities) > MAX_CUSTOM_ACTIVITIES:
+            problems.append(
+                _invalid("customActivities", f"at most {MAX_CUSTOM_ACTIVITIES} are allowed")
+            )
+        seen: set[str] = set()
+        for index, activity in enumerate(self.custom_activities):
+            problems += _custom_activity_problems(activity, str(index), seen)
+            seen.add(activity.code)
+        return problems
+
+    def custom_activity(self, code: str) -> CustomActivity | None:
+        """The site's own activity with this code, if it defines one."""
+        return next((a for a in self.custom_activities if a.code == code), None)
+
+
+def _custom_activity_problems(
+    activity: CustomActivity, index: str, seen: set[str]
+) -> list[FieldProblem]:
+    path = ("customActivities", index)
+    problems = []
+    if not ACTIVITY_CODE.match(activity.code):
+        problems.append(
+            FieldProblem(
+                (*path, "code"),
+                ErrorCode.INVALID_VALUE,
+                "codes are 2-40 characters of A-Z, 0-9 and _, starting with a letter",
+            )
+        )
+    elif activity.code in BUILT_IN_ACTIVITIES:
+        problems.append(
+            FieldProblem(
+                (*path, "code"), ErrorCode.DUPLICATE, f"{activity.code} is a built-in activity"
+            )
+        )
+    elif activity.code in seen:
+        problems.append(
+            FieldProblem((*path, "code"), ErrorCode.DUPLICATE, f"{activity.code} is listed twice")
+        )
+    if not activity.name.strip() or len(activity.name) > 200:
+        problems.append(
+            FieldProblem((*path, "name"), ErrorCode.INVALID_VALUE, "must be 1-200 characters")
+        )
+    if not 1 <= activity.points <= MAX_POINTS_PER_EVENT:
+        problems.append(
+            FieldProblem(
+                (*path, "points"),
+                ErrorCode.INVALID_VALUE,
+                f"must be 1 to {MAX_POINTS_PER_EVENT} points",
+            )
+        )
+    if activity.daily_cap is not None and activity.daily_cap < 1:
+        problems.append(
+            FieldProblem((*path, "dailyCap"), ErrorCode.INVALID_VALUE, "must be at least 1")
+        )
+    return problems
+
+
+def _money_amount_problems(
+    value: Decimal, currency: str, path: tuple[str, ...], *, zero_ok: bool = False
+) -> list[FieldProblem]:
+    if not is_known_currency(currency):
+        return []
+    if value < 0 or (value == 0 and not zero_ok):
+        return [FieldProblem(path, ErrorCode.INVALID_VALUE, "must be above 0")]
+    places = currency_exponent(currency)
+    if value.as_tuple().exponent < -places:  # type: ignore[operator]
+        return [
+            FieldProblem(
+                path, ErrorCode.INVALID_VALUE, f"{currency} amounts have {places} decimal places"
+            )
+        ]
+    return []
+
+
+def _invalid(head: str, message: str, *rest: str) -> FieldProblem:
+    return FieldProblem((head, *rest), ErrorCode.INVALID_VALUE, message)
+
+
+def _camel(snake: str) -> str:
+    first, *others = snake.split("_")
+    return first + "".join(o.capitalize() for o in others)

@@ -1,0 +1,61 @@
+"""Demo data: one site with its program on and a few customers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from loyalty_gql.db.engine import Database
+from loyalty_gql.db.models import SiteRow
+from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.domain.program import ThresholdReward, ValidityPolicy
+from loyalty_gql.services import customers, program
+from loyalty_gql.services.common import Actor, system_clock
+
+DEMO_SITE = "demo"
+DEMO_CUSTOMERS = (
+    ("cust-1001", "ada@example.com", "Ada Lovelace", ("vip",)),
+    ("cust-1002", "alan@example.com", "Alan Turing", ()),
+    ("cust-1003", "grace@example.com", "Grace Hopper", ("staff",)),
+)
+
+
+async def seed_demo(db: Database) -> bool:
+    """Create the demo site and customers unless they exist; True when created."""
+    async with db.read_sessions() as session:
+        if await session.scalar(select(SiteRow.id).where(SiteRow.code == DEMO_SITE)):
+            return False
+    actor = Actor("admin", "seed-demo")
+    site = await program.create_site(
+        db, code=DEMO_SITE, name="Demo Shop", currency="EUR", actor=actor, clock=system_clock
+    )
+    await program.configure_program(
+        db,
+        site_id=site.id,
+        changes={
+            "enabled": True,
+            "earn_rate": Decimal(10),
+            "validity_policy": ValidityPolicy.FIXED_DAYS,
+            "validity_days": 365,
+            "expiry_warning_days": (60, 30, 14, 7),
+            "newsletter_signup_points": 100,
+            "product_review_points": 50,
+            "referral_points": 500,
+            "threshold_reward": ThresholdReward(
+                enabled=True, points=5000, value=Decimal(10), minimum_order_value=Decimal(50)
+            ),
+        },
+        actor=actor,
+        clock=system_clock,
+    )
+    for external_id, email, name, groups in DEMO_CUSTOMERS:
+        await customers.register_customer(
+            db,
+            site_id=site.id,
+            profile=CustomerProfile(external_id, email, name, groups, marketing_consent=True),
+            enroll=True,
+            actor=actor,
+            clock=system_clock,
+        )
+    return True

@@ -1,0 +1,263 @@
+"""Customers: registration by the shop, profile updates, enrolment in the program."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty_gql.db.engine import Database
+from loyalty_gql.db.models import CustomerRow, EnrollmentEventRow, SiteRow
+from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.program import Participation
+from loyalty_gql.services.common import Actor, Clock
+from loyalty_gql.services.idempotency import run_once
+from loyalty_gql.services.uow import UnitOfWork
+
+
+async def register_customer(
+    db: Database,
+    *,
+    site_id: int,
+    profile: CustomerProfile,
+    enroll: bool,
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> CustomerRow:
+    """Register a shop customer; the same external id twice gives the same customer."""
+    profile = profile.normalised()
+    profile.check()
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> CustomerRow:
+        site = await _site(uow.session, site_id)
+        existing = await uow.session.scalar(
+            select(CustomerRow).where(
+                CustomerRow.site_id == site_id, CustomerRow.external_id == profile.external_id
+            )
+        )
+        if existing is not None:
+            return _same_registration(existing, profile)
+        auto = site.participation == Participation.ALL_REGISTERED_CUSTOMERS.value
+        if enroll and not site.program_enabled:
+            raise _program_disabled()
+        row = CustomerRow(
+            site_id=site_id,
+            external_id=profile.external_id,
+            email=profile.email,
+            name=profile.name,
+            groups=list(profile.groups),
+            marketing_consent=profile.marketing_consent,
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(row)
+        await uow.session.flush()
+        if enroll or (auto and site.program_enabled):
+            _enroll(uow.session, row, actor, now)
+        return row
+
+    return await run_once(
+        db,
+        scope=f"site:{site_id}",
+        key=idempotency_key,
+        operation="registerCustomer",
+        request={"site": site_id, "enroll": enroll, **asdict(profile)},
+        now=now,
+        work=work,
+        dump=lambda row: {"customer": row.id},
+        load=_load_customer,
+    )
+
+
+async def update_customer(
+    db: Database,
+    *,
+    customer_id: int,
+    changes: dict[str, Any],
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> CustomerRow:
+    """Change a customer's email, name, groups or consent; the rest stay."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> CustomerRow:
+        row = await _customer(uow, customer_id)
+        current = _profile(row)
+        merged = {**asdict(current), **changes}
+        merged["groups"] = tuple(merged["groups"])
+        profile = CustomerProfile(**merged).normalised()
+        profile.check()
+        if profile.external_id != row.external_id:
+            clash = await uow.session.scalar(
+                select(CustomerRow.id).where(
+                    CustomerRow.site_id == row.site_id,
+                    CustomerRow.external_id == profile.external_id,
+                )
+            )
+            if clash is not None:
+                raise DomainError.single(
+                    ErrorCode.ALREADY_EXISTS,
+                    "another customer of this site has that external id",
+                    "externalId",
+                )
+        row.external_id = profile.external_id
+        row.email = profile.email
+        row.name = profile.name
+        row.groups = list(profile.groups)
+        row.marketing_consent = profile.marketing_consent
+        row.updated_at = now
+        return row
+
+    return await run_once(
+        db,
+        scope=f"customer:{customer_id}",
+        key=idempotency_key,
+        operation="updateCustomer",
+        request={"customer": customer_id, **changes},
+        now=now,
+        work=work,
+        dump=lambda row: {"customer": row.id},
+        load=_load_customer,
+    )
+
+
+async def enroll_customer(
+    db: Database,
+    *,
+    customer_id: int,
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> CustomerRow:
+    """Enrol a registered customer in the program, recording when and by whom."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> CustomerRow:
+        row = await _customer(uow, customer_id)
+        site = await _site(uow.session, row.site_id)
+        if not site.program_enabled:
+            raise _program_disabled()
+        if row.enrolled_at is not None:
+            raise DomainError.single(
+                ErrorCode.ALREADY_ENROLLED, "the customer is already enrolled", "customerId"
+            )
+        _enroll(uow.session, row, actor, now)
+        return row
+
+    return await run_once(
+        db,
+        scope=f"customer:{customer_id}",
+        key=idempotency_key,
+        operation="enrollCustomer",
+        request={"customer": customer_id},
+        now=now,
+        work=work,
+        dump=lambda row: {"customer": row.id},
+        load=_load_customer,
+    )
+
+
+async def leave_program(
+    db: Database,
+    *,
+    customer_id: int,
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> CustomerRow:
+    """Take a customer out of the program; they stop earning and spending points."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> CustomerRow:
+        row = await _customer(uow, customer_id)
+        if row.enrolled_at is None:
+            raise DomainError.single(
+                ErrorCode.NOT_ENROLLED, "the customer is not enrolled", "customerId"
+            )
+        row.enrolled_at = None
+        row.updated_at = now
+        uow.session.add(
+            EnrollmentEventRow(
+                site_id=row.site_id, customer_id=row.id, kind="LEFT", actor=str(actor), at=now
+            )
+        )
+        return row
+
+    return await run_once(
+        db,
+        scope=f"customer:{customer_id}",
+        key=idempotency_key,
+        operation="leaveProgram",
+        request={"customer": customer_id},
+        now=now,
+        work=work,
+        dump=lambda row: {"customer": row.id},
+        load=_load_customer,
+    )
+
+
+def _enroll(session: AsyncSession, row: CustomerRow, actor: Actor, now: datetime) -> None:
+    row.enrolled_at = now
+    row.updated_at = now
+    session.add(
+        EnrollmentEventRow(
+            site_id=row.site_id, customer_id=row.id, kind="ENROLLED", actor=str(actor), at=now
+        )
+    )
+
+
+def _same_registration(existing: CustomerRow, profile: CustomerProfile) -> CustomerRow:
+    if _profile(existing) != profile:
+        raise DomainError.single(
+            ErrorCode.ALREADY_EXISTS,
+            "a customer with this external id is registered with other details; "
+            "use updateCustomer to change them",
+            "externalId",
+        )
+    return existing
+
+
+def _profile(row: CustomerRow) -> CustomerProfile:
+    return CustomerProfile(
+        external_id=row.external_id,
+        email=row.email,
+        name=row.name,
+        groups=tuple(row.groups),
+        marketing_consent=row.marketing_consent,
+    )
+
+
+def _program_disabled() -> DomainError:
+    return DomainError.single(
+        ErrorCode.PROGRAM_DISABLED, "the loyalty program of this site is switched off"
+    )
+
+
+async def _site(session: AsyncSession, site_id: int) -> SiteRow:
+    site = await site_by_id(session, site_id)
+    if site is None:
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+    return site
+
+
+async def _customer(uow: UnitOfWork, customer_id: int) -> CustomerRow:
+    row = await customer_by_id(uow.session, customer_id, lock=uow.is_postgres)
+    if row is None:
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+    return row
+
+
+async def _load_customer(session: AsyncSession, stored: dict[str, Any]) -> CustomerRow:
+    row = await customer_by_id(session, stored["customer"])
+    if row is None:  # pragma: no cover - customers are never deleted
+        raise DomainError.single(ErrorCode.NOT_FOUND, "the customer is gone")
+    return row

@@ -1,0 +1,107 @@
+"""Safe retries: a write with an idempotency key runs once; retries get its result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty_gql.db.engine import Database
+from loyalty_gql.db.models import IdempotencyRecordRow
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.services.uow import UnitOfWork
+
+T = TypeVar("T")
+MAX_KEY_LENGTH = 200
+
+
+def request_fingerprint(operation: str, request: Mapping[str, Any]) -> str:
+    """A stable hash of what was asked, so a reused key with other input is caught."""
+    canonical = json.dumps([operation, request], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def run_once(
+    db: Database,
+    *,
+    scope: str,
+    key: str | None,
+    operation: str,
+    request: Mapping[str, Any],
+    now: datetime,
+    work: Callable[[UnitOfWork], Awaitable[T]],
+    dump: Callable[[T], dict[str, Any]],
+    load: Callable[[AsyncSession, dict[str, Any]], Awaitable[T]],
+) -> T:
+    """Run ``work`` in one transaction, once per (scope, key).
+
+    ``work`` must not commit. Its result is stored (via ``dump``) in the same
+    transaction; a retry with the same key and the same request gets it back
+    (via ``load``); the same key with another request is IDEMPOTENCY_KEY_REUSED.
+    Failures (DomainError) are not stored, so a corrected retry may succeed.
+    """
+    if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise DomainError.single(
+            ErrorCode.INVALID_VALUE,
+            f"idempotency keys are 1-{MAX_KEY_LENGTH} characters",
+            "idempotencyKey",
+        )
+    fingerprint = request_fingerprint(operation, request)
+    for attempt in range(2):
+        async with UnitOfWork(db) as uow:
+            if key is not None:
+                stored = await _stored_outcome(uow.session, scope, key, operation, fingerprint)
+                if stored is not None:
+                    return await load(uow.session, stored)
+            try:
+                result = await work(uow)
+                if key is not None:
+                    uow.session.add(
+                        IdempotencyRecordRow(
+                            scope=scope,
+                            key=key,
+                            operation=operation,
+                            request_hash=fingerprint,
+                            outcome=dump(result),
+                            created_at=now,
+                        )
+                    )
+                await uow.commit()
+            except IntegrityError:
+                # A concurrent request won a race on the same key or natural key
+                # (an external id, an order id). Run again: this time the work
+                # sees the winner's rows and the key lookup sees its outcome.
+                if attempt == 0:
+                    continue
+                raise DomainError.single(
+                    ErrorCode.CONCURRENT_UPDATE,
+                    "a concurrent request changed the same data; retry",
+                ) from None
+            return result
+    msg = "unreachable"  # pragma: no cover
+    raise AssertionError(msg)  # pragma: no cover
+
+
+async def _stored_outcome(
+    session: AsyncSession, scope: str, key: str, operation: str, fingerprint: str
+) -> dict[str, Any] | None:
+    record = await session.scalar(
+        select(IdempotencyRecordRow).where(
+            IdempotencyRecordRow.scope == scope, IdempotencyRecordRow.key == key
+        )
+    )
+    if record is None:
+        return None
+    if record.operation != operation or record.request_hash != fingerprint:
+        raise DomainError.single(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "this idempotency key was already used with a different request",
+            "idempotencyKey",
+        )
+    return record.outcome
