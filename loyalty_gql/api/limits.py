@@ -2,41 +2,105 @@
 
 from __future__ import annotations
 
-from typing import Any
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    get_named_type,
+)
+from graphql.type import GraphQLInterfaceType, GraphQLNamedType
 
-from graphql import GraphQLError, ValidationContext, ValidationRule
-from graphql_complexity import SimpleEstimator, get_complexity
-from graphql_complexity.config import Config
+MAX_FRAGMENT_NESTING = 20
 
 
-def cost_limit_rule(max_cost: int, max_page_size: int) -> type[ValidationRule]:
-    """A rule refusing documents whose estimated cost is above ``max_cost``.
+class CostEstimator:
+    """Estimates how many objects a document can make the server produce.
 
-    Every field costs 1 and a list field multiplies what is below it by its
-    `first` argument (the page cap when `first` comes from a variable), so a
-    document's cost bounds the objects it can make the server load. Being a
-    validation rule, its verdict is cached with the rest of validation.
+    Each field costs 1. A field with a `first` argument (a connection) multiplies
+    the cost of what is selected below it by `first`: the literal value, the page
+    cap when it comes from a variable, the default page size when omitted.
     """
-    estimator = SimpleEstimator(complexity=1)
-    config = Config(count_arg_name="first", count_missing_arg_value=max_page_size)
+
+    def __init__(self, context: ValidationContext, *, default_page: int, max_page: int) -> None:
+        self.schema = context.schema
+        self.default_page = default_page
+        self.max_page = max_page
+        self.fragments = {
+            d.name.value: d
+            for d in context.document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+
+    def operation_cost(self, operation: OperationDefinitionNode) -> int:
+        """The cost of one operation."""
+        root = self.schema.get_root_type(operation.operation)
+        return self._selection_cost(operation.selection_set, root, 0) if root else 0
+
+    def _selection_cost(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None, depth: int
+    ) -> int:
+        if selection_set is None or parent is None or depth > MAX_FRAGMENT_NESTING:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self._field_cost(selection, parent, depth)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self._selection_cost(selection.selection_set, target, depth + 1)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    target = self.schema.get_type(fragment.type_condition.name.value)
+                    total += self._selection_cost(fragment.selection_set, target, depth + 1)
+        return total
+
+    def _field_cost(self, node: FieldNode, parent: GraphQLNamedType, depth: int) -> int:
+        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return 1
+        definition = parent.fields.get(node.name.value)
+        if definition is None:
+            return 1
+        child_type = get_named_type(definition.type)
+        multiplier = self._page(node) if "first" in definition.args else 1
+        return 1 + multiplier * self._selection_cost(node.selection_set, child_type, depth)
+
+    def _page(self, node: FieldNode) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value == "first":
+                if isinstance(argument.value, IntValueNode):
+                    return max(int(argument.value.value), 0)
+                return self.max_page
+        return self.default_page
+
+
+def cost_limit_rule(max_cost: int, *, default_page: int, max_page: int) -> type[ValidationRule]:
+    """A validation rule refusing operations whose estimated cost is above ``max_cost``.
+
+    Being a validation rule, its verdict is cached with the rest of validation.
+    """
 
     class CostLimit(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            try:
-                cost = get_complexity(context.document, context.schema, estimator, config)
-            except Exception:
-                return
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
+            estimator = CostEstimator(self.context, default_page=default_page, max_page=max_page)
+            cost = estimator.operation_cost(node)
             if cost > max_cost:
-                context.report_error(
+                self.report_error(
                     GraphQLError(
                         f"Query cost {cost} is above the limit of {max_cost}; "
                         "ask for fewer fields or smaller pages.",
+                        node,
                         extensions={"code": "QUERY_TOO_COSTLY", "cost": cost},
                     )
                 )
-
-        def enter(self, *args: Any) -> None:
-            return None
 
     return CostLimit

@@ -56,7 +56,11 @@ def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     rules = [
         *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-        cost_limit_rule(settings.max_complexity, settings.max_page_size),
+        cost_limit_rule(
+            settings.max_complexity,
+            default_page=settings.default_page_size,
+            max_page=settings.max_page_size,
+        ),
     ]
     result: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
@@ -14,7 +14,7 @@ from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsStaff, IsStaffOrCustomer
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
 from loyalty_gql.api.customers.types import Customer
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY
+from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
@@ -118,7 +118,7 @@ class CustomerMutations:
     async def register_customer(
         self,
         info: AppInfo,
-        input: RegisterCustomerInput,
+        input: Annotated[RegisterCustomerInput, strawberry.argument(description=INPUT)],
     ) -> CustomerPayload:
         """Register a customer."""
         ctx = info.context
@@ -149,7 +149,7 @@ class CustomerMutations:
     async def update_customer(
         self,
         info: AppInfo,
-        input: UpdateCustomerInput,
+        input: Annotated[UpdateCustomerInput, strawberry.argument(description=INPUT)],
     ) -> CustomerPayload:
         """Update a customer."""
         ctx = info.context
@@ -185,7 +185,7 @@ class CustomerMutations:
     async def enroll_customer(
         self,
         info: AppInfo,
-        input: EnrollmentInput,
+        input: Annotated[EnrollmentInput, strawberry.argument(description=INPUT)],
     ) -> CustomerPayload:
         """Enrol a customer."""
         ctx = info.context
@@ -209,7 +209,7 @@ class CustomerMutations:
     async def leave_program(
         self,
         info: AppInfo,
-        input: EnrollmentInput,
+        input: Annotated[EnrollmentInput, strawberry.argument(description=INPUT)],
     ) -> CustomerPayload:
         """A customer leaves the program."""
         ctx = info.context

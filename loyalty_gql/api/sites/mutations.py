@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
@@ -20,6 +20,7 @@ from loyalty_gql.domain.program import DiscountValueType, Participation, Validit
 from loyalty_gql.domain.values import PointsRounding
 from loyalty_gql.services import program as service
 
+INPUT = "What to do."
 IDEMPOTENCY_KEY = (
     "Send the same key when retrying: the first result is returned, nothing is done twice."
 )
@@ -185,7 +186,7 @@ class SiteMutations:
     async def create_site(
         self,
         info: AppInfo,
-        input: CreateSiteInput,
+        input: Annotated[CreateSiteInput, strawberry.argument(description=INPUT)],
     ) -> CreateSitePayload:
         """Create a site."""
         ctx = info.context
@@ -214,7 +215,7 @@ class SiteMutations:
     async def configure_program(
         self,
         info: AppInfo,
-        input: ConfigureProgramInput,
+        input: Annotated[ConfigureProgramInput, strawberry.argument(description=INPUT)],
     ) -> ConfigureProgramPayload:
         """Configure the program."""
         ctx = info.context

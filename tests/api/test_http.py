@@ -1,0 +1,191 @@
+"""The HTTP surface: health, readiness, metrics, media types, auth errors and limits."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import GraphQLClient
+
+TYPENAME = {"query": "{ __typename }"}
+
+
+async def test_health_readiness_and_metrics(http: httpx.AsyncClient):
+    assert (await http.get("/healthz")).text == "ok"
+    ready = await http.get("/readyz")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    await http.post("/graphql", json=TYPENAME)
+    metrics = await http.get("/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert 'loyalty_http_requests_total{path="/graphql",status="200"}' in metrics.text
+
+
+async def test_graphql_response_json_request_errors_are_400_without_data(
+    http: httpx.AsyncClient,
+):
+    accept = {"accept": "application/graphql-response+json"}
+    parse_error = await http.post("/graphql", json={"query": "{"}, headers=accept)
+    invalid = await http.post("/graphql", json={"query": "{ nope }"}, headers=accept)
+    for response in (parse_error, invalid):
+        assert response.status_code == 400
+        assert response.headers["content-type"] == (
+            "application/graphql-response+json; charset=utf-8"
+        )
+        assert "data" not in response.json()
+        assert response.json()["errors"]
+
+
+async def test_plain_json_request_errors_are_200_with_errors(http: httpx.AsyncClient):
+    response = await http.post(
+        "/graphql", json={"query": "{ nope }"}, headers={"accept": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["message"].startswith("Cannot query field 'nope'")
+
+
+async def test_get_serves_queries_but_not_mutations(http: httpx.AsyncClient):
+    query = await http.get("/graphql", params=TYPENAME)
+    mutation = await http.get(
+        "/graphql",
+        params={"query": "mutation { __typename }"},
+        headers={"accept": "application/json"},
+    )
+    assert query.json() == {"data": {"__typename": "Query"}}
+    assert mutation.status_code == 405
+
+
+async def test_an_invalid_token_is_401(http: httpx.AsyncClient):
+    response = await http.post(
+        "/graphql", json=TYPENAME, headers={"authorization": "Bearer not.a.token"}
+    )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_token_signed_with_another_secret_is_401(http: httpx.AsyncClient):
+    from loyalty_gql.api.auth import Role, issue_token
+    from loyalty_gql.config import Settings
+
+    forged = issue_token(
+        Settings(env="test", jwt_secret="x" * 40), role=Role.ADMIN, sites=["a"], subject="me"
+    )
+    response = await http.post(
+        "/graphql", json=TYPENAME, headers={"authorization": f"Bearer {forged}"}
+    )
+    assert response.status_code == 401
+
+
+async def test_unexpected_errors_are_masked(gql: GraphQLClient, monkeypatch):
+    # given: a resolver that fails in a way nobody planned
+    from loyalty_gql.api.customers import queries
+
+    def explode(*args, **kwargs):
+        msg = "database password is hunter2"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(queries, "customer_page_query", explode)
+    admin = gql.token("admin", "shop-a")
+    from tests.api.helpers import create_site
+
+    site_id = await create_site(gql, "shop-a")
+    # when
+    body = await gql.execute(
+        "query($s: ID!) { customers(siteId: $s) { edges { cursor } } }",
+        {"s": site_id},
+        token=admin,
+        expect_errors=True,
+    )
+    # then
+    assert body["errors"][0]["message"] == "Internal error."
+    assert "hunter2" not in str(body)
+
+
+async def test_a_50_level_deep_query_is_refused(http: httpx.AsyncClient):
+    deep = (
+        "{ viewer { site "
+        + "{ program { thresholdReward " * 24
+        + "{ points }"
+        + " } }" * 24
+        + " } }"
+    )
+    response = await http.post("/graphql", json={"query": deep})
+    assert response.status_code == 200
+    message = response.json()["errors"][0]["message"]
+    assert "exceeds maximum operation depth" in message
+    assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_500_aliases_are_refused(http: httpx.AsyncClient):
+    query = "{ " + " ".join(f"a{i}: __typename" for i in range(500)) + " }"
+    response = await http.post("/graphql", json={"query": query})
+    assert response.json()["errors"][0]["message"] == "500 aliases found. Allowed: 30"
+    assert "data" not in response.json()
+
+
+async def test_a_100000_token_document_is_refused(http: httpx.AsyncClient):
+    query = "{ " + "a " * 100_000 + "}"
+    response = await http.post(
+        "/graphql", json={"query": query}, headers={"accept": "application/graphql-response+json"}
+    )
+    assert response.status_code == 400
+    assert "Document contains more than 5000 tokens" in response.json()["errors"][0]["message"]
+
+
+async def test_first_100000_is_refused(gql: GraphQLClient):
+    from tests.api.helpers import create_site
+
+    site_id = await create_site(gql, "shop-a")
+    body = await gql.execute(
+        "query($s: ID!, $n: Int) { customers(siteId: $s, first: $n) { edges { cursor } } }",
+        {"s": site_id, "n": 100_000},
+        token=gql.token("admin", "shop-a"),
+        expect_errors=True,
+    )
+    assert body["errors"][0]["message"] == "`first` may be at most 100; page with `after`"
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_literal_first_100000_is_refused_by_the_cost_limit(http: httpx.AsyncClient):
+    query = (
+        '{ customers(siteId: "U2l0ZTox", first: 100000) '
+        "{ edges { node { id email name groups } } } }"
+    )
+    response = await http.post("/graphql", json={"query": query})
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert "data" not in response.json()
+
+
+async def test_a_10_mb_body_is_refused_with_413(http: httpx.AsyncClient):
+    body = b'{"query": "{ __typename }", "padding": "' + b"x" * 10_000_000 + b'"}'
+    response = await http.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert (await http.post("/graphql", json=TYPENAME)).status_code == 200
+
+
+async def test_a_chunked_body_without_length_is_limited_too(http: httpx.AsyncClient):
+    async def chunks():
+        for _ in range(20):
+            yield b"x" * 100_000
+
+    response = await http.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+async def test_non_json_posts_are_415(http: httpx.AsyncClient):
+    response = await http.post(
+        "/graphql",
+        content=b"query=%7B__typename%7D",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 415
+
+
+async def test_graphiql_is_served_to_browsers_outside_production(http: httpx.AsyncClient):
+    response = await http.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()

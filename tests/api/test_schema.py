@@ -1,0 +1,133 @@
+"""The committed schema matches the code, everything is described, every field is guarded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    get_named_type,
+)
+
+from loyalty_gql.api.schema import build_schema, printed_schema
+from loyalty_gql.config import Settings
+
+SCHEMA_FILE = Path(__file__).parents[2] / "schema.graphql"
+BUILT_IN = {"String", "Int", "Float", "Boolean", "ID"}
+
+
+def _schema():
+    return build_schema(Settings(env="test"))
+
+
+def _own_types(schema):
+    return {
+        name: t
+        for name, t in schema._schema.type_map.items()
+        if not name.startswith("__") and name not in BUILT_IN
+    }
+
+
+def test_schema_graphql_is_the_printed_schema():
+    assert SCHEMA_FILE.read_text() == printed_schema(), (
+        "schema.graphql is stale: run `loyalty-gql export-schema --output schema.graphql`"
+    )
+
+
+def test_every_type_field_and_argument_has_a_description():
+    missing = []
+    for name, graphql_type in _own_types(_schema()).items():
+        if not graphql_type.description:
+            missing.append(name)
+        if isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType):
+            for field_name, field in graphql_type.fields.items():
+                if not field.description:
+                    missing.append(f"{name}.{field_name}")
+                missing += [
+                    f"{name}.{field_name}({arg})"
+                    for arg, argument in field.args.items()
+                    if not argument.description
+                ]
+        if isinstance(graphql_type, GraphQLInputObjectType):
+            missing += [
+                f"{name}.{field_name}"
+                for field_name, field in graphql_type.fields.items()
+                if not field.description
+            ]
+        if isinstance(graphql_type, GraphQLEnumType) and not graphql_type.description:
+            missing.append(name)
+    assert missing == []
+
+
+def _auth_of(schema, type_name: str, field_name: str) -> str:
+    """How a field is guarded: 'check', 'public', 'parent', or '' for not at all."""
+    field = schema.get_field_for_type(field_name, type_name)
+    if field is None:
+        return ""
+    if field.permission_classes:
+        return "check"
+    return str((field.metadata or {}).get("auth", ""))
+
+
+def test_every_field_has_a_permission_check_or_is_declared_public():
+    # given
+    schema = _schema()
+    types = {
+        name: t
+        for name, t in _own_types(schema).items()
+        if isinstance(t, GraphQLObjectType | GraphQLInterfaceType)
+    }
+    auth = {
+        (name, field_name): _auth_of(schema, name, field_name)
+        for name, t in types.items()
+        for field_name in t.fields
+    }
+    # then: nothing is left unguarded
+    assert [f"{t}.{f}" for (t, f), how in auth.items() if not how] == []
+    # and the root fields all carry a real check
+    roots = {"Query", "Mutation"}
+    assert [f"{t}.{f}" for (t, f), how in auth.items() if t in roots and how != "check"] == []
+
+    # "parent" fields are only safe in types reachable solely through guarded fields
+    returning: dict[str, list[tuple[str, str]]] = {}
+    for name, t in types.items():
+        for field_name, field in t.fields.items():
+            returning.setdefault(get_named_type(field.type).name, []).append((name, field_name))
+    guarded: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name in types:
+            if name in guarded or name in roots or not returning.get(name):
+                continue
+            if all(
+                auth[(owner, f)] == "check" or (auth[(owner, f)] == "parent" and owner in guarded)
+                for owner, f in returning[name]
+            ):
+                guarded.add(name)
+                changed = True
+    unsafe = [f"{t}.{f}" for (t, f), how in auth.items() if how == "parent" and t not in guarded]
+    assert unsafe == []
+
+
+@strawberry.type(description="A type nobody guarded.")
+class _Leaky:
+    secret: str = strawberry.field(description="Unguarded.")
+
+
+@strawberry.type(description="Root.")
+class _LeakyQuery:
+    @strawberry.field(description="Unguarded.")
+    def leaky(self) -> _Leaky:
+        return _Leaky(secret="s")
+
+
+def test_the_permission_walk_notices_an_unguarded_field():
+    # The walk above must be able to fail: unmarked fields are reported as unguarded.
+    schema = strawberry.Schema(query=_LeakyQuery)
+    assert _auth_of(schema, "_LeakyQuery", "leaky") == ""
+    assert _auth_of(schema, "_Leaky", "secret") == ""
