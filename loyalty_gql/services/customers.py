@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, EnrollmentEventRow, SiteRow
 from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.points import locked_account
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
@@ -61,7 +62,7 @@ async def register_customer(
         uow.session.add(row)
         await uow.session.flush()
         if enroll or (auto and site.program_enabled):
-            _enroll(uow.session, row, actor, now)
+            await _enroll(uow.session, row, actor, now)
         return row
 
     return await run_once(
@@ -150,7 +151,7 @@ async def enroll_customer(
             raise DomainError.single(
                 ErrorCode.ALREADY_ENROLLED, "the customer is already enrolled", "customerId"
             )
-        _enroll(uow.session, row, actor, now)
+        await _enroll(uow.session, row, actor, now)
         return row
 
     return await run_once(
@@ -205,7 +206,9 @@ async def leave_program(
     )
 
 
-def _enroll(session: AsyncSession, row: CustomerRow, actor: Actor, now: datetime) -> None:
+async def _enroll(session: AsyncSession, row: CustomerRow, actor: Actor, now: datetime) -> None:
+    # The points account exists from enrolment on, so the ledger only ever locks it.
+    await locked_account(session, row.site_id, row.id, now, lock=False)
     row.enrolled_at = now
     row.updated_at = now
     session.add(

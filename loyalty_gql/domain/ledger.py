@@ -1,0 +1,165 @@
+"""The points ledger's rules: entry kinds, which lots a spend uses, and expiry dates.
+
+Points are integers. Every change is an entry; each earning is a lot with its own
+expiry; a spend takes from the lots that expire soonest, and records how much it
+took from each, so that reversing it can give back exactly those lots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.program import ValidityPolicy
+
+MAX_POINTS_PER_ENTRY = 100_000_000
+
+
+class EntryKind(Enum):
+    """What a ledger entry did to a customer's points."""
+
+    EARNED = "EARNED"
+    """Points became available at once."""
+    PENDING = "PENDING"
+    """Points were promised, available once the order completes."""
+    ACTIVATED = "ACTIVATED"
+    """Pending points became available."""
+    REDEEMED = "REDEEMED"
+    """Points were spent (on an offer, a voucher, an order)."""
+    EXPIRED = "EXPIRED"
+    """Points ran out of validity."""
+    ADJUSTED = "ADJUSTED"
+    """An admin added or removed points, with a reason."""
+    REVERSED = "REVERSED"
+    """An earlier entry was undone, in whole or in part (refund, cancellation)."""
+
+
+class SourceType(Enum):
+    """What caused an entry."""
+
+    ORDER = "ORDER"
+    ACTIVITY = "ACTIVITY"
+    OFFER = "OFFER"
+    THRESHOLD_REWARD = "THRESHOLD_REWARD"
+    ADMIN = "ADMIN"
+    EXPIRY = "EXPIRY"
+    REVERSAL = "REVERSAL"
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """Points from one earning that are still there, and when they expire."""
+
+    id: int
+    remaining: int
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    """Points taken from (negative) or given back to (positive) one lot."""
+
+    lot_id: int
+    points: int
+
+
+def check_points(points: int, *, allow_negative: bool = False, field: str = "points") -> None:
+    """Refuse zero, negative (unless allowed) and absurdly large amounts."""
+    if points == 0 or (points < 0 and not allow_negative):
+        wanted = "a non-zero whole number" if allow_negative else "a positive whole number"
+        raise DomainError.single(ErrorCode.INVALID_VALUE, f"points must be {wanted}", field)
+    if abs(points) > MAX_POINTS_PER_ENTRY:
+        raise DomainError.single(
+            ErrorCode.INVALID_VALUE, f"at most {MAX_POINTS_PER_ENTRY} points at once", field
+        )
+
+
+def spending_order(lots: Sequence[Lot]) -> list[Lot]:
+    """Lots in the order a spend uses them: soonest expiry first, never-expiring last."""
+    return sorted(
+        lots,
+        key=lambda lot: (
+            lot.expires_at is None,
+            lot.expires_at.timestamp() if lot.expires_at else 0.0,
+            lot.id,
+        ),
+    )
+
+
+def plan_spend(lots: Sequence[Lot], points: int) -> list[Take]:
+    """Which lots a spend of ``points`` takes from; INSUFFICIENT_POINTS if they don't cover it."""
+    available = sum(lot.remaining for lot in lots)
+    if points > available:
+        raise DomainError.single(
+            ErrorCode.INSUFFICIENT_POINTS,
+            f"{points} points are needed but only {available} are available",
+            "points",
+        )
+    takes = []
+    left = points
+    for lot in spending_order([lot for lot in lots if lot.remaining > 0]):
+        if left == 0:
+            break
+        taken = min(lot.remaining, left)
+        takes.append(Take(lot.id, -taken))
+        left -= taken
+    return takes
+
+
+def plan_give_back(taken: Sequence[Take], points: int) -> list[Take]:
+    """Give ``points`` back to the lots a spend took them from, last-used lot first.
+
+    ``taken`` is the spend's net takes per lot (negative numbers). Giving back
+    the lot used last first keeps the points that expire latest with the customer.
+    """
+    gives = []
+    left = points
+    for take in reversed(taken):
+        if left == 0:
+            break
+        given = min(-take.points, left)
+        if given > 0:
+            gives.append(Take(take.lot_id, given))
+            left -= given
+    if left:
+        msg = f"cannot give back {points} points: the entry took only {points - left}"
+        raise DomainError.single(ErrorCode.INVALID_VALUE, msg, "points")
+    return gives
+
+
+def lot_expiry(
+    policy: ValidityPolicy, validity_days: int | None, earned_at: datetime
+) -> datetime | None:
+    """When a lot earned at ``earned_at`` expires (None: never, or with the account)."""
+    if policy is ValidityPolicy.FIXED_DAYS and validity_days:
+        return earned_at + timedelta(days=validity_days)
+    return None
+
+
+def rolling_expiry(
+    policy: ValidityPolicy, validity_days: int | None, last_order_at: datetime | None
+) -> datetime | None:
+    """When all of an account's points expire under ROLLING_DAYS."""
+    if policy is ValidityPolicy.ROLLING_DAYS and validity_days and last_order_at:
+        return last_order_at + timedelta(days=validity_days)
+    return None
+
+
+def warning_step(days_left: float, schedule: Sequence[int]) -> int | None:
+    """The schedule step a warning belongs to now: the smallest step not yet passed.
+
+    With steps (60, 30, 14, 7) and 20 days left, the 30-day warning is due; a
+    job that ran late does not send the 60-day one as well.
+    """
+    due = [step for step in schedule if days_left <= step]
+    return min(due) if due else None
+
+
+def threshold_conversions(available: int, threshold: int) -> int:
+    """How many threshold rewards an available balance converts into now."""
+    if threshold <= 0:
+        return 0
+    return available // threshold

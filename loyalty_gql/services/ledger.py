@@ -1,0 +1,449 @@
+"""The ledger's write primitives, used inside another service's transaction.
+
+`open_book` locks a customer's account; every method of the book appends one
+entry and changes the account, the lots and the daily rollup in the same
+transaction, so the account always equals its ledger. Use cases (grant, spend,
+activities, orders, offers) compose these; only they commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty_gql.db.models import (
+    CustomerRow,
+    LedgerEntryRow,
+    LotMovementRow,
+    PointAccountRow,
+    PointLotRow,
+    SiteRow,
+    VoucherRow,
+)
+from loyalty_gql.db.repositories import points as repo
+from loyalty_gql.db.repositories.sites import settings_of
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.ledger import (
+    EntryKind,
+    Lot,
+    SourceType,
+    Take,
+    lot_expiry,
+    plan_give_back,
+    plan_spend,
+    rolling_expiry,
+    threshold_conversions,
+)
+from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.values import Money
+from loyalty_gql.services.tiers import upgrade_if_qualified
+from loyalty_gql.services.uow import UnitOfWork
+
+VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+MAX_THRESHOLD_REWARDS_AT_ONCE = 1000
+
+
+def auto_key(prefix: str) -> str:
+    """A fresh ledger idempotency key for entries nobody will retry by key."""
+    return f"{prefix}:{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What caused an entry: its type, a reference (order id, product id...) and who."""
+
+    type: SourceType
+    actor: str
+    ref: str | None = None
+    reason: str | None = None
+    activity_code: str | None = None
+
+
+class AccountBook:
+    """One customer's locked account within a transaction."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        site: SiteRow,
+        customer: CustomerRow,
+        account: PointAccountRow,
+        now: datetime,
+    ) -> None:
+        self.uow = uow
+        self.site = site
+        self.settings: ProgramSettings = settings_of(site)
+        self.customer = customer
+        self.account = account
+        self.now = now
+        self.vouchers: list[VoucherRow] = []
+        self._lots: dict[int, PointLotRow] = {}
+
+    @property
+    def session(self) -> AsyncSession:
+        """The transaction's session."""
+        return self.uow.session
+
+    # -- the primitives ---------------------------------------------------------------
+
+    async def earn(
+        self, points: int, source: Source, key: str, *, pending: bool = False
+    ) -> LedgerEntryRow:
+        """Add points, available at once or pending until activated."""
+        if pending:
+            return await self._append(
+                EntryKind.PENDING, source, key, points=0, pending_points=points
+            )
+        entry = await self._append(
+            EntryKind.EARNED, source, key, points=points, earned_points=points
+        )
+        await self._new_lot(entry, points)
+        await self._after_gain(key)
+        return entry
+
+    async def activate(self, pending_entry: LedgerEntryRow, key: str) -> LedgerEntryRow:
+        """Make what is left of a PENDING entry available."""
+        if pending_entry.kind != EntryKind.PENDING.value:
+            raise DomainError.single(ErrorCode.NOT_PENDING, "only pending points can be activated")
+        _, pending_reversed, _ = await repo.reversed_so_far(self.session, pending_entry.id)
+        left = pending_entry.pending_points + pending_reversed
+        if left <= 0:
+            raise DomainError.single(ErrorCode.NOT_PENDING, "nothing of this entry is pending")
+        source = Source(SourceType(pending_entry.source_type), "system", pending_entry.source_ref)
+        entry = await self._append(
+            EntryKind.ACTIVATED,
+            source,
+            key,
+            points=left,
+            pending_points=-left,
+            earned_points=left,
+            reverses=pending_entry.id,
+        )
+        await self._new_lot(entry, left)
+        await self._after_gain(key)
+        return entry
+
+    async def spend(self, points: int, source: Source, key: str) -> LedgerEntryRow:
+        """Take points from the lots that expire soonest; INSUFFICIENT_POINTS otherwise."""
+        takes = await self._plan_spend(points)
+        entry = await self._append(
+            EntryKind.REDEEMED, source, key, points=-points, redeemed_points=points
+        )
+        await self._move(entry, takes)
+        return entry
+
+    async def adjust(self, points: int, source: Source, key: str) -> LedgerEntryRow:
+        """An admin's correction: positive adds a lot, negative spends from lots."""
+        if points > 0:
+            entry = await self._append(
+                EntryKind.ADJUSTED, source, key, points=points, earned_points=points
+            )
+            await self._new_lot(entry, points)
+            await self._after_gain(key)
+            return entry
+        takes = await self._plan_spend(-points)
+        entry = await self._append(EntryKind.ADJUSTED, source, key, points=points)
+        await self._move(entry, takes)
+        return entry
+
+    async def reverse(
+        self, original: LedgerEntryRow, points: int | None, source: Source, key: str
+    ) -> LedgerEntryRow:
+        """Undo an entry in whole (``points`` None) or in part."""
+        kind = EntryKind(original.kind)
+        if kind in (EntryKind.REVERSED, EntryKind.EXPIRED):
+            raise DomainError.single(
+                ErrorCode.INVALID_VALUE, f"{kind.value} entries cannot be reversed", "entryId"
+            )
+        done, done_pending, done_earned = await repo.reversed_so_far(self.session, original.id)
+        if kind is EntryKind.PENDING:
+            left = original.pending_points + done_pending
+            amount = _reversal_amount(points, left)
+            return await self._append(
+                EntryKind.REVERSED, source, key, points=0, pending_points=-amount,
+                reverses=original.id,
+            )  # fmt: skip
+        if original.points > 0:
+            voided = done_earned if original.earned_points > 0 else done
+            return await self._reverse_gain(original, points, voided, source, key)
+        return await self._reverse_spend(original, points, done, source, key)
+
+    async def expire_lots(self, lots: list[PointLotRow], key: str) -> LedgerEntryRow | None:
+        """Expire what is left in ``lots`` (all of them due); None when nothing is left."""
+        takes = [Take(lot.id, -lot.remaining) for lot in lots if lot.remaining > 0]
+        total = -sum(t.points for t in takes)
+        if total == 0:
+            return None
+        source = Source(SourceType.EXPIRY, "system:expiry")
+        entry = await self._append(
+            EntryKind.EXPIRED, source, key, points=-total, expired_points=total
+        )
+        await self._move(entry, takes, lots={lot.id: lot for lot in lots})
+        return entry
+
+    async def note_order(self, spent: Money | None) -> None:
+        """An order happened: reset the rolling expiry clock and count the spend."""
+        self.account.last_order_at = self.now
+        self.account.rolling_expires_at = rolling_expiry(
+            self.settings.validity_policy, self.settings.validity_days, self.now
+        )
+        minor = spent.minor_units if spent else 0
+        self.account.lifetime_spent_minor += minor
+        await repo.add_to_customer_day(
+            self.session,
+            site_id=self.site.id,
+            customer_id=self.customer.id,
+            day=self.now.date(),
+            spent_minor=minor,
+            orders=1,
+        )
+        await upgrade_if_qualified(self)
+
+    # -- internals -------------------------------------------------------------------
+
+    async def _reverse_gain(
+        self, original: LedgerEntryRow, points: int | None, done: int, source: Source, key: str
+    ) -> LedgerEntryRow:
+        left = original.points + done
+        amount = _reversal_amount(points, left)
+        lot = await self.session.scalar(
+            select(PointLotRow).where(PointLotRow.entry_id == original.id)
+        )
+        # Take back from the entry's own lot first. Of the rest, what expired is
+        # not taken again; what the customer spent comes from their other lots.
+        own = min(lot.remaining, amount) if lot else 0
+        takes = [Take(lot.id, -own)] if lot and own else []
+        forgivable = (
+            await repo.expired_not_forgiven(self.session, lot.id, original.id) if lot else 0
+        )
+        from_others = max(0, amount - own - forgivable)
+        if from_others:
+            takes += await self._plan_spend(from_others, exclude=lot.id if lot else None)
+        taken = own + from_others
+        earned = -amount if original.earned_points > 0 else 0
+        entry = await self._append(
+            EntryKind.REVERSED, source, key, points=-taken, earned_points=earned,
+            reverses=original.id,
+        )  # fmt: skip
+        await self._move(entry, takes)
+        return entry
+
+    async def _reverse_spend(
+        self, original: LedgerEntryRow, points: int | None, done: int, source: Source, key: str
+    ) -> LedgerEntryRow:
+        left = -original.points - done
+        amount = _reversal_amount(points, left)
+        net = await repo.net_movements_of_entry(self.session, original.id)
+        gives = plan_give_back([Take(lot_id, p) for lot_id, p in net if p < 0], amount)
+        redeemed = -amount if original.redeemed_points > 0 else 0
+        expired = -amount if original.expired_points > 0 else 0
+        entry = await self._append(
+            EntryKind.REVERSED, source, key, points=amount, redeemed_points=redeemed,
+            expired_points=expired, reverses=original.id,
+        )  # fmt: skip
+        await self._move(entry, gives)
+        await self._after_gain(key)
+        return entry
+
+    async def _plan_spend(self, points: int, exclude: int | None = None) -> list[Take]:
+        if points > self.account.available:
+            raise DomainError.single(
+                ErrorCode.INSUFFICIENT_POINTS,
+                f"{points} points are needed but only {self.account.available} are available",
+                "points",
+            )
+        rows = await repo.open_lots_in_spending_order(
+            self.session, self.customer.id, points, exclude=exclude
+        )
+        self._lots = {row.id: row for row in rows}
+        return plan_spend([Lot(r.id, r.remaining, r.expires_at) for r in rows], points)
+
+    async def _append(
+        self,
+        kind: EntryKind,
+        source: Source,
+        key: str,
+        *,
+        points: int,
+        pending_points: int = 0,
+        earned_points: int = 0,
+        redeemed_points: int = 0,
+        expired_points: int = 0,
+        reverses: int | None = None,
+    ) -> LedgerEntryRow:
+        account = self.account
+        account.available += points
+        account.pending += pending_points
+        account.lifetime_earned += earned_points
+        account.lifetime_redeemed += redeemed_points
+        account.lifetime_expired += expired_points
+        account.entry_count += 1
+        account.updated_at = self.now
+        if account.available < 0 or account.pending < 0:  # pragma: no cover - planned away
+            msg = f"entry would overdraw account {account.customer_id}"
+            raise AssertionError(msg)
+        entry = LedgerEntryRow(
+            site_id=self.site.id,
+            customer_id=self.customer.id,
+            kind=kind.value,
+            points=points,
+            pending_points=pending_points,
+            earned_points=earned_points,
+            redeemed_points=redeemed_points,
+            expired_points=expired_points,
+            balance_after=account.available,
+            source_type=source.type.value,
+            source_ref=source.ref,
+            activity_code=source.activity_code,
+            reason=source.reason,
+            actor=source.actor,
+            idempotency_key=key,
+            reverses_entry_id=reverses,
+            created_at=self.now,
+        )
+        self.session.add(entry)
+        await self.session.flush()
+        if earned_points:
+            await repo.add_to_customer_day(
+                self.session,
+                site_id=self.site.id,
+                customer_id=self.customer.id,
+                day=self.now.date(),
+                points_earned=earned_points,
+            )
+        return entry
+
+    async def _new_lot(self, entry: LedgerEntryRow, points: int) -> None:
+        expires_at = lot_expiry(
+            self.settings.validity_policy, self.settings.validity_days, self.now
+        )
+        self.session.add(
+            PointLotRow(
+                site_id=self.site.id,
+                customer_id=self.customer.id,
+                entry_id=entry.id,
+                points=points,
+                remaining=points,
+                expires_at=expires_at,
+                created_at=self.now,
+            )
+        )
+        await self.session.flush()
+
+    async def _move(
+        self,
+        entry: LedgerEntryRow,
+        takes: list[Take],
+        lots: dict[int, PointLotRow] | None = None,
+    ) -> None:
+        known = {**self._lots, **(lots or {})}
+        missing = [t.lot_id for t in takes if t.lot_id not in known]
+        if missing:
+            known.update(await repo.lots_by_ids(self.session, missing))
+        for take in takes:
+            lot = known[take.lot_id]
+            lot.remaining += take.points
+            self.session.add(LotMovementRow(entry_id=entry.id, lot_id=lot.id, points=take.points))
+        self._lots = {}
+        await self.session.flush()
+
+    async def _after_gain(self, key: str) -> None:
+        await upgrade_if_qualified(self)
+        await self._convert_threshold_rewards(key)
+
+    async def _convert_threshold_rewards(self, key: str) -> None:
+        reward = self.settings.threshold_reward
+        if not (reward.enabled and self.settings.enabled):
+            return
+        count = min(
+            threshold_conversions(self.account.available, reward.points),
+            MAX_THRESHOLD_REWARDS_AT_ONCE,
+        )
+        for n in range(count):
+            source = Source(SourceType.THRESHOLD_REWARD, "system:threshold-reward")
+            spend_key = f"{key}:threshold:{n}"
+            entry = await self.spend(reward.points, source, spend_key)
+            voucher = VoucherRow(
+                site_id=self.site.id,
+                customer_id=self.customer.id,
+                code=_voucher_code(),
+                source=SourceType.THRESHOLD_REWARD.value,
+                value_type=reward.value_type.value,
+                value=reward.value,
+                minimum_order_minor=Money.from_decimal(
+                    reward.minimum_order_value, self.settings.currency
+                ).minor_units,
+                currency=self.settings.currency,
+                status="ACTIVE",
+                points_spent=reward.points,
+                ledger_entry_id=entry.id,
+                issued_at=self.now,
+                expires_at=self.now + timedelta(days=reward.validity_days),
+            )
+            self.session.add(voucher)
+            await self.session.flush()
+            self.vouchers.append(voucher)
+            await repo.add_event_once(
+                self.session,
+                site_id=self.site.id,
+                customer_id=self.customer.id,
+                kind="REWARD_EARNED",
+                dedupe_key=f"reward:{spend_key}",
+                payload={
+                    "voucherId": voucher.id,
+                    "voucherCode": voucher.code,
+                    "valueType": voucher.value_type,
+                    "value": str(voucher.value),
+                    "currency": voucher.currency,
+                    "minimumOrderValue": str(reward.minimum_order_value),
+                    "expiresAt": voucher.expires_at.isoformat() if voucher.expires_at else None,
+                    "pointsSpent": reward.points,
+                },
+                now=self.now,
+            )
+
+
+async def open_book(
+    uow: UnitOfWork, site: SiteRow, customer: CustomerRow, now: datetime
+) -> AccountBook:
+    """Lock the customer's account (creating it if needed) and return its book."""
+    account = await repo.locked_account(
+        uow.session, site.id, customer.id, now, lock=uow.is_postgres
+    )
+    return AccountBook(uow, site, customer, account, now)
+
+
+async def entry_by_key(uow: UnitOfWork, site_id: int, key: str) -> LedgerEntryRow | None:
+    """The entry written earlier under ``key``, if any."""
+    found: LedgerEntryRow | None = await uow.session.scalar(
+        select(LedgerEntryRow).where(
+            LedgerEntryRow.site_id == site_id, LedgerEntryRow.idempotency_key == key
+        )
+    )
+    return found
+
+
+def _reversal_amount(points: int | None, left: int) -> int:
+    if left <= 0:
+        raise DomainError.single(
+            ErrorCode.ALREADY_REVERSED, "this entry has already been reversed in full", "entryId"
+        )
+    if points is None:
+        return left
+    if points <= 0:
+        raise DomainError.single(ErrorCode.INVALID_VALUE, "points must be positive", "points")
+    if points > left:
+        raise DomainError.single(
+            ErrorCode.INVALID_VALUE, f"only {left} points of this entry are left to reverse",
+            "points",
+        )  # fmt: skip
+    return points
+
+
+def _voucher_code() -> str:
+    return "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12))

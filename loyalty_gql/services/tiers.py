@@ -1,0 +1,298 @@
+"""Tiers: defining them, upgrades on the qualifying event, and the periodic review."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty_gql.db.engine import Database
+from loyalty_gql.db.models import PointAccountRow, TierRow
+from loyalty_gql.db.repositories import points as points_repo
+from loyalty_gql.db.repositories.tiers import (
+    measures_for,
+    measures_for_many,
+    rule_of,
+    tiers_of_site,
+)
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.tiers import TierMetric, TierRule, best_tier
+from loyalty_gql.services.common import Actor, Clock
+from loyalty_gql.services.idempotency import run_once
+from loyalty_gql.services.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from loyalty_gql.services.ledger import AccountBook
+
+TIER_FIELDS = (
+    "name",
+    "rank",
+    "metric",
+    "threshold",
+    "window_months",
+    "earn_multiplier",
+    "benefits",
+)
+
+
+async def upgrade_if_qualified(book: AccountBook) -> None:
+    """Move the customer up at once when their measures reach a better tier."""
+    rows = await tiers_of_site(book.session, book.site.id)
+    if not rows:
+        return
+    rules = [rule_of(r) for r in rows]
+    measures = await measures_for(book.session, book.account, rules, book.now.date())
+    best = best_tier(rules, measures)
+    current = next((r for r in rules if r.id == book.account.tier_id), None)
+    if best is not None and (current is None or best.rank > current.rank):
+        await change_tier(
+            book.session, book.account, old=current, new=best, now=book.now, reason="upgrade"
+        )
+
+
+async def change_tier(
+    session: AsyncSession,
+    account: PointAccountRow,
+    *,
+    old: TierRule | None,
+    new: TierRule | None,
+    now: datetime,
+    reason: str,
+) -> None:
+    """Put the customer in ``new`` and write a TIER_CHANGED event."""
+    account.tier_id = new.id if new else None
+    account.tier_since = now
+    account.updated_at = now
+    await points_repo.add_event_once(
+        session,
+        site_id=account.site_id,
+        customer_id=account.customer_id,
+        kind="TIER_CHANGED",
+        dedupe_key=f"tier:{account.customer_id}:{now.isoformat()}:{new.id if new else 0}",
+        payload={
+            "fromTierId": old.id if old else None,
+            "fromTier": old.name if old else None,
+            "toTierId": new.id if new else None,
+            "toTier": new.name if new else None,
+            "reason": reason,
+        },
+        now=now,
+    )
+
+
+def _tier_rule(fields: dict[str, Any], tier_id: int = 0) -> TierRule:
+    rule = TierRule(
+        id=tier_id,
+        name=fields["name"].strip(),
+        rank=fields["rank"],
+        metric=fields["metric"],
+        threshold=fields["threshold"],
+        window_months=fields["window_months"],
+        earn_multiplier=Decimal(fields["earn_multiplier"]),
+    )
+    rule.check()
+    return rule
+
+
+async def _check_unique_name(
+    session: AsyncSession, site_id: int, name: str, tier_id: int | None
+) -> None:
+    query = select(TierRow.id).where(TierRow.site_id == site_id, TierRow.name == name)
+    if tier_id is not None:
+        query = query.where(TierRow.id != tier_id)
+    if await session.scalar(query) is not None:
+        raise DomainError.single(ErrorCode.DUPLICATE, f"a tier named {name!r} exists", "name")
+
+
+async def create_tier(
+    db: Database,
+    *,
+    site_id: int,
+    fields: dict[str, Any],
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> TierRow:
+    """Add a tier to a site. Customers who qualify move up on their next qualifying event."""
+    rule = _tier_rule(fields)
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> TierRow:
+        await _check_unique_name(uow.session, site_id, rule.name, None)
+        row = TierRow(
+            site_id=site_id,
+            name=rule.name,
+            rank=rule.rank,
+            metric=rule.metric.value,
+            threshold=rule.threshold,
+            window_months=rule.window_months,
+            earn_multiplier=rule.earn_multiplier,
+            benefits=fields.get("benefits"),
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(row)
+        await uow.session.flush()
+        return row
+
+    return await run_once(
+        db,
+        scope=f"site:{site_id}",
+        key=idempotency_key,
+        operation="createTier",
+        request={"site": site_id, **fields},
+        now=now,
+        work=work,
+        dump=lambda row: {"tier": row.id},
+        load=_load_tier,
+    )
+
+
+async def update_tier(
+    db: Database,
+    *,
+    tier_id: int,
+    changes: dict[str, Any],
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> TierRow:
+    """Change a tier; members stay until they qualify higher or the review moves them."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> TierRow:
+        row = await _tier(uow.session, tier_id, lock=uow.is_postgres)
+        current = {name: getattr(row, name) for name in TIER_FIELDS}
+        current["metric"] = TierMetric(row.metric)
+        merged = {**current, **changes}
+        rule = _tier_rule(merged, row.id)
+        await _check_unique_name(uow.session, row.site_id, rule.name, row.id)
+        row.name, row.rank, row.metric = rule.name, rule.rank, rule.metric.value
+        row.threshold, row.window_months = rule.threshold, rule.window_months
+        row.earn_multiplier, row.benefits = rule.earn_multiplier, merged.get("benefits")
+        row.updated_at = now
+        return row
+
+    scope_site = await _site_of_tier(db, tier_id)
+    return await run_once(
+        db,
+        scope=f"site:{scope_site}",
+        key=idempotency_key,
+        operation="updateTier",
+        request={"tier": tier_id, **changes},
+        now=now,
+        work=work,
+        dump=lambda row: {"tier": row.id},
+        load=_load_tier,
+    )
+
+
+async def delete_tier(
+    db: Database,
+    *,
+    tier_id: int,
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> int:
+    """Remove a tier; its members move to the best remaining tier they qualify for."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> int:
+        row = await _tier(uow.session, tier_id, lock=uow.is_postgres)
+        remaining = [rule_of(r) for r in await tiers_of_site(uow.session, row.site_id)]
+        gone = next(r for r in remaining if r.id == row.id)
+        remaining = [r for r in remaining if r.id != row.id]
+        members_query = select(PointAccountRow).where(PointAccountRow.tier_id == row.id)
+        if uow.is_postgres:
+            members_query = members_query.with_for_update()
+        members = list(await uow.session.scalars(members_query))
+        measures = await measures_for_many(uow.session, members, remaining, now.date())
+        for account in members:
+            best = best_tier(remaining, measures[account.customer_id])
+            await change_tier(
+                uow.session, account, old=gone, new=best, now=now, reason="tier deleted"
+            )
+        await uow.session.flush()
+        await uow.session.delete(row)
+        return tier_id
+
+    scope_site = await _site_of_tier(db, tier_id)
+    return await run_once(
+        db,
+        scope=f"site:{scope_site}",
+        key=idempotency_key,
+        operation="deleteTier",
+        request={"tier": tier_id},
+        now=now,
+        work=work,
+        dump=lambda tier: {"tier": tier},
+        load=_load_deleted,
+    )
+
+
+async def review_tiers(db: Database, *, clock: Clock, batch_size: int = 500) -> int:
+    """The period-end review: every member moves to the tier they qualify for now,
+    down as well as up. Batches of accounts, each in its own transaction; on
+    PostgreSQL, rows another reviewer holds are skipped (SKIP LOCKED)."""
+    now = clock()
+    changed = 0
+    after = 0
+    while True:
+        async with UnitOfWork(db) as uow:
+            query = (
+                select(PointAccountRow)
+                .where(PointAccountRow.customer_id > after)
+                .order_by(PointAccountRow.customer_id)
+                .limit(batch_size)
+            )
+            if uow.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            accounts = list(await uow.session.scalars(query))
+            if not accounts:
+                return changed
+            after = accounts[-1].customer_id
+            by_site: dict[int, list[PointAccountRow]] = {}
+            for account in accounts:
+                by_site.setdefault(account.site_id, []).append(account)
+            for site_id, site_accounts in by_site.items():
+                rules = [rule_of(r) for r in await tiers_of_site(uow.session, site_id)]
+                if not rules and not any(a.tier_id for a in site_accounts):
+                    continue
+                measures = await measures_for_many(uow.session, site_accounts, rules, now.date())
+                for account in site_accounts:
+                    best = best_tier(rules, measures[account.customer_id])
+                    if (best.id if best else None) != account.tier_id:
+                        current = next((r for r in rules if r.id == account.tier_id), None)
+                        await change_tier(
+                            uow.session, account, old=current, new=best, now=now, reason="review"
+                        )
+                        changed += 1
+            await uow.commit()
+
+
+async def _tier(session: AsyncSession, tier_id: int, *, lock: bool) -> TierRow:
+    query = select(TierRow).where(TierRow.id == tier_id)
+    if lock:
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is None:
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
+    return row
+
+
+async def _site_of_tier(db: Database, tier_id: int) -> int:
+    async with db.read_sessions() as session:
+        site_id = await session.scalar(select(TierRow.site_id).where(TierRow.id == tier_id))
+    return int(site_id or 0)
+
+
+async def _load_tier(session: AsyncSession, stored: dict[str, Any]) -> TierRow:
+    return await _tier(session, stored["tier"], lock=False)
+
+
+async def _load_deleted(_: AsyncSession, stored: dict[str, Any]) -> int:
+    return int(stored["tier"])
