@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--subject", help="who the token is for (default: by role)")
     token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds valid")
 
+    jobs = commands.add_parser("jobs", help="run a background job once")
+    jobs.add_argument("job", choices=["expire", "expiry-warnings", "tier-review"])
+    jobs.add_argument("--batch-size", type=int, default=200)
+
+    commands.add_parser("verify", help="check every account against its ledger and lots")
+
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("--output", type=Path)
 
@@ -41,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed-demo": _seed,
         "token": _token,
         "export-schema": _export,
+        "jobs": _jobs,
+        "verify": _verify,
     }[args.command]
     return handler(args)
 
@@ -103,6 +111,50 @@ def _token(args: argparse.Namespace) -> int:
             get_settings(), role=role, sites=args.site, subject=subject, ttl_seconds=args.ttl
         )
     )
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    from loyalty_gql.db.engine import create_database
+    from loyalty_gql.jobs.expiry import expire_points, warn_expiring
+    from loyalty_gql.services.common import system_clock
+    from loyalty_gql.services.tiers import review_tiers
+
+    async def run() -> str:
+        db = create_database(get_settings().database_url)
+        try:
+            if args.job == "expire":
+                count = await expire_points(db, clock=system_clock, batch_size=args.batch_size)
+                return f"{count} expiry entries written"
+            if args.job == "expiry-warnings":
+                return f"{await warn_expiring(db, clock=system_clock)} warnings written"
+            changed = await review_tiers(db, clock=system_clock, batch_size=args.batch_size)
+            return f"{changed} tier changes"
+        finally:
+            await db.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _verify(_: argparse.Namespace) -> int:
+    from loyalty_gql.db.engine import create_database
+    from loyalty_gql.services.verify import verify_ledger
+
+    async def run() -> list[str]:
+        db = create_database(get_settings().database_url)
+        try:
+            return [str(d) for d in await verify_ledger(db)]
+        finally:
+            await db.dispose()
+
+    differences = asyncio.run(run())
+    for line in differences:
+        print(line)
+    if differences:
+        print(f"{len(differences)} differences", file=sys.stderr)
+        return 1
+    print("every account agrees with its ledger and its lots")
     return 0
 
 
