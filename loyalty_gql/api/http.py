@@ -129,7 +129,7 @@ class GraphQLEndpoint:
             db=self.db,
             access=access,
             clock=self.clock,
-            loaders=Loaders(self.db),
+            loaders=Loaders(self.db, self.clock()),
         )
         return await self._execute(request, params, context, media_type)
 

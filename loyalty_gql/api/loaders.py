@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import CustomerRow, SiteRow
+from loyalty_gql.db.models import (
+    CustomerRow,
+    LedgerEntryRow,
+    PointAccountRow,
+    SiteRow,
+    TierRow,
+    VoucherRow,
+)
 from loyalty_gql.db.repositories.customers import customers_by_ids
+from loyalty_gql.db.repositories.points import (
+    accounts_by_customer_ids,
+    entries_by_ids,
+    expiring_lots_by_customer,
+    ledger_pages,
+    vouchers_by_customer,
+)
 from loyalty_gql.db.repositories.sites import sites_by_ids
+from loyalty_gql.db.repositories.tiers import (
+    measures_for_many,
+    rule_of,
+    tiers_by_ids,
+    tiers_of_sites,
+)
+from loyalty_gql.domain.tiers import Measures, TierRule
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -36,9 +60,89 @@ class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[type-arg]
         return [found.get(key) for key in keys]
 
 
+LedgerPageKey = tuple[int, int, int | None]  # customer id, how many, before entry id
+
+
+class LedgerPageLoader(DataLoader):  # type: ignore[type-arg]
+    """Pages of many customers' ledgers: one window query per (size, cursor) in the batch."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self._db = db
+
+    async def batch_load_fn(self, keys: Sequence[LedgerPageKey]) -> list[list[LedgerEntryRow]]:
+        """Group the keys by page shape and run one query per shape."""
+        shapes: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+        for customer_id, limit, before in keys:
+            shapes[(limit, before)].append(customer_id)
+        pages: dict[LedgerPageKey, list[LedgerEntryRow]] = {}
+        async with self._db.read_sessions() as session:
+            for (limit, before), ids in shapes.items():
+                found = await ledger_pages(session, ids, limit=limit, before_id=before)
+                for customer_id in ids:
+                    pages[(customer_id, limit, before)] = found[customer_id]
+        return [pages[key] for key in keys]
+
+
+@dataclass(frozen=True, slots=True)
+class TierStanding:
+    """What tier progress needs: the site's tiers, the customer's tier and measures."""
+
+    rules: list[TierRule]
+    current: TierRule | None
+    measures: Measures
+    today: date
+
+
+class TierStandingLoader(DataLoader):  # type: ignore[type-arg]
+    """Tier standings of many customers: accounts, tiers and windowed sums in a few queries."""
+
+    def __init__(self, db: Database, today: date) -> None:
+        super().__init__()
+        self._db = db
+        self._today = today
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[TierStanding | None]:
+        """Load accounts, their sites' tiers, then measures per site."""
+        async with self._db.read_sessions() as session:
+            accounts = await accounts_by_customer_ids(session, list(set(keys)))
+            by_site: dict[int, list[PointAccountRow]] = defaultdict(list)
+            for account in accounts.values():
+                by_site[account.site_id].append(account)
+            tiers = await tiers_of_sites(session, list(by_site))
+            standings: dict[int, TierStanding] = {}
+            for site_id, site_accounts in by_site.items():
+                rules = [rule_of(t) for t in tiers[site_id]]
+                measures = (
+                    await measures_for_many(session, site_accounts, rules, self._today)
+                    if rules
+                    else {}
+                )
+                for account in site_accounts:
+                    current = next((r for r in rules if r.id == account.tier_id), None)
+                    standings[account.customer_id] = TierStanding(
+                        rules, current, measures.get(account.customer_id, {}), self._today
+                    )
+        return [standings.get(key) for key in keys]
+
+
 class Loaders:
     """The loaders of one request."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, now: datetime) -> None:
         self.site_by_id: RowLoader[int, SiteRow] = RowLoader(db, sites_by_ids)
         self.customer_by_id: RowLoader[int, CustomerRow] = RowLoader(db, customers_by_ids)
+        self.account_by_customer: RowLoader[int, PointAccountRow] = RowLoader(
+            db, accounts_by_customer_ids
+        )
+        self.expiring_lots: RowLoader[int, list[tuple[datetime, int]]] = RowLoader(
+            db, expiring_lots_by_customer
+        )
+        self.tier_by_id: RowLoader[int, TierRow] = RowLoader(db, tiers_by_ids)
+        self.entry_by_id: RowLoader[int, LedgerEntryRow] = RowLoader(db, entries_by_ids)
+        self.tiers_by_site: RowLoader[int, list[TierRow]] = RowLoader(db, tiers_of_sites)
+        self.vouchers_by_customer: RowLoader[int, list[VoucherRow]] = RowLoader(
+            db, vouchers_by_customer
+        )
+        self.ledger_page = LedgerPageLoader(db)
+        self.tier_standing = TierStandingLoader(db, now.date())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import strawberry
@@ -11,6 +12,7 @@ from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import SignedIn
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.customers.types import Customer
+from loyalty_gql.api.points.types import LedgerEntry, Tier
 from loyalty_gql.api.sites.types import Site
 
 
@@ -29,14 +31,37 @@ class NodeQueries:
     ) -> Node | None:
         """One object of any type."""
         type_name, pk = from_global_id(id)
-        access = info.context.access
-        loaders = info.context.loaders
-        if type_name == "Site":
-            site = await loaders.site_by_id.load(pk)
-            return Site.from_row(site) if site and access.sees_site(pk) else None
-        if type_name == "Customer":
-            row = await loaders.customer_by_id.load(pk)
-            if row is None or not access.sees_customer(row.site_id, row.id):
-                return None
-            return Customer.from_row(row)
+        resolve = _RESOLVERS.get(type_name)
+        return await resolve(info, pk) if resolve else None
+
+
+async def _site(info: AppInfo, pk: int) -> Node | None:
+    site = await info.context.loaders.site_by_id.load(pk)
+    return Site.from_row(site) if site and info.context.access.sees_site(pk) else None
+
+
+async def _customer(info: AppInfo, pk: int) -> Node | None:
+    row = await info.context.loaders.customer_by_id.load(pk)
+    if row is None or not info.context.access.sees_customer(row.site_id, row.id):
         return None
+    return Customer.from_row(row)
+
+
+async def _entry(info: AppInfo, pk: int) -> Node | None:
+    entry = await info.context.loaders.entry_by_id.load(pk)
+    if entry is None or not info.context.access.sees_customer(entry.site_id, entry.customer_id):
+        return None
+    return LedgerEntry.from_row(entry)
+
+
+async def _tier(info: AppInfo, pk: int) -> Node | None:
+    tier = await info.context.loaders.tier_by_id.load(pk)
+    return Tier.from_row(tier) if tier and info.context.access.sees_site(tier.site_id) else None
+
+
+_RESOLVERS: dict[str, Callable[[AppInfo, int], Awaitable[Node | None]]] = {
+    "Site": _site,
+    "Customer": _customer,
+    "LedgerEntry": _entry,
+    "Tier": _tier,
+}

@@ -28,6 +28,9 @@ from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.limits import cost_limit_rule
 from loyalty_gql.api.node_query import NodeQueries
+from loyalty_gql.api.points.mutations import PointsMutations
+from loyalty_gql.api.points.queries import PointsQueries
+from loyalty_gql.api.points.types import LedgerEntry, Tier, Voucher
 from loyalty_gql.api.sites.mutations import SiteMutations
 from loyalty_gql.api.sites.queries import SiteQueries
 from loyalty_gql.api.sites.types import Site
@@ -35,8 +38,8 @@ from loyalty_gql.config import Settings
 
 log = logging.getLogger(__name__)
 
-Query = merge_types("Query", (NodeQueries, SiteQueries, CustomerQueries))
-Mutation = merge_types("Mutation", (SiteMutations, CustomerMutations))
+Query = merge_types("Query", (NodeQueries, SiteQueries, CustomerQueries, PointsQueries))
+Mutation = merge_types("Mutation", (SiteMutations, CustomerMutations, PointsMutations))
 Query.__strawberry_definition__.description = "Everything that can be read."  # type: ignore[attr-defined]
 Mutation.__strawberry_definition__.description = "Everything that can be changed."  # type: ignore[attr-defined]
 
@@ -91,7 +94,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return LoyaltySchema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Customer],
+        types=[Site, Customer, LedgerEntry, Tier, Voucher],
         extensions=extensions(settings),
         config=StrawberryConfig(auto_camel_case=True),
     )
@@ -100,4 +103,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 @lru_cache
 def printed_schema() -> str:
     """The SDL of the schema, as committed in schema.graphql."""
-    return strawberry.Schema(query=Query, mutation=Mutation, types=[Site, Customer]).as_str() + "\n"
+    return (
+        strawberry.Schema(
+            query=Query, mutation=Mutation, types=[Site, Customer, LedgerEntry, Tier, Voucher]
+        ).as_str()
+        + "\n"
+    )

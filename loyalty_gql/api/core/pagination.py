@@ -14,6 +14,8 @@ from loyalty_gql.api.core.errors import BadRequestError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT
 
 NodeT = TypeVar("NodeT")
+FIRST = "How many to return (at most the server's page cap, 100 by default)."
+AFTER = "Cursor of the item to start after (the previous page's endCursor)."
 RowT = TypeVar("RowT")
 
 

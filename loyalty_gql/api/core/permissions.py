@@ -96,7 +96,7 @@ class CanSeeCustomer(BasePermission):
     error_extensions = {"code": "FORBIDDEN"}
 
     def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
-        return _access(info).sees_customer(source.site_pk, source.pk)
+        return _access(info).sees_customer(source.site_pk, source.customer_pk)
 
 
 class CanServeSite(BasePermission):

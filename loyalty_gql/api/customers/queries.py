@@ -8,6 +8,8 @@ import strawberry
 
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.pagination import (
+    AFTER,
+    FIRST,
     Connection,
     build_connection,
     decode_id_cursor,
@@ -17,9 +19,6 @@ from loyalty_gql.api.core.permissions import Anyone, IsStaff, IsStaffOrCustomer
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.db.repositories.customers import customer_page_query, customers_by_external_ids
-
-FIRST = "How many to return (at most the server's page cap, 100 by default)."
-AFTER = "Cursor of the item to start after (the previous page's endCursor)."
 
 
 @strawberry.type

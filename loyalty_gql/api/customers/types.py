@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.node import Node
+from loyalty_gql.api.core.pagination import (
+    AFTER,
+    FIRST,
+    Connection,
+    build_connection,
+    decode_id_cursor,
+    page_size,
+)
 from loyalty_gql.api.core.permissions import CanSeeCustomer
 from loyalty_gql.api.core.resolving import AppInfo
+from loyalty_gql.api.points.types import Balance, LedgerEntry, Tier, TierProgress, Voucher
 from loyalty_gql.api.sites.types import Site
 from loyalty_gql.db.models import CustomerRow
+from loyalty_gql.domain.tiers import next_tier
 
 
 @strawberry.type(description="A customer of a shop, as the shop registered them.")
@@ -20,6 +31,7 @@ class Customer(Node):
 
     pk: strawberry.Private[int]
     site_pk: strawberry.Private[int]
+    customer_pk: strawberry.Private[int]
     external_id: str = strawberry.field(
         description="The customer's id in the shop's platform.",
         permission_classes=[CanSeeCustomer],
@@ -65,6 +77,74 @@ class Customer(Node):
         row = await info.context.loaders.site_by_id.load(self.site_pk)
         return Site.from_row(row)
 
+    @strawberry.field(description="The customer's points.", permission_classes=[CanSeeCustomer])
+    async def balance(self, info: AppInfo) -> Balance:
+        """Balances from the customer's account."""
+        account = await info.context.loaders.account_by_customer.load(self.pk)
+        return Balance.of(account, self.pk, info.context.clock())
+
+    @strawberry.field(
+        description="The customer's tier; null when they have none.",
+        permission_classes=[CanSeeCustomer],
+    )
+    async def tier(self, info: AppInfo) -> Tier | None:
+        """The current tier."""
+        account = await info.context.loaders.account_by_customer.load(self.pk)
+        if account is None or account.tier_id is None:
+            return None
+        row = await info.context.loaders.tier_by_id.load(account.tier_id)
+        return Tier.from_row(row) if row else None
+
+    @strawberry.field(
+        description="How far the customer is from the next tier.",
+        permission_classes=[CanSeeCustomer],
+    )
+    async def tier_progress(self, info: AppInfo) -> TierProgress:
+        """Progress towards the next tier."""
+        standing = await info.context.loaders.tier_standing.load(self.pk)
+        if standing is None or not standing.rules:
+            return TierProgress(next_tier=None, metric=None, value=0, remaining=0)
+        upcoming = next_tier(standing.rules, standing.current)
+        if upcoming is None:
+            return TierProgress(next_tier=None, metric=None, value=0, remaining=0)
+        value = standing.measures.get((upcoming.metric, upcoming.window_months), 0)
+        row = await info.context.loaders.tier_by_id.load(upcoming.id)
+        return TierProgress(
+            next_tier=Tier.from_row(row) if row else None,
+            metric=upcoming.metric,
+            value=value,
+            remaining=max(0, upcoming.threshold - value),
+        )
+
+    @strawberry.field(
+        description="The customer's ledger, newest entry first.",
+        permission_classes=[CanSeeCustomer],
+    )
+    async def ledger(
+        self,
+        info: AppInfo,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> Connection[LedgerEntry]:
+        """A page of ledger entries."""
+        settings = info.context.settings
+        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
+        rows = await info.context.loaders.ledger_page.load(
+            (self.pk, size + 1, decode_id_cursor(after))
+        )
+        return build_connection(
+            rows, size=size, after=after, key=lambda r: [r.id], node=LedgerEntry.from_row
+        )
+
+    @strawberry.field(
+        description="Vouchers the customer owns, newest first.",
+        permission_classes=[CanSeeCustomer],
+    )
+    async def vouchers(self, info: AppInfo) -> list[Voucher]:
+        """The customer's vouchers."""
+        rows = await info.context.loaders.vouchers_by_customer.load(self.pk)
+        return [Voucher.from_row(row) for row in rows or []]
+
     @classmethod
     def from_row(cls, row: CustomerRow) -> Customer:
         """The GraphQL object of a customer row."""
@@ -72,6 +152,7 @@ class Customer(Node):
             id=to_global_id("Customer", row.id),
             pk=row.id,
             site_pk=row.site_id,
+            customer_pk=row.id,
             external_id=row.external_id,
             email=row.email,
             name=row.name,

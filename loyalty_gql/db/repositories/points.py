@@ -17,6 +17,7 @@ from loyalty_gql.db.models import (
     OutboxEventRow,
     PointAccountRow,
     PointLotRow,
+    VoucherRow,
 )
 
 LOT_CHUNK = 200
@@ -208,3 +209,107 @@ async def add_event_once(
         .on_conflict_do_nothing()
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def accounts_by_customer_ids(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, PointAccountRow]:
+    """Accounts keyed by customer id, in one query."""
+    rows = await session.scalars(
+        select(PointAccountRow).where(PointAccountRow.customer_id.in_(ids))
+    )
+    return {row.customer_id: row for row in rows}
+
+
+async def expiring_lots_by_customer(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, list[tuple[datetime, int]]]:
+    """Per customer: (expiry moment, points) of open lots that expire, soonest first."""
+    rows = await session.execute(
+        select(PointLotRow.customer_id, PointLotRow.expires_at, func.sum(PointLotRow.remaining))
+        .where(
+            PointLotRow.customer_id.in_(ids),
+            PointLotRow.remaining > 0,
+            PointLotRow.expires_at.is_not(None),
+        )
+        .group_by(PointLotRow.customer_id, PointLotRow.expires_at)
+        .order_by(PointLotRow.customer_id, PointLotRow.expires_at)
+    )
+    result: dict[int, list[tuple[datetime, int]]] = {}
+    for customer_id, expires_at, points in rows:
+        if expires_at is not None:
+            result.setdefault(customer_id, []).append((expires_at, int(points)))
+    return result
+
+
+async def ledger_pages(
+    session: AsyncSession, customer_ids: Sequence[int], *, limit: int, before_id: int | None
+) -> dict[int, list[LedgerEntryRow]]:
+    """The newest ``limit`` entries (older than ``before_id``) of each customer, in one query."""
+    position = (
+        func.row_number()
+        .over(partition_by=LedgerEntryRow.customer_id, order_by=LedgerEntryRow.id.desc())
+        .label("position")
+    )
+    inner = select(LedgerEntryRow.id, position).where(LedgerEntryRow.customer_id.in_(customer_ids))
+    if before_id is not None:
+        inner = inner.where(LedgerEntryRow.id < before_id)
+    ranked = inner.subquery()
+    rows = await session.scalars(
+        select(LedgerEntryRow)
+        .join(ranked, ranked.c.id == LedgerEntryRow.id)
+        .where(ranked.c.position <= limit)
+        .order_by(LedgerEntryRow.customer_id, LedgerEntryRow.id.desc())
+    )
+    result: dict[int, list[LedgerEntryRow]] = {cid: [] for cid in customer_ids}
+    for row in rows:
+        result[row.customer_id].append(row)
+    return result
+
+
+async def entries_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, LedgerEntryRow]:
+    """Ledger entries keyed by id."""
+    rows = await session.scalars(select(LedgerEntryRow).where(LedgerEntryRow.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def vouchers_by_customer(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, list[VoucherRow]]:
+    """Each customer's vouchers, newest first, in one query."""
+    rows = await session.scalars(
+        select(VoucherRow)
+        .where(VoucherRow.customer_id.in_(ids))
+        .order_by(VoucherRow.customer_id, VoucherRow.id.desc())
+    )
+    result: dict[int, list[VoucherRow]] = {cid: [] for cid in ids}
+    for row in rows:
+        result[row.customer_id].append(row)
+    return result
+
+
+async def site_ledger_page(
+    session: AsyncSession,
+    site_id: int,
+    *,
+    limit: int,
+    before_id: int | None,
+    kinds: Sequence[str] | None = None,
+    customer_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[LedgerEntryRow]:
+    """A site's ledger, newest first, filtered, after a keyset cursor."""
+    query = select(LedgerEntryRow).where(LedgerEntryRow.site_id == site_id)
+    if before_id is not None:
+        query = query.where(LedgerEntryRow.id < before_id)
+    if kinds:
+        query = query.where(LedgerEntryRow.kind.in_(kinds))
+    if customer_id is not None:
+        query = query.where(LedgerEntryRow.customer_id == customer_id)
+    if since is not None:
+        query = query.where(LedgerEntryRow.created_at >= since)
+    if until is not None:
+        query = query.where(LedgerEntryRow.created_at < until)
+    rows = await session.scalars(query.order_by(LedgerEntryRow.id.desc()).limit(limit))
+    return list(rows)

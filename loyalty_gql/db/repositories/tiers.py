@@ -105,3 +105,9 @@ async def measures_for_many(
             result[cid][(TierMetric.POINTS_EARNED, months)] = points
             result[cid][(TierMetric.AMOUNT_SPENT, months)] = spent
     return result
+
+
+async def tiers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, TierRow]:
+    """Tiers keyed by id."""
+    rows = await session.scalars(select(TierRow).where(TierRow.id.in_(ids)))
+    return {row.id: row for row in rows}

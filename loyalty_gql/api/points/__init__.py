@@ -1,0 +1,1 @@
+"""Points: balances, the ledger, activities, grants and tiers."""

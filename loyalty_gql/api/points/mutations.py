@@ -1,0 +1,337 @@
+"""Mutations on points and tiers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+
+from loyalty_gql.api.core.errors import UserError, user_errors
+from loyalty_gql.api.core.ids import parse_id
+from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin, IsStaff
+from loyalty_gql.api.core.resolving import AppInfo, admin_site
+from loyalty_gql.api.customers.types import Customer
+from loyalty_gql.api.points.types import LedgerEntry, Tier
+from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
+from loyalty_gql.db.models import LedgerEntryRow, TierRow
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.tiers import TierMetric
+from loyalty_gql.services import points as points_service
+from loyalty_gql.services import tiers as tier_service
+
+
+@strawberry.input(description="An activity of a customer that may earn points.")
+class RecordActivityInput:
+    """What the customer did."""
+
+    customer_id: strawberry.ID = strawberry.field(description="Global ID of the customer.")
+    activity: str = strawberry.field(
+        description="NEWSLETTER_SIGNUP, PRODUCT_REVIEW, REFERRAL, or a custom code of the site."
+    )
+    reference: str | None = strawberry.field(
+        default=None, description="The reviewed product's id, or another reference."
+    )
+    referred_customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="For REFERRAL: the new customer this customer brought."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="Result of recordActivity.")
+class RecordActivityPayload:
+    """The points earned, or why none were."""
+
+    entry: LedgerEntry | None = strawberry.field(
+        description="The EARNED entry; null for a referral, which earns on the first order.",
+        metadata=WITHIN_PARENT,
+    )
+    customer: Customer | None = strawberry.field(
+        description="The customer, with their new balance.", metadata=WITHIN_PARENT
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why no points were earned.", metadata=PUBLIC
+    )
+
+
+@strawberry.input(description="Points an admin adds or removes, with a reason.")
+class GrantPointsInput:
+    """An admin adjustment."""
+
+    customer_id: strawberry.ID = strawberry.field(description="Global ID of the customer.")
+    points: int = strawberry.field(description="Positive adds, negative removes.")
+    reason: str = strawberry.field(description="Why; kept in the ledger.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="Result of grantPoints.")
+class GrantPointsPayload:
+    """The adjustment, or why it was refused."""
+
+    entry: LedgerEntry | None = strawberry.field(
+        description="The ADJUSTED entry.", metadata=WITHIN_PARENT
+    )
+    customer: Customer | None = strawberry.field(
+        description="The customer, with their new balance.", metadata=WITHIN_PARENT
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing changed.", metadata=PUBLIC
+    )
+
+
+@strawberry.input(description="A new tier.")
+class CreateTierInput:
+    """Tier definition."""
+
+    site_id: strawberry.ID = strawberry.field(description="Global ID of the site.")
+    name: str = strawberry.field(description="Name, unique in the site.")
+    rank: int = strawberry.field(description="Higher is better (0-1000).")
+    metric: TierMetric = strawberry.field(description="What the threshold counts.")
+    threshold: int = strawberry.field(
+        description="Points, or minor units of money (cents), within the window."
+    )
+    window_months: int | None = strawberry.field(
+        default=12, description="Rolling window in months; null for lifetime."
+    )
+    earn_multiplier: Decimal = strawberry.field(
+        default=Decimal(1), description="Multiplier of order points (1-100)."
+    )
+    benefits: str | None = strawberry.field(default=None, description="Text for customers.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="Tier fields to change; omitted fields keep their value.")
+class UpdateTierInput:
+    """A partial tier update."""
+
+    tier_id: strawberry.ID = strawberry.field(description="Global ID of the tier.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
+    rank: int | None = strawberry.field(default=strawberry.UNSET, description="New rank.")
+    metric: TierMetric | None = strawberry.field(
+        default=strawberry.UNSET, description="New metric."
+    )
+    threshold: int | None = strawberry.field(default=strawberry.UNSET, description="New threshold.")
+    window_months: int | None = strawberry.field(
+        default=strawberry.UNSET, description="New window; null for lifetime."
+    )
+    earn_multiplier: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="New multiplier."
+    )
+    benefits: str | None = strawberry.field(default=strawberry.UNSET, description="New text.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="A tier to delete.")
+class DeleteTierInput:
+    """Which tier."""
+
+    tier_id: strawberry.ID = strawberry.field(description="Global ID of the tier.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="Result of a tier change.")
+class TierPayload:
+    """The tier, or why the change was refused."""
+
+    tier: Tier | None = strawberry.field(
+        description="The tier as it is now.", metadata=WITHIN_PARENT
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing changed.", metadata=PUBLIC
+    )
+
+
+@strawberry.type(description="Result of deleteTier.")
+class DeleteTierPayload:
+    """The deleted tier's ID, or why it was not deleted."""
+
+    deleted_tier_id: strawberry.ID | None = strawberry.field(
+        description="Global ID of the deleted tier.", metadata=WITHIN_PARENT
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing changed.", metadata=PUBLIC
+    )
+
+
+async def _staff_customer(info: AppInfo, customer_id: str, *, admin: bool) -> int:
+    """The customer's pk if the caller serves (or, with ``admin``, manages) its site."""
+    pk = parse_id(customer_id, "Customer")
+    row = await info.context.loaders.customer_by_id.load(pk)
+    access = info.context.access
+    allowed = row is not None and (
+        access.manages_site(row.site_id) if admin else access.serves_site(row.site_id)
+    )
+    if not allowed:
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+    return pk
+
+
+async def _customer_after(info: AppInfo, pk: int) -> Customer | None:
+    info.context.loaders.account_by_customer.clear(pk)
+    row = await info.context.loaders.customer_by_id.load(pk)
+    return Customer.from_row(row) if row else None
+
+
+async def _tier_of_admin(info: AppInfo, tier_id: str) -> int:
+    pk = parse_id(tier_id, "Tier")
+    row = await info.context.loaders.tier_by_id.load(pk)
+    if row is None or not info.context.access.manages_site(row.site_id):
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
+    return pk
+
+
+@strawberry.type
+class PointsMutations:
+    """Changing points and tiers."""
+
+    @strawberry.mutation(
+        description="Reward a customer's activity (the shop backend).",
+        permission_classes=[IsStaff],
+    )
+    async def record_activity(
+        self,
+        info: AppInfo,
+        input: Annotated[RecordActivityInput, strawberry.argument(description=INPUT)],
+    ) -> RecordActivityPayload:
+        """Record an activity."""
+        ctx = info.context
+        try:
+            pk = await _staff_customer(info, input.customer_id, admin=False)
+            referred = (
+                parse_id(input.referred_customer_id, "Customer")
+                if input.referred_customer_id
+                else None
+            )
+            result = await points_service.record_activity(
+                ctx.db,
+                customer_id=pk,
+                activity=input.activity,
+                reference=input.reference,
+                referred_customer_id=referred,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+        except DomainError as error:
+            return RecordActivityPayload(entry=None, customer=None, user_errors=user_errors(error))
+        entry = LedgerEntry.from_row(result) if isinstance(result, LedgerEntryRow) else None
+        return RecordActivityPayload(
+            entry=entry, customer=await _customer_after(info, pk), user_errors=[]
+        )
+
+    @strawberry.mutation(
+        description="Add or remove points for a customer, with a reason (admins).",
+        permission_classes=[IsAdmin],
+    )
+    async def grant_points(
+        self,
+        info: AppInfo,
+        input: Annotated[GrantPointsInput, strawberry.argument(description=INPUT)],
+    ) -> GrantPointsPayload:
+        """Adjust a customer's points."""
+        ctx = info.context
+        try:
+            pk = await _staff_customer(info, input.customer_id, admin=True)
+            row = await points_service.grant_points(
+                ctx.db,
+                customer_id=pk,
+                points=input.points,
+                reason=input.reason,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+        except DomainError as error:
+            return GrantPointsPayload(entry=None, customer=None, user_errors=user_errors(error))
+        return GrantPointsPayload(
+            entry=LedgerEntry.from_row(row),
+            customer=await _customer_after(info, pk),
+            user_errors=[],
+        )
+
+    @strawberry.mutation(description="Add a tier (admins).", permission_classes=[IsAdmin])
+    async def create_tier(
+        self,
+        info: AppInfo,
+        input: Annotated[CreateTierInput, strawberry.argument(description=INPUT)],
+    ) -> TierPayload:
+        """Create a tier."""
+        ctx = info.context
+        site_pk = admin_site(info, input.site_id)
+        fields = {
+            "name": input.name,
+            "rank": input.rank,
+            "metric": input.metric,
+            "threshold": input.threshold,
+            "window_months": input.window_months,
+            "earn_multiplier": input.earn_multiplier,
+            "benefits": input.benefits,
+        }
+        try:
+            row: TierRow = await tier_service.create_tier(
+                ctx.db,
+                site_id=site_pk,
+                fields=fields,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+        except DomainError as error:
+            return TierPayload(tier=None, user_errors=user_errors(error))
+        return TierPayload(tier=Tier.from_row(row), user_errors=[])
+
+    @strawberry.mutation(description="Change a tier (admins).", permission_classes=[IsAdmin])
+    async def update_tier(
+        self,
+        info: AppInfo,
+        input: Annotated[UpdateTierInput, strawberry.argument(description=INPUT)],
+    ) -> TierPayload:
+        """Update a tier."""
+        ctx = info.context
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in vars(input).items()
+            if value is not strawberry.UNSET and name not in ("tier_id", "idempotency_key")
+        }
+        try:
+            for name in ("name", "rank", "metric", "threshold", "earn_multiplier"):
+                if name in changes and changes[name] is None:
+                    raise DomainError.single(
+                        ErrorCode.REQUIRED, "may be omitted but not null", name
+                    )
+            pk = await _tier_of_admin(info, input.tier_id)
+            row = await tier_service.update_tier(
+                ctx.db,
+                tier_id=pk,
+                changes=changes,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+        except DomainError as error:
+            return TierPayload(tier=None, user_errors=user_errors(error))
+        return TierPayload(tier=Tier.from_row(row), user_errors=[])
+
+    @strawberry.mutation(
+        description="Delete a tier; its members move to the best tier they still reach.",
+        permission_classes=[IsAdmin],
+    )
+    async def delete_tier(
+        self,
+        info: AppInfo,
+        input: Annotated[DeleteTierInput, strawberry.argument(description=INPUT)],
+    ) -> DeleteTierPayload:
+        """Delete a tier."""
+        ctx = info.context
+        try:
+            pk = await _tier_of_admin(info, input.tier_id)
+            await tier_service.delete_tier(
+                ctx.db,
+                tier_id=pk,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+        except DomainError as error:
+            return DeleteTierPayload(deleted_tier_id=None, user_errors=user_errors(error))
+        return DeleteTierPayload(deleted_tier_id=input.tier_id, user_errors=[])

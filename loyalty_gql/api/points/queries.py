@@ -1,0 +1,98 @@
+"""Queries on the shop's ledger and tiers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from loyalty_gql.api.core.ids import parse_id
+from loyalty_gql.api.core.node import ForbiddenError
+from loyalty_gql.api.core.pagination import (
+    AFTER,
+    FIRST,
+    Connection,
+    build_connection,
+    decode_id_cursor,
+    page_size,
+)
+from loyalty_gql.api.core.permissions import IsStaff, SignedIn
+from loyalty_gql.api.core.resolving import AppInfo, staff_site
+from loyalty_gql.api.points.types import LedgerEntry, Tier
+from loyalty_gql.db.repositories.points import site_ledger_page
+from loyalty_gql.domain.ledger import EntryKind
+
+
+@strawberry.input(description="Which ledger entries to list.")
+class LedgerFilter:
+    """Filters of the shop's ledger."""
+
+    kinds: list[EntryKind] | None = strawberry.field(default=None, description="Only these kinds.")
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this customer's entries."
+    )
+    since: datetime | None = strawberry.field(
+        default=None, description="Written at or after this moment."
+    )
+    until: datetime | None = strawberry.field(default=None, description="Written before this.")
+
+
+@strawberry.type
+class PointsQueries:
+    """Reading the ledger and tiers."""
+
+    @strawberry.field(
+        description="The whole shop's ledger, newest first (admins and the shop backend).",
+        permission_classes=[IsStaff],
+    )
+    async def ledger_entries(
+        self,
+        info: AppInfo,
+        site_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Global ID of the site.")
+        ],
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        filter: Annotated[
+            LedgerFilter | None, strawberry.argument(description="Which entries.")
+        ] = None,
+    ) -> Connection[LedgerEntry]:
+        """A page of the site's ledger."""
+        settings = info.context.settings
+        site_pk = staff_site(info, site_id)
+        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
+        wanted = filter or LedgerFilter()
+        async with info.context.db.read_sessions() as session:
+            rows = await site_ledger_page(
+                session,
+                site_pk,
+                limit=size + 1,
+                before_id=decode_id_cursor(after),
+                kinds=[k.value for k in wanted.kinds] if wanted.kinds else None,
+                customer_id=parse_id(wanted.customer_id, "Customer")
+                if wanted.customer_id
+                else None,
+                since=wanted.since,
+                until=wanted.until,
+            )
+        return build_connection(
+            rows, size=size, after=after, key=lambda r: [r.id], node=LedgerEntry.from_row
+        )
+
+    @strawberry.field(
+        description="A site's tiers, lowest rank first.", permission_classes=[SignedIn]
+    )
+    async def tiers(
+        self,
+        info: AppInfo,
+        site_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Global ID of the site.")
+        ],
+    ) -> list[Tier]:
+        """The site's tiers."""
+        pk = parse_id(site_id, "Site")
+        if not info.context.access.sees_site(pk):
+            raise ForbiddenError("Not permitted on this site.")
+        rows = await info.context.loaders.tiers_by_site.load(pk)
+        return [Tier.from_row(row) for row in rows or []]

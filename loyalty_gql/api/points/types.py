@@ -1,0 +1,339 @@
+"""GraphQL types of the ledger, balances and tiers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from loyalty_gql.api.core.ids import to_global_id
+from loyalty_gql.api.core.money import Money
+from loyalty_gql.api.core.node import Node
+from loyalty_gql.api.core.permissions import (
+    WITHIN_PARENT,
+    CanSeeCustomer,
+    CanSeeSite,
+    CanServeSite,
+)
+from loyalty_gql.api.core.resolving import AppInfo
+from loyalty_gql.db.models import LedgerEntryRow, PointAccountRow, TierRow, VoucherRow
+from loyalty_gql.domain.ledger import EntryKind, SourceType
+from loyalty_gql.domain.tiers import TierMetric
+from loyalty_gql.domain.values import Money as DomainMoney
+
+strawberry.enum(EntryKind, description="What a ledger entry did to the customer's points.")
+strawberry.enum(SourceType, description="What caused a ledger entry.")
+strawberry.enum(TierMetric, description="What a tier's threshold counts.")
+
+
+@strawberry.type(description="What caused a ledger entry.")
+class EntrySource:
+    """The cause of an entry."""
+
+    type: SourceType = strawberry.field(description="Kind of cause.", metadata=WITHIN_PARENT)
+    reference: str | None = strawberry.field(
+        description="Order id, product id or other reference the shop gave.",
+        metadata=WITHIN_PARENT,
+    )
+    activity_code: str | None = strawberry.field(
+        description="The activity, for ACTIVITY entries.", metadata=WITHIN_PARENT
+    )
+
+
+@strawberry.type(description="One change of a customer's points; entries are never changed.")
+class LedgerEntry(Node):
+    """An append-only ledger entry."""
+
+    pk: strawberry.Private[int]
+    site_pk: strawberry.Private[int]
+    customer_pk: strawberry.Private[int]
+    reverses_pk: strawberry.Private[int | None]
+    kind: EntryKind = strawberry.field(
+        description="What the entry did.", permission_classes=[CanSeeCustomer]
+    )
+    points: int = strawberry.field(
+        description="Change of available points (negative when taken).",
+        permission_classes=[CanSeeCustomer],
+    )
+    pending_points: int = strawberry.field(
+        description="Change of pending points.", permission_classes=[CanSeeCustomer]
+    )
+    balance_after: int = strawberry.field(
+        description="Available points right after this entry.",
+        permission_classes=[CanSeeCustomer],
+    )
+    source: EntrySource = strawberry.field(
+        description="What caused the entry.", permission_classes=[CanSeeCustomer]
+    )
+    reason: str | None = strawberry.field(
+        description="Why (admin adjustments, reversals).", permission_classes=[CanSeeCustomer]
+    )
+    actor: str = strawberry.field(
+        description="Who made the change (role:subject).", permission_classes=[CanServeSite]
+    )
+    created_at: datetime = strawberry.field(
+        description="When the entry was written.", permission_classes=[CanSeeCustomer]
+    )
+
+    @strawberry.field(
+        description="The entry this one activates or reverses.",
+        permission_classes=[CanSeeCustomer],
+    )
+    async def reverses(self, info: AppInfo) -> LedgerEntry | None:
+        """The earlier entry this one refers to."""
+        if self.reverses_pk is None:
+            return None
+        row = await info.context.loaders.entry_by_id.load(self.reverses_pk)
+        return LedgerEntry.from_row(row) if row else None
+
+    @strawberry.field(description="Whose points changed.", permission_classes=[CanServeSite])
+    async def customer(self, info: AppInfo) -> CustomerRef:
+        """The customer of the entry."""
+        return CustomerRef(
+            id=to_global_id("Customer", self.customer_pk),
+            site_pk=self.site_pk,
+            customer_pk=self.customer_pk,
+        )
+
+    @classmethod
+    def from_row(cls, row: LedgerEntryRow) -> LedgerEntry:
+        """The GraphQL object of an entry row."""
+        return cls(
+            id=to_global_id("LedgerEntry", row.id),
+            pk=row.id,
+            site_pk=row.site_id,
+            customer_pk=row.customer_id,
+            reverses_pk=row.reverses_entry_id,
+            kind=EntryKind(row.kind),
+            points=row.points,
+            pending_points=row.pending_points,
+            balance_after=row.balance_after,
+            source=EntrySource(
+                type=SourceType(row.source_type),
+                reference=row.source_ref,
+                activity_code=row.activity_code,
+            ),
+            reason=row.reason,
+            actor=row.actor,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="A reference to a customer (fetch details with `customer(id:)`).")
+class CustomerRef:
+    """A customer's global ID."""
+
+    site_pk: strawberry.Private[int]
+    customer_pk: strawberry.Private[int]
+    id: strawberry.ID = strawberry.field(
+        description="Global ID of the customer.", permission_classes=[CanServeSite]
+    )
+
+
+@strawberry.type(description="Points that expire on one date.")
+class Expiry:
+    """Points due to expire together."""
+
+    expires_at: datetime = strawberry.field(
+        description="When the points expire.", metadata=WITHIN_PARENT
+    )
+    points: int = strawberry.field(description="How many expire then.", metadata=WITHIN_PARENT)
+
+
+@strawberry.type(description="A customer's points.")
+class Balance:
+    """Balances derived from the ledger; always equal to the sums of its entries."""
+
+    customer_pk: strawberry.Private[int]
+    rolling_expires_at: strawberry.Private[datetime | None]
+    now: strawberry.Private[datetime]
+    available: int = strawberry.field(
+        description="Points that can be spent now.", metadata=WITHIN_PARENT
+    )
+    pending: int = strawberry.field(
+        description="Points waiting for orders to complete.", metadata=WITHIN_PARENT
+    )
+    lifetime_earned: int = strawberry.field(
+        description="All points ever earned, less reversed earnings.", metadata=WITHIN_PARENT
+    )
+    lifetime_redeemed: int = strawberry.field(
+        description="All points ever spent, less reversed spends.", metadata=WITHIN_PARENT
+    )
+    lifetime_expired: int = strawberry.field(
+        description="All points that ever expired.", metadata=WITHIN_PARENT
+    )
+
+    async def _expiries(self, info: AppInfo) -> list[tuple[datetime, int]]:
+        if self.rolling_expires_at is not None:
+            return [(self.rolling_expires_at, self.available)] if self.available else []
+        lots = await info.context.loaders.expiring_lots.load(self.customer_pk)
+        return lots or []
+
+    @strawberry.field(
+        description="Points that expire within the next days.", metadata=WITHIN_PARENT
+    )
+    async def expiring_soon(
+        self,
+        info: AppInfo,
+        within_days: Annotated[
+            int, strawberry.argument(description="How many days ahead to look (1-3650).")
+        ] = 30,
+    ) -> int:
+        """Points expiring before now + ``within_days``."""
+        horizon = self.now + timedelta(days=max(1, min(within_days, 3650)))
+        return sum(points for at, points in await self._expiries(info) if at <= horizon)
+
+    @strawberry.field(description="The next points to expire, if any.", metadata=WITHIN_PARENT)
+    async def next_expiry(self, info: AppInfo) -> Expiry | None:
+        """The soonest expiry and its points."""
+        expiries = await self._expiries(info)
+        if not expiries:
+            return None
+        at, points = expiries[0]
+        return Expiry(expires_at=at, points=points)
+
+    @classmethod
+    def of(cls, account: PointAccountRow | None, customer_pk: int, now: datetime) -> Balance:
+        """The balance of an account (zero when the customer has none yet)."""
+        if account is None:
+            return cls(
+                customer_pk=customer_pk, rolling_expires_at=None, now=now, available=0,
+                pending=0, lifetime_earned=0, lifetime_redeemed=0, lifetime_expired=0,
+            )  # fmt: skip
+        return cls(
+            customer_pk=customer_pk,
+            rolling_expires_at=account.rolling_expires_at,
+            now=now,
+            available=account.available,
+            pending=account.pending,
+            lifetime_earned=account.lifetime_earned,
+            lifetime_redeemed=account.lifetime_redeemed,
+            lifetime_expired=account.lifetime_expired,
+        )
+
+
+@strawberry.type(description="A level of the program, reached by points or spend in a window.")
+class Tier(Node):
+    """A tier such as Silver, Gold or Platinum."""
+
+    pk: strawberry.Private[int]
+    site_pk: strawberry.Private[int]
+    name: str = strawberry.field(
+        description="Name shown to customers.", permission_classes=[CanSeeSite]
+    )
+    rank: int = strawberry.field(
+        description="Order of tiers: a higher rank is a better tier.",
+        permission_classes=[CanSeeSite],
+    )
+    metric: TierMetric = strawberry.field(
+        description="What the threshold counts.", permission_classes=[CanSeeSite]
+    )
+    threshold: int = strawberry.field(
+        description="Points, or minor units of money, needed within the window.",
+        permission_classes=[CanSeeSite],
+    )
+    window_months: int | None = strawberry.field(
+        description="Rolling window in months; null counts the whole membership.",
+        permission_classes=[CanSeeSite],
+    )
+    earn_multiplier: Decimal = strawberry.field(
+        description="Order points are multiplied by this.", permission_classes=[CanSeeSite]
+    )
+    benefits: str | None = strawberry.field(
+        description="What the tier brings, for customers.", permission_classes=[CanSeeSite]
+    )
+
+    @classmethod
+    def from_row(cls, row: TierRow) -> Tier:
+        """The GraphQL object of a tier row."""
+        return cls(
+            id=to_global_id("Tier", row.id),
+            pk=row.id,
+            site_pk=row.site_id,
+            name=row.name,
+            rank=row.rank,
+            metric=TierMetric(row.metric),
+            threshold=row.threshold,
+            window_months=row.window_months,
+            earn_multiplier=row.earn_multiplier,
+            benefits=row.benefits,
+        )
+
+
+@strawberry.type(description="How far a customer is from the next tier.")
+class TierProgress:
+    """Progress towards the next tier."""
+
+    next_tier: Tier | None = strawberry.field(
+        description="The tier above the current one; null at the top.", metadata=WITHIN_PARENT
+    )
+    metric: TierMetric | None = strawberry.field(
+        description="What the next tier counts.", metadata=WITHIN_PARENT
+    )
+    value: int = strawberry.field(
+        description="The customer's count in the next tier's window.", metadata=WITHIN_PARENT
+    )
+    remaining: int = strawberry.field(
+        description="How much more is needed for the next tier (0 when reached).",
+        metadata=WITHIN_PARENT,
+    )
+
+
+@strawberry.type(description="A discount the customer owns, to apply at checkout.")
+class Voucher(Node):
+    """A voucher, for example from the threshold reward."""
+
+    pk: strawberry.Private[int]
+    site_pk: strawberry.Private[int]
+    customer_pk: strawberry.Private[int]
+    code: str = strawberry.field(
+        description="Code to enter at checkout.", permission_classes=[CanSeeCustomer]
+    )
+    status: str = strawberry.field(
+        description="ACTIVE, USED, EXPIRED or CANCELLED.", permission_classes=[CanSeeCustomer]
+    )
+    source: SourceType = strawberry.field(
+        description="Where the voucher came from.", permission_classes=[CanSeeCustomer]
+    )
+    percent_off: Decimal | None = strawberry.field(
+        description="Percentage off, for percentage vouchers.",
+        permission_classes=[CanSeeCustomer],
+    )
+    amount_off: Money | None = strawberry.field(
+        description="Amount off, for fixed-amount vouchers.", permission_classes=[CanSeeCustomer]
+    )
+    minimum_order_value: Money = strawberry.field(
+        description="Smallest order it applies to.", permission_classes=[CanSeeCustomer]
+    )
+    points_spent: int = strawberry.field(
+        description="Points converted into this voucher.", permission_classes=[CanSeeCustomer]
+    )
+    issued_at: datetime = strawberry.field(
+        description="When it was issued.", permission_classes=[CanSeeCustomer]
+    )
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops being usable.", permission_classes=[CanSeeCustomer]
+    )
+
+    @classmethod
+    def from_row(cls, row: VoucherRow) -> Voucher:
+        """The GraphQL object of a voucher row."""
+        percent = row.value if row.value_type == "PERCENT" else None
+        amount = Money.from_decimal(row.value, row.currency) if percent is None else None
+        return cls(
+            id=to_global_id("Voucher", row.id),
+            pk=row.id,
+            site_pk=row.site_id,
+            customer_pk=row.customer_id,
+            code=row.code,
+            status=row.status,
+            source=SourceType(row.source),
+            percent_off=percent,
+            amount_off=amount,
+            minimum_order_value=Money.of(DomainMoney(row.minimum_order_minor, row.currency)),
+            points_spent=row.points_spent,
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+        )
