@@ -62,7 +62,7 @@ def negotiate(accept: str) -> str | None:
         quality = 1.0
         for param in params:
             name, _, value = param.partition("=")
-            if name.strip() == "q":
+            if name.strip().lower() == "q":
                 try:
                     quality = float(value)
                 except ValueError:

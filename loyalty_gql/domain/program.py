@@ -86,6 +86,10 @@ class ProgramSettings:
 
     def changed(self, **changes: Any) -> ProgramSettings:
         """A copy with ``changes`` applied, validated as a whole."""
+        rate = changes.get("earn_rate")
+        if isinstance(rate, Decimal) and rate.is_finite():
+            # one spelling per number: 1E+1 and 10.0 are stored as 10, -0 as 0
+            changes["earn_rate"] = Decimal(format(rate.normalize(), "f")) + 0
         updated = replace(self, **changes)
         updated.check()
         return updated
@@ -107,7 +111,7 @@ class ProgramSettings:
                     f"{self.currency!r} is not an ISO 4217 currency code",
                 )
             )
-        if not Decimal(0) <= self.earn_rate <= MAX_EARN_RATE:
+        if not self.earn_rate.is_finite() or not Decimal(0) <= self.earn_rate <= MAX_EARN_RATE:
             problems.append(
                 _invalid("earnRate", f"must be between 0 and {MAX_EARN_RATE} points per 1.00")
             )
@@ -138,11 +142,20 @@ class ProgramSettings:
         return problems
 
     def _threshold_problems(self) -> list[FieldProblem]:
+        # Checked even while the reward is off: the settings must stay displayable,
+        # and switching it on later must not meet stored nonsense.
         reward = self.threshold_reward
-        if not reward.enabled:
-            return []
         path = "thresholdReward"
-        problems = []
+        problems = [
+            _invalid(path, "must be a finite number", name)
+            for name, number in (
+                ("value", reward.value),
+                ("minimumOrderValue", reward.minimum_order_value),
+            )
+            if not number.is_finite()
+        ]
+        if problems:
+            return problems
         if not 1 <= reward.points <= MAX_POINTS_PER_EVENT:
             problems.append(_invalid(path, f"points must be 1 to {MAX_POINTS_PER_EVENT}", "points"))
         if reward.value_type is DiscountValueType.PERCENT and not 0 < reward.value <= 100:

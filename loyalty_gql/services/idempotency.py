@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from loyalty_gql.services.uow import UnitOfWork
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 200
+ATTEMPTS = 3
 
 
 def request_fingerprint(operation: str, request: Mapping[str, Any]) -> str:
@@ -53,8 +54,15 @@ async def run_once(
             "idempotencyKey",
         )
     fingerprint = request_fingerprint(operation, request)
-    for attempt in range(2):
+    for attempt in range(ATTEMPTS):
         async with UnitOfWork(db) as uow:
+            if key is not None and uow.is_postgres:
+                # Callers with the same key queue here, so only the first does the work
+                # and the others replay it (SQLite's write lock already serialises them).
+                await uow.session.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": f"{scope}|{key}"},
+                )
             if key is not None:
                 stored = await _stored_outcome(uow.session, scope, key, operation, fingerprint)
                 if stored is not None:
@@ -77,7 +85,7 @@ async def run_once(
                 # A concurrent request won a race on the same key or natural key
                 # (an external id, an order id). Run again: this time the work
                 # sees the winner's rows and the key lookup sees its outcome.
-                if attempt == 0:
+                if attempt < ATTEMPTS - 1:
                     continue
                 raise DomainError.single(
                     ErrorCode.CONCURRENT_UPDATE,

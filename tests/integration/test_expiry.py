@@ -142,7 +142,7 @@ async def test_warnings_are_written_once_per_step(db: Database):
         )
         await _earn(db, the_shop.customer_ids[0], 100)
     # when: the job runs daily (twice on some days)
-    for day in range(0, 61):
+    for day in range(61):
         with at(day):
             await warn_expiring(db, clock=system_clock)
             if day % 10 == 0:

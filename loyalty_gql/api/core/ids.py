@@ -8,6 +8,8 @@ import binascii
 import strawberry
 from graphql import GraphQLError
 
+MAX_ID = 2**63 - 1
+
 
 class InvalidIdError(GraphQLError):
     """A malformed ID, or one of another type than the argument expects."""
@@ -32,8 +34,8 @@ def from_global_id(value: str) -> tuple[str, int]:
         pk = int(raw_pk)
     except (binascii.Error, UnicodeError, ValueError):
         raise InvalidIdError(value) from None
-    if not type_name or pk < 1 or raw_pk != str(pk):
-        raise InvalidIdError(value)
+    if not type_name or pk < 1 or pk > MAX_ID or to_global_id(type_name, pk) != value:
+        raise InvalidIdError(value)  # only the one canonical spelling of an ID is accepted
     return type_name, pk
 
 

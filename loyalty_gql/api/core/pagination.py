@@ -17,6 +17,7 @@ NodeT = TypeVar("NodeT")
 FIRST = "How many to return (at most the server's page cap, 100 by default)."
 AFTER = "Cursor of the item to start after (the previous page's endCursor)."
 RowT = TypeVar("RowT")
+MAX_ID = 2**63 - 1
 
 
 @strawberry.type(description="Where a page sits in the whole list.")
@@ -73,7 +74,7 @@ def decode_cursor(cursor: str, arity: int = 1) -> list[object]:
     """The sort key in a cursor; a malformed cursor is a bad request."""
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, UnicodeError):
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
         raise BadRequestError(f"{cursor!r} is not a valid cursor") from None
     if not isinstance(key, list) or len(key) != arity:
         raise BadRequestError(f"{cursor!r} is not a valid cursor")
@@ -85,7 +86,7 @@ def decode_id_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     (value,) = decode_cursor(cursor)
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
         raise BadRequestError(f"{cursor!r} is not a valid cursor")
     return value
 
