@@ -24,9 +24,11 @@ MAX_FRAGMENT_NESTING = 20
 class CostEstimator:
     """Estimates how many objects a document can make the server produce.
 
-    Each field costs 1. A field with a `first` argument (a connection) multiplies
-    the cost of what is selected below it by `first`: the literal value, the page
-    cap when it comes from a variable, the default page size when omitted.
+    Each object (a field with a selection set) costs 1; scalars are free, since
+    the object they sit on was paid for. A field with a `first` argument (a
+    connection) multiplies the cost of what is selected below it by `first`:
+    the literal value, the page cap when it comes from a variable, the default
+    page size when omitted. Aliases and tokens are limited separately.
     """
 
     def __init__(self, context: ValidationContext, *, default_page: int, max_page: int) -> None:
@@ -65,6 +67,8 @@ class CostEstimator:
         return total
 
     def _field_cost(self, node: FieldNode, parent: GraphQLNamedType, depth: int) -> int:
+        if node.selection_set is None:
+            return 0
         if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             return 1
         definition = parent.fields.get(node.name.value)

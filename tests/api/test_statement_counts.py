@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import create_site, register
+from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient, StatementCounter
 
 CUSTOMERS = """
@@ -40,3 +40,70 @@ async def test_customers_first_100_runs_as_many_statements_as_first_1(
     assert len(selects) == 2, for_hundred
     assert "FROM customers" in selects[0]
     assert "FROM sites" in selects[1]
+
+
+CUSTOMERS_WITH_POINTS = """
+query($s: ID!, $n: Int) {
+  customers(siteId: $s, first: $n) {
+    edges { node {
+      id
+      balance { available pending lifetimeEarned expiringSoon nextExpiry { expiresAt points } }
+      tier { id name }
+      tierProgress { nextTier { name } value remaining }
+      ledger(first: 5) { edges { node { kind points } } pageInfo { hasNextPage } }
+      vouchers { code }
+    } }
+  }
+}
+"""
+
+CREATE_TIER = """
+mutation($input: CreateTierInput!) { createTier(input: $input) { tier { id } userErrors { code } } }
+"""
+GRANT = """
+mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
+"""
+
+
+async def test_balances_tiers_and_ledgers_of_100_customers_cost_as_much_as_of_1(
+    gql: GraphQLClient, statements: StatementCounter
+):
+    # given: 101 enrolled customers, each in a tier with points and ledger entries
+    site_id = await create_site(gql, "shop-a")
+    admin = gql.token("admin", "shop-a")
+    await gql.execute(
+        CONFIGURE_PROGRAM,
+        {"input": {"siteId": site_id, "validityPolicy": "FIXED_DAYS", "validityDays": 365}},
+        token=admin,
+    )
+    for name, rank, threshold in (("Member", 1, 0), ("Gold", 2, 1_000_000)):
+        await gql.execute(
+            CREATE_TIER,
+            {"input": {"siteId": site_id, "name": name, "rank": rank, "metric": "POINTS_EARNED",
+                       "threshold": threshold, "windowMonths": 12}},
+            token=admin,
+        )  # fmt: skip
+    for n in range(101):
+        customer = await register(gql, "shop-a", site_id, f"c-{n:03}", enroll=True)
+        for points in (100, 50):
+            await gql.execute(
+                GRANT,
+                {"input": {"customerId": customer["id"], "points": points, "reason": "test"}},
+                token=admin,
+            )
+    await gql.execute(CUSTOMERS_WITH_POINTS, {"s": site_id, "n": 1}, token=admin)  # warm-up
+    # when
+    with statements:
+        small = await gql.execute(CUSTOMERS_WITH_POINTS, {"s": site_id, "n": 1}, token=admin)
+    for_one = list(statements.statements)
+    with statements:
+        large = await gql.execute(CUSTOMERS_WITH_POINTS, {"s": site_id, "n": 100}, token=admin)
+    for_hundred = list(statements.statements)
+    # then
+    nodes = [e["node"] for e in large["data"]["customers"]["edges"]]
+    assert len(small["data"]["customers"]["edges"]) == 1
+    assert len(nodes) == 100
+    assert {n["balance"]["available"] for n in nodes} == {150}
+    assert {n["tier"]["name"] for n in nodes} == {"Member"}
+    assert {len(n["ledger"]["edges"]) for n in nodes} == {2}
+    assert len(for_one) == len(for_hundred), (for_one, for_hundred)
