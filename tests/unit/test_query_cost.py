@@ -15,7 +15,7 @@ SCHEMA = build_schema(Settings(env="test"))._schema
 def _cost(query: str) -> int:
     rule = cost_limit_rule(0, default_page=20, max_page=100)
     errors = validate(SCHEMA, parse(query), [rule])
-    return int(errors[0].extensions["cost"]) if errors else 0
+    return int((errors[0].extensions or {})["cost"]) if errors else 0
 
 
 @pytest.mark.parametrize(
