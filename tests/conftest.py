@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from loyalty_gql.api.app import create_app
 from loyalty_gql.api.auth import Role, issue_token
 from loyalty_gql.config import Settings
-from loyalty_gql.db.engine import Database, create_database
+from loyalty_gql.db.engine import WRITE, Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import Base
 
@@ -94,7 +94,7 @@ async def database(migrated: str) -> AsyncIterator[Database]:
 async def wipe(database: Database) -> None:
     """Delete every row of every table (ids restart)."""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    async with database.engine.begin() as conn:
+    async with database.engine.execution_options(**{WRITE: True}).begin() as conn:
         if database.is_sqlite:
             # ledger entries reference each other; check the keys at commit only
             await conn.execute(text("PRAGMA defer_foreign_keys = ON"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
+from time import perf_counter
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
@@ -16,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyalty_gql.api.auth import TokenVerifier
 from loyalty_gql.api.context import IdentityCache
+from loyalty_gql.api.executor import Executor
 from loyalty_gql.api.http import GraphQLEndpoint
 from loyalty_gql.api.schema import build_schema
 from loyalty_gql.config import Settings, get_settings
@@ -32,6 +35,16 @@ LATENCY = Histogram(
 )
 
 
+@lru_cache(maxsize=64)
+def _latency(path: str) -> Any:
+    return LATENCY.labels(path)
+
+
+@lru_cache(maxsize=512)
+def _requests(path: str, status: int) -> Any:
+    return REQUESTS.labels(path, str(status))
+
+
 class MetricsMiddleware:
     """Counts requests and their latency per known path (pure ASGI, cheap)."""
 
@@ -43,7 +56,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"] if scope["path"] in ROUTES else "other"
-        started = time.perf_counter()
+        started = perf_counter()
         status = 500
 
         async def send_with_status(message: Message) -> None:
@@ -55,8 +68,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            LATENCY.labels(path).observe(time.perf_counter() - started)
-            REQUESTS.labels(path, str(status)).inc()
+            _latency(path).observe(perf_counter() - started)
+            _requests(path, status).inc()
 
 
 def create_app(
@@ -67,7 +80,7 @@ def create_app(
     owns_db = db is None
     database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
     graphql = GraphQLEndpoint(
-        schema=build_schema(settings),
+        executor=Executor(build_schema(settings), settings),
         settings=settings,
         db=database,
         verifier=TokenVerifier(settings),

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 from typing import Any
 
 from graphql import GraphQLError
 from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from strawberry import Schema
 from strawberry.http.ides import get_graphql_ide_html
-from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types.graphql import OperationType
 
 from loyalty_gql.api.auth import AuthenticationError, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
+from loyalty_gql.api.executor import Executor, is_mutation
 from loyalty_gql.api.loaders import Loaders
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
@@ -34,6 +33,7 @@ log = logging.getLogger(__name__)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 OPERATIONS = Counter("loyalty_graphql_requests_total", "GraphQL requests by outcome.", ["outcome"])
+OUTCOMES = {name: OPERATIONS.labels(name) for name in ("ok", "error", "request_error")}
 
 
 class GraphQLResponse(JSONResponse):
@@ -52,6 +52,7 @@ def _error(message: str, status: int, media_type: str, code: str) -> GraphQLResp
     return GraphQLResponse(body, status_code=status, media_type=media_type)
 
 
+@lru_cache(maxsize=256)
 def negotiate(accept: str) -> str | None:
     """The response media type for an Accept header; None when nothing acceptable."""
     if not accept.strip():
@@ -83,14 +84,14 @@ class GraphQLEndpoint:
     def __init__(
         self,
         *,
-        schema: Schema,
+        executor: Executor,
         settings: Settings,
         db: Database,
         verifier: TokenVerifier,
         identities: IdentityCache,
         clock: Clock,
     ) -> None:
-        self.schema = schema
+        self.executor = executor
         self.settings = settings
         self.db = db
         self.verifier = verifier
@@ -136,20 +137,8 @@ class GraphQLEndpoint:
     async def _execute(
         self, request: Request, params: dict[str, Any], context: Context, media_type: str
     ) -> Response:
-        allowed = (
-            (OperationType.QUERY,)
-            if request.method == "GET"
-            else (OperationType.QUERY, OperationType.MUTATION)
-        )
-        try:
-            result = await self.schema.execute(
-                params["query"],
-                variable_values=params.get("variables"),
-                context_value=context,
-                operation_name=params.get("operationName"),
-                allowed_operation_types=allowed,
-            )
-        except InvalidOperationTypeError:
+        prepared = self.executor.prepare(params["query"])
+        if request.method == "GET" and is_mutation(prepared.operation(params.get("operationName"))):
             response = _error(
                 "Only queries may be sent with GET; use POST.",
                 405,
@@ -158,6 +147,12 @@ class GraphQLEndpoint:
             )
             response.headers["allow"] = "POST"
             return response
+        result = await self.executor.run(
+            prepared,
+            variables=params.get("variables"),
+            operation_name=params.get("operationName"),
+            context=context,
+        )
         body: dict[str, Any] = {}
         errors = result.errors or []
         request_error = result.data is None and bool(errors) and all(not e.path for e in errors)
@@ -165,9 +160,7 @@ class GraphQLEndpoint:
             body["data"] = result.data
         if errors:
             body["errors"] = [_formatted(e) for e in errors]
-        if result.extensions:
-            body["extensions"] = result.extensions
-        OPERATIONS.labels("request_error" if request_error else "error" if errors else "ok").inc()
+        OUTCOMES["request_error" if request_error else "error" if errors else "ok"].inc()
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         return GraphQLResponse(body, status_code=status, media_type=media_type)
 
@@ -210,16 +203,22 @@ class GraphQLEndpoint:
 
     async def _body(self, request: Request, media_type: str) -> bytes | Response:
         limit = self.settings.max_body_bytes
-        too_large = _error(f"The body is larger than {limit} bytes", 413, media_type, "TOO_LARGE")
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            return too_large
+        if declared is not None and declared.isdigit():
+            if int(declared) > limit:
+                return _too_large(limit, media_type)
+            body = await request.body()
+            return _too_large(limit, media_type) if len(body) > limit else body
         chunks = bytearray()
         async for chunk in request.stream():
             chunks += chunk
             if len(chunks) > limit:
-                return too_large
+                return _too_large(limit, media_type)
         return bytes(chunks)
+
+
+def _too_large(limit: int, media_type: str) -> Response:
+    return _error(f"The body is larger than {limit} bytes", 413, media_type, "TOO_LARGE")
 
 
 def _checked_params(raw: dict[str, Any], media_type: str) -> dict[str, Any] | Response:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
@@ -127,22 +128,58 @@ class TierStandingLoader(DataLoader):  # type: ignore[type-arg]
 
 
 class Loaders:
-    """The loaders of one request."""
+    """The loaders of one request, each made on first use."""
 
     def __init__(self, db: Database, now: datetime) -> None:
-        self.site_by_id: RowLoader[int, SiteRow] = RowLoader(db, sites_by_ids)
-        self.customer_by_id: RowLoader[int, CustomerRow] = RowLoader(db, customers_by_ids)
-        self.account_by_customer: RowLoader[int, PointAccountRow] = RowLoader(
-            db, accounts_by_customer_ids
-        )
-        self.expiring_lots: RowLoader[int, list[tuple[datetime, int]]] = RowLoader(
-            db, expiring_lots_by_customer
-        )
-        self.tier_by_id: RowLoader[int, TierRow] = RowLoader(db, tiers_by_ids)
-        self.entry_by_id: RowLoader[int, LedgerEntryRow] = RowLoader(db, entries_by_ids)
-        self.tiers_by_site: RowLoader[int, list[TierRow]] = RowLoader(db, tiers_of_sites)
-        self.vouchers_by_customer: RowLoader[int, list[VoucherRow]] = RowLoader(
-            db, vouchers_by_customer
-        )
-        self.ledger_page = LedgerPageLoader(db)
-        self.tier_standing = TierStandingLoader(db, now.date())
+        self._db = db
+        self._now = now
+
+    @cached_property
+    def site_by_id(self) -> RowLoader[int, SiteRow]:
+        """Sites by id."""
+        return RowLoader(self._db, sites_by_ids)
+
+    @cached_property
+    def customer_by_id(self) -> RowLoader[int, CustomerRow]:
+        """Customers by id."""
+        return RowLoader(self._db, customers_by_ids)
+
+    @cached_property
+    def account_by_customer(self) -> RowLoader[int, PointAccountRow]:
+        """Points accounts by customer id."""
+        return RowLoader(self._db, accounts_by_customer_ids)
+
+    @cached_property
+    def expiring_lots(self) -> RowLoader[int, list[tuple[datetime, int]]]:
+        """(expiry, points) of open expiring lots by customer id."""
+        return RowLoader(self._db, expiring_lots_by_customer)
+
+    @cached_property
+    def tier_by_id(self) -> RowLoader[int, TierRow]:
+        """Tiers by id."""
+        return RowLoader(self._db, tiers_by_ids)
+
+    @cached_property
+    def entry_by_id(self) -> RowLoader[int, LedgerEntryRow]:
+        """Ledger entries by id."""
+        return RowLoader(self._db, entries_by_ids)
+
+    @cached_property
+    def tiers_by_site(self) -> RowLoader[int, list[TierRow]]:
+        """A site's tiers by site id."""
+        return RowLoader(self._db, tiers_of_sites)
+
+    @cached_property
+    def vouchers_by_customer(self) -> RowLoader[int, list[VoucherRow]]:
+        """Vouchers by customer id."""
+        return RowLoader(self._db, vouchers_by_customer)
+
+    @cached_property
+    def ledger_page(self) -> LedgerPageLoader:
+        """Ledger pages by (customer id, size, cursor)."""
+        return LedgerPageLoader(self._db)
+
+    @cached_property
+    def tier_standing(self) -> TierStandingLoader:
+        """Tier standings by customer id."""
+        return TierStandingLoader(self._db, self._now.date())

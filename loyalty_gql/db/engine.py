@@ -38,7 +38,9 @@ class Database:
 
 def create_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
     """Build the engine for ``url`` with the settings each backend needs."""
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False}
+    # Sessions always end their transaction themselves (commit, or rollback on
+    # close), so the pool's extra rollback at check-in would be a wasted round trip.
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False, "pool_reset_on_return": None}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
@@ -72,5 +74,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Writers take the write lock up front. Readers send no BEGIN: each of
+        # their statements reads its own committed snapshot, one round trip less
+        # through aiosqlite's thread.
+        if conn.get_execution_options().get(WRITE, False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from loyalty_gql.db.engine import Database
+from loyalty_gql.db.engine import WRITE, Database
 from loyalty_gql.db.models import LedgerEntryRow, LotMovementRow, PointAccountRow, PointLotRow
 
 ACCOUNT_COLUMNS = {
@@ -37,7 +38,14 @@ class Difference:
 async def verify_ledger(db: Database) -> list[Difference]:
     """Compare every account with the sums of its entries and its lots; [] when all agree."""
     differences: list[Difference] = []
-    async with db.read_sessions() as session, session.begin():
+    # One consistent snapshot for all the sums: REPEATABLE READ on PostgreSQL; on
+    # SQLite a write transaction (readers there send no BEGIN), which holds writers
+    # back for the few seconds the check takes.
+    if db.is_sqlite:
+        engine = db.engine.execution_options(**{WRITE: True})
+    else:
+        engine = db.engine.execution_options(isolation_level="REPEATABLE READ")
+    async with AsyncSession(engine) as session, session.begin():
         sums = {
             row[0]: row[1:]
             for row in await session.execute(
