@@ -34,7 +34,7 @@ if BACKEND == "postgres" and not POSTGRES_URL:
 
 
 @dataclass
-class TestBackend:
+class DatabaseBackend:
     """The database URL the suite runs against and how to remove it afterwards."""
 
     url: str
@@ -43,11 +43,11 @@ class TestBackend:
 
 
 @pytest.fixture(scope="session")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBackend]:
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseBackend]:
     """A fresh, empty database for this run: a SQLite file, or a new PostgreSQL database."""
     if BACKEND != "postgres" or not POSTGRES_URL:
         path = Path(tmp_path_factory.mktemp("db")) / "loyalty.db"
-        yield TestBackend(f"sqlite+aiosqlite:///{path}")
+        yield DatabaseBackend(f"sqlite+aiosqlite:///{path}")
         return
     base = make_url(POSTGRES_URL)
     name = f"loyalty_test_{uuid.uuid4().hex[:12]}"
@@ -71,13 +71,13 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBackend]:
     asyncio.run(create())
     url = base.set(database=name).render_as_string(hide_password=False)
     try:
-        yield TestBackend(url, admin_dsn, name)
+        yield DatabaseBackend(url, admin_dsn, name)
     finally:
         asyncio.run(drop())
 
 
 @pytest.fixture(scope="session")
-async def migrated(backend: TestBackend) -> str:
+async def migrated(backend: DatabaseBackend) -> str:
     """The backend's URL after every migration ran."""
     await upgrade(backend.url)
     return backend.url

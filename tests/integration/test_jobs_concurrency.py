@@ -1,0 +1,66 @@
+"""Jobs running in several workers at once share the work without doubling it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from loyalty_gql.db.engine import Database, create_database
+from loyalty_gql.db.models import LedgerEntryRow, PointLotRow
+from loyalty_gql.domain.ledger import SourceType
+from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.jobs.expiry import expire_points
+from loyalty_gql.services.points import earn_points
+from loyalty_gql.services.verify import verify_ledger
+from tests.conftest import DatabaseBackend
+from tests.integration.ledger_helpers import SERVICE, shop
+
+CUSTOMERS = 60
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_two_expiry_workers_expire_every_lot_exactly_once(db: Database, backend: DatabaseBackend):
+    # given: 60 customers with two lots each, all past their validity
+    clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
+    the_shop = await shop(
+        db,
+        clock,
+        customers_count=CUSTOMERS,
+        validity_policy=ValidityPolicy.FIXED_DAYS,
+        validity_days=30,
+    )
+    for customer in the_shop.customer_ids:
+        for points in (10, 20):
+            await earn_points(
+                db, customer_id=customer, points=points, pending=False,
+                source=SourceType.ACTIVITY, source_ref=None, actor=SERVICE, clock=clock,
+            )  # fmt: skip
+    clock.now += timedelta(days=31)
+    # when: two workers, each with its own engine, in small batches at the same time
+    other = create_database(backend.url, pool_size=4)
+    try:
+        written = await asyncio.gather(
+            expire_points(db, clock=clock, batch_size=7),
+            expire_points(other, clock=clock, batch_size=7),
+        )
+    finally:
+        await other.dispose()
+    # then: one EXPIRED entry per customer between them, nothing left, ledger agrees
+    assert sum(written) == CUSTOMERS
+    async with db.read_sessions() as session:
+        expired = await session.scalar(
+            select(func.coalesce(func.sum(LedgerEntryRow.expired_points), 0))
+        )
+        left = await session.scalar(select(func.coalesce(func.sum(PointLotRow.remaining), 0)))
+    assert (expired, left) == (CUSTOMERS * 30, 0)
+    assert await expire_points(db, clock=clock) == 0
+    assert await verify_ledger(db) == []
