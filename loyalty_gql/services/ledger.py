@@ -8,6 +8,7 @@ activities, orders, offers) compose these; only they commit.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -48,9 +49,20 @@ VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 MAX_THRESHOLD_REWARDS_AT_ONCE = 1000
 
 
+MAX_KEY = 250
+
+
 def auto_key(prefix: str) -> str:
     """A fresh ledger idempotency key for entries nobody will retry by key."""
     return f"{prefix}:{uuid.uuid4().hex}"
+
+
+def ledger_key(*parts: object) -> str:
+    """A ledger idempotency key from its parts; long ones are hashed to fit the column."""
+    key = ":".join(str(part) for part in parts)
+    if len(key) <= MAX_KEY:
+        return key
+    return f"{parts[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,18 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType, check_points
 from loyalty_gql.services.common import Actor, Clock
 from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.ledger import AccountBook, Source, auto_key, entry_by_key, open_book
+from loyalty_gql.services.ledger import (
+    AccountBook,
+    Source,
+    auto_key,
+    entry_by_key,
+    ledger_key,
+    open_book,
+)
 from loyalty_gql.services.uow import UnitOfWork
 
 MAX_REASON = 500
+MAX_REFERENCE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +109,11 @@ async def grant_points(
         who = await participant(uow, customer_id, need_program=False, need_enrolled=points > 0)
         book = await _book(uow, who, now)
         source = Source(SourceType.ADMIN, str(actor), reason=why)
-        key = f"grant:{idempotency_key}" if idempotency_key else auto_key("grant")
+        key = (
+            ledger_key("grant", customer_id, idempotency_key)
+            if idempotency_key
+            else auto_key("grant")
+        )
         return await book.adjust(points, source, key)
 
     return await run_once(
@@ -134,7 +146,11 @@ async def spend_points(
     async def work(uow: UnitOfWork) -> LedgerEntryRow:
         who = await participant(uow, customer_id)
         book = await _book(uow, who, now)
-        key = f"spend:{idempotency_key}" if idempotency_key else auto_key("spend")
+        key = (
+            ledger_key("spend", customer_id, idempotency_key)
+            if idempotency_key
+            else auto_key("spend")
+        )
         return await book.spend(points, Source(SourceType.OFFER, str(actor), source_ref), key)
 
     return await run_once(
@@ -169,7 +185,11 @@ async def earn_points(
     async def work(uow: UnitOfWork) -> LedgerEntryRow:
         who = await participant(uow, customer_id)
         book = await _book(uow, who, now)
-        key = f"earn:{idempotency_key}" if idempotency_key else auto_key("earn")
+        key = (
+            ledger_key("earn", customer_id, idempotency_key)
+            if idempotency_key
+            else auto_key("earn")
+        )
         if source is SourceType.ORDER:
             await book.note_order(None)
         return await book.earn(points, Source(source, str(actor), source_ref), key, pending=pending)
@@ -198,7 +218,7 @@ async def activate_points(
         pending = await _entry(uow, entry_id)
         who = await participant(uow, pending.customer_id, need_program=False)
         book = await _book(uow, who, now)
-        key = f"activate:{idempotency_key}" if idempotency_key else f"activate:{entry_id}"
+        key = ledger_key("activate", entry_id, idempotency_key or "")
         return await book.activate(pending, key)
 
     return await run_once(
@@ -232,7 +252,11 @@ async def reverse_entry(
         original = await _entry(uow, entry_id)
         who = await participant(uow, original.customer_id, need_program=False, need_enrolled=False)
         book = await _book(uow, who, now)
-        key = f"reverse:{idempotency_key}" if idempotency_key else auto_key("reverse")
+        key = (
+            ledger_key("reverse", entry_id, idempotency_key)
+            if idempotency_key
+            else auto_key("reverse")
+        )
         source = Source(SourceType.REVERSAL, str(actor), original.source_ref, why)
         return await book.reverse(original, points, source, key)
 
@@ -264,6 +288,12 @@ async def record_activity(
     a custom activity (within its daily cap), or record a referral (rewarded later)."""
     code = activity.strip().upper()
     ref = (reference or "").strip() or None
+    if not code:
+        raise DomainError.single(ErrorCode.REQUIRED, "name the activity", "activity")
+    if ref is not None and len(ref) > MAX_REFERENCE:
+        raise DomainError.single(
+            ErrorCode.INVALID_VALUE, f"at most {MAX_REFERENCE} characters", "reference"
+        )
     now = clock()
 
     async def work(uow: UnitOfWork) -> LedgerEntryRow | ReferralRow:
@@ -305,13 +335,17 @@ def _activity_terms(
     """Points for the activity and the natural key that limits it (None: no limit)."""
     natural: str | None
     if code == "NEWSLETTER_SIGNUP":
-        points, natural = settings.newsletter_signup_points, f"activity:{code}:{customer_id}"
+        points, natural = (
+            settings.newsletter_signup_points,
+            ledger_key("activity", code, customer_id),
+        )
     elif code == "PRODUCT_REVIEW":
         if ref is None:
             raise DomainError.single(
                 ErrorCode.REQUIRED, "name the reviewed product in reference", "reference"
             )
-        points, natural = settings.product_review_points, f"activity:{code}:{customer_id}:{ref}"
+        points = settings.product_review_points
+        natural = ledger_key("activity", code, customer_id, ref)
     else:
         custom = settings.custom_activity(code)
         if custom is None:
@@ -320,7 +354,7 @@ def _activity_terms(
                 "activity",
             )  # fmt: skip
         points = custom.points
-        natural = f"activity:{code}:{customer_id}:{key}" if key else None
+        natural = ledger_key("activity", code, customer_id, key) if key else None
     if points <= 0:
         raise DomainError.single(
             ErrorCode.ACTIVITY_NOT_CONFIGURED, f"{code} earns no points on this site", "activity"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,15 @@ from loyalty_gql.domain.tiers import TierMetric, TierRule, best_tier
 from loyalty_gql.services.common import Actor, Clock
 from loyalty_gql.services.idempotency import run_once
 from loyalty_gql.services.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedTier:
+    """The tier that was deleted and its site."""
+
+    tier_id: int
+    site_id: int
+
 
 if TYPE_CHECKING:
     from loyalty_gql.services.ledger import AccountBook
@@ -71,7 +82,7 @@ async def change_tier(
         site_id=account.site_id,
         customer_id=account.customer_id,
         kind="TIER_CHANGED",
-        dedupe_key=f"tier:{account.customer_id}:{now.isoformat()}:{new.id if new else 0}",
+        dedupe_key=f"tier:{account.customer_id}:{uuid.uuid4().hex}",
         payload={
             "fromTierId": old.id if old else None,
             "fromTier": old.name if old else None,
@@ -176,10 +187,9 @@ async def update_tier(
         row.updated_at = now
         return row
 
-    scope_site = await _site_of_tier(db, tier_id)
     return await run_once(
         db,
-        scope=f"site:{scope_site}",
+        scope=f"tier:{tier_id}",
         key=idempotency_key,
         operation="updateTier",
         request={"tier": tier_id, **changes},
@@ -197,11 +207,15 @@ async def delete_tier(
     actor: Actor,
     clock: Clock,
     idempotency_key: str | None = None,
-) -> int:
-    """Remove a tier; its members move to the best remaining tier they qualify for."""
+) -> DeletedTier:
+    """Remove a tier; its members move to the best remaining tier they qualify for.
+
+    A retry with the same key returns the first result even though the tier is
+    gone by then (the retry record is scoped by tier id, which is never reused).
+    """
     now = clock()
 
-    async def work(uow: UnitOfWork) -> int:
+    async def work(uow: UnitOfWork) -> DeletedTier:
         row = await _tier(uow.session, tier_id, lock=uow.is_postgres)
         remaining = [rule_of(r) for r in await tiers_of_site(uow.session, row.site_id)]
         gone = next(r for r in remaining if r.id == row.id)
@@ -218,18 +232,17 @@ async def delete_tier(
             )
         await uow.session.flush()
         await uow.session.delete(row)
-        return tier_id
+        return DeletedTier(tier_id, row.site_id)
 
-    scope_site = await _site_of_tier(db, tier_id)
     return await run_once(
         db,
-        scope=f"site:{scope_site}",
+        scope=f"tier:{tier_id}",
         key=idempotency_key,
         operation="deleteTier",
         request={"tier": tier_id},
         now=now,
         work=work,
-        dump=lambda tier: {"tier": tier},
+        dump=lambda gone: {"tier": gone.tier_id, "site": gone.site_id},
         load=_load_deleted,
     )
 
@@ -284,15 +297,9 @@ async def _tier(session: AsyncSession, tier_id: int, *, lock: bool) -> TierRow:
     return row
 
 
-async def _site_of_tier(db: Database, tier_id: int) -> int:
-    async with db.read_sessions() as session:
-        site_id = await session.scalar(select(TierRow.site_id).where(TierRow.id == tier_id))
-    return int(site_id or 0)
-
-
 async def _load_tier(session: AsyncSession, stored: dict[str, Any]) -> TierRow:
     return await _tier(session, stored["tier"], lock=False)
 
 
-async def _load_deleted(_: AsyncSession, stored: dict[str, Any]) -> int:
-    return int(stored["tier"])
+async def _load_deleted(_: AsyncSession, stored: dict[str, Any]) -> DeletedTier:
+    return DeletedTier(int(stored["tier"]), int(stored["site"]))

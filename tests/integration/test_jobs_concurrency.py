@@ -28,7 +28,9 @@ class Clock:
         return self.now
 
 
-async def test_two_expiry_workers_expire_every_lot_exactly_once(db: Database, backend: DatabaseBackend):
+async def test_two_expiry_workers_expire_every_lot_exactly_once(
+    db: Database, backend: DatabaseBackend
+):
     # given: 60 customers with two lots each, all past their validity
     clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
     the_shop = await shop(

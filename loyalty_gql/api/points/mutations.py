@@ -324,14 +324,20 @@ class PointsMutations:
         """Delete a tier."""
         ctx = info.context
         try:
-            pk = await _tier_of_admin(info, input.tier_id)
-            await tier_service.delete_tier(
+            pk = parse_id(input.tier_id, "Tier")
+            if input.idempotency_key is None or await ctx.loaders.tier_by_id.load(pk):
+                await _tier_of_admin(info, input.tier_id)
+            # else: the tier may be gone because this very request ran before; the
+            # service replays the stored result, whose site is checked below
+            gone = await tier_service.delete_tier(
                 ctx.db,
                 tier_id=pk,
                 actor=ctx.actor,
                 clock=ctx.clock,
                 idempotency_key=input.idempotency_key,
             )
+            if not ctx.access.manages_site(gone.site_id):
+                raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
         except DomainError as error:
             return DeleteTierPayload(deleted_tier_id=None, user_errors=user_errors(error))
         return DeleteTierPayload(deleted_tier_id=input.tier_id, user_errors=[])

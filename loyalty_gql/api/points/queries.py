@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty_gql.api.core.errors import BadRequestError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.pagination import (
@@ -63,6 +64,9 @@ class PointsQueries:
         site_pk = staff_site(info, site_id)
         size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
         wanted = filter or LedgerFilter()
+        for moment in (wanted.since, wanted.until):
+            if moment is not None and moment.utcoffset() is None:
+                raise BadRequestError("`since` and `until` need a UTC offset, e.g. ...T12:00:00Z")
         async with info.context.db.read_sessions() as session:
             rows = await site_ledger_page(
                 session,
