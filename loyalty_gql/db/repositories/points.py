@@ -20,7 +20,8 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 
-LOT_CHUNK = 200
+FIRST_LOT_CHUNK = 8
+MAX_LOT_CHUNK = 512
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -74,6 +75,7 @@ async def open_lots_in_spending_order(
     covered = 0
     for expiring in (True, False):
         after: tuple[datetime | None, int] | None = None
+        chunk_size = FIRST_LOT_CHUNK  # most spends need a lot or two; grow when not
         while covered < needed:
             query = select(PointLotRow).where(
                 PointLotRow.customer_id == customer_id, PointLotRow.remaining > 0
@@ -93,12 +95,13 @@ async def open_lots_in_spending_order(
                 if after is not None:
                     query = query.where(PointLotRow.id > after[1])
                 query = query.order_by(PointLotRow.id)
-            chunk = list(await session.scalars(query.limit(LOT_CHUNK)))
+            chunk = list(await session.scalars(query.limit(chunk_size)))
             lots += chunk
             covered += sum(lot.remaining for lot in chunk)
-            if len(chunk) < LOT_CHUNK:
+            if len(chunk) < chunk_size:
                 break
             after = (chunk[-1].expires_at, chunk[-1].id)
+            chunk_size = min(chunk_size * 4, MAX_LOT_CHUNK)
     return lots
 
 
