@@ -21,7 +21,7 @@ from loyalty_gql.api.auth import TokenVerifier
 from loyalty_gql.api.context import IdentityCache
 from loyalty_gql.api.executor import Executor
 from loyalty_gql.api.http import GraphQLEndpoint
-from loyalty_gql.api.schema import build_schema
+from loyalty_gql.api.schema import schema
 from loyalty_gql.config import Settings, get_settings
 from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.services.common import Clock, system_clock
@@ -81,7 +81,7 @@ def create_app(
     owns_db = db is None
     database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
     graphql = GraphQLEndpoint(
-        executor=Executor(build_schema(settings), settings),
+        executor=Executor(schema, settings),
         settings=settings,
         db=database,
         verifier=TokenVerifier(settings),
@@ -115,7 +115,7 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

@@ -9,15 +9,16 @@ application/json; mutations over GET are refused with 405.
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
+from urllib.parse import parse_qsl
 
+import orjson
 from graphql import GraphQLError
 from prometheus_client import Counter
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
 from loyalty_gql.api.auth import AuthenticationError, TokenVerifier
@@ -36,20 +37,59 @@ OPERATIONS = Counter("loyalty_graphql_requests_total", "GraphQL requests by outc
 OUTCOMES = {name: OPERATIONS.labels(name) for name in ("ok", "error", "request_error")}
 
 
-class GraphQLResponse(JSONResponse):
-    """JSON with the negotiated media type and an explicit UTF-8 charset."""
+class Incoming:
+    """What the endpoint needs of an HTTP request, read straight from the ASGI scope."""
 
-    def __init__(self, content: Any, *, status_code: int = 200, media_type: str = JSON) -> None:
-        super().__init__(content, status_code=status_code)
-        self.headers["content-type"] = f"{media_type}; charset=utf-8"
+    __slots__ = ("_query", "headers", "method", "receive")
 
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.method: str = scope["method"]
+        # ASGI header names are lower-case bytes
+        self.headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        self.receive = receive
+        self._query: str = scope["query_string"].decode("latin-1")
+
+    @property
+    def query_params(self) -> dict[str, str]:
+        """The query string's parameters (the last one wins when repeated)."""
+        return dict(parse_qsl(self._query, keep_blank_values=True))
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body, chunk by chunk."""
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                return
+            yield message.get("body", b"")
+            if not message.get("more_body", False):
+                return
 
 
-def _error(message: str, status: int, media_type: str, code: str) -> GraphQLResponse:
+class Outgoing:
+    """A complete response: status, headers and body, sent in two ASGI messages."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, body: bytes, status: int, content_type: str) -> None:
+        self.body = body
+        self.status = status
+        self.headers = {"content-type": content_type}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
+        headers.append((b"content-length", str(len(self.body)).encode()))
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def json_response(content: Any, *, status: int = 200, media_type: str = JSON) -> Outgoing:
+    """JSON in the negotiated media type, UTF-8."""
+    return Outgoing(orjson.dumps(content, default=str), status, f"{media_type}; charset=utf-8")
+
+
+def _error(message: str, status: int, media_type: str, code: str) -> Outgoing:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return GraphQLResponse(body, status_code=status, media_type=media_type)
+    return json_response(body, status=status, media_type=media_type)
 
 
 @lru_cache(maxsize=256)
@@ -99,10 +139,17 @@ class GraphQLEndpoint:
         self.clock = clock
         self._ide_html = None if settings.is_production else get_graphql_ide_html("graphiql")
 
-    async def handle(self, request: Request) -> Response:  # noqa: PLR0911
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point."""
+        response = await self.handle(Incoming(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Incoming) -> Outgoing:  # noqa: PLR0911
         """Answer one GraphQL request."""
         if request.method not in ("GET", "POST"):
-            return Response(status_code=405, headers={"allow": "GET, POST"})
+            response = Outgoing(b"", 405, "text/plain; charset=utf-8")
+            response.headers["allow"] = "GET, POST"
+            return response
         accept = request.headers.get("accept", "")
         if (
             request.method == "GET"
@@ -110,13 +157,13 @@ class GraphQLEndpoint:
             and "query" not in request.query_params
         ):
             if self._ide_html is None:
-                return Response("Not found", status_code=404)
-            return HTMLResponse(self._ide_html)
+                return Outgoing(b"Not found", 404, "text/plain; charset=utf-8")
+            return Outgoing(self._ide_html.encode(), 200, "text/html; charset=utf-8")
         media_type = negotiate(accept)
         if media_type is None:
             return _error(f"Accept {GRAPHQL_RESPONSE} or {JSON}", 406, JSON, "NOT_ACCEPTABLE")
         params = await self._params(request, media_type)
-        if isinstance(params, Response):
+        if isinstance(params, Outgoing):
             return params
         try:
             principal = self.verifier.principal(request.headers.get("authorization"))
@@ -135,8 +182,8 @@ class GraphQLEndpoint:
         return await self._execute(request, params, context, media_type)
 
     async def _execute(
-        self, request: Request, params: dict[str, Any], context: Context, media_type: str
-    ) -> Response:
+        self, request: Incoming, params: dict[str, Any], context: Context, media_type: str
+    ) -> Outgoing:
         prepared = self.executor.prepare(params["query"])
         if request.method == "GET" and is_mutation(prepared.operation(params.get("operationName"))):
             response = _error(
@@ -162,17 +209,17 @@ class GraphQLEndpoint:
             body["errors"] = [_formatted(e) for e in errors]
         OUTCOMES["request_error" if request_error else "error" if errors else "ok"].inc()
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
-        return GraphQLResponse(body, status_code=status, media_type=media_type)
+        return json_response(body, status=status, media_type=media_type)
 
     async def _params(  # noqa: PLR0911 - one early answer per kind of bad request
-        self, request: Request, media_type: str
-    ) -> dict[str, Any] | Response:
+        self, request: Incoming, media_type: str
+    ) -> dict[str, Any] | Outgoing:
         if request.method == "GET":
             raw: dict[str, Any] = dict(request.query_params)
             for name in ("variables", "extensions"):
                 if isinstance(raw.get(name), str):
                     try:
-                        raw[name] = json.loads(raw[name])
+                        raw[name] = orjson.loads(raw[name])
                     except ValueError:
                         return _error(f"`{name}` is not valid JSON", 400, media_type, "BAD_REQUEST")
         else:
@@ -185,10 +232,10 @@ class GraphQLEndpoint:
             if charset.strip() and charset.strip().lower().replace('"', "") != "charset=utf-8":
                 return _error("Only UTF-8 is accepted", 415, media_type, "UNSUPPORTED_MEDIA_TYPE")
             body = await self._body(request, media_type)
-            if isinstance(body, Response):
+            if isinstance(body, Outgoing):
                 return body
             try:
-                parsed: Any = json.loads(body)
+                parsed: Any = orjson.loads(body)
             except ValueError:
                 return _error("The body is not valid JSON", 400, media_type, "BAD_REQUEST")
             if not isinstance(parsed, dict):
@@ -201,14 +248,11 @@ class GraphQLEndpoint:
             raw = parsed
         return _checked_params(raw, media_type)
 
-    async def _body(self, request: Request, media_type: str) -> bytes | Response:
+    async def _body(self, request: Incoming, media_type: str) -> bytes | Outgoing:
         limit = self.settings.max_body_bytes
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit():
-            if int(declared) > limit:
-                return _too_large(limit, media_type)
-            body = await request.body()
-            return _too_large(limit, media_type) if len(body) > limit else body
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _too_large(limit, media_type)
         chunks = bytearray()
         async for chunk in request.stream():
             chunks += chunk
@@ -217,11 +261,11 @@ class GraphQLEndpoint:
         return bytes(chunks)
 
 
-def _too_large(limit: int, media_type: str) -> Response:
+def _too_large(limit: int, media_type: str) -> Outgoing:
     return _error(f"The body is larger than {limit} bytes", 413, media_type, "TOO_LARGE")
 
 
-def _checked_params(raw: dict[str, Any], media_type: str) -> dict[str, Any] | Response:
+def _checked_params(raw: dict[str, Any], media_type: str) -> dict[str, Any] | Outgoing:
     expected = {
         "query": str,
         "operationName": str,

@@ -18,7 +18,6 @@ from loyalty_gql.api.points.types import LedgerEntry, Tier, Voucher
 from loyalty_gql.api.sites.mutations import SiteMutations
 from loyalty_gql.api.sites.queries import SiteQueries
 from loyalty_gql.api.sites.types import Site
-from loyalty_gql.config import Settings
 
 Query = merge_types("Query", (NodeQueries, SiteQueries, CustomerQueries, PointsQueries))
 Mutation = merge_types("Mutation", (SiteMutations, CustomerMutations, PointsMutations))
@@ -26,7 +25,7 @@ Query.__strawberry_definition__.description = "Everything that can be read."  # 
 Mutation.__strawberry_definition__.description = "Everything that can be changed."  # type: ignore[attr-defined]
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema() -> strawberry.Schema:
     """The schema. Its protective rules are applied by loyalty_gql.api.executor."""
     return strawberry.Schema(
         query=Query,
@@ -36,12 +35,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     )
 
 
+schema = build_schema()
+
+
 @lru_cache
 def printed_schema() -> str:
     """The SDL of the schema, as committed in schema.graphql."""
-    return (
-        strawberry.Schema(
-            query=Query, mutation=Mutation, types=[Site, Customer, LedgerEntry, Tier, Voucher]
-        ).as_str()
-        + "\n"
-    )
+    return schema.as_str() + "\n"

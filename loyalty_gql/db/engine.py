@@ -43,9 +43,8 @@ def create_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Dat
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False, "pool_reset_on_return": None}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
-    else:
-        kwargs["pool_size"] = pool_size
-        kwargs["max_overflow"] = pool_size
+    kwargs["pool_size"] = pool_size
+    kwargs["max_overflow"] = pool_size
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

@@ -14,14 +14,13 @@ from graphql import (
 )
 
 from loyalty_gql.api.schema import build_schema, printed_schema
-from loyalty_gql.config import Settings
 
 SCHEMA_FILE = Path(__file__).parents[2] / "schema.graphql"
 BUILT_IN = {"String", "Int", "Float", "Boolean", "ID"}
 
 
 def _schema():
-    return build_schema(Settings(env="test"))
+    return build_schema()
 
 
 def _own_types(schema):

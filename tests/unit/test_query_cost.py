@@ -6,10 +6,9 @@ import pytest
 from graphql import parse, validate
 
 from loyalty_gql.api.limits import cost_limit_rule
-from loyalty_gql.api.schema import build_schema
-from loyalty_gql.config import Settings
+from loyalty_gql.api.schema import schema
 
-SCHEMA = build_schema(Settings(env="test"))._schema
+SCHEMA = schema._schema
 
 
 def _cost(query: str) -> int:
