@@ -6,6 +6,7 @@ idempotency key returns the first result and writes nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -79,6 +80,28 @@ async def _load_entry(session: AsyncSession, stored: dict[str, Any]) -> LedgerEn
     return entry
 
 
+def _entry_key(prefix: str, owner: int, idempotency_key: str | None) -> str:
+    """The ledger key of an entry: derived from the caller's key, else a fresh one."""
+    return ledger_key(prefix, owner, idempotency_key) if idempotency_key else auto_key(prefix)
+
+
+async def _entry_once(
+    db: Database,
+    *,
+    scope: str,
+    key: str | None,
+    operation: str,
+    request: dict[str, Any],
+    now: datetime,
+    work: Callable[[UnitOfWork], Awaitable[LedgerEntryRow]],
+) -> LedgerEntryRow:
+    """run_once for use cases whose result is one ledger entry."""
+    return await run_once(
+        db, scope=scope, key=key, operation=operation, request=request, now=now, work=work,
+        dump=_entry_outcome, load=_load_entry,
+    )  # fmt: skip
+
+
 def _reason(reason: str | None, *, required: bool) -> str | None:
     text = (reason or "").strip()
     if required and not text:
@@ -109,24 +132,13 @@ async def grant_points(
         who = await participant(uow, customer_id, need_program=False, need_enrolled=points > 0)
         book = await _book(uow, who, now)
         source = Source(SourceType.ADMIN, str(actor), reason=why)
-        key = (
-            ledger_key("grant", customer_id, idempotency_key)
-            if idempotency_key
-            else auto_key("grant")
-        )
+        key = _entry_key("grant", customer_id, idempotency_key)
         return await book.adjust(points, source, key)
 
-    return await run_once(
-        db,
-        scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="grantPoints",
-        request={"customer": customer_id, "points": points, "reason": why},
-        now=now,
-        work=work,
-        dump=_entry_outcome,
-        load=_load_entry,
-    )
+    return await _entry_once(
+        db, scope=f"customer:{customer_id}", key=idempotency_key, operation="grantPoints",
+        request={"customer": customer_id, "points": points, "reason": why}, now=now, work=work,
+    )  # fmt: skip
 
 
 async def spend_points(
@@ -146,24 +158,13 @@ async def spend_points(
     async def work(uow: UnitOfWork) -> LedgerEntryRow:
         who = await participant(uow, customer_id)
         book = await _book(uow, who, now)
-        key = (
-            ledger_key("spend", customer_id, idempotency_key)
-            if idempotency_key
-            else auto_key("spend")
-        )
+        key = _entry_key("spend", customer_id, idempotency_key)
         return await book.spend(points, Source(SourceType.OFFER, str(actor), source_ref), key)
 
-    return await run_once(
-        db,
-        scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="spendPoints",
-        request={"customer": customer_id, "points": points, "ref": source_ref},
-        now=now,
-        work=work,
-        dump=_entry_outcome,
-        load=_load_entry,
-    )
+    return await _entry_once(
+        db, scope=f"customer:{customer_id}", key=idempotency_key, operation="spendPoints",
+        request={"customer": customer_id, "points": points, "ref": source_ref}, now=now, work=work,
+    )  # fmt: skip
 
 
 async def earn_points(
@@ -185,27 +186,16 @@ async def earn_points(
     async def work(uow: UnitOfWork) -> LedgerEntryRow:
         who = await participant(uow, customer_id)
         book = await _book(uow, who, now)
-        key = (
-            ledger_key("earn", customer_id, idempotency_key)
-            if idempotency_key
-            else auto_key("earn")
-        )
+        key = _entry_key("earn", customer_id, idempotency_key)
         if source is SourceType.ORDER:
             await book.note_order(None)
         return await book.earn(points, Source(source, str(actor), source_ref), key, pending=pending)
 
-    return await run_once(
-        db,
-        scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="earnPoints",
+    return await _entry_once(
+        db, scope=f"customer:{customer_id}", key=idempotency_key, operation="earnPoints",
         request={"customer": customer_id, "points": points, "pending": pending,
-                 "source": source.value, "ref": source_ref},
-        now=now,
-        work=work,
-        dump=_entry_outcome,
-        load=_load_entry,
-    )  # fmt: skip
+                 "source": source.value, "ref": source_ref}, now=now, work=work,
+    )  # fmt: skip  # fmt: skip
 
 
 async def activate_points(
@@ -221,17 +211,10 @@ async def activate_points(
         key = ledger_key("activate", entry_id, idempotency_key or "")
         return await book.activate(pending, key)
 
-    return await run_once(
-        db,
-        scope=f"entry:{entry_id}",
-        key=idempotency_key,
-        operation="activatePoints",
-        request={"entry": entry_id},
-        now=now,
-        work=work,
-        dump=_entry_outcome,
-        load=_load_entry,
-    )
+    return await _entry_once(
+        db, scope=f"entry:{entry_id}", key=idempotency_key, operation="activatePoints",
+        request={"entry": entry_id}, now=now, work=work,
+    )  # fmt: skip
 
 
 async def reverse_entry(
@@ -252,25 +235,14 @@ async def reverse_entry(
         original = await _entry(uow, entry_id)
         who = await participant(uow, original.customer_id, need_program=False, need_enrolled=False)
         book = await _book(uow, who, now)
-        key = (
-            ledger_key("reverse", entry_id, idempotency_key)
-            if idempotency_key
-            else auto_key("reverse")
-        )
+        key = _entry_key("reverse", entry_id, idempotency_key)
         source = Source(SourceType.REVERSAL, str(actor), original.source_ref, why)
         return await book.reverse(original, points, source, key)
 
-    return await run_once(
-        db,
-        scope=f"entry:{entry_id}",
-        key=idempotency_key,
-        operation="reverseEntry",
-        request={"entry": entry_id, "points": points, "reason": why},
-        now=now,
-        work=work,
-        dump=_entry_outcome,
-        load=_load_entry,
-    )
+    return await _entry_once(
+        db, scope=f"entry:{entry_id}", key=idempotency_key, operation="reverseEntry",
+        request={"entry": entry_id, "points": points, "reason": why}, now=now, work=work,
+    )  # fmt: skip
 
 
 async def record_activity(
