@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,7 @@ MAX_THRESHOLD_REWARDS_AT_ONCE = 1000
 
 
 MAX_KEY = 250
+HASHED_KEY_ABOVE = 200  # room for derived keys (threshold, reward) built on top of a key
 
 
 def auto_key(prefix: str) -> str:
@@ -59,8 +60,9 @@ def auto_key(prefix: str) -> str:
 
 def ledger_key(*parts: object) -> str:
     """A ledger idempotency key from its parts; long ones are hashed to fit the column."""
-    key = ":".join(str(part) for part in parts)
-    if len(key) <= MAX_KEY:
+    # ":" inside a part is escaped, so ("a:b", "c") and ("a", "b:c") stay different
+    key = ":".join(str(part).replace("\\", "\\\\").replace(":", "\\:") for part in parts)
+    if len(key) <= HASHED_KEY_ABOVE:
         return key
     return f"{parts[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
@@ -136,6 +138,9 @@ class AccountBook:
             earned_points=left,
             reverses=pending_entry.id,
         )
+        if pending_entry.source_type == SourceType.ORDER.value:
+            # the order's points arrive now: under ROLLING_DAYS they count from now
+            self._extend_rolling_expiry()
         await self._new_lot(entry, left)
         await self._after_gain(key)
         return entry
@@ -201,9 +206,7 @@ class AccountBook:
     async def note_order(self, spent: Money | None) -> None:
         """An order happened: reset the rolling expiry clock and count the spend."""
         self.account.last_order_at = self.now
-        self.account.rolling_expires_at = rolling_expiry(
-            self.settings.validity_policy, self.settings.validity_days, self.now
-        )
+        self._extend_rolling_expiry()
         minor = spent.minor_units if spent else 0
         self.account.lifetime_spent_minor += minor
         await repo.add_to_customer_day(
@@ -217,6 +220,15 @@ class AccountBook:
         await upgrade_if_qualified(self)
 
     # -- internals -------------------------------------------------------------------
+
+    def _extend_rolling_expiry(self) -> None:
+        """Under ROLLING_DAYS, all points now expire N days from now (never sooner)."""
+        renewed = rolling_expiry(
+            self.settings.validity_policy, self.settings.validity_days, self.now
+        )
+        current = self.account.rolling_expires_at
+        if renewed is not None and (current is None or renewed > current):
+            self.account.rolling_expires_at = renewed
 
     async def _reverse_gain(
         self, original: LedgerEntryRow, points: int | None, done: int, source: Source, key: str
@@ -240,7 +252,7 @@ class AccountBook:
         earned = -amount if original.earned_points > 0 else 0
         entry = await self._append(
             EntryKind.REVERSED, source, key, points=-taken, earned_points=earned,
-            reverses=original.id,
+            reverses=original.id, day=original.created_at.date(),
         )  # fmt: skip
         await self._move(entry, takes)
         return entry
@@ -250,6 +262,11 @@ class AccountBook:
     ) -> LedgerEntryRow:
         left = -original.points - done
         amount = _reversal_amount(points, left)
+        voucher = await self.session.scalar(
+            select(VoucherRow).where(VoucherRow.ledger_entry_id == original.id)
+        )
+        if voucher is not None:
+            self._cancel_voucher(voucher, amount, left)
         net = await repo.net_movements_of_entry(self.session, original.id)
         gives = plan_give_back([Take(lot_id, p) for lot_id, p in net if p < 0], amount)
         redeemed = -amount if original.redeemed_points > 0 else 0
@@ -258,9 +275,49 @@ class AccountBook:
             EntryKind.REVERSED, source, key, points=amount, redeemed_points=redeemed,
             expired_points=expired, reverses=original.id,
         )  # fmt: skip
-        await self._move(entry, gives)
-        await self._after_gain(key)
+        await self._give_back(entry, gives)
+        if voucher is None:
+            await self._after_gain(key)  # a cancelled reward must not turn into a new one
         return entry
+
+    def _cancel_voucher(self, voucher: VoucherRow, amount: int, left: int) -> None:
+        """The points of a voucher come back only whole, and only while it is unused."""
+        if voucher.status != "ACTIVE" or amount != left:
+            raise DomainError.single(
+                ErrorCode.INVALID_VALUE,
+                "the points bought a voucher: only an unused voucher can be refunded, in full",
+                "entryId",
+            )
+        voucher.status = "CANCELLED"
+
+    async def _give_back(self, entry: LedgerEntryRow, gives: list[Take]) -> None:
+        """Return points to the lots a spend used. A lot whose earning was reversed has
+        no room for them; that share goes to a new lot with the expiry of the lots the
+        reversal took the spent points from, so the customer keeps their dates."""
+        lots = await repo.lots_by_ids(self.session, [g.lot_id for g in gives])
+        kept: list[Take] = []
+        for give in gives:
+            lot = lots[give.lot_id]
+            voided = await repo.voided_points(self.session, lot.entry_id)
+            room = max(0, lot.points - voided - lot.remaining)
+            if give.points <= room:
+                kept.append(give)
+                continue
+            if room:
+                kept.append(Take(lot.id, room))
+            expiry = await repo.latest_expiry_taken_by_reversals(self.session, lot.entry_id)
+            self.session.add(
+                PointLotRow(
+                    site_id=self.site.id,
+                    customer_id=self.customer.id,
+                    entry_id=entry.id,
+                    points=give.points - room,
+                    remaining=give.points - room,
+                    expires_at=expiry if expiry is not None else lot.expires_at,
+                    created_at=self.now,
+                )
+            )
+        await self._move(entry, kept, lots=lots)
 
     async def _plan_spend(self, points: int, exclude: int | None = None) -> list[Take]:
         if points > self.account.available:
@@ -287,6 +344,7 @@ class AccountBook:
         redeemed_points: int = 0,
         expired_points: int = 0,
         reverses: int | None = None,
+        day: date | None = None,
     ) -> LedgerEntryRow:
         account = self.account
         account.available += points
@@ -325,7 +383,7 @@ class AccountBook:
                 self.session,
                 site_id=self.site.id,
                 customer_id=self.customer.id,
-                day=self.now.date(),
+                day=day or self.now.date(),  # a reversal counts where the earning did
                 points_earned=earned_points,
             )
         return entry
@@ -378,7 +436,7 @@ class AccountBook:
         )
         for n in range(count):
             source = Source(SourceType.THRESHOLD_REWARD, "system:threshold-reward")
-            spend_key = f"{key}:threshold:{n}"
+            spend_key = ledger_key("threshold", key, n)
             entry = await self.spend(reward.points, source, spend_key)
             voucher = VoucherRow(
                 site_id=self.site.id,
@@ -405,7 +463,7 @@ class AccountBook:
                 site_id=self.site.id,
                 customer_id=self.customer.id,
                 kind="REWARD_EARNED",
-                dedupe_key=f"reward:{spend_key}",
+                dedupe_key=ledger_key("reward", spend_key),
                 payload={
                     "voucherId": voucher.id,
                     "voucherCode": voucher.code,

@@ -274,6 +274,9 @@ async def record_activity(
             return await _record_referral(uow, who, referred_customer_id, now)
         settings = settings_of(who.site)
         points, key = _activity_terms(settings, code, ref, customer_id, idempotency_key)
+        # Lock the account first: the once-only and daily-cap checks below must see
+        # every earlier activity of this customer, including concurrent ones.
+        book = await _book(uow, who, now)
         if key is not None and await entry_by_key(uow, who.site.id, key) is not None:
             raise DomainError.single(
                 ErrorCode.ACTIVITY_ALREADY_REWARDED,
@@ -283,7 +286,6 @@ async def record_activity(
         custom = settings.custom_activity(code)
         if custom is not None and custom.daily_cap is not None:
             await _check_daily_cap(uow, customer_id, code, custom.daily_cap, now)
-        book = await _book(uow, who, now)
         source = Source(SourceType.ACTIVITY, str(actor), ref, activity_code=code)
         return await book.earn(points, source, key or auto_key(f"activity:{code}"))
 

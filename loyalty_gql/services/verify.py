@@ -8,7 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import WRITE, Database
-from loyalty_gql.db.models import LedgerEntryRow, LotMovementRow, PointAccountRow, PointLotRow
+from loyalty_gql.db.models import (
+    CustomerDayRow,
+    LedgerEntryRow,
+    LotMovementRow,
+    PointAccountRow,
+    PointLotRow,
+)
 
 ACCOUNT_COLUMNS = {
     "available": "points",
@@ -80,6 +86,15 @@ async def verify_ledger(db: Database) -> list[Difference]:
             differences.append(
                 Difference(customer_id, f"lot {lot_id} remaining", remaining, int(expected))
             )
+        differences += await _entries_against_their_lots(session)
+        earned_by_day = {
+            customer_id: int(total or 0)
+            for customer_id, total in await session.execute(
+                select(CustomerDayRow.customer_id, func.sum(CustomerDayRow.points_earned)).group_by(
+                    CustomerDayRow.customer_id
+                )
+            )
+        }
         accounts = await session.scalars(select(PointAccountRow))
         for account in accounts:
             entry_sums = sums.pop(account.customer_id, (0,) * (len(ACCOUNT_COLUMNS) + 1))
@@ -96,6 +111,14 @@ async def verify_ledger(db: Database) -> list[Difference]:
                         int(entry_sums[-1] or 0),
                     )
                 )  # fmt: skip
+            by_day = earned_by_day.get(account.customer_id, 0)
+            if by_day != account.lifetime_earned:
+                differences.append(
+                    Difference(
+                        account.customer_id, "points earned by day", by_day,
+                        account.lifetime_earned,
+                    )
+                )  # fmt: skip
             lot_total = int(lots.get(account.customer_id, 0) or 0)
             if account.available != lot_total:
                 differences.append(
@@ -106,3 +129,28 @@ async def verify_ledger(db: Database) -> list[Difference]:
         for customer_id in sums:
             differences.append(Difference(customer_id, "account", 0, 1))
     return differences
+
+
+async def _entries_against_their_lots(session: AsyncSession) -> list[Difference]:
+    """Each entry's points must be what it moved in lots plus the lots it created."""
+    moved = (
+        select(LotMovementRow.entry_id, func.sum(LotMovementRow.points).label("net"))
+        .group_by(LotMovementRow.entry_id)
+        .subquery()
+    )
+    created = (
+        select(PointLotRow.entry_id, func.sum(PointLotRow.points).label("points"))
+        .group_by(PointLotRow.entry_id)
+        .subquery()
+    )
+    in_lots = func.coalesce(moved.c.net, 0) + func.coalesce(created.c.points, 0)
+    rows = await session.execute(
+        select(LedgerEntryRow.customer_id, LedgerEntryRow.id, LedgerEntryRow.points, in_lots)
+        .outerjoin(moved, moved.c.entry_id == LedgerEntryRow.id)
+        .outerjoin(created, created.c.entry_id == LedgerEntryRow.id)
+        .where(LedgerEntryRow.points != in_lots)
+    )
+    return [
+        Difference(customer_id, f"entry {entry_id} points vs its lot movements", points, int(lots))
+        for customer_id, entry_id, points, lots in rows
+    ]

@@ -316,3 +316,26 @@ async def site_ledger_page(
         query = query.where(LedgerEntryRow.created_at < until)
     rows = await session.scalars(query.order_by(LedgerEntryRow.id.desc()).limit(limit))
     return list(rows)
+
+
+async def voided_points(session: AsyncSession, entry_id: int) -> int:
+    """Points of an earning that its reversals cancelled (0 for other entries)."""
+    voided = await session.scalar(
+        select(func.coalesce(func.sum(LedgerEntryRow.earned_points), 0)).where(
+            LedgerEntryRow.reverses_entry_id == entry_id, LedgerEntryRow.kind == "REVERSED"
+        )
+    )
+    return -int(voided or 0)
+
+
+async def latest_expiry_taken_by_reversals(session: AsyncSession, entry_id: int) -> datetime | None:
+    """The latest expiry among the lots that reversals of ``entry_id`` took points from."""
+    reversals = select(LedgerEntryRow.id).where(
+        LedgerEntryRow.reverses_entry_id == entry_id, LedgerEntryRow.kind == "REVERSED"
+    )
+    latest: datetime | None = await session.scalar(
+        select(func.max(PointLotRow.expires_at))
+        .join(LotMovementRow, LotMovementRow.lot_id == PointLotRow.id)
+        .where(LotMovementRow.entry_id.in_(reversals), LotMovementRow.points < 0)
+    )
+    return latest
