@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,7 +134,7 @@ async def _apply(db: Database, clock: Clock, customer: int, op: tuple[Any, ...])
 
 
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("LEDGER_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
