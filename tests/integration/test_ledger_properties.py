@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import contextlib
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
