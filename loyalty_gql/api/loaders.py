@@ -16,12 +16,14 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
     CustomerRow,
     LedgerEntryRow,
+    OfferRow,
     PointAccountRow,
     SiteRow,
     TierRow,
     VoucherRow,
 )
 from loyalty_gql.db.repositories.customers import customers_by_ids
+from loyalty_gql.db.repositories.offers import offers_by_ids
 from loyalty_gql.db.repositories.points import (
     accounts_by_customer_ids,
     entries_by_ids,
@@ -173,6 +175,11 @@ class Loaders:
     def vouchers_by_customer(self) -> RowLoader[int, list[VoucherRow]]:
         """Vouchers by customer id."""
         return RowLoader(self._db, vouchers_by_customer)
+
+    @cached_property
+    def offer_by_id(self) -> RowLoader[int, OfferRow]:
+        """Offers by id."""
+        return RowLoader(self._db, offers_by_ids)
 
     @cached_property
     def ledger_page(self) -> LedgerPageLoader:

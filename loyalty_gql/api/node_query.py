@@ -12,6 +12,7 @@ from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import SignedIn
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.customers.types import Customer
+from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import LedgerEntry, Tier
 from loyalty_gql.api.sites.types import Site
 
@@ -59,9 +60,18 @@ async def _tier(info: AppInfo, pk: int) -> Node | None:
     return Tier.from_row(tier) if tier and info.context.access.sees_site(tier.site_id) else None
 
 
+async def _offer(info: AppInfo, pk: int) -> Node | None:
+    row = await info.context.loaders.offer_by_id.load(pk)
+    if row is None or not info.context.access.serves_site(row.site_id):
+        return None
+    site = await info.context.loaders.site_by_id.load(row.site_id)
+    return Offer.from_row(row, site.currency) if site else None
+
+
 _RESOLVERS: dict[str, Callable[[AppInfo, int], Awaitable[Node | None]]] = {
     "Site": _site,
     "Customer": _customer,
     "LedgerEntry": _entry,
     "Tier": _tier,
+    "Offer": _offer,
 }

@@ -12,6 +12,9 @@ from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.node_query import NodeQueries
+from loyalty_gql.api.offers.mutations import OfferMutations
+from loyalty_gql.api.offers.queries import OfferQueries
+from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.mutations import PointsMutations
 from loyalty_gql.api.points.queries import PointsQueries
 from loyalty_gql.api.points.types import LedgerEntry, Tier, Voucher
@@ -19,8 +22,12 @@ from loyalty_gql.api.sites.mutations import SiteMutations
 from loyalty_gql.api.sites.queries import SiteQueries
 from loyalty_gql.api.sites.types import Site
 
-Query = merge_types("Query", (NodeQueries, SiteQueries, CustomerQueries, PointsQueries))
-Mutation = merge_types("Mutation", (SiteMutations, CustomerMutations, PointsMutations))
+Query = merge_types(
+    "Query", (NodeQueries, SiteQueries, CustomerQueries, PointsQueries, OfferQueries)
+)
+Mutation = merge_types(
+    "Mutation", (SiteMutations, CustomerMutations, PointsMutations, OfferMutations)
+)
 Query.__strawberry_definition__.description = "Everything that can be read."  # type: ignore[attr-defined]
 Mutation.__strawberry_definition__.description = "Everything that can be changed."  # type: ignore[attr-defined]
 
@@ -30,7 +37,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Customer, LedgerEntry, Tier, Voucher],
+        types=[Site, Customer, LedgerEntry, Tier, Voucher, Offer],
         config=StrawberryConfig(auto_camel_case=True),
     )
 

@@ -369,3 +369,68 @@ class ReferralRow(Base):
     rewarded_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("ledger_entries.id", ondelete="RESTRICT"), nullable=True
     )
+
+
+class OfferRow(Base):
+    """An offer of a site: reward, coupon, punchcard, promotion or clubcard.
+
+    `uses` counts redemptions; it only grows by a conditional UPDATE, so a
+    usage limit holds under any concurrency.
+    """
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('REWARD', 'COUPON', 'PUNCHCARD', 'PROMOTION', 'CLUBCARD')", name="kind"
+        ),
+        CheckConstraint(
+            "status IN ('DRAFT', 'PUBLISHED', 'UNPUBLISHED', 'DELETED')", name="status"
+        ),
+        CheckConstraint("max_uses IS NULL OR uses <= max_uses", name="uses_within_limit"),
+        Index("ix_offers_site_id", "site_id", "id"),
+        Index("ix_offers_site_status_kind", "site_id", "status", "kind"),
+        Index(
+            "uq_offers_site_coupon_code",
+            "site_id",
+            "coupon_code",
+            unique=True,
+            sqlite_where=text("coupon_code IS NOT NULL"),
+            postgresql_where=text("coupon_code IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    image_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    value_type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    targets: Mapped[list[str]] = mapped_column(JSONDoc)
+    loyalty_price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reward_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    max_uses: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    max_uses_per_customer: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    uses: Mapped[int] = mapped_column(BigInteger, default=0)
+    minimum_order_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    customer_groups: Mapped[list[str]] = mapped_column(JSONDoc)
+    tier_ids: Mapped[list[int]] = mapped_column(JSONDoc)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    stacking_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    punches_required: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    punch_minimum_quantity: Mapped[int] = mapped_column(Integer, default=1)
+    membership_fee_points: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    coupon_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    exchange_product_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    exchange_price_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    copied_from_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

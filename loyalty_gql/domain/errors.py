@@ -27,6 +27,7 @@ class ErrorCode(Enum):
     ALREADY_REVERSED = "ALREADY_REVERSED"
     NOT_PENDING = "NOT_PENDING"
     SELF_REFERRAL = "SELF_REFERRAL"
+    INVALID_STATE = "INVALID_STATE"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Offers: the admin side (create, edit, publish, delete, copy, list)."""

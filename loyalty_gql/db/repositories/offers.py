@@ -1,0 +1,107 @@
+"""Offers: rows <-> terms, and keyset pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty_gql.db.models import OfferRow
+from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
+from loyalty_gql.domain.values import Money
+
+
+def terms_of(row: OfferRow, currency: str) -> OfferTerms:
+    """The terms stored on an offer row."""
+    price = row.exchange_price_minor
+    return OfferTerms(
+        kind=OfferKind(row.kind),
+        name=row.name,
+        value_type=OfferValueType(row.value_type),
+        value=row.value,
+        scope=OfferScope(row.scope),
+        targets=tuple(row.targets),
+        description=row.description,
+        image_url=row.image_url,
+        loyalty_price=row.loyalty_price,
+        reward_points=row.reward_points,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        max_uses=row.max_uses,
+        max_uses_per_customer=row.max_uses_per_customer,
+        minimum_order_value=Money(row.minimum_order_minor, currency).amount,
+        customer_groups=tuple(row.customer_groups),
+        tier_ids=tuple(row.tier_ids),
+        priority=row.priority,
+        exclusive=row.exclusive,
+        stacking_group=row.stacking_group,
+        punches_required=row.punches_required,
+        punch_minimum_quantity=row.punch_minimum_quantity,
+        membership_fee_points=row.membership_fee_points,
+        coupon_code=row.coupon_code,
+        exchange_product_id=row.exchange_product_id,
+        exchange_price=None if price is None else Money(price, currency).amount,
+    )
+
+
+def store_terms(row: OfferRow, terms: OfferTerms, currency: str) -> None:
+    """Write ``terms`` onto an offer row."""
+    row.kind = terms.kind.value
+    row.name = terms.name.strip()
+    row.value_type = terms.value_type.value
+    row.value = terms.value
+    row.scope = terms.scope.value
+    row.targets = list(terms.targets)
+    row.description = terms.description
+    row.image_url = terms.image_url
+    row.loyalty_price = terms.loyalty_price
+    row.reward_points = terms.reward_points
+    row.valid_from = terms.valid_from
+    row.valid_until = terms.valid_until
+    row.max_uses = terms.max_uses
+    row.max_uses_per_customer = terms.max_uses_per_customer
+    row.minimum_order_minor = Money.from_decimal(terms.minimum_order_value, currency).minor_units
+    row.customer_groups = sorted(set(terms.customer_groups))
+    row.tier_ids = sorted(set(terms.tier_ids))
+    row.priority = terms.priority
+    row.exclusive = terms.exclusive
+    row.stacking_group = terms.stacking_group
+    row.punches_required = terms.punches_required
+    row.punch_minimum_quantity = terms.punch_minimum_quantity
+    row.membership_fee_points = terms.membership_fee_points
+    row.coupon_code = terms.coupon_code
+    row.exchange_product_id = terms.exchange_product_id
+    row.exchange_price_minor = (
+        None
+        if terms.exchange_product_id is None
+        else Money.from_decimal(terms.exchange_price or Decimal(0), currency).minor_units
+    )
+
+
+async def offers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, OfferRow]:
+    """Offers keyed by id."""
+    rows = await session.scalars(select(OfferRow).where(OfferRow.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+def offer_page_query(
+    site_id: int,
+    *,
+    after_id: int | None,
+    limit: int,
+    kinds: Sequence[str] | None,
+    statuses: Sequence[str] | None,
+) -> Select[OfferRow]:
+    """A site's offers, newest first, after a cursor; deleted ones only when asked for."""
+    query = select(OfferRow).where(OfferRow.site_id == site_id)
+    if after_id is not None:
+        query = query.where(OfferRow.id < after_id)
+    if kinds:
+        query = query.where(OfferRow.kind.in_(kinds))
+    if statuses:
+        query = query.where(OfferRow.status.in_(statuses))
+    else:
+        query = query.where(OfferRow.status != "DELETED")
+    return query.order_by(OfferRow.id.desc()).limit(limit)

@@ -1,0 +1,228 @@
+"""Offers: creating, editing, publishing, deleting and copying them (admins)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty_gql.db.engine import Database
+from loyalty_gql.db.models import OfferRow, SiteRow, TierRow
+from loyalty_gql.db.repositories.offers import store_terms, terms_of
+from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.offers import OfferStatus, OfferTerms, check_transition
+from loyalty_gql.services.common import Actor, Clock
+from loyalty_gql.services.idempotency import run_once
+from loyalty_gql.services.uow import UnitOfWork
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+async def create_offer(
+    db: Database,
+    *,
+    site_id: int,
+    terms: OfferTerms,
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> OfferRow:
+    """Add an offer as a DRAFT; it reaches customers once published."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> OfferRow:
+        site = await _site(uow.session, site_id)
+        await _check_terms(uow.session, site, terms, offer_id=None)
+        row = OfferRow(
+            site_id=site_id, status=OfferStatus.DRAFT.value, uses=0, created_at=now,
+            updated_at=now,
+        )  # fmt: skip
+        store_terms(row, terms, site.currency)
+        uow.session.add(row)
+        await uow.session.flush()
+        return row
+
+    return await _once(
+        db, site_id, idempotency_key, "createOffer", request=asdict(terms), now=now, work=work
+    )
+
+
+async def update_offer(
+    db: Database,
+    *,
+    offer_id: int,
+    changes: dict[str, Any],
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> OfferRow:
+    """Change some terms of an offer that is not deleted; the kind never changes."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> OfferRow:
+        row = await _offer(uow, offer_id)
+        if row.status == OfferStatus.DELETED.value:
+            raise DomainError.single(
+                ErrorCode.INVALID_STATE, "a deleted offer cannot be changed", "offerId"
+            )
+        site = await _site(uow.session, row.site_id)
+        terms = replace(terms_of(row, site.currency), **changes)
+        await _check_terms(uow.session, site, terms, offer_id=row.id)
+        store_terms(row, terms, site.currency)
+        row.updated_at = now
+        return row
+
+    request = {"offer": offer_id, **changes}
+    return await _once(
+        db, f"offer:{offer_id}", idempotency_key, "updateOffer", request=request, now=now,
+        work=work,
+    )  # fmt: skip
+
+
+async def change_status(
+    db: Database,
+    *,
+    offer_id: int,
+    action: str,
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> OfferRow:
+    """Publish, unpublish or delete (soft: vouchers and history keep resolving)."""
+    now = clock()
+    target = {
+        "publish": OfferStatus.PUBLISHED,
+        "unpublish": OfferStatus.UNPUBLISHED,
+        "delete": OfferStatus.DELETED,
+    }[action]
+
+    async def work(uow: UnitOfWork) -> OfferRow:
+        row = await _offer(uow, offer_id)
+        check_transition(action, OfferStatus(row.status))
+        if target is OfferStatus.PUBLISHED:
+            site = await _site(uow.session, row.site_id)
+            # terms valid when saved may have aged (a currency change, a deleted tier)
+            await _check_terms(uow.session, site, terms_of(row, site.currency), offer_id=row.id)
+            row.published_at = now
+        if target is OfferStatus.DELETED:
+            row.deleted_at = now
+        row.status = target.value
+        row.updated_at = now
+        return row
+
+    return await _once(
+        db, f"offer:{offer_id}", idempotency_key, f"{action}Offer", request={"offer": offer_id},
+        now=now, work=work,
+    )  # fmt: skip
+
+
+async def copy_offer(
+    db: Database,
+    *,
+    offer_id: int,
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> OfferRow:
+    """A new DRAFT "Copy of ..." with the same terms, no usage counts and fresh codes."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> OfferRow:
+        original = await _offer(uow, offer_id)
+        site = await _site(uow.session, original.site_id)
+        terms = terms_of(original, site.currency)
+        name = f"Copy of {terms.name}"[:200]
+        code = _fresh_code() if terms.coupon_code else None
+        copy = OfferRow(
+            site_id=original.site_id, status=OfferStatus.DRAFT.value, uses=0,
+            copied_from_id=original.id, created_at=now, updated_at=now,
+        )  # fmt: skip
+        store_terms(copy, replace(terms, name=name, coupon_code=code), site.currency)
+        uow.session.add(copy)
+        await uow.session.flush()
+        return copy
+
+    return await _once(
+        db, f"offer:{offer_id}", idempotency_key, "copyOffer", request={"offer": offer_id},
+        now=now, work=work,
+    )  # fmt: skip
+
+
+async def _check_terms(
+    session: AsyncSession, site: SiteRow, terms: OfferTerms, *, offer_id: int | None
+) -> None:
+    terms.check(site.currency)
+    if terms.tier_ids:
+        found = set(
+            await session.scalars(
+                select(TierRow.id).where(TierRow.id.in_(terms.tier_ids), TierRow.site_id == site.id)
+            )
+        )
+        if found != set(terms.tier_ids):
+            raise DomainError.single(ErrorCode.NOT_FOUND, "unknown tiers", "tierIds")
+    if terms.coupon_code is not None:
+        clash = select(OfferRow.id).where(
+            OfferRow.site_id == site.id, OfferRow.coupon_code == terms.coupon_code
+        )
+        if offer_id is not None:
+            clash = clash.where(OfferRow.id != offer_id)
+        if await session.scalar(clash) is not None:
+            raise DomainError.single(
+                ErrorCode.DUPLICATE, "another offer of this site uses that code", "couponCode"
+            )
+
+
+def _fresh_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+
+
+async def _once(
+    db: Database,
+    scope: int | str,
+    key: str | None,
+    operation: str,
+    *,
+    request: dict[str, Any],
+    now: datetime,
+    work: Any,
+) -> OfferRow:
+    return await run_once(
+        db,
+        scope=scope if isinstance(scope, str) else f"site:{scope}",
+        key=key,
+        operation=operation,
+        request=request,
+        now=now,
+        work=work,
+        dump=lambda row: {"offer": row.id},
+        load=_load_offer,
+    )
+
+
+async def _site(session: AsyncSession, site_id: int) -> SiteRow:
+    site = await site_by_id(session, site_id)
+    if site is None:
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+    return site
+
+
+async def _offer(uow: UnitOfWork, offer_id: int) -> OfferRow:
+    query = select(OfferRow).where(OfferRow.id == offer_id)
+    if uow.is_postgres:
+        query = query.with_for_update()
+    row = await uow.session.scalar(query)
+    if row is None:
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
+    return row
+
+
+async def _load_offer(session: AsyncSession, stored: dict[str, Any]) -> OfferRow:
+    row = await session.get(OfferRow, stored["offer"])
+    if row is None:  # pragma: no cover - offers are never removed
+        raise DomainError.single(ErrorCode.NOT_FOUND, "the offer is gone")
+    return row
