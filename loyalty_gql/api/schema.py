@@ -12,7 +12,7 @@ from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.node_query import NodeQueries
-from loyalty_gql.api.offers.mutations import OfferMutations
+from loyalty_gql.api.offers.mutations import OfferMutations, RedemptionMutations
 from loyalty_gql.api.offers.queries import OfferQueries
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.mutations import PointsMutations
@@ -26,7 +26,8 @@ Query = merge_types(
     "Query", (NodeQueries, SiteQueries, CustomerQueries, PointsQueries, OfferQueries)
 )
 Mutation = merge_types(
-    "Mutation", (SiteMutations, CustomerMutations, PointsMutations, OfferMutations)
+    "Mutation",
+    (SiteMutations, CustomerMutations, PointsMutations, OfferMutations, RedemptionMutations),
 )
 Query.__strawberry_definition__.description = "Everything that can be read."  # type: ignore[attr-defined]
 Mutation.__strawberry_definition__.description = "Everything that can be changed."  # type: ignore[attr-defined]

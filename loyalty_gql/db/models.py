@@ -434,3 +434,17 @@ class OfferRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OfferCustomerUseRow(Base):
+    """How often one customer used one offer (for per-customer limits)."""
+
+    __tablename__ = "offer_customer_uses"
+
+    offer_id: Mapped[int] = mapped_column(
+        ForeignKey("offers.id", ondelete="RESTRICT"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), primary_key=True
+    )
+    uses: Mapped[int] = mapped_column(BigInteger, default=0)

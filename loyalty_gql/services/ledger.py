@@ -515,5 +515,10 @@ def _reversal_amount(points: int | None, left: int) -> int:
     return points
 
 
+def new_voucher_code() -> str:
+    """A fresh voucher code: 12 characters without look-alikes (0/O, 1/I)."""
+    return _voucher_code()
+
+
 def _voucher_code() -> str:
     return "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12))

@@ -93,7 +93,7 @@ async def _customer_payload(call: Callable[[], Awaitable[CustomerRow]]) -> Custo
     return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
 
 
-async def _visible_customer(info: AppInfo, customer_id: str | None) -> int:
+async def visible_customer(info: AppInfo, customer_id: str | None) -> int:
     """The customer a mutation acts on, or a NOT_FOUND error if the caller can't see it."""
     access = info.context.access
     if customer_id is None:
@@ -166,7 +166,7 @@ class CustomerMutations:
                 return CustomerPayload(customer=None, user_errors=user_errors(error))
 
         async def call() -> CustomerRow:
-            pk = await _visible_customer(info, input.customer_id)
+            pk = await visible_customer(info, input.customer_id)
             return await service.update_customer(
                 ctx.db,
                 customer_id=pk,
@@ -191,7 +191,7 @@ class CustomerMutations:
         ctx = info.context
 
         async def call() -> CustomerRow:
-            pk = await _visible_customer(info, input.customer_id)
+            pk = await visible_customer(info, input.customer_id)
             return await service.enroll_customer(
                 ctx.db,
                 customer_id=pk,
@@ -215,7 +215,7 @@ class CustomerMutations:
         ctx = info.context
 
         async def call() -> CustomerRow:
-            pk = await _visible_customer(info, input.customer_id)
+            pk = await visible_customer(info, input.customer_id)
             return await service.leave_program(
                 ctx.db,
                 customer_id=pk,

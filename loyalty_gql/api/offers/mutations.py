@@ -11,14 +11,18 @@ from strawberry.utils.str_converters import to_camel_case
 
 from loyalty_gql.api.core.errors import UserError, user_errors
 from loyalty_gql.api.core.ids import parse_id
-from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
+from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin, IsStaffOrCustomer
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
+from loyalty_gql.api.customers.mutations import visible_customer
+from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.offers.types import Offer
+from loyalty_gql.api.points.types import Voucher
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import OfferRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.services import offers as service
+from loyalty_gql.services import redemptions
 
 
 @strawberry.input(description="Terms of an offer.")
@@ -287,3 +291,66 @@ async def _change(info: AppInfo, data: OfferActionInput, action: str) -> OfferPa
     except DomainError as error:
         return OfferPayload(offer=None, user_errors=user_errors(_nested(error)))
     return await _payload(info, row)
+
+
+@strawberry.input(description="An offer a customer buys with points.")
+class RedeemOfferInput:
+    """Which offer, for whom."""
+
+    offer_id: strawberry.ID = strawberry.field(description="Global ID of the offer.")
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global ID of the customer; omit with a customer token."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="Result of redeemOffer.")
+class RedeemOfferPayload:
+    """The voucher bought, or why the offer could not be bought."""
+
+    voucher: Voucher | None = strawberry.field(
+        description="The voucher to use at checkout.", metadata=WITHIN_PARENT
+    )
+    customer: Customer | None = strawberry.field(
+        description="The customer, with their new balance.", metadata=WITHIN_PARENT
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was bought (not enough points, expired, limit reached...).",
+        metadata=PUBLIC,
+    )
+
+
+@strawberry.type
+class RedemptionMutations:
+    """Buying offers with points."""
+
+    @strawberry.mutation(
+        description="Buy an offer at its loyalty price: one spend of points, one voucher.",
+        permission_classes=[IsStaffOrCustomer],
+    )
+    async def redeem_offer(
+        self,
+        info: AppInfo,
+        input: Annotated[RedeemOfferInput, strawberry.argument(description=INPUT)],
+    ) -> RedeemOfferPayload:
+        """Redeem an offer."""
+        ctx = info.context
+        try:
+            customer_pk = await visible_customer(info, input.customer_id)
+            voucher = await redemptions.redeem_offer(
+                ctx.db,
+                customer_id=customer_pk,
+                offer_id=parse_id(input.offer_id, "Offer"),
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+        except DomainError as error:
+            return RedeemOfferPayload(voucher=None, customer=None, user_errors=user_errors(error))
+        ctx.loaders.account_by_customer.clear(customer_pk)
+        row = await ctx.loaders.customer_by_id.load(customer_pk)
+        return RedeemOfferPayload(
+            voucher=Voucher.from_row(voucher),
+            customer=Customer.from_row(row) if row else None,
+            user_errors=[],
+        )

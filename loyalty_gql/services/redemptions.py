@@ -1,0 +1,140 @@
+"""Buying an offer with points: one spend, one voucher, usage limits held atomically."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty_gql.db.engine import Database
+from loyalty_gql.db.models import OfferCustomerUseRow, OfferRow, VoucherRow
+from loyalty_gql.db.repositories.offers import terms_of
+from loyalty_gql.db.repositories.points import add_event_once
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.ledger import SourceType
+from loyalty_gql.domain.offers import Buyer, OfferStatus, redemption_refusal
+from loyalty_gql.domain.values import Money
+from loyalty_gql.services.common import Actor, Clock
+from loyalty_gql.services.idempotency import run_once
+from loyalty_gql.services.ledger import Source, auto_key, ledger_key, new_voucher_code, open_book
+from loyalty_gql.services.points import participant
+from loyalty_gql.services.uow import UnitOfWork
+
+
+async def redeem_offer(
+    db: Database,
+    *,
+    customer_id: int,
+    offer_id: int,
+    actor: Actor,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> VoucherRow:
+    """The customer buys the offer at its loyalty price and gets a voucher.
+
+    Under the customer's account lock: the eligibility checks, the
+    per-customer count and the spend. The total limit is a conditional
+    UPDATE of the offer's counter, so 50 concurrent buyers of a 10-use offer
+    give exactly 10 vouchers and 10 spends.
+    """
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> VoucherRow:
+        who = await participant(uow, customer_id)
+        book = await open_book(uow, who.site, who.customer, now)
+        offer = await uow.session.get(OfferRow, offer_id)
+        if offer is None or offer.site_id != who.site.id:
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
+        used = await uow.session.get(OfferCustomerUseRow, (offer.id, customer_id))
+        terms = terms_of(offer, who.site.currency)
+        buyer = Buyer(
+            groups=frozenset(who.customer.groups),
+            tier_id=book.account.tier_id,
+            available_points=book.account.available,
+            uses_of_offer=used.uses if used else 0,
+        )
+        refusal = redemption_refusal(terms, OfferStatus(offer.status), offer.uses, buyer, now)
+        if refusal is not None:
+            raise DomainError.single(refusal[0], refusal[1], "offerId")
+        counted = await uow.session.execute(
+            update(OfferRow)
+            .where(
+                OfferRow.id == offer.id,
+                (OfferRow.max_uses.is_(None)) | (OfferRow.uses < OfferRow.max_uses),
+            )
+            .values(uses=OfferRow.uses + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if counted.rowcount != 1:  # type: ignore[attr-defined]
+            raise DomainError.single(
+                ErrorCode.USAGE_LIMIT_REACHED, "the offer has been used up", "offerId"
+            )
+        if used is None:
+            uow.session.add(OfferCustomerUseRow(offer_id=offer.id, customer_id=customer_id, uses=1))
+        else:
+            used.uses += 1
+        key = ledger_key("redeem", customer_id, idempotency_key) if idempotency_key else None
+        price = terms.loyalty_price or 0
+        entry = await book.spend(
+            price,
+            Source(SourceType.OFFER, str(actor), f"offer:{offer.id}"),
+            key or auto_key("redeem"),
+        )
+        voucher = VoucherRow(
+            site_id=who.site.id,
+            customer_id=customer_id,
+            code=new_voucher_code(),
+            source=SourceType.OFFER.value,
+            offer_id=offer.id,
+            value_type=offer.value_type,
+            value=offer.value if offer.value is not None else Decimal(0),
+            minimum_order_minor=offer.minimum_order_minor,
+            currency=who.site.currency,
+            status="ACTIVE",
+            points_spent=price,
+            ledger_entry_id=entry.id,
+            issued_at=now,
+            expires_at=offer.valid_until,
+        )
+        uow.session.add(voucher)
+        await uow.session.flush()
+        await add_event_once(
+            uow.session,
+            site_id=who.site.id,
+            customer_id=customer_id,
+            kind="VOUCHER_ISSUED",
+            dedupe_key=ledger_key("voucher", voucher.id),
+            payload={
+                "voucherId": voucher.id,
+                "voucherCode": voucher.code,
+                "offerId": offer.id,
+                "offerName": offer.name,
+                "pointsSpent": price,
+                "minimumOrderValue": str(
+                    Money(offer.minimum_order_minor, who.site.currency).amount
+                ),
+            },
+            now=now,
+        )
+        return voucher
+
+    return await run_once(
+        db,
+        scope=f"customer:{customer_id}",
+        key=idempotency_key,
+        operation="redeemOffer",
+        request={"customer": customer_id, "offer": offer_id},
+        now=now,
+        work=work,
+        dump=lambda voucher: {"voucher": voucher.id},
+        load=_load_voucher,
+    )
+
+
+async def _load_voucher(session: AsyncSession, stored: dict[str, Any]) -> VoucherRow:
+    voucher = await session.scalar(select(VoucherRow).where(VoucherRow.id == stored["voucher"]))
+    if voucher is None:  # pragma: no cover - vouchers are never removed
+        raise DomainError.single(ErrorCode.NOT_FOUND, "the voucher is gone")
+    return voucher
