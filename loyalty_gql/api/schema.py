@@ -12,7 +12,11 @@ from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.node_query import NodeQueries
-from loyalty_gql.api.offers.mutations import OfferMutations, RedemptionMutations
+from loyalty_gql.api.offers.mutations import (
+    AssignmentMutations,
+    OfferMutations,
+    RedemptionMutations,
+)
 from loyalty_gql.api.offers.queries import OfferQueries
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.mutations import PointsMutations
@@ -27,7 +31,14 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (SiteMutations, CustomerMutations, PointsMutations, OfferMutations, RedemptionMutations),
+    (
+        SiteMutations,
+        CustomerMutations,
+        PointsMutations,
+        OfferMutations,
+        RedemptionMutations,
+        AssignmentMutations,
+    ),
 )
 Query.__strawberry_definition__.description = "Everything that can be read."  # type: ignore[attr-defined]
 Mutation.__strawberry_definition__.description = "Everything that can be changed."  # type: ignore[attr-defined]

@@ -448,3 +448,20 @@ class OfferCustomerUseRow(Base):
         ForeignKey("customers.id", ondelete="RESTRICT"), primary_key=True
     )
     uses: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OfferAssignmentRow(Base):
+    """An offer given to one customer (punchcard, clubcard, coupon or reward), once."""
+
+    __tablename__ = "offer_assignments"
+    __table_args__ = (
+        UniqueConstraint("offer_id", "customer_id", name="uq_offer_assignments_offer_customer"),
+        Index("ix_offer_assignments_customer", "customer_id", "offer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="RESTRICT"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
+    punches: Mapped[int] = mapped_column(Integer, default=0)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,8 +21,9 @@ from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import OfferRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
+from loyalty_gql.services import assignments, redemptions
 from loyalty_gql.services import offers as service
-from loyalty_gql.services import redemptions
+from loyalty_gql.services.assignments import Audience
 
 
 @strawberry.input(description="Terms of an offer.")
@@ -352,5 +353,86 @@ class RedemptionMutations:
         return RedeemOfferPayload(
             voucher=Voucher.from_row(voucher),
             customer=Customer.from_row(row) if row else None,
+            user_errors=[],
+        )
+
+
+@strawberry.input(description="Who gets an offer: listed customers, a customer group or a tier.")
+class AssignOfferInput:
+    """An offer and exactly one audience."""
+
+    offer_id: strawberry.ID = strawberry.field(description="Global ID of the offer.")
+    customer_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Up to 10,000 customers (enrolled customers of the site)."
+    )
+    customer_group: str | None = strawberry.field(
+        default=None, description="Every enrolled customer of this group."
+    )
+    tier_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Every customer now in this tier."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="Result of assignOffer.")
+class AssignOfferPayload:
+    """How many customers got the offer."""
+
+    offer: Offer | None = strawberry.field(description="The offer.", metadata=WITHIN_PARENT)
+    assigned_count: int = strawberry.field(
+        description="Customers who got the offer now.", metadata=PUBLIC
+    )
+    already_assigned_count: int = strawberry.field(
+        description="Customers of the audience who had it already.", metadata=PUBLIC
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nobody got it.", metadata=PUBLIC
+    )
+
+
+@strawberry.type
+class AssignmentMutations:
+    """Giving offers to customers."""
+
+    @strawberry.mutation(
+        description="Give a punchcard, clubcard, coupon or reward to many customers at once.",
+        permission_classes=[IsAdmin],
+    )
+    async def assign_offer(
+        self,
+        info: AppInfo,
+        input: Annotated[AssignOfferInput, strawberry.argument(description=INPUT)],
+    ) -> AssignOfferPayload:
+        """Assign an offer."""
+        ctx = info.context
+        try:
+            offer = await _admin_offer(info, input.offer_id)
+            audience = Audience(
+                customer_ids=tuple(parse_id(c, "Customer") for c in input.customer_ids or ()),
+                group=input.customer_group,
+                tier_id=parse_id(input.tier_id, "Tier") if input.tier_id else None,
+            )
+            if audience.tier_id is not None:
+                tier = await ctx.loaders.tier_by_id.load(audience.tier_id)
+                if tier is None or tier.site_id != offer.site_id:
+                    raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
+            done = await assignments.assign_offer(
+                ctx.db,
+                offer_id=offer.id,
+                audience=audience,
+                actor=ctx.actor,
+                clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )
+        except DomainError as error:
+            return AssignOfferPayload(
+                offer=None, assigned_count=0, already_assigned_count=0,
+                user_errors=user_errors(error),
+            )  # fmt: skip
+        payload = await _payload(info, offer)
+        return AssignOfferPayload(
+            offer=payload.offer,
+            assigned_count=done.assigned,
+            already_assigned_count=done.already,
             user_errors=[],
         )
