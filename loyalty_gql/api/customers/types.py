@@ -19,6 +19,7 @@ from loyalty_gql.api.core.pagination import (
 )
 from loyalty_gql.api.core.permissions import CanSeeCustomer
 from loyalty_gql.api.core.resolving import AppInfo
+from loyalty_gql.api.offers.my_offers import AFTER_ARG, FIRST_ARG, KIND, MyOffer, my_offers
 from loyalty_gql.api.points.types import Balance, LedgerEntry, Tier, TierProgress, Voucher
 from loyalty_gql.api.sites.types import Site
 from loyalty_gql.db.models import CustomerRow
@@ -144,6 +145,17 @@ class Customer(Node):
         """The customer's vouchers."""
         rows = await info.context.loaders.vouchers_by_customer.load(self.pk)
         return [Voucher.from_row(row) for row in rows or []]
+
+    @strawberry.field(
+        description='"My offers": offers the customer can buy with points or was given.',
+        permission_classes=[CanSeeCustomer],
+    )
+    async def offers(
+        self, info: AppInfo, kind: KIND = None, first: FIRST_ARG = None, after: AFTER_ARG = None
+    ) -> Connection[MyOffer]:
+        """A page of the customer's offers."""
+        row = await info.context.loaders.customer_by_id.load(self.pk)
+        return await my_offers(info, row, kind, first, after)
 
     @classmethod
     def from_row(cls, row: CustomerRow) -> Customer:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loyalty_gql.db.models import OfferRow
+from loyalty_gql.db.models import OfferAssignmentRow, OfferCustomerUseRow, OfferRow
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import Money
 
@@ -105,3 +105,53 @@ def offer_page_query(
     else:
         query = query.where(OfferRow.status != "DELETED")
     return query.order_by(OfferRow.id.desc()).limit(limit)
+
+
+def my_offers_query(
+    site_id: int,
+    customer_id: int,
+    *,
+    kinds: Sequence[str] | None,
+    before_id: int | None,
+    limit: int,
+) -> Select[OfferRow]:
+    """A customer's "My offers": published offers they can buy or were given, newest first."""
+    assigned = select(OfferAssignmentRow.offer_id).where(
+        OfferAssignmentRow.customer_id == customer_id
+    )
+    buyable = OfferRow.kind.in_(("REWARD", "COUPON")) & OfferRow.loyalty_price.is_not(None)
+    query = select(OfferRow).where(
+        OfferRow.site_id == site_id,
+        OfferRow.status == "PUBLISHED",
+        buyable | OfferRow.id.in_(assigned),
+    )
+    if kinds:
+        query = query.where(OfferRow.kind.in_(kinds))
+    if before_id is not None:
+        query = query.where(OfferRow.id < before_id)
+    return query.order_by(OfferRow.id.desc()).limit(limit)
+
+
+async def holdings(
+    session: AsyncSession, customer_id: int, offer_ids: Sequence[int]
+) -> tuple[dict[int, OfferAssignmentRow], dict[int, int]]:
+    """The customer's assignments of these offers, and how often they used each."""
+    assignments = {
+        row.offer_id: row
+        for row in await session.scalars(
+            select(OfferAssignmentRow).where(
+                OfferAssignmentRow.customer_id == customer_id,
+                OfferAssignmentRow.offer_id.in_(offer_ids),
+            )
+        )
+    }
+    uses = {
+        offer_id: int(count)
+        for offer_id, count in await session.execute(
+            select(OfferCustomerUseRow.offer_id, OfferCustomerUseRow.uses).where(
+                OfferCustomerUseRow.customer_id == customer_id,
+                OfferCustomerUseRow.offer_id.in_(offer_ids),
+            )
+        )
+    }
+    return assignments, uses

@@ -1,0 +1,112 @@
+""" "My offers": what a customer can buy with points and what they were given."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from loyalty_gql.api.core.pagination import (
+    AFTER,
+    FIRST,
+    Connection,
+    build_connection,
+    decode_id_cursor,
+    page_size,
+)
+from loyalty_gql.api.core.permissions import WITHIN_PARENT
+from loyalty_gql.api.core.resolving import AppInfo
+from loyalty_gql.api.offers.types import Offer
+from loyalty_gql.api.points.types import Voucher
+from loyalty_gql.db.models import CustomerRow, OfferRow
+from loyalty_gql.db.repositories.offers import holdings, my_offers_query, terms_of
+from loyalty_gql.domain.errors import ErrorCode
+from loyalty_gql.domain.offers import Buyer, OfferKind, OfferStatus, redemption_refusal
+
+
+@strawberry.type(description="An offer as one customer sees it on their My offers page.")
+class MyOffer:
+    """An offer with the customer's standing towards it."""
+
+    offer: Offer = strawberry.field(description="The offer.", metadata=WITHIN_PARENT)
+    can_redeem: bool = strawberry.field(
+        description="Whether the customer can buy it with points now.", metadata=WITHIN_PARENT
+    )
+    reason: ErrorCode | None = strawberry.field(
+        description="Why not, when canRedeem is false.", metadata=WITHIN_PARENT
+    )
+    reason_message: str | None = strawberry.field(
+        description="Why not, in words.", metadata=WITHIN_PARENT
+    )
+    assigned: bool = strawberry.field(
+        description="Whether the shop gave the offer to the customer.", metadata=WITHIN_PARENT
+    )
+    punches: int | None = strawberry.field(
+        description="Punches so far, for an assigned punchcard.", metadata=WITHIN_PARENT
+    )
+    vouchers: list[Voucher] = strawberry.field(
+        description="The customer's vouchers from this offer, newest first.",
+        metadata=WITHIN_PARENT,
+    )
+
+
+async def my_offers(
+    info: AppInfo,
+    customer: CustomerRow,
+    kind: OfferKind | None,
+    first: int | None,
+    after: str | None,
+) -> Connection[MyOffer]:
+    """A page of the customer's offers; a fixed number of queries whatever its size."""
+    ctx = info.context
+    size = page_size(
+        first, default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size
+    )
+    query = my_offers_query(
+        customer.site_id,
+        customer.id,
+        kinds=[kind.value] if kind else None,
+        before_id=decode_id_cursor(after),
+        limit=size + 1,
+    )
+    site = await ctx.loaders.site_by_id.load(customer.site_id)
+    account = await ctx.loaders.account_by_customer.load(customer.id)
+    vouchers = await ctx.loaders.vouchers_by_customer.load(customer.id) or []
+    async with ctx.db.read_sessions() as session:
+        rows: list[OfferRow] = list(await session.scalars(query))
+        assignments, uses = await holdings(session, customer.id, [r.id for r in rows[:size]])
+    now = ctx.clock()
+    program_on = bool(site and site.program_enabled)
+    enrolled = customer.enrolled_at is not None
+
+    def item(row: OfferRow) -> MyOffer:
+        buyer = Buyer(
+            groups=frozenset(customer.groups),
+            tier_id=account.tier_id if account else None,
+            available_points=account.available if account else 0,
+            uses_of_offer=uses.get(row.id, 0),
+        )
+        refusal = redemption_refusal(
+            terms_of(row, site.currency), OfferStatus(row.status), row.uses, buyer, now
+        )
+        if not program_on:
+            refusal = (ErrorCode.PROGRAM_DISABLED, "the loyalty program is switched off")
+        elif not enrolled:
+            refusal = (ErrorCode.NOT_ENROLLED, "the customer is not enrolled")
+        held = assignments.get(row.id)
+        return MyOffer(
+            offer=Offer.from_row(row, site.currency),
+            can_redeem=refusal is None,
+            reason=refusal[0] if refusal else None,
+            reason_message=refusal[1] if refusal else None,
+            assigned=held is not None,
+            punches=held.punches if held and row.kind == OfferKind.PUNCHCARD.value else None,
+            vouchers=[Voucher.from_row(v) for v in vouchers if v.offer_id == row.id],
+        )
+
+    return build_connection(rows, size=size, after=after, key=lambda r: [r.id], node=item)
+
+
+KIND = Annotated[OfferKind | None, strawberry.argument(description="Only offers of this kind.")]
+FIRST_ARG = Annotated[int | None, strawberry.argument(description=FIRST)]
+AFTER_ARG = Annotated[str | None, strawberry.argument(description=AFTER)]

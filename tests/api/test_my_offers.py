@@ -1,0 +1,153 @@
+""" "My offers": what a customer can buy, with the reason when not, and what they hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.helpers import create_site, register
+from tests.conftest import GraphQLClient, StatementCounter
+
+CREATE = """
+mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }
+"""
+ACT = """
+mutation($input: OfferActionInput!) {{ {name}(input: $input) {{ userErrors {{ code }} }} }}
+"""
+GRANT = """
+mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
+"""
+REDEEM = """
+mutation($input: RedeemOfferInput!) { redeemOffer(input: $input) { userErrors { code } } }
+"""
+ASSIGN = """
+mutation($input: AssignOfferInput!) { assignOffer(input: $input) { assignedCount } }
+"""
+MY_OFFERS = """
+query($n: Int, $kind: OfferKind) {
+  viewer {
+    offers(first: $n, kind: $kind) {
+      edges { node {
+        offer { name kind tiers { name } }
+        canRedeem reason assigned punches vouchers { code status }
+      } }
+      pageInfo { hasNextPage }
+    }
+  }
+}
+"""
+
+
+async def _offer(
+    gql: GraphQLClient, site_id: str, kind: str, publish: bool = True, **terms: Any
+) -> str:
+    admin = gql.token("admin", "shop-a")
+    body = await gql.execute(
+        CREATE, {"input": {"siteId": site_id, "kind": kind, "terms": terms}}, token=admin
+    )
+    offer_id: str = body["data"]["createOffer"]["offer"]["id"]
+    if publish:
+        await gql.execute(
+            ACT.format(name="publishOffer"), {"input": {"offerId": offer_id}}, token=admin
+        )
+    return offer_id
+
+
+async def _shop(gql: GraphQLClient, points: int) -> tuple[str, str]:
+    site_id = await create_site(gql, "shop-a")
+    ann = await register(gql, "shop-a", site_id, "ann", enroll=True)
+    await gql.execute(
+        GRANT,
+        {"input": {"customerId": ann["id"], "points": points, "reason": "welcome"}},
+        token=gql.token("admin", "shop-a"),
+    )
+    return site_id, ann["id"]
+
+
+async def _mine(gql: GraphQLClient, **variables: Any) -> list[dict[str, Any]]:
+    body = await gql.execute(
+        MY_OFFERS, variables, token=gql.token("customer", "shop-a", subject="ann")
+    )
+    return [edge["node"] for edge in body["data"]["viewer"]["offers"]["edges"]]
+
+
+async def test_my_offers_lists_what_can_be_bought_and_why_not(gql: GraphQLClient):
+    # given: 150 points; a reward for 100, one for 500, one for VIPs, one in draft, a promotion
+    site_id, _ = await _shop(gql, 150)
+    await _offer(
+        gql, site_id, "REWARD", name="cheap", valueType="PERCENT", value="5", loyaltyPrice=100
+    )
+    await _offer(
+        gql, site_id, "REWARD", name="dear", valueType="PERCENT", value="5", loyaltyPrice=500
+    )
+    await _offer(
+        gql, site_id, "REWARD", name="vip", valueType="PERCENT", value="5", loyaltyPrice=10,
+        customerGroups=["vip"],
+    )  # fmt: skip
+    await _offer(gql, site_id, "REWARD", name="draft", publish=False, valueType="PERCENT",
+                 value="5", loyaltyPrice=10)  # fmt: skip
+    await _offer(gql, site_id, "PROMOTION", name="promo", valueType="PERCENT", value="5")
+    # when
+    mine = await _mine(gql)
+    # then
+    assert [(n["offer"]["name"], n["canRedeem"], n["reason"]) for n in mine] == [
+        ("vip", False, "NOT_IN_GROUP"),
+        ("dear", False, "INSUFFICIENT_POINTS"),
+        ("cheap", True, None),
+    ]
+
+
+async def test_bought_vouchers_and_assigned_punchcards_show_and_deleted_offers_leave(
+    gql: GraphQLClient,
+):
+    # given
+    site_id, ann = await _shop(gql, 500)
+    reward = await _offer(gql, site_id, "REWARD", name="r", valueType="PERCENT", value="5",
+                          loyaltyPrice=100)  # fmt: skip
+    card = await _offer(gql, site_id, "PUNCHCARD", name="coffee", valueType="FREE_ITEM",
+                        punchesRequired=5, scope="PRODUCT", targets=["espresso"])  # fmt: skip
+    customer = gql.token("customer", "shop-a", subject="ann")
+    await gql.execute(REDEEM, {"input": {"offerId": reward}}, token=customer)
+    await gql.execute(
+        ASSIGN,
+        {"input": {"offerId": card, "customerIds": [ann]}},
+        token=gql.token("admin", "shop-a"),
+    )
+    # when
+    before = await _mine(gql)
+    await gql.execute(
+        ACT.format(name="deleteOffer"),
+        {"input": {"offerId": reward}},
+        token=gql.token("admin", "shop-a"),
+    )
+    after = await _mine(gql)
+    vouchers = await gql.execute("{ viewer { vouchers { status } } }", token=customer)
+    # then
+    assert [
+        (n["offer"]["name"], n["assigned"], n["punches"], len(n["vouchers"])) for n in before
+    ] == [
+        ("coffee", True, 0, 0),
+        ("r", False, None, 1),
+    ]
+    assert [n["offer"]["name"] for n in after] == ["coffee"]
+    assert vouchers["data"]["viewer"]["vouchers"] == [{"status": "ACTIVE"}]
+
+
+async def test_my_offers_with_50_offers_costs_as_much_as_with_1(
+    gql: GraphQLClient, statements: StatementCounter
+):
+    # given
+    site_id, _ = await _shop(gql, 1000)
+    for n in range(50):
+        await _offer(gql, site_id, "REWARD", name=f"r{n}", valueType="PERCENT", value="5",
+                     loyaltyPrice=100 + n)  # fmt: skip
+    await _mine(gql, n=1)  # warm-up
+    # when
+    with statements:
+        one = await _mine(gql, n=1)
+    for_one = list(statements.statements)
+    with statements:
+        fifty = await _mine(gql, n=50)
+    for_fifty = list(statements.statements)
+    # then
+    assert (len(one), len(fifty)) == (1, 50)
+    assert len(for_one) == len(for_fifty), (for_one, for_fifty)
