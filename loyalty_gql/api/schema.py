@@ -12,6 +12,7 @@ from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.node_query import NodeQueries
+from loyalty_gql.api.offers.exchanges import Exchange, ExchangeMutations, ExchangeQueries
 from loyalty_gql.api.offers.mutations import (
     AssignmentMutations,
     OfferMutations,
@@ -27,7 +28,8 @@ from loyalty_gql.api.sites.queries import SiteQueries
 from loyalty_gql.api.sites.types import Site
 
 Query = merge_types(
-    "Query", (NodeQueries, SiteQueries, CustomerQueries, PointsQueries, OfferQueries)
+    "Query",
+    (NodeQueries, SiteQueries, CustomerQueries, PointsQueries, OfferQueries, ExchangeQueries),
 )
 Mutation = merge_types(
     "Mutation",
@@ -38,6 +40,7 @@ Mutation = merge_types(
         OfferMutations,
         RedemptionMutations,
         AssignmentMutations,
+        ExchangeMutations,
     ),
 )
 Query.__strawberry_definition__.description = "Everything that can be read."  # type: ignore[attr-defined]
@@ -49,7 +52,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Customer, LedgerEntry, Tier, Voucher, Offer],
+        types=[Site, Customer, LedgerEntry, Tier, Voucher, Offer, Exchange],
         config=StrawberryConfig(auto_camel_case=True),
     )
 

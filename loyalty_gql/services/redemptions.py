@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import OfferCustomerUseRow, OfferRow, VoucherRow
+from loyalty_gql.db.models import ExchangeRow, OfferCustomerUseRow, OfferRow, VoucherRow
 from loyalty_gql.db.repositories.offers import terms_of
 from loyalty_gql.db.repositories.points import add_event_once
 from loyalty_gql.domain.errors import DomainError, ErrorCode
@@ -100,6 +100,17 @@ async def redeem_offer(
         )
         uow.session.add(voucher)
         await uow.session.flush()
+        if offer.exchange_product_id is not None:
+            # a product exchange: listed shop-wide until an admin confirms the hand-over
+            uow.session.add(
+                ExchangeRow(
+                    site_id=who.site.id, offer_id=offer.id, customer_id=customer_id,
+                    voucher_id=voucher.id, voucher_code=voucher.code,
+                    product_id=offer.exchange_product_id,
+                    price_minor=offer.exchange_price_minor or 0, points=price,
+                    status="PENDING", created_at=now,
+                )
+            )  # fmt: skip
         await add_event_once(
             uow.session,
             site_id=who.site.id,

@@ -144,7 +144,7 @@ async def _payload(info: AppInfo, row: OfferRow) -> OfferPayload:
     return OfferPayload(offer=Offer.from_row(row, site.currency), user_errors=[])
 
 
-async def _admin_offer(info: AppInfo, offer_id: str) -> OfferRow:
+async def admin_offer(info: AppInfo, offer_id: str) -> OfferRow:
     row: OfferRow | None = await info.context.loaders.offer_by_id.load(parse_id(offer_id, "Offer"))
     if row is None or not info.context.access.manages_site(row.site_id):
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
@@ -201,7 +201,7 @@ class OfferMutations:
         """Update an offer."""
         ctx = info.context
         try:
-            current = await _admin_offer(info, input.offer_id)
+            current = await admin_offer(info, input.offer_id)
             terms = _terms(OfferKind(current.kind), input.terms)
             changes = {k: getattr(terms, k) for k in terms.__dataclass_fields__ if k != "kind"}
             row = await service.update_offer(
@@ -264,7 +264,7 @@ class OfferMutations:
         """Copy."""
         ctx = info.context
         try:
-            original = await _admin_offer(info, input.offer_id)
+            original = await admin_offer(info, input.offer_id)
             row = await service.copy_offer(
                 ctx.db,
                 offer_id=original.id,
@@ -280,7 +280,7 @@ class OfferMutations:
 async def _change(info: AppInfo, data: OfferActionInput, action: str) -> OfferPayload:
     ctx = info.context
     try:
-        current = await _admin_offer(info, data.offer_id)
+        current = await admin_offer(info, data.offer_id)
         row = await service.change_status(
             ctx.db,
             offer_id=current.id,
@@ -406,7 +406,7 @@ class AssignmentMutations:
         """Assign an offer."""
         ctx = info.context
         try:
-            offer = await _admin_offer(info, input.offer_id)
+            offer = await admin_offer(info, input.offer_id)
             audience = Audience(
                 customer_ids=tuple(parse_id(c, "Customer") for c in input.customer_ids or ()),
                 group=input.customer_group,

@@ -1,0 +1,216 @@
+"""Coupon code batches and product exchanges (admins and the shop backend)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import select
+
+from loyalty_gql.api.core.errors import UserError, user_errors
+from loyalty_gql.api.core.ids import parse_id, to_global_id
+from loyalty_gql.api.core.money import Money
+from loyalty_gql.api.core.node import Node
+from loyalty_gql.api.core.pagination import (
+    AFTER,
+    FIRST,
+    Connection,
+    build_connection,
+    decode_id_cursor,
+    page_size,
+)
+from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, CanServeSite, IsAdmin, IsStaff
+from loyalty_gql.api.core.resolving import AppInfo, staff_site
+from loyalty_gql.api.offers.mutations import admin_offer
+from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
+from loyalty_gql.db.models import ExchangeRow
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.values import Money as DomainMoney
+from loyalty_gql.services import exchanges as service
+
+
+@strawberry.type(description="Points a customer exchanged for a product, to hand over.")
+class Exchange(Node):
+    """A product exchange."""
+
+    pk: strawberry.Private[int]
+    site_pk: strawberry.Private[int]
+    status: str = strawberry.field(
+        description="PENDING until an admin confirms the hand-over, then CONFIRMED.",
+        permission_classes=[CanServeSite],
+    )
+    offer_id: strawberry.ID = strawberry.field(
+        description="Global ID of the reward offer.", permission_classes=[CanServeSite]
+    )
+    customer_id: strawberry.ID = strawberry.field(
+        description="Global ID of the customer.", permission_classes=[CanServeSite]
+    )
+    voucher_code: str = strawberry.field(
+        description="Code of the voucher the customer got.", permission_classes=[CanServeSite]
+    )
+    product_id: str = strawberry.field(
+        description="The product to hand over.", permission_classes=[CanServeSite]
+    )
+    price: Money = strawberry.field(
+        description="The product's price for accounting (zero or a token amount).",
+        permission_classes=[CanServeSite],
+    )
+    points: int = strawberry.field(
+        description="Points the customer paid.", permission_classes=[CanServeSite]
+    )
+    created_at: datetime = strawberry.field(
+        description="When the customer exchanged the points.", permission_classes=[CanServeSite]
+    )
+    confirmed_at: datetime | None = strawberry.field(
+        description="When an admin confirmed the hand-over.", permission_classes=[CanServeSite]
+    )
+    confirmed_by: str | None = strawberry.field(
+        description="Who confirmed it.", permission_classes=[CanServeSite]
+    )
+
+
+async def _exchange(info: AppInfo, row: ExchangeRow) -> Exchange:
+    site = await info.context.loaders.site_by_id.load(row.site_id)
+    return Exchange(
+        id=to_global_id("Exchange", row.id),
+        pk=row.id,
+        site_pk=row.site_id,
+        status=row.status,
+        offer_id=to_global_id("Offer", row.offer_id),
+        customer_id=to_global_id("Customer", row.customer_id),
+        voucher_code=row.voucher_code,
+        product_id=row.product_id,
+        price=Money.of(DomainMoney(row.price_minor, site.currency)),
+        points=row.points,
+        created_at=row.created_at,
+        confirmed_at=row.confirmed_at,
+        confirmed_by=row.confirmed_by,
+    )
+
+
+@strawberry.input(description="A batch of unique codes for a coupon.")
+class GenerateCouponCodesInput:
+    """Which coupon and how many codes."""
+
+    offer_id: strawberry.ID = strawberry.field(description="Global ID of the coupon offer.")
+    count: int = strawberry.field(description="How many codes (1-10,000).")
+    prefix: str = strawberry.field(default="", description="Start of every code, e.g. SPRING-.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="Result of generateCouponCodes.")
+class GenerateCouponCodesPayload:
+    """The new codes."""
+
+    codes: list[str] = strawberry.field(description="The codes generated.", metadata=PUBLIC)
+    user_errors: list[UserError] = strawberry.field(description="Why none were.", metadata=PUBLIC)
+
+
+@strawberry.input(description="An exchange handed over.")
+class ConfirmExchangeInput:
+    """Which exchange."""
+
+    exchange_id: strawberry.ID = strawberry.field(description="Global ID of the exchange.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="Result of confirmExchange.")
+class ConfirmExchangePayload:
+    """The exchange, confirmed."""
+
+    exchange: Exchange | None = strawberry.field(
+        description="The exchange.", metadata=WITHIN_PARENT
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why it was not confirmed.", metadata=PUBLIC
+    )
+
+
+@strawberry.type
+class ExchangeQueries:
+    """Listing exchanges."""
+
+    @strawberry.field(
+        description="The shop's product exchanges, newest first.", permission_classes=[IsStaff]
+    )
+    async def exchanges(
+        self,
+        info: AppInfo,
+        site_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Global ID of the site.")
+        ],
+        status: Annotated[
+            str | None, strawberry.argument(description="PENDING or CONFIRMED; all when omitted.")
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> Connection[Exchange]:
+        """A page of exchanges."""
+        settings = info.context.settings
+        site_pk = staff_site(info, site_id)
+        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
+        query = select(ExchangeRow).where(ExchangeRow.site_id == site_pk)
+        if status:
+            query = query.where(ExchangeRow.status == status)
+        before = decode_id_cursor(after)
+        if before is not None:
+            query = query.where(ExchangeRow.id < before)
+        async with info.context.db.read_sessions() as session:
+            rows = list(
+                await session.scalars(query.order_by(ExchangeRow.id.desc()).limit(size + 1))
+            )
+        nodes = {row.id: await _exchange(info, row) for row in rows[:size]}
+        return build_connection(
+            rows, size=size, after=after, key=lambda r: [r.id], node=lambda r: nodes[r.id]
+        )
+
+
+@strawberry.type
+class ExchangeMutations:
+    """Coupon codes and exchanges."""
+
+    @strawberry.mutation(
+        description="Generate a batch of unique codes for a coupon.", permission_classes=[IsAdmin]
+    )
+    async def generate_coupon_codes(
+        self,
+        info: AppInfo,
+        input: Annotated[GenerateCouponCodesInput, strawberry.argument(description=INPUT)],
+    ) -> GenerateCouponCodesPayload:
+        """Generate codes."""
+        ctx = info.context
+        try:
+            offer = await admin_offer(info, input.offer_id)
+            batch = await service.generate_coupon_codes(
+                ctx.db, offer_id=offer.id, count=input.count, prefix=input.prefix,
+                actor=ctx.actor, clock=ctx.clock, idempotency_key=input.idempotency_key,
+            )  # fmt: skip
+        except DomainError as error:
+            return GenerateCouponCodesPayload(codes=[], user_errors=user_errors(error))
+        return GenerateCouponCodesPayload(codes=batch.codes, user_errors=[])
+
+    @strawberry.mutation(
+        description="Confirm that an exchanged product was handed over.",
+        permission_classes=[IsAdmin],
+    )
+    async def confirm_exchange(
+        self,
+        info: AppInfo,
+        input: Annotated[ConfirmExchangeInput, strawberry.argument(description=INPUT)],
+    ) -> ConfirmExchangePayload:
+        """Confirm an exchange."""
+        ctx = info.context
+        try:
+            pk = parse_id(input.exchange_id, "Exchange")
+            async with ctx.db.read_sessions() as session:
+                found = await session.get(ExchangeRow, pk)
+            if found is None or not ctx.access.manages_site(found.site_id):
+                raise DomainError.single(ErrorCode.NOT_FOUND, "no such exchange", "exchangeId")
+            row = await service.confirm_exchange(
+                ctx.db, exchange_id=pk, actor=ctx.actor, clock=ctx.clock,
+                idempotency_key=input.idempotency_key,
+            )  # fmt: skip
+        except DomainError as error:
+            return ConfirmExchangePayload(exchange=None, user_errors=user_errors(error))
+        return ConfirmExchangePayload(exchange=await _exchange(info, row), user_errors=[])
