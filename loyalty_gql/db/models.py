@@ -66,6 +66,7 @@ class SiteRow(Base):
     referral_points: Mapped[int] = mapped_column(Integer, default=0)
     custom_activities: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
     expiry_warning_days: Mapped[list[int]] = mapped_column(JSONDoc)
+    exchange_limits: Mapped[dict[str, Any]] = mapped_column(JSONDoc, server_default=text("'{}'"))
     settings_version: Mapped[int] = mapped_column(Integer, default=1)
 
 

@@ -17,6 +17,7 @@ MAX_EARN_RATE = Decimal(10_000)
 MAX_POINTS_PER_EVENT = 10_000_000
 MAX_WARNING_STEPS = 10
 MAX_CUSTOM_ACTIVITIES = 100
+EXCHANGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 class Participation(Enum):
@@ -83,6 +84,8 @@ class ProgramSettings:
     referral_points: int = 0
     custom_activities: tuple[CustomActivity, ...] = ()
     expiry_warning_days: tuple[int, ...] = ()
+    exchange_customer_groups: tuple[str, ...] = ()
+    exchange_categories: tuple[str, ...] = ()
 
     def changed(self, **changes: Any) -> ProgramSettings:
         """A copy with ``changes`` applied, validated as a whole."""
@@ -98,6 +101,7 @@ class ProgramSettings:
         """Raise a DomainError listing every incoherent setting."""
         problems = [*self._money_problems(), *self._validity_problems()]
         problems += self._threshold_problems() + self._activity_problems()
+        problems += self._exchange_problems()
         if problems:
             raise DomainError(problems)
 
@@ -188,6 +192,35 @@ class ProgramSettings:
             problems += _custom_activity_problems(activity, str(index), seen)
             seen.add(activity.code)
         return problems
+
+    def _exchange_problems(self) -> list[FieldProblem]:
+        problems = []
+        if len(self.exchange_customer_groups) > 50 or any(
+            not EXCHANGE_NAME.match(g) for g in self.exchange_customer_groups
+        ):
+            problems.append(
+                _invalid(
+                    "exchangeCustomerGroups", "up to 50 group names (letters, digits, _ . : -)"
+                )
+            )
+        if len(self.exchange_categories) > 200 or any(
+            not 0 < len(c) <= 200 or c != c.strip("/ ") for c in self.exchange_categories
+        ):
+            problems.append(
+                _invalid("exchangeCategories", "up to 200 category paths like home/kitchen")
+            )
+        return problems
+
+    def allows_exchange(self, groups: frozenset[str], categories: tuple[str, ...]) -> str | None:
+        """Why the site refuses a product exchange to this customer, or None."""
+        if self.exchange_customer_groups and not groups & set(self.exchange_customer_groups):
+            return "group"
+        if self.exchange_categories and not all(
+            any(c == allowed or c.startswith(allowed + "/") for allowed in self.exchange_categories)
+            for c in categories or ("",)
+        ):
+            return "category"
+        return None
 
     def custom_activity(self, code: str) -> CustomActivity | None:
         """The site's own activity with this code, if it defines one."""

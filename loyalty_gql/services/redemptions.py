@@ -12,9 +12,11 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import ExchangeRow, OfferCustomerUseRow, OfferRow, VoucherRow
 from loyalty_gql.db.repositories.offers import terms_of
 from loyalty_gql.db.repositories.points import add_event_once
+from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.offers import Buyer, OfferStatus, redemption_refusal
+from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.common import Actor, Clock
 from loyalty_gql.services.idempotency import run_once
@@ -56,6 +58,8 @@ async def redeem_offer(
             uses_of_offer=used.uses if used else 0,
         )
         refusal = redemption_refusal(terms, OfferStatus(offer.status), offer.uses, buyer, now)
+        if refusal is None and offer.exchange_product_id is not None:
+            refusal = _exchange_refusal(settings_of(who.site), buyer.groups, terms.targets)
         if refusal is not None:
             raise DomainError.single(refusal[0], refusal[1], "offerId")
         counted = await uow.session.execute(
@@ -142,6 +146,18 @@ async def redeem_offer(
         dump=lambda voucher: {"voucher": voucher.id},
         load=_load_voucher,
     )
+
+
+def _exchange_refusal(
+    settings: ProgramSettings, groups: frozenset[str], categories: tuple[str, ...]
+) -> tuple[ErrorCode, str] | None:
+    """The site's own limits on exchanging points for products."""
+    refused = settings.allows_exchange(groups, categories)
+    if refused == "group":
+        return ErrorCode.NOT_IN_GROUP, "product exchanges are for other customer groups"
+    if refused == "category":
+        return ErrorCode.EXCHANGE_NOT_ALLOWED, "the site does not exchange points in this category"
+    return None
 
 
 async def _load_voucher(session: AsyncSession, stored: dict[str, Any]) -> VoucherRow:

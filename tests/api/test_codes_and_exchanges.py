@@ -128,3 +128,68 @@ async def test_a_product_exchange_is_listed_and_confirmed_once(gql: GraphQLClien
     async with db.read_sessions() as session:
         kinds = list(await session.scalars(select(OutboxEventRow.kind).order_by(OutboxEventRow.id)))
     assert kinds.count("EXCHANGE_CONFIRMED") == 1
+
+
+CONFIGURE = """
+mutation($input: ConfigureProgramInput!) {
+  configureProgram(input: $input) {
+    program { exchangeCustomerGroups exchangeCategories } userErrors { field code }
+  }
+}
+"""
+
+
+async def test_a_site_limits_exchanges_to_groups_and_categories(gql: GraphQLClient):
+    # given: exchanges only for VIPs and only in home/...
+    site_id = await create_site(gql, "shop-a")
+    admin = gql.token("admin", "shop-a")
+    configured = await gql.execute(
+        CONFIGURE,
+        {"input": {"siteId": site_id, "exchangeCustomerGroups": ["vip"],
+                   "exchangeCategories": ["home"]}},
+        token=admin,
+    )  # fmt: skip
+    assert configured["data"]["configureProgram"]["program"] == {
+        "exchangeCustomerGroups": ["vip"],
+        "exchangeCategories": ["home"],
+    }
+    vip = await register(gql, "shop-a", site_id, "vip", enroll=True, groups=["vip"])
+    plain = await register(gql, "shop-a", site_id, "plain", enroll=True)
+    for who in (vip, plain):
+        await gql.execute(
+            GRANT, {"input": {"customerId": who["id"], "points": 1000, "reason": "t"}}, token=admin
+        )
+    kitchen = await _offer(
+        gql, site_id, "REWARD", name="Mug", valueType="FREE_ITEM", loyaltyPrice=100,
+        scope="CATEGORY", targets=["home/kitchen"], exchangeProductId="mug-1",
+    )  # fmt: skip
+    garden = await _offer(
+        gql, site_id, "REWARD", name="Spade", valueType="FREE_ITEM", loyaltyPrice=100,
+        scope="CATEGORY", targets=["garden"], exchangeProductId="spade-1",
+    )  # fmt: skip
+
+    async def buy(external_id: str, offer_id: str) -> list[str]:
+        body = await gql.execute(
+            REDEEM, {"input": {"offerId": offer_id}},
+            token=gql.token("customer", "shop-a", subject=external_id),
+        )  # fmt: skip
+        return [e["code"] for e in body["data"]["redeemOffer"]["userErrors"]]
+
+    # when / then
+    assert await buy("vip", kitchen) == []
+    assert await buy("plain", kitchen) == ["NOT_IN_GROUP"]
+    assert await buy("vip", garden) == ["EXCHANGE_NOT_ALLOWED"]
+
+
+async def test_bad_exchange_limits_are_refused(gql: GraphQLClient):
+    site_id = await create_site(gql, "shop-a")
+    body = await gql.execute(
+        CONFIGURE,
+        {"input": {"siteId": site_id, "exchangeCustomerGroups": ["not ok!"],
+                   "exchangeCategories": ["/home/"]}},
+        token=gql.token("admin", "shop-a"),
+    )  # fmt: skip
+    assert body["data"]["configureProgram"]["userErrors"] == [
+        {"field": ["input", "exchangeCustomerGroups"], "code": "INVALID_VALUE"},
+        {"field": ["input", "exchangeCategories"], "code": "INVALID_VALUE"},
+    ]

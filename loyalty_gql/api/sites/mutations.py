@@ -124,6 +124,14 @@ class ConfigureProgramInput:
     expiry_warning_days: list[int] | None = strawberry.field(
         default=strawberry.UNSET, description="Days before expiry to warn, e.g. [60, 30, 14, 7]."
     )
+    exchange_customer_groups: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Only these customer groups may exchange points for products; [] for all.",
+    )
+    exchange_categories: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Product exchanges only in these category paths; [] for all.",
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
@@ -144,6 +152,7 @@ NOT_NULLABLE = {
     "enabled", "currency_code", "earn_rate", "points_rounding", "participation",
     "order_points_pending", "validity_policy", "threshold_reward", "newsletter_signup_points",
     "product_review_points", "referral_points", "custom_activities", "expiry_warning_days",
+    "exchange_customer_groups", "exchange_categories",
 }  # fmt: skip
 
 
@@ -172,6 +181,9 @@ def program_changes(data: ConfigureProgramInput) -> dict[str, Any]:
         )
     if given.get("expiry_warning_days") is not None:
         given["expiry_warning_days"] = tuple(given["expiry_warning_days"])
+    for name in ("exchange_customer_groups", "exchange_categories"):
+        if given.get(name) is not None:
+            given[name] = tuple(v.strip() for v in given[name])
     return given
 
 

@@ -116,6 +116,14 @@ class Program:
         description="Days before expiry when customers are warned, largest first.",
         metadata=WITHIN_PARENT,
     )
+    exchange_customer_groups: list[str] = strawberry.field(
+        description="Only these customer groups may exchange points for products; empty is all.",
+        metadata=WITHIN_PARENT,
+    )
+    exchange_categories: list[str] = strawberry.field(
+        description="Product exchanges only in these categories; empty is all.",
+        metadata=WITHIN_PARENT,
+    )
     version: int = strawberry.field(
         description="Increases by one with every change of the settings.", metadata=WITHIN_PARENT
     )
@@ -152,6 +160,8 @@ class Program:
                 for a in settings.custom_activities
             ],
             expiry_warning_days=list(settings.expiry_warning_days),
+            exchange_customer_groups=list(settings.exchange_customer_groups),
+            exchange_categories=list(settings.exchange_categories),
             version=row.settings_version,
         )
 

@@ -49,6 +49,8 @@ def settings_of(row: SiteRow) -> ProgramSettings:
             for a in row.custom_activities
         ),
         expiry_warning_days=tuple(row.expiry_warning_days),
+        exchange_customer_groups=tuple((row.exchange_limits or {}).get("groups", ())),
+        exchange_categories=tuple((row.exchange_limits or {}).get("categories", ())),
     )
 
 
@@ -79,6 +81,10 @@ def store_settings(row: SiteRow, settings: ProgramSettings) -> None:
         for a in settings.custom_activities
     ]
     row.expiry_warning_days = sorted(settings.expiry_warning_days, reverse=True)
+    row.exchange_limits = {
+        "groups": sorted(set(settings.exchange_customer_groups)),
+        "categories": sorted(set(settings.exchange_categories)),
+    }
 
 
 def settings_document(row: SiteRow) -> dict[str, Any]:
@@ -97,6 +103,7 @@ def settings_document(row: SiteRow) -> dict[str, Any]:
         "referral_points",
         "custom_activities",
         "expiry_warning_days",
+        "exchange_limits",
     ]
     document = {name: getattr(row, name) for name in columns}
     document["earn_rate"] = str(row.earn_rate)
