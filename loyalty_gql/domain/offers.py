@@ -279,7 +279,7 @@ def redemption_refusal(
     checks: list[tuple[bool, ErrorCode, str]] = [
         (status is not OfferStatus.PUBLISHED, ErrorCode.OFFER_NOT_AVAILABLE,
          "the offer is not available"),
-        (terms.loyalty_price is None or terms.kind not in BUYABLE, ErrorCode.NOT_FOR_SALE,
+        (price_in_points(terms) is None, ErrorCode.NOT_FOR_SALE,
          "the offer cannot be bought with points"),
         (terms.valid_from is not None and now < terms.valid_from, ErrorCode.OFFER_NOT_STARTED,
          "the offer has not started yet"),
@@ -294,10 +294,20 @@ def redemption_refusal(
         (terms.max_uses_per_customer is not None
          and buyer.uses_of_offer >= terms.max_uses_per_customer,
          ErrorCode.CUSTOMER_LIMIT_REACHED, "the customer has used this offer up"),
-        ((terms.loyalty_price or 0) > buyer.available_points, ErrorCode.INSUFFICIENT_POINTS,
-         f"{terms.loyalty_price} points are needed, {buyer.available_points} are available"),
+        ((price_in_points(terms) or 0) > buyer.available_points, ErrorCode.INSUFFICIENT_POINTS,
+         f"{price_in_points(terms)} points are needed, {buyer.available_points} are available"),
     ]  # fmt: skip
     return next(((code, message) for failed, code, message in checks if failed), None)
 
 
 BUYABLE = frozenset({OfferKind.REWARD, OfferKind.COUPON})
+
+
+def price_in_points(terms: OfferTerms) -> int | None:
+    """What the offer costs in points: a reward's or coupon's loyalty price, or a
+    clubcard's membership fee; None when it is not sold for points."""
+    if terms.kind in BUYABLE:
+        return terms.loyalty_price
+    if terms.kind is OfferKind.CLUBCARD:
+        return terms.membership_fee_points
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -9,13 +10,25 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import ExchangeRow, OfferCustomerUseRow, OfferRow, VoucherRow
+from loyalty_gql.db.models import (
+    ExchangeRow,
+    OfferAssignmentRow,
+    OfferCustomerUseRow,
+    OfferRow,
+    VoucherRow,
+)
 from loyalty_gql.db.repositories.offers import terms_of
 from loyalty_gql.db.repositories.points import add_event_once
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
-from loyalty_gql.domain.offers import Buyer, OfferStatus, redemption_refusal
+from loyalty_gql.domain.offers import (
+    Buyer,
+    OfferKind,
+    OfferStatus,
+    price_in_points,
+    redemption_refusal,
+)
 from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.common import Actor, Clock
@@ -33,8 +46,9 @@ async def redeem_offer(
     actor: Actor,
     clock: Clock,
     idempotency_key: str | None = None,
-) -> VoucherRow:
-    """The customer buys the offer at its loyalty price and gets a voucher.
+) -> Purchase:
+    """The customer buys the offer at its loyalty price and gets a voucher (or, for a
+    clubcard with a fee, the membership).
 
     Under the customer's account lock: the eligibility checks, the
     per-customer count and the spend. The total limit is a conditional
@@ -43,12 +57,21 @@ async def redeem_offer(
     """
     now = clock()
 
-    async def work(uow: UnitOfWork) -> VoucherRow:
+    async def work(uow: UnitOfWork) -> Purchase:
         who = await participant(uow, customer_id)
         book = await open_book(uow, who.site, who.customer, now)
         offer = await uow.session.get(OfferRow, offer_id)
         if offer is None or offer.site_id != who.site.id:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
+        if offer.kind == OfferKind.CLUBCARD.value and await uow.session.scalar(
+            select(OfferAssignmentRow.id).where(
+                OfferAssignmentRow.offer_id == offer.id,
+                OfferAssignmentRow.customer_id == customer_id,
+            )
+        ):
+            raise DomainError.single(
+                ErrorCode.CUSTOMER_LIMIT_REACHED, "the customer is a member already", "offerId"
+            )
         used = await uow.session.get(OfferCustomerUseRow, (offer.id, customer_id))
         terms = terms_of(offer, who.site.currency)
         buyer = Buyer(
@@ -80,12 +103,22 @@ async def redeem_offer(
         else:
             used.uses += 1
         key = ledger_key("redeem", customer_id, idempotency_key) if idempotency_key else None
-        price = terms.loyalty_price or 0
+        price = price_in_points(terms) or 0
+        membership = offer.kind == OfferKind.CLUBCARD.value
         entry = await book.spend(
             price,
             Source(SourceType.OFFER, str(actor), f"offer:{offer.id}"),
             key or auto_key("redeem"),
         )
+        if membership:
+            uow.session.add(
+                OfferAssignmentRow(
+                    site_id=who.site.id, offer_id=offer.id, customer_id=customer_id, punches=0,
+                    assigned_at=now,
+                )
+            )  # fmt: skip
+            await uow.session.flush()
+            return Purchase(offer.id, None)
         voucher = VoucherRow(
             site_id=who.site.id,
             customer_id=customer_id,
@@ -133,7 +166,7 @@ async def redeem_offer(
             },
             now=now,
         )
-        return voucher
+        return Purchase(offer.id, voucher)
 
     return await run_once(
         db,
@@ -143,8 +176,11 @@ async def redeem_offer(
         request={"customer": customer_id, "offer": offer_id},
         now=now,
         work=work,
-        dump=lambda voucher: {"voucher": voucher.id},
-        load=_load_voucher,
+        dump=lambda bought: {
+            "offer": bought.offer_id,
+            "voucher": bought.voucher.id if bought.voucher else None,
+        },
+        load=_load_purchase,
     )
 
 
@@ -160,8 +196,18 @@ def _exchange_refusal(
     return None
 
 
-async def _load_voucher(session: AsyncSession, stored: dict[str, Any]) -> VoucherRow:
+async def _load_purchase(session: AsyncSession, stored: dict[str, Any]) -> Purchase:
+    if stored["voucher"] is None:
+        return Purchase(int(stored["offer"]), None)
     voucher = await session.scalar(select(VoucherRow).where(VoucherRow.id == stored["voucher"]))
     if voucher is None:  # pragma: no cover - vouchers are never removed
         raise DomainError.single(ErrorCode.NOT_FOUND, "the voucher is gone")
-    return voucher
+    return Purchase(int(stored["offer"]), voucher)
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """What a redemption bought: a voucher, or (clubcards) a membership."""
+
+    offer_id: int
+    voucher: VoucherRow | None

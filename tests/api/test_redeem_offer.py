@@ -189,3 +189,36 @@ async def test_another_sites_offer_is_not_found(gql: GraphQLClient):
     await gql.execute(PUBLISH, {"input": {"offerId": offer_b}}, token=admin_b)
     payload = await _redeem(gql, offer_b)
     assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"]
+
+
+async def test_a_clubcard_membership_is_bought_for_its_fee_once(gql: GraphQLClient):
+    ids = await _setup(gql, points=300)
+    card = await _offer(
+        gql, ids["site"], kind="CLUBCARD", name="Club", valueType="PERCENT", value="10",
+        loyaltyPrice=None, membershipFeePoints=200,
+    )  # fmt: skip
+    joined = await _redeem(gql, card)
+    again = await _redeem(gql, card)
+    mine = await gql.execute(
+        "{ viewer { offers { edges { node { offer { name } assigned } } } } }",
+        token=gql.token("customer", "shop-a", subject="ann"),
+    )
+    assert (joined["voucher"], joined["userErrors"]) == (None, [])
+    assert joined["customer"]["balance"]["available"] == 100
+    assert [e["code"] for e in again["userErrors"]] == ["CUSTOMER_LIMIT_REACHED"]
+    assert mine["data"]["viewer"]["offers"]["edges"] == [
+        {"node": {"offer": {"name": "Club"}, "assigned": True}}
+    ]
+
+
+async def test_a_voucher_past_its_date_shows_as_expired(gql: GraphQLClient, clock: Clock):
+    from datetime import timedelta
+
+    ids = await _setup(gql)
+    offer_id = await _offer(gql, ids["site"], validUntil="2026-02-01T00:00:00Z")
+    assert (await _redeem(gql, offer_id))["voucher"]["status"] == "ACTIVE"
+    clock.now += timedelta(days=30)
+    body = await gql.execute(
+        "{ viewer { vouchers { status } } }", token=gql.token("customer", "shop-a", subject="ann")
+    )
+    assert body["data"]["viewer"]["vouchers"] == [{"status": "EXPIRED"}]

@@ -310,7 +310,8 @@ class RedeemOfferPayload:
     """The voucher bought, or why the offer could not be bought."""
 
     voucher: Voucher | None = strawberry.field(
-        description="The voucher to use at checkout.", metadata=WITHIN_PARENT
+        description="The voucher to use at checkout (null for a clubcard membership).",
+        metadata=WITHIN_PARENT,
     )
     customer: Customer | None = strawberry.field(
         description="The customer, with their new balance.", metadata=WITHIN_PARENT
@@ -338,7 +339,7 @@ class RedemptionMutations:
         ctx = info.context
         try:
             customer_pk = await visible_customer(info, input.customer_id)
-            voucher = await redemptions.redeem_offer(
+            bought = await redemptions.redeem_offer(
                 ctx.db,
                 customer_id=customer_pk,
                 offer_id=parse_id(input.offer_id, "Offer"),
@@ -351,7 +352,7 @@ class RedemptionMutations:
         ctx.loaders.account_by_customer.clear(customer_pk)
         row = await ctx.loaders.customer_by_id.load(customer_pk)
         return RedeemOfferPayload(
-            voucher=Voucher.from_row(voucher),
+            voucher=Voucher.from_row(bought.voucher) if bought.voucher else None,
             customer=Customer.from_row(row) if row else None,
             user_errors=[],
         )

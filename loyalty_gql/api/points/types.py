@@ -291,9 +291,7 @@ class Voucher(Node):
     code: str = strawberry.field(
         description="Code to enter at checkout.", permission_classes=[CanSeeCustomer]
     )
-    status: str = strawberry.field(
-        description="ACTIVE, USED, EXPIRED or CANCELLED.", permission_classes=[CanSeeCustomer]
-    )
+    stored_status: strawberry.Private[str]
     source: SourceType = strawberry.field(
         description="Where the voucher came from.", permission_classes=[CanSeeCustomer]
     )
@@ -317,6 +315,20 @@ class Voucher(Node):
         description="When it stops being usable.", permission_classes=[CanSeeCustomer]
     )
 
+    @strawberry.field(
+        description="ACTIVE, USED, EXPIRED (past expiresAt) or CANCELLED.",
+        permission_classes=[CanSeeCustomer],
+    )
+    def status(self, info: AppInfo) -> str:
+        """The voucher's status now."""
+        if (
+            self.stored_status == "ACTIVE"
+            and self.expires_at
+            and self.expires_at <= info.context.clock()
+        ):
+            return "EXPIRED"
+        return self.stored_status
+
     @classmethod
     def from_row(cls, row: VoucherRow) -> Voucher:
         """The GraphQL object of a voucher row."""
@@ -328,7 +340,7 @@ class Voucher(Node):
             site_pk=row.site_id,
             customer_pk=row.customer_id,
             code=row.code,
-            status=row.status,
+            stored_status=row.status,
             source=SourceType(row.source),
             percent_off=percent,
             amount_off=amount,
