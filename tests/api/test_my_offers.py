@@ -151,3 +151,40 @@ async def test_my_offers_with_50_offers_costs_as_much_as_with_1(
     # then
     assert (len(one), len(fifty)) == (1, 50)
     assert len(for_one) == len(for_fifty), (for_one, for_fifty)
+
+
+async def test_threshold_reward_vouchers_come_first_and_pages_cross_into_offers(
+    gql: GraphQLClient,
+):
+    # given: a threshold of 100 points, crossed twice, and two rewards for sale
+    site_id, ann = await _shop(gql, 0)
+    admin = gql.token("admin", "shop-a")
+    await gql.execute(
+        """mutation($input: ConfigureProgramInput!) {
+             configureProgram(input: $input) { userErrors { code } } }""",
+        {"input": {"siteId": site_id, "thresholdReward": {
+            "enabled": True, "points": 100, "valueType": "PERCENT", "value": "10"}}},
+        token=admin,
+    )  # fmt: skip
+    await gql.execute(
+        GRANT, {"input": {"customerId": ann, "points": 250, "reason": "t"}}, token=admin
+    )
+    for n in range(2):
+        await _offer(gql, site_id, "REWARD", name=f"r{n}", valueType="PERCENT", value="5",
+                     loyaltyPrice=10)  # fmt: skip
+    customer = gql.token("customer", "shop-a", subject="ann")
+    page = """query($a: String) { viewer { offers(first: 3, after: $a) {
+                edges { node { offer { name } vouchers { status } } }
+                pageInfo { hasNextPage endCursor } } } }"""
+    # when
+    first = (await gql.execute(page, {}, token=customer))["data"]["viewer"]["offers"]
+    rest = (await gql.execute(page, {"a": first["pageInfo"]["endCursor"]}, token=customer))["data"][
+        "viewer"
+    ]["offers"]
+    # then
+    shown = [
+        (e["node"]["offer"] or {}).get("name", "voucher") for e in first["edges"] + rest["edges"]
+    ]
+    assert shown == ["voucher", "voucher", "r1", "r0"]
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert rest["pageInfo"]["hasNextPage"] is False

@@ -6,19 +6,20 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty_gql.api.core.errors import BadRequestError
 from loyalty_gql.api.core.pagination import (
     AFTER,
     FIRST,
     Connection,
     build_connection,
-    decode_id_cursor,
+    decode_cursor,
     page_size,
 )
 from loyalty_gql.api.core.permissions import WITHIN_PARENT
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import Voucher
-from loyalty_gql.db.models import CustomerRow, OfferRow
+from loyalty_gql.db.models import CustomerRow, OfferRow, VoucherRow
 from loyalty_gql.db.repositories.offers import holdings, my_offers_query, terms_of
 from loyalty_gql.domain.errors import ErrorCode
 from loyalty_gql.domain.offers import Buyer, OfferKind, OfferStatus, redemption_refusal
@@ -28,7 +29,10 @@ from loyalty_gql.domain.offers import Buyer, OfferKind, OfferStatus, redemption_
 class MyOffer:
     """An offer with the customer's standing towards it."""
 
-    offer: Offer = strawberry.field(description="The offer.", metadata=WITHIN_PARENT)
+    offer: Offer | None = strawberry.field(
+        description="The offer; null for a voucher from the threshold reward.",
+        metadata=WITHIN_PARENT,
+    )
     can_redeem: bool = strawberry.field(
         description="Whether the customer can buy it with points now.", metadata=WITHIN_PARENT
     )
@@ -62,18 +66,27 @@ async def my_offers(
     size = page_size(
         first, default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size
     )
-    query = my_offers_query(
-        customer.site_id,
-        customer.id,
-        kinds=[kind.value] if kind else None,
-        before_id=decode_id_cursor(after),
-        limit=size + 1,
-    )
+    # Two sections, one cursor: the customer's threshold-reward vouchers (no offer
+    # behind them) first, then offers; a cursor is [section, id].
+    section, after_id = _position(after)
     site = await ctx.loaders.site_by_id.load(customer.site_id)
     account = await ctx.loaders.account_by_customer.load(customer.id)
     vouchers = await ctx.loaders.vouchers_by_customer.load(customer.id) or []
+    own: list[VoucherRow] = []
+    if kind is None and section == 0:
+        own = [v for v in vouchers if v.offer_id is None and (after_id is None or v.id < after_id)]
+    rows: list[OfferRow] = []
+    if len(own) <= size:
+        query = my_offers_query(
+            customer.site_id,
+            customer.id,
+            kinds=[kind.value] if kind else None,
+            before_id=after_id if section == 1 else None,
+            limit=size + 1 - len(own),
+        )
+        async with ctx.db.read_sessions() as session:
+            rows = list(await session.scalars(query))
     async with ctx.db.read_sessions() as session:
-        rows: list[OfferRow] = list(await session.scalars(query))
         assignments, uses = await holdings(session, customer.id, [r.id for r in rows[:size]])
     now = ctx.clock()
     program_on = bool(site and site.program_enabled)
@@ -104,7 +117,29 @@ async def my_offers(
             vouchers=[Voucher.from_row(v) for v in vouchers if v.offer_id == row.id],
         )
 
-    return build_connection(rows, size=size, after=after, key=lambda r: [r.id], node=item)
+    def voucher_item(row: VoucherRow) -> MyOffer:
+        return MyOffer(
+            offer=None, can_redeem=False, reason=None, reason_message=None, assigned=False,
+            punches=None, vouchers=[Voucher.from_row(row)],
+        )  # fmt: skip
+
+    entries: list[VoucherRow | OfferRow] = [*own, *rows]
+    return build_connection(
+        entries,
+        size=size,
+        after=after,
+        key=lambda e: [0 if isinstance(e, VoucherRow) else 1, e.id],
+        node=lambda e: voucher_item(e) if isinstance(e, VoucherRow) else item(e),
+    )
+
+
+def _position(after: str | None) -> tuple[int, int | None]:
+    if after is None:
+        return 0, None
+    section, entry_id = decode_cursor(after, arity=2)
+    if section not in (0, 1) or not isinstance(entry_id, int) or isinstance(entry_id, bool):
+        raise BadRequestError(f"{after!r} is not a valid cursor")
+    return int(section), entry_id
 
 
 KIND = Annotated[OfferKind | None, strawberry.argument(description="Only offers of this kind.")]
