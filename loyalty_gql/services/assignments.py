@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
     CustomerRow,
@@ -156,8 +156,7 @@ def _in_group(session: AsyncSession, group: str) -> Any:
 async def _assign_batch(
     session: AsyncSession, offer: OfferRow, ids: Sequence[int], now: datetime
 ) -> int:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     rows = [
         {"site_id": offer.site_id, "offer_id": offer.id, "customer_id": cid, "punches": 0,
          "assigned_at": now}

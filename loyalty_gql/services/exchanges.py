@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CouponCodeRow, ExchangeRow, OfferRow
 from loyalty_gql.db.repositories.points import add_event_once
+from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import COUPON_CODE, OfferKind, OfferStatus
 from loyalty_gql.services.common import Actor, Clock
 from loyalty_gql.services.idempotency import run_once
 from loyalty_gql.services.uow import UnitOfWork
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 MAX_CODES_PER_CALL = 10_000
 
 
@@ -62,10 +61,10 @@ async def generate_coupon_codes(
                 ErrorCode.INVALID_VALUE, "codes are generated for coupons that are not deleted",
                 "offerId",
             )  # fmt: skip
-        insert = _insert(uow.session)
+        insert = insert_for(uow.session)
         made: list[str] = []
         while len(made) < count:
-            wanted = {prefix + _code() for _ in range(count - len(made))}
+            wanted = {prefix + random_code(10) for _ in range(count - len(made))}
             result = await uow.session.execute(
                 insert(CouponCodeRow)
                 .values(
@@ -141,15 +140,6 @@ async def confirm_exchange(
         dump=lambda row: {"exchange": row.id},
         load=_load_exchange,
     )
-
-
-def _code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
-
-
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 async def _load_batch(_: AsyncSession, stored: dict[str, Any]) -> CodeBatch:

@@ -9,7 +9,6 @@ activities, orders, offers) compose these; only they commit.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,6 +27,7 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.db.repositories import points as repo
 from loyalty_gql.db.repositories.sites import settings_of
+from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import (
     EntryKind,
@@ -45,7 +45,6 @@ from loyalty_gql.domain.values import Money
 from loyalty_gql.services.tiers import upgrade_if_qualified
 from loyalty_gql.services.uow import UnitOfWork
 
-VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 MAX_THRESHOLD_REWARDS_AT_ONCE = 1000
 
 
@@ -441,7 +440,7 @@ class AccountBook:
             voucher = VoucherRow(
                 site_id=self.site.id,
                 customer_id=self.customer.id,
-                code=_voucher_code(),
+                code=new_voucher_code(),
                 source=SourceType.THRESHOLD_REWARD.value,
                 value_type=reward.value_type.value,
                 value=reward.value,
@@ -516,9 +515,5 @@ def _reversal_amount(points: int | None, left: int) -> int:
 
 
 def new_voucher_code() -> str:
-    """A fresh voucher code: 12 characters without look-alikes (0/O, 1/I)."""
-    return _voucher_code()
-
-
-def _voucher_code() -> str:
-    return "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12))
+    """A fresh voucher code of 12 characters."""
+    return random_code(12)

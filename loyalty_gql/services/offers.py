@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
@@ -14,13 +13,12 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow, SiteRow, TierRow
 from loyalty_gql.db.repositories.offers import store_terms, terms_of
 from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferStatus, OfferTerms, check_transition
 from loyalty_gql.services.common import Actor, Clock
 from loyalty_gql.services.idempotency import run_once
 from loyalty_gql.services.uow import UnitOfWork
-
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 async def create_offer(
@@ -137,7 +135,7 @@ async def copy_offer(
         site = await _site(uow.session, original.site_id)
         terms = terms_of(original, site.currency)
         name = f"Copy of {terms.name}"[:200]
-        code = _fresh_code() if terms.coupon_code else None
+        code = random_code(10) if terms.coupon_code else None
         copy = OfferRow(
             site_id=original.site_id, status=OfferStatus.DRAFT.value, uses=0,
             copied_from_id=original.id, created_at=now, updated_at=now,
@@ -175,10 +173,6 @@ async def _check_terms(
             raise DomainError.single(
                 ErrorCode.DUPLICATE, "another offer of this site uses that code", "couponCode"
             )
-
-
-def _fresh_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
 
 
 async def _once(

@@ -76,17 +76,16 @@ async def my_offers(
     if kind is None and section == 0:
         own = [v for v in vouchers if v.offer_id is None and (after_id is None or v.id < after_id)]
     rows: list[OfferRow] = []
-    if len(own) <= size:
-        query = my_offers_query(
-            customer.site_id,
-            customer.id,
-            kinds=[kind.value] if kind else None,
-            before_id=after_id if section == 1 else None,
-            limit=size + 1 - len(own),
-        )
-        async with ctx.db.read_sessions() as session:
-            rows = list(await session.scalars(query))
     async with ctx.db.read_sessions() as session:
+        if len(own) <= size:
+            query = my_offers_query(
+                customer.site_id,
+                customer.id,
+                kinds=[kind.value] if kind else None,
+                before_id=after_id if section == 1 else None,
+                limit=size + 1 - len(own),
+            )
+            rows = list(await session.scalars(query))
         assignments, uses = await holdings(session, customer.id, [r.id for r in rows[:size]])
     now = ctx.clock()
     program_on = bool(site and site.program_enabled)

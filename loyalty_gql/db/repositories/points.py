@@ -7,9 +7,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.models import (
     CustomerDayRow,
     LedgerEntryRow,
@@ -24,11 +24,6 @@ FIRST_LOT_CHUNK = 8
 MAX_LOT_CHUNK = 512
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 async def locked_account(
     session: AsyncSession, site_id: int, customer_id: int, now: datetime, *, lock: bool
 ) -> PointAccountRow:
@@ -39,7 +34,7 @@ async def locked_account(
     account = await session.scalar(query)
     if account is not None:
         return account
-    insert = _insert(session)
+    insert = insert_for(session)
     await session.execute(
         insert(PointAccountRow)
         .values(
@@ -166,7 +161,7 @@ async def add_to_customer_day(
     orders: int = 0,
 ) -> None:
     """Add to a customer's daily rollup, creating the day's row if needed."""
-    insert = _insert(session)
+    insert = insert_for(session)
     statement = insert(CustomerDayRow).values(
         site_id=site_id,
         customer_id=customer_id,
@@ -198,7 +193,7 @@ async def add_event_once(
     now: datetime,
 ) -> bool:
     """Write an outbox event unless one with the same key exists; True when written."""
-    insert = _insert(session)
+    insert = insert_for(session)
     result = await session.execute(
         insert(OutboxEventRow)
         .values(
