@@ -23,6 +23,7 @@ from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import WRITE, Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import Base
+from loyalty_gql.services.checkout import forget_site_offers
 
 # scripts/test runs the suite once per backend: LOYALTY_TEST_BACKEND=sqlite (the default)
 # or postgres, which creates a fresh database on the server LOYALTY_TEST_POSTGRES_URL names.
@@ -102,6 +103,7 @@ async def wipe(database: Database) -> None:
                 await conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608
         else:
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    forget_site_offers()  # site ids restart: this process's offer indexes are stale
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from loyalty_gql.api.offers.mutations import (
 )
 from loyalty_gql.api.offers.queries import OfferQueries
 from loyalty_gql.api.offers.types import Offer
+from loyalty_gql.api.orders.resolvers import OrderMutations, OrderQueries
+from loyalty_gql.api.orders.types import Order
 from loyalty_gql.api.points.mutations import PointsMutations
 from loyalty_gql.api.points.queries import PointsQueries
 from loyalty_gql.api.points.types import LedgerEntry, Tier, Voucher
@@ -29,7 +31,15 @@ from loyalty_gql.api.sites.types import Site
 
 Query = merge_types(
     "Query",
-    (NodeQueries, SiteQueries, CustomerQueries, PointsQueries, OfferQueries, ExchangeQueries),
+    (
+        NodeQueries,
+        SiteQueries,
+        CustomerQueries,
+        PointsQueries,
+        OfferQueries,
+        ExchangeQueries,
+        OrderQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -41,6 +51,7 @@ Mutation = merge_types(
         RedemptionMutations,
         AssignmentMutations,
         ExchangeMutations,
+        OrderMutations,
     ),
 )
 Query.__strawberry_definition__.description = "Everything that can be read."  # type: ignore[attr-defined]
@@ -52,7 +63,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Customer, LedgerEntry, Tier, Voucher, Offer, Exchange],
+        types=[Site, Customer, LedgerEntry, Tier, Voucher, Offer, Exchange, Order],
         config=StrawberryConfig(auto_camel_case=True),
     )
 

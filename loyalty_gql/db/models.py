@@ -68,6 +68,10 @@ class SiteRow(Base):
     expiry_warning_days: Mapped[list[int]] = mapped_column(JSONDoc)
     exchange_limits: Mapped[dict[str, Any]] = mapped_column(JSONDoc, server_default=text("'{}'"))
     settings_version: Mapped[int] = mapped_column(Integer, default=1)
+    point_value: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
+    # bumped with every change of the site's offers or stacking groups, so each
+    # process knows when its cached index of live offers is stale
+    offers_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
 
 class CustomerRow(Base):
@@ -510,3 +514,168 @@ class ExchangeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     confirmed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class StackingGroupRow(Base):
+    """How the offers of one stacking group combine at checkout."""
+
+    __tablename__ = "stacking_groups"
+    __table_args__ = (
+        UniqueConstraint("site_id", "name", name="uq_stacking_groups_site_name"),
+        CheckConstraint("mode IN ('STACK', 'BEST_FOR_CUSTOMER', 'FIRST_BY_PRIORITY')", name="mode"),
+        CheckConstraint("price_base IN ('ORIGINAL', 'DISCOUNTED')", name="price_base"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(24))
+    price_base: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderRow(Base):
+    """An order the shop recorded, unique on (site, the shop's order id).
+
+    ``quote`` is the calculator's answer when it was recorded, returned as it
+    was by every retry; the columns beside it are what later steps change.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("site_id", "external_id", name="uq_orders_site_external_id"),
+        CheckConstraint(
+            "status IN ('PLACED', 'COMPLETED', 'CANCELLED', 'REFUNDED')", name="status"
+        ),
+        Index("ix_orders_site_created", "site_id", "created_at", "id"),
+        Index("ix_orders_customer_created", "customer_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), nullable=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal_minor: Mapped[int] = mapped_column(BigInteger)
+    discount_minor: Mapped[int] = mapped_column(BigInteger)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    points_base_minor: Mapped[int] = mapped_column(BigInteger)
+    # whether the order counted for the customer's account (enrolled, program on)
+    member_order: Mapped[bool] = mapped_column(Boolean, default=False)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    earn_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), nullable=True
+    )
+    activate_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), nullable=True
+    )
+    spend_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), nullable=True
+    )
+    referral_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), nullable=True
+    )
+    threshold_voucher_ids: Mapped[list[int]] = mapped_column(JSONDoc)
+    previous_last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    previous_rolling_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_points_base_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_taken_back: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_not_recovered: Mapped[int] = mapped_column(BigInteger, default=0)
+    quote: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderLineRow(Base):
+    """A line of a recorded order, with what offers took off it and what was refunded."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_id", name="uq_order_lines_order_line"),
+        Index("ix_order_lines_site_product", "site_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    line_id: Mapped[str] = mapped_column(String(100))
+    product_id: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(1000))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    original_minor: Mapped[int] = mapped_column(BigInteger)
+    discount_minor: Mapped[int] = mapped_column(BigInteger)
+    final_minor: Mapped[int] = mapped_column(BigInteger)
+    earns_points: Mapped[bool] = mapped_column(Boolean)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OrderOfferRow(Base):
+    """An offer an order used: how much it took off, and what the use consumed."""
+
+    __tablename__ = "order_offers"
+    __table_args__ = (
+        Index("ix_order_offers_order", "order_id"),
+        Index("ix_order_offers_offer", "offer_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    offer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    voucher_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vouchers.id", ondelete="RESTRICT"), nullable=True
+    )
+    coupon_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coupon_codes.id", ondelete="RESTRICT"), nullable=True
+    )
+    discount_minor: Mapped[int] = mapped_column(BigInteger)
+    reward_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    counted_use: Mapped[bool] = mapped_column(Boolean)
+
+
+class OrderPunchRow(Base):
+    """What an order did to a punchcard: punches before and after."""
+
+    __tablename__ = "order_punches"
+    __table_args__ = (Index("ix_order_punches_order", "order_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"))
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("offer_assignments.id", ondelete="RESTRICT")
+    )
+    before: Mapped[int] = mapped_column(Integer)
+    after: Mapped[int] = mapped_column(Integer)
+
+
+class OrderRefundRow(Base):
+    """One refund of an order, unique on the shop's refund id."""
+
+    __tablename__ = "order_refunds"
+    __table_args__ = (
+        UniqueConstraint("order_id", "refund_id", name="uq_order_refunds_order_refund"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"))
+    refund_id: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    points_base_minor: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

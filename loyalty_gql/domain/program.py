@@ -14,6 +14,7 @@ from loyalty_gql.domain.values import PointsRounding, currency_exponent, is_know
 ACTIVITY_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,39}$")
 BUILT_IN_ACTIVITIES = frozenset({"NEWSLETTER_SIGNUP", "PRODUCT_REVIEW", "REFERRAL"})
 MAX_EARN_RATE = Decimal(10_000)
+MAX_POINT_VALUE = Decimal(1000)
 MAX_POINTS_PER_EVENT = 10_000_000
 MAX_WARNING_STEPS = 10
 MAX_CUSTOM_ACTIVITIES = 100
@@ -86,13 +87,15 @@ class ProgramSettings:
     expiry_warning_days: tuple[int, ...] = ()
     exchange_customer_groups: tuple[str, ...] = ()
     exchange_categories: tuple[str, ...] = ()
+    point_value: Decimal | None = None
 
     def changed(self, **changes: Any) -> ProgramSettings:
         """A copy with ``changes`` applied, validated as a whole."""
-        rate = changes.get("earn_rate")
-        if isinstance(rate, Decimal) and rate.is_finite():
-            # one spelling per number: 1E+1 and 10.0 are stored as 10, -0 as 0
-            changes["earn_rate"] = Decimal(format(rate.normalize(), "f")) + 0
+        for name in ("earn_rate", "point_value"):
+            number = changes.get(name)
+            if isinstance(number, Decimal) and number.is_finite():
+                # one spelling per number: 1E+1 and 10.0 are stored as 10, -0 as 0
+                changes[name] = Decimal(format(number.normalize(), "f")) + 0
         updated = replace(self, **changes)
         updated.check()
         return updated
@@ -121,6 +124,18 @@ class ProgramSettings:
             )
         elif self.earn_rate.as_tuple().exponent < -4:  # type: ignore[operator]
             problems.append(_invalid("earnRate", "may have at most 4 decimal places"))
+        value = self.point_value
+        if value is not None and (
+            not value.is_finite()
+            or not Decimal(0) < value <= MAX_POINT_VALUE
+            or value.as_tuple().exponent < -6  # type: ignore[operator]
+        ):
+            problems.append(
+                _invalid(
+                    "pointValue",
+                    f"money per point: above 0, at most {MAX_POINT_VALUE}, 6 decimal places",
+                )
+            )
         return problems
 
     def _validity_problems(self) -> list[FieldProblem]:

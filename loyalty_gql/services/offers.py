@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow, SiteRow, TierRow
 from loyalty_gql.db.repositories.offers import store_terms, terms_of
-from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.db.repositories.sites import bump_offers_version, site_by_id
 from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferStatus, OfferTerms, check_transition
@@ -73,6 +73,7 @@ async def update_offer(
         await _check_terms(uow.session, site, terms, offer_id=row.id)
         store_terms(row, terms, site.currency)
         row.updated_at = now
+        await bump_offers_version(uow.session, row.site_id)
         return row
 
     request = {"offer": offer_id, **changes}
@@ -111,6 +112,7 @@ async def change_status(
             row.deleted_at = now
         row.status = target.value
         row.updated_at = now
+        await bump_offers_version(uow.session, row.site_id)
         return row
 
     return await _once(

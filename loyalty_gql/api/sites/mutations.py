@@ -93,6 +93,11 @@ class ConfigureProgramInput:
     points_rounding: PointsRounding | None = strawberry.field(
         default=strawberry.UNSET, description="How fractional points are rounded."
     )
+    point_value: Decimal | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Money one point pays at checkout (for example 0.01); null: points do not "
+        "pay for orders.",
+    )
     participation: Participation | None = strawberry.field(
         default=strawberry.UNSET, description="Who may take part."
     )

@@ -81,6 +81,11 @@ class Program:
     points_rounding: PointsRounding = strawberry.field(
         description="How fractional points are rounded.", metadata=WITHIN_PARENT
     )
+    point_value: Decimal | None = strawberry.field(
+        description="Money one point pays at checkout; null when points do not pay for orders. "
+        "Also the value of the points customers hold (the program's liability).",
+        metadata=WITHIN_PARENT,
+    )
     participation: Participation = strawberry.field(
         description="Who may take part.", metadata=WITHIN_PARENT
     )
@@ -138,6 +143,7 @@ class Program:
             currency_code=settings.currency,
             earn_rate=settings.earn_rate,
             points_rounding=settings.points_rounding,
+            point_value=settings.point_value,
             participation=settings.participation,
             order_points_pending=settings.order_points_pending,
             validity_policy=settings.validity_policy,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.models import SiteRow
@@ -51,6 +51,7 @@ def settings_of(row: SiteRow) -> ProgramSettings:
         expiry_warning_days=tuple(row.expiry_warning_days),
         exchange_customer_groups=tuple((row.exchange_limits or {}).get("groups", ())),
         exchange_categories=tuple((row.exchange_limits or {}).get("categories", ())),
+        point_value=row.point_value,
     )
 
 
@@ -60,6 +61,7 @@ def store_settings(row: SiteRow, settings: ProgramSettings) -> None:
     row.program_enabled = settings.enabled
     row.currency = settings.currency
     row.earn_rate = settings.earn_rate
+    row.point_value = settings.point_value
     row.points_rounding = settings.points_rounding.value
     row.participation = settings.participation.value
     row.order_points_pending = settings.order_points_pending
@@ -104,9 +106,11 @@ def settings_document(row: SiteRow) -> dict[str, Any]:
         "custom_activities",
         "expiry_warning_days",
         "exchange_limits",
+        "point_value",
     ]
     document = {name: getattr(row, name) for name in columns}
     document["earn_rate"] = str(row.earn_rate)
+    document["point_value"] = None if row.point_value is None else str(row.point_value)
     return document
 
 
@@ -128,3 +132,13 @@ async def sites_by_codes(session: AsyncSession, codes: Sequence[str]) -> dict[st
     """Sites keyed by code, in one query."""
     rows = await session.scalars(select(SiteRow).where(SiteRow.code.in_(codes)))
     return {row.code: row for row in rows}
+
+
+async def bump_offers_version(session: AsyncSession, site_id: int) -> None:
+    """Tell every process that the site's live offers or stacking groups changed."""
+    await session.execute(
+        update(SiteRow)
+        .where(SiteRow.id == site_id)
+        .values(offers_version=SiteRow.offers_version + 1)
+        .execution_options(synchronize_session=False)
+    )

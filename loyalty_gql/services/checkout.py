@@ -1,0 +1,506 @@
+"""Pricing a basket: gather what the calculator needs, call it, describe the answer.
+
+`price` is shared by the checkout query (read-only) and order recording (inside
+its transaction, with the rows it will change locked first), so both give the
+same answer for the same state. The site's live automatic offers come from a
+per-process `OfferIndex`, rebuilt when the site's `offers_version` moves.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty_gql.db.engine import Database
+from loyalty_gql.db.models import (
+    CouponCodeRow,
+    CustomerRow,
+    OfferAssignmentRow,
+    OfferCustomerUseRow,
+    OfferRow,
+    PointAccountRow,
+    SiteRow,
+    StackingGroupRow,
+    TierRow,
+    VoucherRow,
+)
+from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.offers import offers_by_ids, terms_of
+from loyalty_gql.db.repositories.sites import settings_of, site_by_id
+from loyalty_gql.domain.checkout import (
+    POINTS_KEY,
+    BasketLine,
+    Candidate,
+    CheckoutRules,
+    LiveOffer,
+    OfferIndex,
+    Origin,
+    PriceBase,
+    Quote,
+    Reason,
+    Refusal,
+    Shopper,
+    StackingGroup,
+    StackingMode,
+    check_basket,
+    price_basket,
+    voucher_terms,
+)
+from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
+from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
+from loyalty_gql.domain.values import Money
+from loyalty_gql.services.common import Clock
+
+AUTOMATIC = (OfferKind.PROMOTION.value, OfferKind.CLUBCARD.value, OfferKind.PUNCHCARD.value)
+CACHED_SITES = 256
+MAX_POINTS_PAYMENT = 10**12
+
+
+@dataclass(frozen=True, slots=True)
+class Basket:
+    """What the storefront asks about: lines, codes, vouchers and points to pay with."""
+
+    lines: tuple[BasketLine, ...]
+    coupon_codes: tuple[str, ...] = ()
+    voucher_codes: tuple[str, ...] = ()
+    pay_points: int = 0
+
+    def check(self) -> None:
+        """Refuse a basket that cannot be priced (the calculator's checks and the codes')."""
+        check_basket(self.lines)
+        problems = []
+        for name, codes in (("couponCodes", self.coupon_codes), ("vouchers", self.voucher_codes)):
+            if len(codes) > 20 or any(not 0 < len(c.strip()) <= 40 for c in codes):
+                problems.append(
+                    FieldProblem((name,), ErrorCode.INVALID_VALUE, "up to 20 codes of 1-40 chars")
+                )
+        if not 0 <= self.pay_points <= MAX_POINTS_PAYMENT:
+            problems.append(
+                FieldProblem(("payWithPoints",), ErrorCode.INVALID_VALUE, "must be 0 or more")
+            )
+        if problems:
+            raise DomainError(problems)
+
+    def request(self) -> dict[str, Any]:
+        """The basket as plain data (for fingerprints of retries)."""
+        return {
+            "lines": [
+                [ln.line_id, ln.product_id, ln.category, ln.quantity, ln.unit_price,
+                 ln.exclude_from_points]
+                for ln in self.lines
+            ],
+            "coupons": sorted(_code(c) for c in self.coupon_codes),
+            "vouchers": sorted(_code(c) for c in self.voucher_codes),
+            "payPoints": self.pay_points,
+        }  # fmt: skip
+
+
+@dataclass(slots=True)
+class Priced:
+    """A quote and the rows it was computed from."""
+
+    quote: Quote
+    site: SiteRow
+    customer: CustomerRow | None
+    vouchers: dict[int, VoucherRow]
+    coupon_codes: dict[int, CouponCodeRow]
+    assignments: dict[int, OfferAssignmentRow]
+
+
+# -- the index cache ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SiteOffers:
+    """One site's index and stacking groups, as of an offers_version."""
+
+    version: int
+    index: OfferIndex
+    groups: dict[str, StackingGroup]
+
+
+_CACHE: OrderedDict[int, SiteOffers] = OrderedDict()
+
+
+async def site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> SiteOffers:
+    """The site's live automatic offers, from this process's cache while still current."""
+    cached = _CACHE.get(site.id)
+    if cached is not None and cached.version == site.offers_version:
+        _CACHE.move_to_end(site.id)
+        return cached
+    rows = await session.scalars(
+        select(OfferRow).where(
+            OfferRow.site_id == site.id,
+            OfferRow.status == "PUBLISHED",
+            OfferRow.kind.in_(AUTOMATIC),
+            or_(OfferRow.valid_until.is_(None), OfferRow.valid_until > now),
+        )
+    )
+    index = OfferIndex(
+        (LiveOffer(row.id, terms_of(row, site.currency)) for row in rows), site.offers_version
+    )
+    groups = {
+        row.name: StackingGroup(row.name, StackingMode(row.mode), PriceBase(row.price_base))
+        for row in await session.scalars(
+            select(StackingGroupRow).where(StackingGroupRow.site_id == site.id)
+        )
+    }
+    fresh = SiteOffers(site.offers_version, index, groups)
+    _CACHE[site.id] = fresh
+    while len(_CACHE) > CACHED_SITES:
+        _CACHE.popitem(last=False)
+    return fresh
+
+
+def forget_site_offers() -> None:
+    """Empty this process's cache (tests switching databases)."""
+    _CACHE.clear()
+
+
+# -- gathering ---------------------------------------------------------------------------
+
+
+async def price(
+    session: AsyncSession,
+    site: SiteRow,
+    customer: CustomerRow | None,
+    basket: Basket,
+    now: datetime,
+    *,
+    account: PointAccountRow | None = None,
+    lock: bool = False,
+) -> Priced:
+    """Gather candidates and state, and price the basket.
+
+    With ``lock`` (order recording on PostgreSQL) the rows whose counters the
+    order will change are locked first (offers with usage limits, coupon codes,
+    vouchers), always in id order, so the quote is computed on values nobody
+    else can change before the transaction ends.
+    """
+    settings = settings_of(site)
+    program_on = site.program_enabled
+    shopper: Shopper | None = None
+    if customer is not None:
+        if account is None:
+            account = await session.get(PointAccountRow, customer.id)
+        multiplier = Decimal(1)
+        if account is not None and account.tier_id is not None:
+            tier = await session.get(TierRow, account.tier_id)
+            multiplier = tier.earn_multiplier if tier is not None else Decimal(1)
+        shopper = Shopper(
+            groups=frozenset(customer.groups),
+            tier_id=account.tier_id if account else None,
+            earn_multiplier=multiplier,
+            earns_points=program_on and customer.enrolled_at is not None,
+            available_points=account.available if account else 0,
+        )
+    candidates: list[Candidate] = []
+    groups: dict[str, StackingGroup] = {}
+    vouchers: dict[int, VoucherRow] = {}
+    codes: dict[int, CouponCodeRow] = {}
+    assignments: dict[int, OfferAssignmentRow] = {}
+    if program_on:
+        offers = await site_offers(session, site, now)
+        groups = offers.groups
+        candidates, assignments = await _automatic(session, offers.index, basket, customer)
+        code_candidates, codes = await _coupon_codes(session, site, customer, basket, lock)
+        voucher_candidates, vouchers = await _vouchers(session, site, customer, basket, lock)
+        candidates += code_candidates + voucher_candidates
+        candidates = await _with_counts(session, candidates, customer, lock=lock)
+    else:
+        off = Refusal(Reason.NOT_AVAILABLE, "the loyalty program of this site is switched off")
+        candidates = [
+            _refused(f"code:{_code(c)}", Origin.COUPON_CODE, _code(c), off)
+            for c in basket.coupon_codes
+        ] + [
+            _refused(f"voucher:{_code(c)}", Origin.VOUCHER, _code(c), off)
+            for c in basket.voucher_codes
+        ]
+    rules = CheckoutRules(settings, groups, point_value=settings.point_value)
+    quote = price_basket(
+        basket.lines, shopper, candidates, rules, now, pay_points=basket.pay_points
+    )
+    return Priced(quote, site, customer, vouchers, codes, assignments)
+
+
+async def _automatic(
+    session: AsyncSession, index: OfferIndex, basket: Basket, customer: CustomerRow | None
+) -> tuple[list[Candidate], dict[int, OfferAssignmentRow]]:
+    touching = index.touching(basket.lines)
+    held_kinds = (OfferKind.CLUBCARD, OfferKind.PUNCHCARD)
+    held_ids = [o.offer_id for o in touching if o.terms.kind in held_kinds]
+    assignments: dict[int, OfferAssignmentRow] = {}
+    if customer is not None and held_ids:
+        assignments = {
+            row.offer_id: row
+            for row in await session.scalars(
+                select(OfferAssignmentRow).where(
+                    OfferAssignmentRow.customer_id == customer.id,
+                    OfferAssignmentRow.offer_id.in_(held_ids),
+                )
+            )
+        }
+    candidates = []
+    for offer in touching:
+        kind = offer.terms.kind
+        if kind is OfferKind.PROMOTION:
+            candidates.append(
+                Candidate(f"offer:{offer.offer_id}", Origin.PROMOTION, offer.terms, offer.offer_id)
+            )
+        elif offer.offer_id in assignments:
+            origin = Origin.CLUBCARD if kind is OfferKind.CLUBCARD else Origin.PUNCHCARD
+            candidates.append(
+                Candidate(
+                    f"offer:{offer.offer_id}", origin, offer.terms, offer.offer_id,
+                    punches=assignments[offer.offer_id].punches,
+                )
+            )  # fmt: skip
+    return candidates, assignments
+
+
+async def _coupon_codes(
+    session: AsyncSession, site: SiteRow, customer: CustomerRow | None, basket: Basket, lock: bool
+) -> tuple[list[Candidate], dict[int, CouponCodeRow]]:
+    wanted = [_code(c) for c in basket.coupon_codes]
+    if not wanted:
+        return [], {}
+    shared = {
+        row.coupon_code: row
+        for row in await session.scalars(
+            select(OfferRow).where(OfferRow.site_id == site.id, OfferRow.coupon_code.in_(wanted))
+        )
+    }
+    query = (
+        select(CouponCodeRow)
+        .where(CouponCodeRow.site_id == site.id, CouponCodeRow.code.in_(wanted))
+        .order_by(CouponCodeRow.id)
+    )
+    if lock:
+        query = query.with_for_update()
+    single = {row.code: row for row in await session.scalars(query)}
+    code_offers = await offers_by_ids(session, [row.offer_id for row in single.values()])
+    candidates = []
+    for code in wanted:
+        key = f"code:{code}"
+        row = single.get(code)
+        offer = shared.get(code) or (code_offers.get(row.offer_id) if row else None)
+        if offer is None or (
+            row is not None and row.customer_id is not None
+            and (customer is None or row.customer_id != customer.id)
+        ):  # fmt: skip
+            unknown = Refusal(Reason.UNKNOWN_CODE, f"{code} is not a code of this shop")
+            candidates.append(_refused(key, Origin.COUPON_CODE, code, unknown))
+            continue
+        refusal = None
+        if offer.status != "PUBLISHED":
+            refusal = Refusal(Reason.NOT_AVAILABLE, "the offer of this code is not available")
+        elif row is not None and row.used_at is not None:
+            refusal = Refusal(Reason.ALREADY_USED, f"{code} has been used")
+        candidates.append(
+            Candidate(
+                key, Origin.COUPON_CODE, terms_of(offer, site.currency), offer.id,
+                coupon_code_id=row.id if row else None, code=code, refusal=refusal,
+            )
+        )  # fmt: skip
+    return candidates, {row.id: row for row in single.values()}
+
+
+async def _vouchers(
+    session: AsyncSession, site: SiteRow, customer: CustomerRow | None, basket: Basket, lock: bool
+) -> tuple[list[Candidate], dict[int, VoucherRow]]:
+    wanted = [_code(c) for c in basket.voucher_codes]
+    if not wanted:
+        return [], {}
+    query = (
+        select(VoucherRow)
+        .where(VoucherRow.site_id == site.id, VoucherRow.code.in_(wanted))
+        .order_by(VoucherRow.id)
+    )
+    if lock:
+        query = query.with_for_update()
+    rows = {row.code: row for row in await session.scalars(query)}
+    offers = await offers_by_ids(session, [r.offer_id for r in rows.values() if r.offer_id])
+    candidates = []
+    for code in wanted:
+        key = f"voucher:{code}"
+        row = rows.get(code)
+        if row is None or customer is None or row.customer_id != customer.id:
+            # another customer's voucher is as unknown as a made-up one
+            unknown = Refusal(Reason.UNKNOWN_CODE, f"{code} is not one of your vouchers")
+            candidates.append(_refused(key, Origin.VOUCHER, code, unknown))
+            continue
+        offer = offers.get(row.offer_id) if row.offer_id else None
+        base = (
+            terms_of(offer, site.currency)
+            if offer is not None
+            else OfferTerms(kind=OfferKind.COUPON, name="Reward voucher",
+                            value_type=OfferValueType(row.value_type))
+        )  # fmt: skip
+        terms = voucher_terms(
+            base,
+            value_type=OfferValueType(row.value_type),
+            value=row.value if row.value_type != OfferValueType.FREE_ITEM.value else None,
+            minimum_order_value=Money(row.minimum_order_minor, site.currency).amount,
+            expires_at=row.expires_at,
+        )
+        refusal = None
+        if row.status == "USED":
+            refusal = Refusal(Reason.ALREADY_USED, f"voucher {code} has been used")
+        elif row.status != "ACTIVE":
+            refusal = Refusal(Reason.NOT_AVAILABLE, f"voucher {code} was cancelled")
+        candidates.append(
+            Candidate(
+                key, Origin.VOUCHER, terms, row.offer_id, counts_use=False, voucher_id=row.id,
+                code=code, refusal=refusal,
+            )
+        )  # fmt: skip
+    return candidates, {row.id: row for row in rows.values()}
+
+
+async def _with_counts(
+    session: AsyncSession,
+    candidates: list[Candidate],
+    customer: CustomerRow | None,
+    *,
+    lock: bool,
+) -> list[Candidate]:
+    """Fill in the usage counts of offers with limits (locking them for an order)."""
+    limited = sorted(
+        {c.offer_id for c in candidates if c.offer_id and c.counts_use and c.terms.max_uses}
+    )
+    per_customer = sorted(
+        {
+            c.offer_id
+            for c in candidates
+            if c.offer_id and c.counts_use and c.terms.max_uses_per_customer
+        }
+    )
+    uses: dict[int, int] = {}
+    if limited:
+        query = select(OfferRow.id, OfferRow.uses).where(OfferRow.id.in_(limited))
+        if lock:
+            query = query.order_by(OfferRow.id).with_for_update()
+        uses = {int(i): int(n) for i, n in await session.execute(query)}
+    mine: dict[int, int] = {}
+    if per_customer and customer is not None:
+        mine = {
+            int(i): int(n)
+            for i, n in await session.execute(
+                select(OfferCustomerUseRow.offer_id, OfferCustomerUseRow.uses).where(
+                    OfferCustomerUseRow.customer_id == customer.id,
+                    OfferCustomerUseRow.offer_id.in_(per_customer),
+                )
+            )
+        }
+    if not uses and not mine:
+        return candidates
+    return [
+        replace(c, uses=uses.get(c.offer_id, c.uses), customer_uses=mine.get(c.offer_id, 0))
+        if c.offer_id in uses or c.offer_id in mine
+        else c
+        for c in candidates
+    ]
+
+
+def _refused(key: str, origin: Origin, code: str, refusal: Refusal) -> Candidate:
+    placeholder = OfferTerms(kind=OfferKind.COUPON, name=code, value_type=OfferValueType.PERCENT)
+    return Candidate(key, origin, placeholder, code=code, refusal=refusal)
+
+
+def _code(text: str) -> str:
+    return text.strip().upper()
+
+
+# -- the read-only query -----------------------------------------------------------------
+
+
+async def checkout(
+    db: Database, *, site_id: int, customer_id: int | None, basket: Basket, clock: Clock
+) -> dict[str, Any]:
+    """The quote of a basket, as a document; writes nothing."""
+    basket.check()
+    now = clock()
+    async with db.read_sessions() as session:
+        site = await site_by_id(session, site_id)
+        if site is None:
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+        customer = None
+        if customer_id is not None:
+            customer = await customer_by_id(session, customer_id)
+            if customer is None or customer.site_id != site.id:
+                raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+        priced = await price(session, site, customer, basket, now)
+    return quote_document(priced.quote)
+
+
+# -- describing a quote ------------------------------------------------------------------
+
+
+def quote_document(quote: Quote) -> dict[str, Any]:
+    """The quote as JSON-ready data: what the API shows and what an order stores."""
+    payment = quote.points_payment
+    return {
+        "currency": quote.currency,
+        "subtotal": quote.subtotal,
+        "discount": quote.discount,
+        "total": quote.total,
+        "lines": [
+            {
+                "lineId": q.line.line_id, "productId": q.line.product_id,
+                "category": q.line.category, "quantity": q.line.quantity,
+                "unitPrice": q.line.unit_price, "original": q.original,
+                "memberDiscount": q.member_discount, "discount": q.discount, "final": q.final,
+                "earnsPoints": q.earns_points,
+                "discounts": [
+                    {"key": d.key, "offerId": d.offer_id, "amount": d.amount,
+                     "pointsPayment": d.key == POINTS_KEY}
+                    for d in q.discounts
+                ],
+            }
+            for q in quote.lines
+        ],
+        "applied": [
+            {**_candidate(a.candidate), "amount": a.amount, "rewardPoints": a.reward_points}
+            for a in quote.applied
+        ],
+        "rejected": [
+            {**_candidate(r.candidate), "reason": r.refusal.reason.value,
+             "message": r.refusal.message}
+            for r in quote.rejected
+        ],
+        "punchcards": [
+            {"offerId": p.candidate.offer_id, "name": p.candidate.terms.name,
+             "required": p.required, "before": p.before, "after": p.after,
+             "rewardLineId": p.reward_line_id, "rewardAmount": p.reward_amount}
+            for p in quote.punchcards
+        ],
+        "pointsPayment": None if payment is None else {
+            "requested": payment.requested, "used": payment.used, "amount": payment.amount,
+            "reason": payment.refusal.reason.value if payment.refusal else None,
+            "message": payment.refusal.message if payment.refusal else None,
+        },
+        "pointsBase": quote.points_base,
+        "basePoints": quote.base_points,
+        "rewardPoints": quote.reward_points,
+        "points": quote.points,
+    }  # fmt: skip
+
+
+def _candidate(candidate: Candidate) -> dict[str, Any]:
+    terms = candidate.terms
+    return {
+        "key": candidate.key,
+        "origin": candidate.origin.value,
+        "offerId": candidate.offer_id,
+        "name": terms.name,
+        "kind": terms.kind.value if candidate.offer_id else None,
+        "scope": terms.scope.value if terms.scope is not OfferScope.ORDER else "ORDER",
+        "code": candidate.code,
+        "voucherId": candidate.voucher_id,
+    }
