@@ -9,8 +9,9 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.domain.program import ThresholdReward, ValidityPolicy
-from loyalty_gql.services import customers, program
+from loyalty_gql.services import customers, offers, program
 from loyalty_gql.services.common import Actor, system_clock
 
 DEMO_SITE = "demo"
@@ -57,5 +58,21 @@ async def seed_demo(db: Database) -> bool:
             enroll=True,
             actor=actor,
             clock=system_clock,
+        )
+    demo_offers = (
+        OfferTerms(kind=OfferKind.PROMOTION, name="10% off running shoes",
+                   value_type=OfferValueType.PERCENT, value=Decimal(10),
+                   scope=OfferScope.CATEGORY, targets=("shoes/running",)),
+        OfferTerms(kind=OfferKind.COUPON, name="Welcome: 5.00 off 30.00",
+                   value_type=OfferValueType.FIXED_AMOUNT, value=Decimal(5),
+                   minimum_order_value=Decimal(30), coupon_code="WELCOME10",
+                   max_uses_per_customer=1),
+    )  # fmt: skip
+    for terms in demo_offers:
+        row = await offers.create_offer(
+            db, site_id=site.id, terms=terms, actor=actor, clock=system_clock
+        )
+        await offers.change_status(
+            db, offer_id=row.id, action="publish", actor=actor, clock=system_clock
         )
     return True

@@ -13,8 +13,10 @@ from loyalty_gql.api.core.permissions import SignedIn
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.offers.types import Offer
+from loyalty_gql.api.orders.types import Order
 from loyalty_gql.api.points.types import LedgerEntry, Tier
 from loyalty_gql.api.sites.types import Site
+from loyalty_gql.db.models import OrderRow
 
 
 @strawberry.type
@@ -68,10 +70,19 @@ async def _offer(info: AppInfo, pk: int) -> Node | None:
     return Offer.from_row(row, site.currency) if site else None
 
 
+async def _order(info: AppInfo, pk: int) -> Node | None:
+    async with info.context.db.read_sessions() as session:
+        row = await session.get(OrderRow, pk)
+    if row is None or not info.context.access.serves_site(row.site_id):
+        return None
+    return Order.from_row(row)
+
+
 _RESOLVERS: dict[str, Callable[[AppInfo, int], Awaitable[Node | None]]] = {
     "Site": _site,
     "Customer": _customer,
     "LedgerEntry": _entry,
     "Tier": _tier,
     "Offer": _offer,
+    "Order": _order,
 }

@@ -348,7 +348,9 @@ def price_basket(
     """The quote for ``lines``: see the module's docstring for the rules."""
     state = _Basket(lines, currency_exponent(rules.settings.currency))
     subtotal = state.subtotal
-    ordered = sorted(_unique(candidates, state), key=_order_key)
+    # usable candidates first, so a used code never hides a good one for the same coupon
+    first_usable = sorted(candidates, key=lambda c: (c.refusal is not None, _order_key(c)))
+    ordered = sorted(_unique(first_usable, state), key=_order_key)
     rejected: list[RejectedOffer] = list(state.duplicates)
     eligible: list[Candidate] = []
     for candidate in ordered:
@@ -436,13 +438,17 @@ def _order_key(candidate: Candidate) -> tuple[int, int, int, str]:
 
 def _unique(candidates: Iterable[Candidate], state: _Basket) -> list[Candidate]:
     seen: dict[str, Candidate] = {}
+    coupons: set[int] = set()
     for candidate in candidates:
-        if candidate.key in seen:
+        same_coupon = candidate.origin is Origin.COUPON_CODE and candidate.offer_id in coupons
+        if candidate.key in seen or same_coupon:
             state.duplicates.append(
                 RejectedOffer(candidate, Refusal(Reason.DUPLICATE, "given more than once"))
             )
             continue
         seen[candidate.key] = candidate
+        if candidate.origin is Origin.COUPON_CODE and candidate.offer_id is not None:
+            coupons.add(candidate.offer_id)
     return list(seen.values())
 
 

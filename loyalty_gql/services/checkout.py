@@ -208,11 +208,18 @@ async def price(
     if program_on:
         offers = await site_offers(session, site, now)
         groups = offers.groups
-        candidates, assignments = await _automatic(session, offers.index, basket, customer)
-        code_candidates, codes = await _coupon_codes(session, site, customer, basket, lock)
-        voucher_candidates, vouchers = await _vouchers(session, site, customer, basket, lock)
-        candidates += code_candidates + voucher_candidates
-        candidates = await _with_counts(session, candidates, customer, lock=lock)
+        automatic, assignments = await _automatic(session, offers.index, basket, customer)
+        code_candidates, codes = await _coupon_codes(session, site, customer, basket)
+        voucher_candidates, vouchers = await _vouchers(session, site, customer, basket)
+        if lock:
+            # Lock what the order will change, always offers, then codes, then vouchers,
+            # each in id order (cancelling releases in the same order), and read the
+            # codes and vouchers again under their locks.
+            await _lock_rows(session, [*automatic, *code_candidates, *voucher_candidates])
+            code_candidates, codes = await _coupon_codes(session, site, customer, basket)
+            voucher_candidates, vouchers = await _vouchers(session, site, customer, basket)
+        candidates = [*automatic, *code_candidates, *voucher_candidates]
+        candidates = await _with_counts(session, candidates, customer)
     else:
         off = Refusal(Reason.NOT_AVAILABLE, "the loyalty program of this site is switched off")
         candidates = [
@@ -265,7 +272,7 @@ async def _automatic(
 
 
 async def _coupon_codes(
-    session: AsyncSession, site: SiteRow, customer: CustomerRow | None, basket: Basket, lock: bool
+    session: AsyncSession, site: SiteRow, customer: CustomerRow | None, basket: Basket
 ) -> tuple[list[Candidate], dict[int, CouponCodeRow]]:
     wanted = [_code(c) for c in basket.coupon_codes]
     if not wanted:
@@ -280,9 +287,8 @@ async def _coupon_codes(
         select(CouponCodeRow)
         .where(CouponCodeRow.site_id == site.id, CouponCodeRow.code.in_(wanted))
         .order_by(CouponCodeRow.id)
+        .execution_options(populate_existing=True)  # fresh when read again under a lock
     )
-    if lock:
-        query = query.with_for_update()
     single = {row.code: row for row in await session.scalars(query)}
     code_offers = await offers_by_ids(session, [row.offer_id for row in single.values()])
     candidates = []
@@ -312,7 +318,7 @@ async def _coupon_codes(
 
 
 async def _vouchers(
-    session: AsyncSession, site: SiteRow, customer: CustomerRow | None, basket: Basket, lock: bool
+    session: AsyncSession, site: SiteRow, customer: CustomerRow | None, basket: Basket
 ) -> tuple[list[Candidate], dict[int, VoucherRow]]:
     wanted = [_code(c) for c in basket.voucher_codes]
     if not wanted:
@@ -321,9 +327,8 @@ async def _vouchers(
         select(VoucherRow)
         .where(VoucherRow.site_id == site.id, VoucherRow.code.in_(wanted))
         .order_by(VoucherRow.id)
+        .execution_options(populate_existing=True)  # fresh when read again under a lock
     )
-    if lock:
-        query = query.with_for_update()
     rows = {row.code: row for row in await session.scalars(query)}
     offers = await offers_by_ids(session, [r.offer_id for r in rows.values() if r.offer_id])
     candidates = []
@@ -363,14 +368,25 @@ async def _vouchers(
     return candidates, {row.id: row for row in rows.values()}
 
 
+async def _lock_rows(session: AsyncSession, candidates: list[Candidate]) -> None:
+    """Row locks (PostgreSQL) on the offers with usage limits, the single-use codes and
+    the vouchers of ``candidates``, in that order and by id, refreshing the rows."""
+    limited = sorted(
+        {c.offer_id for c in candidates if c.offer_id and c.counts_use and c.terms.max_uses}
+    )
+    codes = sorted({c.coupon_code_id for c in candidates if c.coupon_code_id})
+    vouchers = sorted({c.voucher_id for c in candidates if c.voucher_id})
+    for model, ids in ((OfferRow, limited), (CouponCodeRow, codes), (VoucherRow, vouchers)):
+        if ids:
+            await session.execute(
+                select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update()
+            )
+
+
 async def _with_counts(
-    session: AsyncSession,
-    candidates: list[Candidate],
-    customer: CustomerRow | None,
-    *,
-    lock: bool,
+    session: AsyncSession, candidates: list[Candidate], customer: CustomerRow | None
 ) -> list[Candidate]:
-    """Fill in the usage counts of offers with limits (locking them for an order)."""
+    """Fill in the usage counts of offers with limits."""
     limited = sorted(
         {c.offer_id for c in candidates if c.offer_id and c.counts_use and c.terms.max_uses}
     )
@@ -384,8 +400,6 @@ async def _with_counts(
     uses: dict[int, int] = {}
     if limited:
         query = select(OfferRow.id, OfferRow.uses).where(OfferRow.id.in_(limited))
-        if lock:
-            query = query.order_by(OfferRow.id).with_for_update()
         uses = {int(i): int(n) for i, n in await session.execute(query)}
     mine: dict[int, int] = {}
     if per_customer and customer is not None:

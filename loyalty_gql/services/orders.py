@@ -408,33 +408,27 @@ async def _cancel_referral(uow: UnitOfWork, order: OrderRow, source: Source, now
 
 
 async def _release(session: AsyncSession, order: OrderRow) -> None:
-    """Give back vouchers and codes, uncount uses, remove punches."""
+    """Uncount uses, give back codes and vouchers (in the lock order of recording:
+    offers, codes, vouchers, each by id), remove punches."""
     used = list(
-        await session.scalars(
-            select(OrderOfferRow)
-            .where(OrderOfferRow.order_id == order.id)
-            .order_by(OrderOfferRow.id)
-        )
+        await session.scalars(select(OrderOfferRow).where(OrderOfferRow.order_id == order.id))
     )
-    for row in used:
-        if row.counted_use and row.offer_id is not None:
-            await session.execute(
-                update(OfferRow).where(OfferRow.id == row.offer_id).values(uses=OfferRow.uses - 1)
-            )
-            if order.customer_id is not None:
-                await _add_customer_use(session, row.offer_id, order.customer_id, -1)
-        if row.voucher_id is not None:
-            await session.execute(
-                update(VoucherRow)
-                .where(VoucherRow.id == row.voucher_id, VoucherRow.status == "USED")
-                .values(status="ACTIVE", used_at=None)
-            )
-        if row.coupon_code_id is not None:
-            await session.execute(
-                update(CouponCodeRow)
-                .where(CouponCodeRow.id == row.coupon_code_id)
-                .values(used_at=None)
-            )
+    for offer_id in sorted({r.offer_id for r in used if r.counted_use and r.offer_id}):
+        await session.execute(
+            update(OfferRow).where(OfferRow.id == offer_id).values(uses=OfferRow.uses - 1)
+        )
+        if order.customer_id is not None:
+            await _add_customer_use(session, offer_id, order.customer_id, -1)
+    for code_id in sorted({r.coupon_code_id for r in used if r.coupon_code_id}):
+        await session.execute(
+            update(CouponCodeRow).where(CouponCodeRow.id == code_id).values(used_at=None)
+        )
+    for voucher_id in sorted({r.voucher_id for r in used if r.voucher_id}):
+        await session.execute(
+            update(VoucherRow)
+            .where(VoucherRow.id == voucher_id, VoucherRow.status == "USED")
+            .values(status="ACTIVE", used_at=None)
+        )
     punches = await session.scalars(select(OrderPunchRow).where(OrderPunchRow.order_id == order.id))
     for punch in punches:
         assignment = await session.get(OfferAssignmentRow, punch.assignment_id)
