@@ -323,14 +323,16 @@ def category_prefixes(category: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def in_scope(terms: OfferTerms, line: BasketLine) -> bool:
-    """Whether the offer's scope covers the line."""
+def in_scope(terms: OfferTerms, line: BasketLine, prefixes: frozenset[str] | None = None) -> bool:
+    """Whether the offer's scope covers the line (``prefixes``: the line's category
+    paths, when the caller has them already)."""
     if terms.scope is OfferScope.ORDER:
         return True
     if terms.scope is OfferScope.PRODUCT:
         return line.product_id in terms.targets
-    prefixes = category_prefixes(line.category)
-    return any(target in prefixes for target in terms.targets)
+    if prefixes is None:
+        prefixes = frozenset(category_prefixes(line.category))
+    return not prefixes.isdisjoint(terms.targets)
 
 
 # -- the calculator ---------------------------------------------------------------------
@@ -359,45 +361,7 @@ def price_basket(
             eligible.append(candidate)
         else:
             rejected.append(RejectedOffer(candidate, refusal))
-    applied: list[AppliedOffer] = []
-    punch_rewards: dict[str, tuple[str, int]] = {}
-    exclusive_won = False
-    done: set[str] = set()
-    for candidate in eligible:
-        if candidate.key in done:
-            continue
-        group_name = None if candidate.terms.exclusive else candidate.terms.stacking_group
-        members = (
-            [c for c in eligible if c.terms.stacking_group == group_name and not c.terms.exclusive]
-            if group_name is not None
-            else [candidate]
-        )
-        done.update(m.key for m in members)
-        if exclusive_won or (candidate.terms.exclusive and applied):
-            rejected += [
-                RejectedOffer(m, Refusal(Reason.NOT_COMBINABLE, "an exclusive offer stands alone"))
-                for m in members
-                if not _waiting_card(m)
-            ]
-            continue
-        rule = DEFAULT_GROUP_RULE if group_name is None else rules.groups.get(group_name)
-        rule = rule or replace(DEFAULT_GROUP_RULE, name=group_name or "")
-        for member, cut in _decide(state, members, rule):
-            if _waiting_card(member):
-                continue  # a card that is not full yet only collects its punch
-            if cut is None:
-                why = f"{rule.mode.value} in stacking group {rule.name} chose another offer"
-                rejected.append(RejectedOffer(member, Refusal(Reason.NOT_COMBINABLE, why)))
-                continue
-            total = sum(cut.values())
-            if total <= 0:
-                rejected.append(RejectedOffer(member, _nothing_off()))
-                continue
-            state.take(member, cut)
-            applied.append(AppliedOffer(member, total, member.terms.reward_points))
-            if member.origin is Origin.PUNCHCARD:
-                punch_rewards[member.key] = (next(iter(cut)), total)
-            exclusive_won = exclusive_won or member.terms.exclusive
+    applied, punch_rewards = _combine(state, eligible, rules, rejected)
     payment = _pay_with_points(state, shopper, rules, pay_points)
     eligible_keys = {c.key for c in eligible}
     punchcards = tuple(
@@ -427,6 +391,54 @@ def price_basket(
     )
 
 
+def _combine(
+    state: _Basket, eligible: list[Candidate], rules: CheckoutRules, rejected: list[RejectedOffer]
+) -> tuple[list[AppliedOffer], dict[str, tuple[str, int]]]:
+    """Apply the eligible candidates in order, by the stacking and exclusivity rules;
+    refusals are added to ``rejected``. Returns the applied offers and, per full
+    punchcard that gave its reward, the line and amount."""
+    applied: list[AppliedOffer] = []
+    punch_rewards: dict[str, tuple[str, int]] = {}
+    exclusive_won = False
+    grouped: dict[str, list[Candidate]] = {}
+    for candidate in eligible:
+        if candidate.terms.stacking_group is not None and not candidate.terms.exclusive:
+            grouped.setdefault(candidate.terms.stacking_group, []).append(candidate)
+    done: set[str] = set()
+    for candidate in eligible:
+        if candidate.key in done:
+            continue
+        group_name = None if candidate.terms.exclusive else candidate.terms.stacking_group
+        members = grouped[group_name] if group_name is not None else [candidate]
+        done.update(m.key for m in members)
+        if exclusive_won or (candidate.terms.exclusive and applied):
+            rejected += [
+                RejectedOffer(m, Refusal(Reason.NOT_COMBINABLE, "an exclusive offer stands alone"))
+                for m in members
+                if not _waiting_card(m)
+            ]
+            continue
+        rule = DEFAULT_GROUP_RULE if group_name is None else rules.groups.get(group_name)
+        rule = rule or replace(DEFAULT_GROUP_RULE, name=group_name or "")
+        for member, cut in _decide(state, members, rule):
+            if _waiting_card(member):
+                continue  # a card that is not full yet only collects its punch
+            if cut is None:
+                why = f"{rule.mode.value} in stacking group {rule.name} chose another offer"
+                rejected.append(RejectedOffer(member, Refusal(Reason.NOT_COMBINABLE, why)))
+                continue
+            total = sum(cut.values())
+            if total <= 0:
+                rejected.append(RejectedOffer(member, _nothing_off()))
+                continue
+            state.take(member, cut)
+            applied.append(AppliedOffer(member, total, member.terms.reward_points))
+            if member.origin is Origin.PUNCHCARD:
+                punch_rewards[member.key] = (next(iter(cut)), total)
+            exclusive_won = exclusive_won or member.terms.exclusive
+    return applied, punch_rewards
+
+
 def _order_key(candidate: Candidate) -> tuple[int, int, int, str]:
     return (
         -candidate.terms.priority,
@@ -452,33 +464,33 @@ def _unique(candidates: Iterable[Candidate], state: _Basket) -> list[Candidate]:
     return list(seen.values())
 
 
-def _refusal(
+def _refusal(  # noqa: PLR0911 - one return per reason, checked in order
     candidate: Candidate, shopper: Shopper | None, subtotal: int, now: datetime, exponent: int
 ) -> Refusal | None:
     terms = candidate.terms
-    minimum = _minor(terms.minimum_order_value, exponent)
-    checks: list[tuple[bool, Reason, str]] = [
-        (terms.valid_from is not None and now < terms.valid_from, Reason.NOT_STARTED,
-         "the offer has not started yet"),
-        (terms.valid_until is not None and now >= terms.valid_until, Reason.EXPIRED,
-         "the offer has ended"),
-        (shopper is None and bool(terms.customer_groups or terms.tier_ids
-                                  or terms.max_uses_per_customer),
-         Reason.NOT_ELIGIBLE, "sign in: the offer is for registered customers"),
-        (shopper is not None and bool(terms.customer_groups)
-         and not shopper.groups & set(terms.customer_groups),
-         Reason.NOT_ELIGIBLE, "the offer is for other customer groups"),
-        (shopper is not None and bool(terms.tier_ids) and shopper.tier_id not in terms.tier_ids,
-         Reason.NOT_ELIGIBLE, "the offer is for other tiers"),
-        (candidate.counts_use and terms.max_uses is not None and candidate.uses >= terms.max_uses,
-         Reason.LIMIT_REACHED, "the offer has been used up"),
-        (candidate.counts_use and terms.max_uses_per_customer is not None
-         and candidate.customer_uses >= terms.max_uses_per_customer,
-         Reason.LIMIT_REACHED, "the customer has used this offer up"),
-        (subtotal < minimum, Reason.BELOW_MINIMUM,
-         f"the basket must come to at least {terms.minimum_order_value}"),
-    ]  # fmt: skip
-    return next((Refusal(reason, text) for failed, reason, text in checks if failed), None)
+    if terms.valid_from is not None and now < terms.valid_from:
+        return Refusal(Reason.NOT_STARTED, "the offer has not started yet")
+    if terms.valid_until is not None and now >= terms.valid_until:
+        return Refusal(Reason.EXPIRED, "the offer has ended")
+    if shopper is None:
+        if terms.customer_groups or terms.tier_ids or terms.max_uses_per_customer:
+            return Refusal(Reason.NOT_ELIGIBLE, "sign in: the offer is for registered customers")
+    else:
+        if terms.customer_groups and shopper.groups.isdisjoint(terms.customer_groups):
+            return Refusal(Reason.NOT_ELIGIBLE, "the offer is for other customer groups")
+        if terms.tier_ids and shopper.tier_id not in terms.tier_ids:
+            return Refusal(Reason.NOT_ELIGIBLE, "the offer is for other tiers")
+    if candidate.counts_use:
+        if terms.max_uses is not None and candidate.uses >= terms.max_uses:
+            return Refusal(Reason.LIMIT_REACHED, "the offer has been used up")
+        limit = terms.max_uses_per_customer
+        if limit is not None and candidate.customer_uses >= limit:
+            return Refusal(Reason.LIMIT_REACHED, "the customer has used this offer up")
+    if terms.minimum_order_value and subtotal < _minor(terms.minimum_order_value, exponent):
+        return Refusal(
+            Reason.BELOW_MINIMUM, f"the basket must come to at least {terms.minimum_order_value}"
+        )
+    return None
 
 
 def _minor(amount: Decimal, exponent: int) -> int:
@@ -503,6 +515,14 @@ class _Basket:
         self.lines = sorted(lines, key=lambda line: line.line_id)
         self.exponent = exponent
         self.left = {line.line_id: line.amount for line in lines}
+        self.position = {line.line_id: n for n, line in enumerate(self.lines)}
+        self.by_product: dict[str, list[BasketLine]] = {}
+        self.by_category: dict[str, list[BasketLine]] = {}
+        for line in self.lines:
+            self.by_product.setdefault(line.product_id, []).append(line)
+            for prefix in category_prefixes(line.category):
+                self.by_category.setdefault(prefix, []).append(line)
+        self._scope: dict[str, list[BasketLine]] = {}
         self.cuts: dict[str, list[LineDiscount]] = {line.line_id: [] for line in lines}
         self.member: dict[str, int] = dict.fromkeys(self.left, 0)
         self.duplicates: list[RejectedOffer] = []
@@ -510,6 +530,23 @@ class _Basket:
     @property
     def subtotal(self) -> int:
         return sum(line.amount for line in self.lines)
+
+    def in_scope(self, candidate: Candidate) -> list[BasketLine]:
+        """The lines the candidate's scope covers, by line id (looked up, then kept)."""
+        found = self._scope.get(candidate.key)
+        if found is not None:
+            return found
+        terms = candidate.terms
+        if terms.scope is OfferScope.ORDER:
+            found = self.lines
+        else:
+            lookup = self.by_product if terms.scope is OfferScope.PRODUCT else self.by_category
+            hits = {
+                line.line_id: line for target in terms.targets for line in lookup.get(target, ())
+            }
+            found = sorted(hits.values(), key=lambda line: self.position[line.line_id])
+        self._scope[candidate.key] = found
+        return found
 
     def take(self, candidate: Candidate, cut: Mapping[str, int]) -> None:
         for line_id, amount in cut.items():
@@ -549,12 +586,18 @@ def _decide(
                 shadow[line_id] -= amount
             results.append((member, cut))
         return results
+    if rule.mode is StackingMode.FIRST_BY_PRIORITY:
+        # the first member that takes anything off wins; the rest are not even computed
+        decided: list[tuple[Candidate, dict[str, int] | None]] = []
+        won = False
+        for member in members:
+            first = None if won else _cut(state, member, rule.price_base, state.left)
+            won = won or bool(first)
+            decided.append((member, first))
+        return decided
     cuts = [(member, _cut(state, member, rule.price_base, state.left)) for member in members]
-    if rule.mode is StackingMode.BEST_FOR_CUSTOMER:
-        best_total = max(sum(cut.values()) for _, cut in cuts)
-        winner = next(m for m, cut in cuts if sum(cut.values()) == best_total)
-    else:
-        winner = next((m for m, cut in cuts if sum(cut.values()) > 0), members[0])
+    best_total = max(sum(cut.values()) for _, cut in cuts)
+    winner = next(m for m, cut in cuts if sum(cut.values()) == best_total)
     return [
         (member, cut if member is winner or sum(cut.values()) == 0 else None)
         for member, cut in cuts
@@ -566,7 +609,7 @@ def _cut(
 ) -> dict[str, int]:
     """What ``candidate`` takes off each line, never more than ``left`` of it."""
     terms = candidate.terms
-    lines = [line for line in state.lines if left[line.line_id] > 0 and in_scope(terms, line)]
+    lines = [line for line in state.in_scope(candidate) if left[line.line_id] > 0]
     if not lines:
         return {}
     if candidate.origin is Origin.PUNCHCARD:
