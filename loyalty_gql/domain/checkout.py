@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import Enum
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
@@ -694,9 +694,11 @@ def _pay_with_points(
         return refused(f"only {shopper.available_points} points are available")
     per_point = rules.point_value.scaleb(state.exponent)  # minor units per point
     left = sum(state.left.values())
-    amount = min(left, int((per_point * requested).to_integral_value(ROUND_FLOOR)))
-    used = min(requested, int((Decimal(amount) / per_point).to_integral_value(ROUND_CEILING)))
-    if amount <= 0:
+    # whole points, never worth more than what is left: a remainder below one point's
+    # value is paid in money
+    used = min(requested, int((Decimal(left) / per_point).to_integral_value(ROUND_FLOOR)))
+    amount = int((per_point * used).to_integral_value(ROUND_FLOOR))
+    if used <= 0 or amount <= 0:
         return PointsPayment(requested, 0, 0, Refusal(Reason.NO_MATCHING_ITEMS, "nothing to pay"))
     weights = {k: v for k, v in state.left.items() if v > 0}
     cut = spread(amount, weights, weights)
@@ -720,7 +722,7 @@ def _punch_progress(
     if reward is not None:
         after = before - required
     elif qualifies:
-        after = min(before + 1, required)
+        after = max(before, min(before + 1, required))  # never lose punches
     else:
         after = before
     return PunchProgress(
