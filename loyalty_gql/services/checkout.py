@@ -208,7 +208,7 @@ async def price(
     if program_on:
         offers = await site_offers(session, site, now)
         groups = offers.groups
-        automatic, assignments = await _automatic(session, offers.index, basket, customer)
+        automatic, assignments = await _automatic(session, offers.index, basket, customer, now)
         code_candidates, codes = await _coupon_codes(session, site, customer, basket)
         voucher_candidates, vouchers = await _vouchers(session, site, customer, basket)
         if lock:
@@ -237,9 +237,18 @@ async def price(
 
 
 async def _automatic(
-    session: AsyncSession, index: OfferIndex, basket: Basket, customer: CustomerRow | None
+    session: AsyncSession,
+    index: OfferIndex,
+    basket: Basket,
+    customer: CustomerRow | None,
+    now: datetime,
 ) -> tuple[list[Candidate], dict[int, OfferAssignmentRow]]:
-    touching = index.touching(basket.lines)
+    # an automatic offer that has ended is simply gone, however old the index is
+    touching = [
+        o
+        for o in index.touching(basket.lines)
+        if o.terms.valid_until is None or now < o.terms.valid_until
+    ]
     held_kinds = (OfferKind.CLUBCARD, OfferKind.PUNCHCARD)
     held_ids = [o.offer_id for o in touching if o.terms.kind in held_kinds]
     assignments: dict[int, OfferAssignmentRow] = {}

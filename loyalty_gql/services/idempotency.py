@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import Database
@@ -81,10 +81,13 @@ async def run_once(
                         )
                     )
                 await uow.commit()
-            except IntegrityError:
+            except DBAPIError as error:
                 # A concurrent request won a race on the same key or natural key
-                # (an external id, an order id). Run again: this time the work
-                # sees the winner's rows and the key lookup sees its outcome.
+                # (an external id, an order id), or PostgreSQL broke a deadlock by
+                # aborting this transaction. Run again: this time the work sees the
+                # winner's rows and the key lookup sees its outcome.
+                if not _worth_retrying(error):
+                    raise
                 if attempt < ATTEMPTS - 1:
                     continue
                 raise DomainError.single(
@@ -94,6 +97,15 @@ async def run_once(
             return result
     msg = "unreachable"  # pragma: no cover
     raise AssertionError(msg)  # pragma: no cover
+
+
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
+
+
+def _worth_retrying(error: DBAPIError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 async def _stored_outcome(

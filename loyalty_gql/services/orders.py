@@ -31,15 +31,16 @@ from loyalty_gql.db.models import (
     OrderPunchRow,
     OrderRefundRow,
     OrderRow,
+    ReferralRow,
     SiteRow,
     VoucherRow,
 )
 from loyalty_gql.db.repositories import points as points_repo
 from loyalty_gql.db.repositories.customers import customer_by_id
-from loyalty_gql.db.repositories.sites import site_by_id
-from loyalty_gql.domain.checkout import Quote
+from loyalty_gql.db.repositories.sites import settings_of, site_by_id
+from loyalty_gql.domain.checkout import Candidate, Quote
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import EntryKind, SourceType
+from loyalty_gql.domain.ledger import EntryKind, SourceType, rolling_expiry
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout import Basket, price, quote_document
 from loyalty_gql.services.common import Actor, Clock
@@ -97,6 +98,11 @@ async def record_order(
                 raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
             if site.program_enabled and customer.enrolled_at is not None:
                 book = await open_book(uow, site, customer, now)  # the account lock, first
+            elif uow.is_postgres:
+                # no account to lock: the customer row keeps per-customer limits honest
+                await session.execute(
+                    select(CustomerRow.id).where(CustomerRow.id == customer.id).with_for_update()
+                )
         priced = await price(
             session, site, customer, basket, now,
             account=book.account if book else None, lock=uow.is_postgres,
@@ -180,42 +186,25 @@ async def _consume(  # noqa: PLR0917
 ) -> None:
     """Count uses, use up vouchers and codes, move punches. The rows are locked (or the
     SQLite write lock is held), so each conditional UPDATE must hit its row."""
+    counted = sorted(
+        (a.candidate for a in quote.applied if a.candidate.counts_use and a.candidate.offer_id),
+        key=lambda c: c.offer_id or 0,
+    )
+    # Rows change in one order everywhere (cancelling follows it too): offers with a
+    # usage limit, single-use codes and vouchers (all three locked before pricing),
+    # then offers without a limit, each by id.
+    await _count_uses(session, [c for c in counted if c.terms.max_uses is not None], customer)
+    await _use_codes_and_vouchers(session, quote, now)
+    await _count_uses(session, [c for c in counted if c.terms.max_uses is None], customer)
     for applied in quote.applied:
         c = applied.candidate
-        counted = c.counts_use and c.offer_id is not None
-        if counted:
-            await _must(
-                session,
-                update(OfferRow)
-                .where(
-                    OfferRow.id == c.offer_id,
-                    (OfferRow.max_uses.is_(None)) | (OfferRow.uses < OfferRow.max_uses),
-                )
-                .values(uses=OfferRow.uses + 1),
-            )
-            if customer is not None:
-                await _add_customer_use(session, c.offer_id or 0, customer.id, 1)
-        if c.voucher_id is not None:
-            await _must(
-                session,
-                update(VoucherRow)
-                .where(VoucherRow.id == c.voucher_id, VoucherRow.status == "ACTIVE")
-                .values(status="USED", used_at=now),
-            )
-        if c.coupon_code_id is not None:
-            await _must(
-                session,
-                update(CouponCodeRow)
-                .where(CouponCodeRow.id == c.coupon_code_id, CouponCodeRow.used_at.is_(None))
-                .values(used_at=now),
-            )
         session.add(
             OrderOfferRow(
                 order_id=order.id, site_id=order.site_id, offer_id=c.offer_id,
                 origin=c.origin.value, voucher_id=c.voucher_id, coupon_code_id=c.coupon_code_id,
                 discount_minor=applied.amount,
                 reward_points=applied.reward_points if order.points else 0,
-                counted_use=counted,
+                counted_use=bool(c.counts_use and c.offer_id),
             )
         )  # fmt: skip
     for card in quote.punchcards:
@@ -230,6 +219,41 @@ async def _consume(  # noqa: PLR0917
             )
         )  # fmt: skip
     await session.flush()
+
+
+async def _count_uses(
+    session: AsyncSession, counted: list[Candidate], customer: CustomerRow | None
+) -> None:
+    for c in counted:
+        await _must(
+            session,
+            update(OfferRow)
+            .where(
+                OfferRow.id == c.offer_id,
+                (OfferRow.max_uses.is_(None)) | (OfferRow.uses < OfferRow.max_uses),
+            )
+            .values(uses=OfferRow.uses + 1),
+        )
+        if customer is not None:
+            await _add_customer_use(session, c.offer_id or 0, customer.id, 1)
+
+
+async def _use_codes_and_vouchers(session: AsyncSession, quote: Quote, now: datetime) -> None:
+    used = [a.candidate for a in quote.applied]
+    for code_id in sorted(c.coupon_code_id for c in used if c.coupon_code_id):
+        await _must(
+            session,
+            update(CouponCodeRow)
+            .where(CouponCodeRow.id == code_id, CouponCodeRow.used_at.is_(None))
+            .values(used_at=now),
+        )
+    for voucher_id in sorted(c.voucher_id for c in used if c.voucher_id):
+        await _must(
+            session,
+            update(VoucherRow)
+            .where(VoucherRow.id == voucher_id, VoucherRow.status == "ACTIVE")
+            .values(status="USED", used_at=now),
+        )
 
 
 async def _earn(
@@ -250,7 +274,14 @@ async def _earn(
         order.earn_entry_id = entry.id
     await book.note_order(Money(quote.total, order.currency))
     order.threshold_voucher_ids = [v.id for v in book.vouchers]
-    referral = await reward_referral(uow, book.customer, book.site, book.now)
+    if not book.settings.order_points_pending:
+        await _reward_referral(uow, book, order)
+
+
+async def _reward_referral(uow: UnitOfWork, book: AccountBook, order: OrderRow) -> None:
+    """The referrer earns on the friend's first order once it counts: when recorded if
+    order points are final at once, else when completed."""
+    referral = await reward_referral(uow, book.customer, book.site, book.now, order.external_id)
     if referral is not None:
         order.referral_entry_id = referral.id
 
@@ -273,8 +304,10 @@ async def complete_order(
                 ErrorCode.INVALID_STATE, "a cancelled order cannot be completed", "orderId"
             )
         earned = await _entry(uow.session, order.earn_entry_id)
-        if earned is not None and earned.kind == EntryKind.PENDING.value:
-            book = await _book(uow, order, now)
+        book = await _book(uow, order, now) if order.member_order else None
+        if book is not None and settings_of(book.site).order_points_pending:
+            await _reward_referral(uow, book, order)
+        if book is not None and earned is not None and earned.kind == EntryKind.PENDING.value:
             _, done_pending, _ = await points_repo.reversed_so_far(uow.session, earned.id)
             if earned.pending_points + done_pending > 0:
                 activated = await book.activate(
@@ -385,7 +418,13 @@ async def _undo_note(book: AccountBook, order: OrderRow) -> None:
     )  # fmt: skip
     if account.last_order_at == order.created_at:
         account.last_order_at = order.previous_last_order_at
-        account.rolling_expires_at = order.previous_rolling_expires_at
+        settings = book.settings
+        set_by_this_order = rolling_expiry(
+            settings.validity_policy, settings.validity_days, order.created_at
+        )
+        if account.rolling_expires_at == set_by_this_order:
+            # nothing extended the clock since (an activation would have)
+            account.rolling_expires_at = order.previous_rolling_expires_at
 
 
 async def _cancel_referral(uow: UnitOfWork, order: OrderRow, source: Source, now: datetime) -> None:
@@ -405,20 +444,38 @@ async def _cancel_referral(uow: UnitOfWork, order: OrderRow, source: Source, now
             entry, taking, source, ledger_key("order-cancel-referral", order.site_id,
                                               order.external_id),
         )  # fmt: skip
+    # the friend's next order may earn the referral again
+    await uow.session.execute(
+        update(ReferralRow)
+        .where(ReferralRow.rewarded_entry_id == entry.id)
+        .values(rewarded_entry_id=None)
+    )
 
 
 async def _release(session: AsyncSession, order: OrderRow) -> None:
-    """Uncount uses, give back codes and vouchers (in the lock order of recording:
-    offers, codes, vouchers, each by id), remove punches."""
+    """Uncount uses, give back codes and vouchers, remove punches. Rows are changed in
+    the order recording locks them: offers with a usage limit, single-use codes,
+    vouchers, then offers without a limit, each by id."""
     used = list(
         await session.scalars(select(OrderOfferRow).where(OrderOfferRow.order_id == order.id))
     )
-    for offer_id in sorted({r.offer_id for r in used if r.counted_use and r.offer_id}):
-        await session.execute(
-            update(OfferRow).where(OfferRow.id == offer_id).values(uses=OfferRow.uses - 1)
+    counted = sorted({r.offer_id for r in used if r.counted_use and r.offer_id})
+    limits: dict[int, int | None] = {}
+    if counted:
+        rows = await session.execute(
+            select(OfferRow.id, OfferRow.max_uses).where(OfferRow.id.in_(counted))
         )
-        if order.customer_id is not None:
-            await _add_customer_use(session, offer_id, order.customer_id, -1)
+        limits = {int(pk): limit for pk, limit in rows}
+
+    async def uncount(offer_ids: list[int]) -> None:
+        for offer_id in offer_ids:
+            await session.execute(
+                update(OfferRow).where(OfferRow.id == offer_id).values(uses=OfferRow.uses - 1)
+            )
+            if order.customer_id is not None:
+                await _add_customer_use(session, offer_id, order.customer_id, -1)
+
+    await uncount([pk for pk in counted if limits.get(pk) is not None])
     for code_id in sorted({r.coupon_code_id for r in used if r.coupon_code_id}):
         await session.execute(
             update(CouponCodeRow).where(CouponCodeRow.id == code_id).values(used_at=None)
@@ -429,6 +486,7 @@ async def _release(session: AsyncSession, order: OrderRow) -> None:
             .where(VoucherRow.id == voucher_id, VoucherRow.status == "USED")
             .values(status="ACTIVE", used_at=None)
         )
+    await uncount([pk for pk in counted if limits.get(pk) is None])
     punches = await session.scalars(select(OrderPunchRow).where(OrderPunchRow.order_id == order.id))
     for punch in punches:
         assignment = await session.get(OfferAssignmentRow, punch.assignment_id)
@@ -449,8 +507,8 @@ class RefundRequest:
 
     def request(self) -> dict[str, Any]:
         """Plain data for the fingerprint."""
-        return {"lines": [list(x) for x in self.lines],
-                "amount": None if self.amount is None else str(self.amount)}  # fmt: skip
+        amount = None if self.amount is None else format(self.amount.normalize(), "f")
+        return {"lines": sorted(list(x) for x in self.lines), "amount": amount}
 
 
 async def refund_order(

@@ -398,12 +398,13 @@ async def _record_referral(
 
 
 async def reward_referral(
-    uow: UnitOfWork, referred: CustomerRow, site: SiteRow, now: datetime
+    uow: UnitOfWork, referred: CustomerRow, site: SiteRow, now: datetime, order_ref: str
 ) -> LedgerEntryRow | None:
-    """Hook for order completion: the referrer of ``referred`` earns, once.
+    """Hook for orders: the referrer of ``referred`` earns, once per referral.
 
-    Called by order recording when the referred customer's first order
-    completes; does nothing when there is no unrewarded referral.
+    Called when the referred customer's first order counts (see services.orders);
+    does nothing when there is no unrewarded referral. A cancelled order gives the
+    referral back (its reward reversed), so the entry's key names the order.
     """
     referral = await uow.session.scalar(
         select(ReferralRow).where(
@@ -420,7 +421,8 @@ async def reward_referral(
     source = Source(
         SourceType.ACTIVITY, "system:referral", str(referred.external_id), activity_code="REFERRAL"
     )
-    entry = await book.earn(settings.referral_points, source, f"activity:REFERRAL:{referral.id}")
+    key = ledger_key("activity", "REFERRAL", referral.id, order_ref)
+    entry = await book.earn(settings.referral_points, source, key)
     referral.rewarded_entry_id = entry.id
     return entry
 

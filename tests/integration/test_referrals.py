@@ -40,7 +40,7 @@ async def _first_order_completes(
         assert referred is not None
         site = await uow.session.get(SiteRow, referred.site_id)
         assert site is not None
-        entry = await reward_referral(uow, referred, site, clock())
+        entry = await reward_referral(uow, referred, site, clock(), "order-1")
         await uow.commit()
     if entry is None:
         return None
