@@ -83,7 +83,7 @@ class Origin(Enum):
     VOUCHER = "VOUCHER"
 
 
-ORIGIN_RANK = {origin: rank for rank, origin in enumerate(Origin)}
+ORIGIN_RANK = {origin.name: rank for rank, origin in enumerate(Origin)}
 
 
 class Reason(Enum):
@@ -138,7 +138,7 @@ class Shopper:
     available_points: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: thousands are made per basket, and frozen is slower
 class Candidate:
     """An offer that may apply: automatic (promotion, clubcard, punchcard) or chosen.
 
@@ -201,7 +201,7 @@ class AppliedOffer:
     reward_points: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RejectedOffer:
     """An offer that did not apply, and why."""
 
@@ -350,9 +350,19 @@ def price_basket(
     """The quote for ``lines``: see the module's docstring for the rules."""
     state = _Basket(lines, currency_exponent(rules.settings.currency))
     subtotal = state.subtotal
-    # usable candidates first, so a used code never hides a good one for the same coupon
-    first_usable = sorted(candidates, key=lambda c: (c.refusal is not None, _order_key(c)))
-    ordered = sorted(_unique(first_usable, state), key=_order_key)
+    candidates = list(candidates)
+    # the order key, computed once per candidate (inlined: this is the hot path)
+    rank = {
+        c.key: (-c.terms.priority, ORIGIN_RANK[c.origin.name], c.offer_id or 0, c.key)
+        for c in candidates
+    }
+    coupons = [c.offer_id for c in candidates if c.origin is Origin.COUPON_CODE]
+    if len(rank) == len(candidates) and len(set(coupons)) == len(coupons):
+        ordered = sorted(candidates, key=lambda c: rank[c.key])
+    else:
+        # usable candidates first, so a used code never hides a good one for one coupon
+        first_usable = sorted(candidates, key=lambda c: (c.refusal is not None, rank[c.key]))
+        ordered = sorted(_unique(first_usable, state), key=lambda c: rank[c.key])
     rejected: list[RejectedOffer] = list(state.duplicates)
     eligible: list[Candidate] = []
     for candidate in ordered:
@@ -382,7 +392,7 @@ def price_basket(
         currency=rules.settings.currency,
         lines=quoted,
         applied=tuple(applied),
-        rejected=tuple(sorted(rejected, key=lambda r: _order_key(r.candidate))),
+        rejected=tuple(sorted(rejected, key=lambda r: rank[r.candidate.key])),
         punchcards=punchcards,
         points_payment=payment,
         points_base=points_base,
@@ -408,15 +418,15 @@ def _combine(
     for candidate in eligible:
         if candidate.key in done:
             continue
-        group_name = None if candidate.terms.exclusive else candidate.terms.stacking_group
-        members = grouped[group_name] if group_name is not None else [candidate]
-        done.update(m.key for m in members)
-        if exclusive_won or (candidate.terms.exclusive and applied):
-            rejected += [
-                RejectedOffer(m, Refusal(Reason.NOT_COMBINABLE, "an exclusive offer stands alone"))
-                for m in members
-                if not _waiting_card(m)
-            ]
+        terms = candidate.terms
+        group_name = None if terms.exclusive else terms.stacking_group
+        members = [candidate] if group_name is None else grouped[group_name]
+        if group_name is not None:
+            done.update(m.key for m in members)
+        blocked = exclusive_won or (terms.exclusive and bool(applied))
+        if blocked or _nothing_left(state, candidate, group_name):
+            refusal = STANDS_ALONE if blocked else NOTHING_LEFT
+            rejected += [RejectedOffer(m, refusal) for m in members if not _waiting_card(m)]
             continue
         rule = DEFAULT_GROUP_RULE if group_name is None else rules.groups.get(group_name)
         rule = rule or replace(DEFAULT_GROUP_RULE, name=group_name or "")
@@ -429,7 +439,7 @@ def _combine(
                 continue
             total = sum(cut.values())
             if total <= 0:
-                rejected.append(RejectedOffer(member, _nothing_off()))
+                rejected.append(RejectedOffer(member, NOTHING_LEFT))
                 continue
             state.take(member, cut)
             applied.append(AppliedOffer(member, total, member.terms.reward_points))
@@ -439,10 +449,20 @@ def _combine(
     return applied, punch_rewards
 
 
+def _nothing_left(state: _Basket, candidate: Candidate, group_name: str | None) -> bool:
+    """Whether nothing is left for the candidate (or its group) to take off: the basket
+    is paid in full, or (the common case with many offers) a lone offer's lines are."""
+    if state.total_left == 0:
+        return True
+    if group_name is not None or candidate.terms.exclusive:
+        return False
+    return not any(state.left[line.line_id] for line in state.in_scope(candidate))
+
+
 def _order_key(candidate: Candidate) -> tuple[int, int, int, str]:
     return (
         -candidate.terms.priority,
-        ORIGIN_RANK[candidate.origin],
+        ORIGIN_RANK[candidate.origin.name],
         candidate.offer_id or 0,
         candidate.key,
     )
@@ -504,8 +524,8 @@ def _waiting_card(candidate: Candidate) -> bool:
     )
 
 
-def _nothing_off() -> Refusal:
-    return Refusal(Reason.NO_MATCHING_ITEMS, "nothing in the basket is left for this offer")
+NOTHING_LEFT = Refusal(Reason.NO_MATCHING_ITEMS, "nothing in the basket is left for this offer")
+STANDS_ALONE = Refusal(Reason.NOT_COMBINABLE, "an exclusive offer stands alone")
 
 
 class _Basket:
@@ -515,6 +535,7 @@ class _Basket:
         self.lines = sorted(lines, key=lambda line: line.line_id)
         self.exponent = exponent
         self.left = {line.line_id: line.amount for line in lines}
+        self.total_left = sum(self.left.values())
         self.position = {line.line_id: n for n, line in enumerate(self.lines)}
         self.by_product: dict[str, list[BasketLine]] = {}
         self.by_category: dict[str, list[BasketLine]] = {}
@@ -541,10 +562,10 @@ class _Basket:
             found = self.lines
         else:
             lookup = self.by_product if terms.scope is OfferScope.PRODUCT else self.by_category
-            hits = {
-                line.line_id: line for target in terms.targets for line in lookup.get(target, ())
-            }
-            found = sorted(hits.values(), key=lambda line: self.position[line.line_id])
+            found = [line for target in terms.targets for line in lookup.get(target, ())]
+            if len(found) > 1:  # several targets may name one line; keep the basket's order
+                unique = {line.line_id: line for line in found}
+                found = sorted(unique.values(), key=lambda line: self.position[line.line_id])
         self._scope[candidate.key] = found
         return found
 
@@ -553,6 +574,7 @@ class _Basket:
             if amount <= 0:
                 continue
             self.left[line_id] -= amount
+            self.total_left -= amount
             self.cuts[line_id].append(LineDiscount(candidate.key, candidate.offer_id, amount))
             if candidate.origin is Origin.CLUBCARD:
                 self.member[line_id] += amount
@@ -560,6 +582,7 @@ class _Basket:
     def take_points(self, cut: Mapping[str, int]) -> None:
         for line_id, amount in cut.items():
             self.left[line_id] -= amount
+            self.total_left -= amount
             self.cuts[line_id].append(LineDiscount(POINTS_KEY, None, amount))
 
     def quote_line(self, line: BasketLine) -> LineQuote:

@@ -8,6 +8,8 @@ per-process `OfferIndex`, rebuilt when the site's `offers_version` moves.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -126,6 +128,7 @@ class SiteOffers:
 
 
 _CACHE: OrderedDict[int, SiteOffers] = OrderedDict()
+_BUILDING: dict[tuple[int, int], asyncio.Future[SiteOffers | None]] = {}
 
 
 async def site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> SiteOffers:
@@ -134,6 +137,24 @@ async def site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> Si
     if cached is not None and cached.version == site.offers_version:
         _CACHE.move_to_end(site.id)
         return cached
+    key = (site.id, site.offers_version)
+    building = _BUILDING.get(key)
+    if building is not None:  # another request of this process is loading it: wait
+        built = await asyncio.shield(building)
+        if built is not None:
+            return built
+    future: asyncio.Future[SiteOffers | None] = asyncio.get_running_loop().create_future()
+    _BUILDING[key] = future
+    fresh: SiteOffers | None = None
+    try:
+        fresh = await _build_site_offers(session, site, now)
+        return fresh
+    finally:
+        _BUILDING.pop(key, None)
+        future.set_result(fresh)  # waiters get the index, or None: then they load it
+
+
+async def _build_site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> SiteOffers:
     rows = await session.scalars(
         select(OfferRow).where(
             OfferRow.site_id == site.id,
@@ -155,12 +176,17 @@ async def site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> Si
     _CACHE[site.id] = fresh
     while len(_CACHE) > CACHED_SITES:
         _CACHE.popitem(last=False)
+    # The index lives until the site's offers change: keep its many objects out of
+    # the cyclic collector's full scans (as the app does with its start-up heap).
+    # Reference counting still frees a replaced index; it holds no cycles.
+    gc.freeze()
     return fresh
 
 
 def forget_site_offers() -> None:
     """Empty this process's cache (tests switching databases)."""
     _CACHE.clear()
+    _BUILDING.clear()
 
 
 # -- gathering ---------------------------------------------------------------------------
