@@ -83,7 +83,9 @@ class Origin(Enum):
     VOUCHER = "VOUCHER"
 
 
-ORIGIN_RANK = {origin.name: rank for rank, origin in enumerate(Origin)}
+# keyed by the member's plain _value_ string: hashing an Enum member or reading .value
+# runs Python code, and this lookup is made for every candidate of every basket
+ORIGIN_RANK = {origin._value_: rank for rank, origin in enumerate(Origin)}
 
 
 class Reason(Enum):
@@ -353,7 +355,7 @@ def price_basket(
     candidates = list(candidates)
     # the order key, computed once per candidate (inlined: this is the hot path)
     rank = {
-        c.key: (-c.terms.priority, ORIGIN_RANK[c.origin.name], c.offer_id or 0, c.key)
+        c.key: (-c.terms.priority, ORIGIN_RANK[c.origin._value_], c.offer_id or 0, c.key)
         for c in candidates
     }
     coupons = [c.offer_id for c in candidates if c.origin is Origin.COUPON_CODE]
@@ -401,7 +403,7 @@ def price_basket(
     )
 
 
-def _combine(
+def _combine(  # noqa: PLR0912 - the hot path is inlined on purpose
     state: _Basket, eligible: list[Candidate], rules: CheckoutRules, rejected: list[RejectedOffer]
 ) -> tuple[list[AppliedOffer], dict[str, tuple[str, int]]]:
     """Apply the eligible candidates in order, by the stacking and exclusivity rules;
@@ -420,14 +422,23 @@ def _combine(
             continue
         terms = candidate.terms
         group_name = None if terms.exclusive else terms.stacking_group
-        members = [candidate] if group_name is None else grouped[group_name]
-        if group_name is not None:
-            done.update(m.key for m in members)
         blocked = exclusive_won or (terms.exclusive and bool(applied))
-        if blocked or _nothing_left(state, candidate, group_name):
-            refusal = STANDS_ALONE if blocked else NOTHING_LEFT
-            rejected += [RejectedOffer(m, refusal) for m in members if not _waiting_card(m)]
-            continue
+        if group_name is None:
+            # a lone offer: the hot path when thousands touch the basket
+            if blocked or _nothing_left(state, candidate, None):
+                if candidate.origin is not Origin.PUNCHCARD or not _waiting_card(candidate):
+                    rejected.append(
+                        RejectedOffer(candidate, STANDS_ALONE if blocked else NOTHING_LEFT)
+                    )
+                continue
+            members = [candidate]
+        else:
+            members = grouped[group_name]
+            done.update(m.key for m in members)
+            if blocked or _nothing_left(state, candidate, group_name):
+                refusal = STANDS_ALONE if blocked else NOTHING_LEFT
+                rejected += [RejectedOffer(m, refusal) for m in members if not _waiting_card(m)]
+                continue
         rule = DEFAULT_GROUP_RULE if group_name is None else rules.groups.get(group_name)
         rule = rule or replace(DEFAULT_GROUP_RULE, name=group_name or "")
         for member, cut in _decide(state, members, rule):
@@ -462,7 +473,7 @@ def _nothing_left(state: _Basket, candidate: Candidate, group_name: str | None) 
 def _order_key(candidate: Candidate) -> tuple[int, int, int, str]:
     return (
         -candidate.terms.priority,
-        ORIGIN_RANK[candidate.origin.name],
+        ORIGIN_RANK[candidate.origin._value_],
         candidate.offer_id or 0,
         candidate.key,
     )

@@ -778,6 +778,8 @@ async def test_1_line_and_50_lines_with_20_promotions_cost_the_same_statements(
     assert len(large["appliedOffers"]) == 20
     assert len(large["lines"]) == 50
     assert len(for_one) == len(for_fifty), (for_one, for_fifty)
+    # the site (for its currency), the site again in the read session, the customer,
+    # their account: nothing per line, nothing per offer
+    assert len(for_fifty) == 4, for_fifty
     # the site's live offers come from the index, not from a query per basket
     assert not [s for s in for_fifty if "FROM offers" in s], for_fifty
-
