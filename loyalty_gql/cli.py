@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -35,6 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     jobs.add_argument("job", choices=["expire", "expiry-warnings", "tier-review"])
     jobs.add_argument("--batch-size", type=int, default=200)
 
+    worker = commands.add_parser(
+        "worker",
+        help="run webhook delivery, expiry, expiry warnings and tier review until SIGTERM",
+    )
+    worker.add_argument("--once", action="store_true", help="run each job once, then exit")
+    worker.add_argument("--deliver-every", type=float, default=1.0, help="seconds (1)")
+    worker.add_argument("--expire-every", type=float, default=300.0, help="seconds (300)")
+    worker.add_argument("--warn-every", type=float, default=3600.0, help="seconds (3600)")
+    worker.add_argument("--tiers-every", type=float, default=3600.0, help="seconds (3600)")
     commands.add_parser("verify", help="check every account against its ledger and lots")
 
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
@@ -49,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         "export-schema": _export,
         "jobs": _jobs,
         "verify": _verify,
+        "worker": _worker,
     }[args.command]
     return handler(args)
 
@@ -134,6 +145,33 @@ def _jobs(args: argparse.Namespace) -> int:
             await db.dispose()
 
     print(asyncio.run(run()))
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from loyalty_gql.db.engine import create_database
+    from loyalty_gql.jobs.worker import Intervals, run_worker
+    from loyalty_gql.services.common import system_clock
+
+    logging.basicConfig(level=get_settings().log_level.upper())
+
+    async def run() -> None:
+        db = create_database(get_settings().database_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        intervals = Intervals(
+            args.deliver_every, args.expire_every, args.warn_every, args.tiers_every
+        )
+        try:
+            await run_worker(db, clock=system_clock, stop=stop, intervals=intervals, once=args.once)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
     return 0
 
 

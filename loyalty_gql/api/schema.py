@@ -12,6 +12,7 @@ from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.node_query import NodeQueries
+from loyalty_gql.api.notifications import NotificationMutations, NotificationQueries
 from loyalty_gql.api.offers.exchanges import Exchange, ExchangeMutations, ExchangeQueries
 from loyalty_gql.api.offers.mutations import (
     AssignmentMutations,
@@ -28,6 +29,12 @@ from loyalty_gql.api.points.types import LedgerEntry, Tier, Voucher
 from loyalty_gql.api.sites.mutations import SiteMutations
 from loyalty_gql.api.sites.queries import SiteQueries
 from loyalty_gql.api.sites.types import Site
+from loyalty_gql.api.webhooks import (
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMutations,
+    WebhookQueries,
+)
 
 Query = merge_types(
     "Query",
@@ -39,6 +46,8 @@ Query = merge_types(
         OfferQueries,
         ExchangeQueries,
         OrderQueries,
+        WebhookQueries,
+        NotificationQueries,
     ),
 )
 Mutation = merge_types(
@@ -52,6 +61,8 @@ Mutation = merge_types(
         AssignmentMutations,
         ExchangeMutations,
         OrderMutations,
+        WebhookMutations,
+        NotificationMutations,
     ),
 )
 Query.__strawberry_definition__.description = "Everything that can be read."  # type: ignore[attr-defined]
@@ -63,7 +74,18 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Customer, LedgerEntry, Tier, Voucher, Offer, Exchange, Order],
+        types=[
+            Site,
+            Customer,
+            LedgerEntry,
+            Tier,
+            Voucher,
+            Offer,
+            Exchange,
+            Order,
+            WebhookEndpoint,
+            WebhookDelivery,
+        ],
         config=StrawberryConfig(auto_camel_case=True),
     )
 

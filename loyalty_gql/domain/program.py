@@ -9,7 +9,12 @@ from enum import Enum
 from typing import Any
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
-from loyalty_gql.domain.values import PointsRounding, currency_exponent, is_known_currency
+from loyalty_gql.domain.values import (
+    PointsRounding,
+    currency_exponent,
+    is_known_currency,
+    is_known_locale,
+)
 
 ACTIVITY_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,39}$")
 BUILT_IN_ACTIVITIES = frozenset({"NEWSLETTER_SIGNUP", "PRODUCT_REVIEW", "REFERRAL"})
@@ -88,6 +93,7 @@ class ProgramSettings:
     exchange_customer_groups: tuple[str, ...] = ()
     exchange_categories: tuple[str, ...] = ()
     point_value: Decimal | None = None
+    locale: str = "en"
 
     def changed(self, **changes: Any) -> ProgramSettings:
         """A copy with ``changes`` applied, validated as a whole."""
@@ -124,6 +130,10 @@ class ProgramSettings:
             )
         elif self.earn_rate.as_tuple().exponent < -4:  # type: ignore[operator]
             problems.append(_invalid("earnRate", "may have at most 4 decimal places"))
+        if not is_known_locale(self.locale):
+            problems.append(
+                _invalid("locale", f"{self.locale!r} is not a locale (for example en, de_DE)")
+            )
         value = self.point_value
         if value is not None and (
             not value.is_finite()

@@ -7,6 +7,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import Enum
 from functools import lru_cache
 
+from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_precision, list_currencies
 
 
@@ -14,6 +15,18 @@ from babel.numbers import get_currency_precision, list_currencies
 def is_known_currency(code: str) -> bool:
     """Whether ``code`` is an ISO 4217 currency code."""
     return len(code) == 3 and code.isupper() and code in list_currencies()
+
+
+@lru_cache(maxsize=512)
+def is_known_locale(code: str) -> bool:
+    """Whether ``code`` names a locale babel can format for (en, de_DE, pt-BR...)."""
+    if not 0 < len(code) <= 35:
+        return False
+    try:
+        Locale.parse(code.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return False
+    return True
 
 
 @lru_cache(maxsize=512)

@@ -83,8 +83,22 @@ async def _expire_accounts(uow: UnitOfWork, accounts: list[PointAccountRow], now
             uow, sites[account.site_id], customers[account.customer_id], account, now
         )
         key = f"expire:{account.customer_id}:{now.isoformat()}:{due[0].id}"
-        if await book.expire_lots(due, key) is not None:
+        entry = await book.expire_lots(due, key)
+        if entry is not None:
             written += 1
+            await add_event_once(
+                uow.session,
+                site_id=account.site_id,
+                customer_id=account.customer_id,
+                kind="POINTS_EXPIRED",
+                dedupe_key=f"expired:{entry.id}",
+                payload={
+                    "points": entry.expired_points,
+                    "expiredAt": now.isoformat(),
+                    "available": account.available,
+                },
+                now=now,
+            )
     return written
 
 

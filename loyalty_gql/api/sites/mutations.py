@@ -93,6 +93,10 @@ class ConfigureProgramInput:
     points_rounding: PointsRounding | None = strawberry.field(
         default=strawberry.UNSET, description="How fractional points are rounded."
     )
+    locale: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Language and region notifications write money and dates in (en, de_DE).",
+    )
     point_value: Decimal | None = strawberry.field(
         default=strawberry.UNSET,
         description="Money one point pays at checkout (for example 0.01); null: points do not "
@@ -157,7 +161,7 @@ NOT_NULLABLE = {
     "enabled", "currency_code", "earn_rate", "points_rounding", "participation",
     "order_points_pending", "validity_policy", "threshold_reward", "newsletter_signup_points",
     "product_review_points", "referral_points", "custom_activities", "expiry_warning_days",
-    "exchange_customer_groups", "exchange_categories",
+    "exchange_customer_groups", "exchange_categories", "locale",
 }  # fmt: skip
 
 
@@ -172,6 +176,8 @@ def program_changes(data: ConfigureProgramInput) -> dict[str, Any]:
     if nulls:
         name = to_camel_case(nulls[0])
         raise DomainError.single(ErrorCode.REQUIRED, f"{name} may be omitted but not null", name)
+    if given.get("locale") is not None:
+        given["locale"] = given["locale"].strip()
     if "currency_code" in given:
         given["currency"] = given.pop("currency_code").strip().upper()
     if given.get("threshold_reward") is not None:

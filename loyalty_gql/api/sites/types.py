@@ -81,6 +81,10 @@ class Program:
     points_rounding: PointsRounding = strawberry.field(
         description="How fractional points are rounded.", metadata=WITHIN_PARENT
     )
+    locale: str = strawberry.field(
+        description="Language and region notifications write money and dates in.",
+        metadata=WITHIN_PARENT,
+    )
     point_value: Decimal | None = strawberry.field(
         description="Money one point pays at checkout; null when points do not pay for orders. "
         "Also the value of the points customers hold (the program's liability).",
@@ -144,6 +148,7 @@ class Program:
             earn_rate=settings.earn_rate,
             points_rounding=settings.points_rounding,
             point_value=settings.point_value,
+            locale=settings.locale,
             participation=settings.participation,
             order_points_pending=settings.order_points_pending,
             validity_policy=settings.validity_policy,

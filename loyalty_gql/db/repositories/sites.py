@@ -52,6 +52,7 @@ def settings_of(row: SiteRow) -> ProgramSettings:
         exchange_customer_groups=tuple((row.exchange_limits or {}).get("groups", ())),
         exchange_categories=tuple((row.exchange_limits or {}).get("categories", ())),
         point_value=row.point_value,
+        locale=row.locale,
     )
 
 
@@ -62,6 +63,7 @@ def store_settings(row: SiteRow, settings: ProgramSettings) -> None:
     row.currency = settings.currency
     row.earn_rate = settings.earn_rate
     row.point_value = settings.point_value
+    row.locale = settings.locale
     row.points_rounding = settings.points_rounding.value
     row.participation = settings.participation.value
     row.order_points_pending = settings.order_points_pending
@@ -107,6 +109,7 @@ def settings_document(row: SiteRow) -> dict[str, Any]:
         "expiry_warning_days",
         "exchange_limits",
         "point_value",
+        "locale",
     ]
     document = {name: getattr(row, name) for name in columns}
     document["earn_rate"] = str(row.earn_rate)

@@ -1,0 +1,87 @@
+"""`loyalty-gql worker`: one long-running process for every background job.
+
+It delivers outbox events to webhooks (dispatch, then send what is due) every
+second or so, and runs expiry, expiry warnings and tier review on their own
+intervals. Every job claims its work with row locks (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL) or leases, so several workers share the work without doing it
+twice. On SIGTERM or SIGINT it finishes the step in hand and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from loyalty_gql.db.engine import Database
+from loyalty_gql.jobs.expiry import expire_points, warn_expiring
+from loyalty_gql.services.common import Clock
+from loyalty_gql.services.tiers import review_tiers
+from loyalty_gql.services.webhooks import dispatch, send_due
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Intervals:
+    """Seconds between runs of each job."""
+
+    deliver: float = 1.0
+    expire: float = 300.0
+    warnings: float = 3600.0
+    tiers: float = 3600.0
+
+
+async def deliver(db: Database, *, clock: Clock, client: httpx.AsyncClient) -> int:
+    """Dispatch new events, then send every due delivery; returns deliveries tried."""
+    await dispatch(db, clock=clock)
+    tried = 0
+    while True:
+        sent = await send_due(db, clock=clock, client=client)
+        tried += sent
+        if sent == 0:
+            return tried
+
+
+async def run_worker(
+    db: Database,
+    *,
+    clock: Clock,
+    stop: asyncio.Event,
+    intervals: Intervals = Intervals(),
+    client: httpx.AsyncClient | None = None,
+    once: bool = False,
+) -> None:
+    """Run the jobs until ``stop`` is set (or, with ``once``, each job one time)."""
+    own_client = client is None
+    http = client or httpx.AsyncClient(follow_redirects=False)
+    jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
+        ("deliver", intervals.deliver, lambda: deliver(db, clock=clock, client=http)),
+        ("expire", intervals.expire, lambda: expire_points(db, clock=clock)),
+        ("expiry-warnings", intervals.warnings, lambda: warn_expiring(db, clock=clock)),
+        ("tier-review", intervals.tiers, lambda: review_tiers(db, clock=clock)),
+    ]
+    due = dict.fromkeys((name for name, _, _ in jobs), 0.0)
+    try:
+        while not stop.is_set():
+            for name, every, job in jobs:
+                if stop.is_set() or time.monotonic() < due[name]:
+                    continue
+                try:
+                    await job()
+                except Exception:  # one failing job must not stop the others
+                    log.exception("job %s failed", name)
+                due[name] = time.monotonic() + every
+            if once:
+                return
+            wait = max(0.0, min(due.values()) - time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+    finally:
+        if own_client:
+            await http.aclose()
