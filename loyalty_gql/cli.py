@@ -45,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--expire-every", type=float, default=300.0, help="seconds (300)")
     worker.add_argument("--warn-every", type=float, default=3600.0, help="seconds (3600)")
     worker.add_argument("--tiers-every", type=float, default=3600.0, help="seconds (3600)")
+    worker.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=60.0,
+        help="how long a claimed webhook batch stays this worker's (60)",
+    )
     commands.add_parser("verify", help="check every account against its ledger and lots")
 
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
@@ -164,8 +170,9 @@ def _worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         intervals = Intervals(
-            args.deliver_every, args.expire_every, args.warn_every, args.tiers_every
-        )
+            args.deliver_every, args.expire_every, args.warn_every, args.tiers_every,
+            args.lease_seconds,
+        )  # fmt: skip
         try:
             await run_worker(db, clock=system_clock, stop=stop, intervals=intervals, once=args.once)
         finally:

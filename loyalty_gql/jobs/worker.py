@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
@@ -22,7 +23,7 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.jobs.expiry import expire_points, warn_expiring
 from loyalty_gql.services.common import Clock
 from loyalty_gql.services.tiers import review_tiers
-from loyalty_gql.services.webhooks import dispatch, send_due
+from loyalty_gql.services.webhooks import LEASE, dispatch, send_due
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,17 @@ class Intervals:
     expire: float = 300.0
     warnings: float = 3600.0
     tiers: float = 3600.0
+    lease: float = LEASE.total_seconds()  # how long a claimed webhook batch stays ours
 
 
-async def deliver(db: Database, *, clock: Clock, client: httpx.AsyncClient) -> int:
+async def deliver(
+    db: Database, *, clock: Clock, client: httpx.AsyncClient, lease: timedelta = LEASE
+) -> int:
     """Dispatch new events, then send every due delivery; returns deliveries tried."""
     await dispatch(db, clock=clock)
     tried = 0
     while True:
-        sent = await send_due(db, clock=clock, client=client)
+        sent = await send_due(db, clock=clock, client=client, lease=lease)
         tried += sent
         if sent == 0:
             return tried
@@ -61,7 +65,11 @@ async def run_worker(
     own_client = client is None
     http = client or httpx.AsyncClient(follow_redirects=False)
     jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
-        ("deliver", intervals.deliver, lambda: deliver(db, clock=clock, client=http)),
+        (
+            "deliver",
+            intervals.deliver,
+            lambda: deliver(db, clock=clock, client=http, lease=timedelta(seconds=intervals.lease)),
+        ),
         ("expire", intervals.expire, lambda: expire_points(db, clock=clock)),
         ("expiry-warnings", intervals.warnings, lambda: warn_expiring(db, clock=clock)),
         ("tier-review", intervals.tiers, lambda: review_tiers(db, clock=clock)),

@@ -340,18 +340,26 @@ class Claimed:
 
 
 async def send_due(
-    db: Database, *, clock: Clock, client: httpx.AsyncClient, batch_size: int = 50
+    db: Database,
+    *,
+    clock: Clock,
+    client: httpx.AsyncClient,
+    batch_size: int = 50,
+    lease: timedelta = LEASE,
 ) -> int:
-    """Send the deliveries that are due (one leased batch); returns how many were tried."""
-    claimed = await _claim(db, clock(), batch_size)
+    """Send the deliveries that are due (one leased batch); returns how many were tried.
+    ``lease`` must outlast sending a batch; a dead worker's leases free after it."""
+    claimed = await _claim(db, clock(), batch_size, lease)
     for delivery in claimed:
         status, error = await _send(client, delivery, clock())
         await _record(db, delivery, status, error, clock())
     return len(claimed)
 
 
-async def _claim(db: Database, now: datetime, batch_size: int) -> list[Claimed]:
-    lease_until = now + LEASE
+async def _claim(
+    db: Database, now: datetime, batch_size: int, lease: timedelta = LEASE
+) -> list[Claimed]:
+    lease_until = now + lease
     async with UnitOfWork(db) as uow:
         query = (
             select(WebhookDeliveryRow, WebhookEndpointRow)

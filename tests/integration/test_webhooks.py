@@ -732,3 +732,42 @@ async def test_the_worker_process_delivers_and_stops_cleanly_on_sigterm(
     )
     [row] = await _delivery_rows(db)
     assert (row.status, row.attempts, row.lease_until) == ("DELIVERED", 1, None)
+
+
+async def test_a_worker_process_killed_mid_batch_and_started_again_loses_nothing(
+    db: Database, backend: DatabaseBackend, clock: Clock, receiver: Receiver
+) -> None:
+    # given: 30 pending events, and a receiver that holds its answers
+    clock.now = _real_now()
+    site_id, customer_id, _ = await _service_site(db, clock, f"{receiver.url}/hook")
+    event_ids = await _insert_events(db, site_id, customer_id, 30, clock.now)
+    env = {**os.environ, "LOYALTY_DATABASE_URL": backend.url}
+    receiver.hold()
+    first = await asyncio.create_subprocess_exec(
+        CLI, "worker", "--deliver-every", "0.2", "--lease-seconds", "2", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        # when: the worker is killed (SIGKILL: no clean-up) while a request is in flight
+        await receiver.wait_for(1, within=30)
+        first.kill()
+        await first.wait()
+    finally:
+        if first.returncode is None:
+            first.kill()
+            await first.wait()
+    receiver.release()
+    await asyncio.sleep(2.5)  # its leases run out
+    second = await asyncio.create_subprocess_exec(
+        CLI, "worker", "--once", "--lease-seconds", "2", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(second.communicate(), timeout=60)
+    # then: every event arrived; a repeat, if any, under the same webhook-id
+    assert second.returncode == 0, err.decode()
+    received = receiver.ids()
+    assert set(received) == {f"evt_{n}" for n in event_ids}
+    assert all(count <= 2 for count in received.values()), received
+    rows = await _delivery_rows(db)
+    assert {row.status for row in rows} == {"DELIVERED"}
+    assert len(rows) == 30
