@@ -52,11 +52,9 @@ from loyalty_gql.db.models import OfferRow, StackingGroupRow
 from loyalty_gql.db.repositories.offers import store_terms
 from loyalty_gql.domain.checkout import (
     BasketLine,
-    Candidate,
     CheckoutRules,
     LiveOffer,
     OfferIndex,
-    Origin,
     PriceBase,
     Quote,
     Shopper,
@@ -263,10 +261,9 @@ def quote(
     """What a checkout request does with the index: the offers touching the basket,
     a candidate for each promotion, the calculator. Also says how many touched."""
     touching = index.touching(lines)
+    # as services.checkout does: a promotion's candidate is made once, with the index
     candidates = [
-        Candidate(f"offer:{o.offer_id}", Origin.PROMOTION, o.terms, o.offer_id)
-        for o in touching
-        if o.terms.kind is OfferKind.PROMOTION
+        index.promotions[o.offer_id] for o in touching if o.terms.kind is OfferKind.PROMOTION
     ]
     return price_basket(lines, shopper, candidates, RULES, now), len(touching)
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import Enum
+from operator import attrgetter
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
@@ -162,6 +163,11 @@ class Candidate:
     coupon_code_id: int | None = None
     code: str | None = None
     refusal: Refusal | None = None
+    rank: tuple[int, int, int, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # the order offers are applied in, computed once: sorting by it is hot
+        self.rank = _order_key(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,18 +359,15 @@ def price_basket(
     state = _Basket(lines, currency_exponent(rules.settings.currency))
     subtotal = state.subtotal
     candidates = list(candidates)
-    # the order key, computed once per candidate (inlined: this is the hot path)
-    rank = {
-        c.key: (-c.terms.priority, ORIGIN_RANK[c.origin._value_], c.offer_id or 0, c.key)
-        for c in candidates
-    }
+    by_rank = attrgetter("rank")
     coupons = [c.offer_id for c in candidates if c.origin is Origin.COUPON_CODE]
-    if len(rank) == len(candidates) and len(set(coupons)) == len(coupons):
-        ordered = sorted(candidates, key=lambda c: rank[c.key])
+    keys = {c.key for c in candidates}
+    if len(keys) == len(candidates) and len(set(coupons)) == len(coupons):
+        ordered = sorted(candidates, key=by_rank)
     else:
         # usable candidates first, so a used code never hides a good one for one coupon
-        first_usable = sorted(candidates, key=lambda c: (c.refusal is not None, rank[c.key]))
-        ordered = sorted(_unique(first_usable, state), key=lambda c: rank[c.key])
+        first_usable = sorted(candidates, key=lambda c: (c.refusal is not None, c.rank))
+        ordered = sorted(_unique(first_usable, state), key=by_rank)
     rejected: list[RejectedOffer] = list(state.duplicates)
     eligible: list[Candidate] = []
     for candidate in ordered:
@@ -394,7 +397,7 @@ def price_basket(
         currency=rules.settings.currency,
         lines=quoted,
         applied=tuple(applied),
-        rejected=tuple(sorted(rejected, key=lambda r: rank[r.candidate.key])),
+        rejected=tuple(sorted(rejected, key=lambda r: r.candidate.rank)),
         punchcards=punchcards,
         points_payment=payment,
         points_base=points_base,
@@ -821,8 +824,14 @@ class OfferIndex:
         self.order_wide: list[LiveOffer] = []
         self.by_product: dict[str, list[LiveOffer]] = {}
         self.by_category: dict[str, list[LiveOffer]] = {}
+        # a promotion's candidate is the same for every basket: made once, here
+        self.promotions: dict[int, Candidate] = {}
         for offer in offers:
             self.offers[offer.offer_id] = offer
+            if offer.terms.kind is OfferKind.PROMOTION:
+                self.promotions[offer.offer_id] = Candidate(
+                    f"offer:{offer.offer_id}", Origin.PROMOTION, offer.terms, offer.offer_id
+                )
             terms = offer.terms
             if terms.scope is OfferScope.ORDER:
                 self.order_wide.append(offer)

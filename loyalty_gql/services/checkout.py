@@ -292,9 +292,7 @@ async def _automatic(
     for offer in touching:
         kind = offer.terms.kind
         if kind is OfferKind.PROMOTION:
-            candidates.append(
-                Candidate(f"offer:{offer.offer_id}", Origin.PROMOTION, offer.terms, offer.offer_id)
-            )
+            candidates.append(index.promotions[offer.offer_id])  # made once per index
         elif offer.offer_id in assignments:
             origin = Origin.CLUBCARD if kind is OfferKind.CLUBCARD else Origin.PUNCHCARD
             candidates.append(
