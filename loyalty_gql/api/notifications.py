@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
 
-from loyalty_gql.api.core.errors import UserError, user_errors
+from loyalty_gql.api.core.errors import UserError, query_error, user_errors
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
@@ -136,20 +135,6 @@ def _template(
     )
 
 
-def _query_error(error: DomainError) -> GraphQLError:
-    problem = error.problems[0]
-    return GraphQLError(
-        str(error),
-        extensions={
-            "code": problem.code.value,
-            "userErrors": [
-                {"field": list(p.field), "code": p.code.value, "message": p.message}
-                for p in error.problems
-            ],
-        },
-    )
-
-
 @strawberry.type
 class NotificationQueries:
     """Reading and previewing notification templates."""
@@ -218,7 +203,7 @@ class NotificationQueries:
                 template=_template(template) if template is not None else None,
             )
         except DomainError as error:
-            raise _query_error(error) from None
+            raise query_error(error) from None
         return RenderedNotification(
             email_subject=rendered.email_subject,
             email_html=rendered.email_html,

@@ -331,18 +331,6 @@ def category_prefixes(category: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def in_scope(terms: OfferTerms, line: BasketLine, prefixes: frozenset[str] | None = None) -> bool:
-    """Whether the offer's scope covers the line (``prefixes``: the line's category
-    paths, when the caller has them already)."""
-    if terms.scope is OfferScope.ORDER:
-        return True
-    if terms.scope is OfferScope.PRODUCT:
-        return line.product_id in terms.targets
-    if prefixes is None:
-        prefixes = frozenset(category_prefixes(line.category))
-    return not prefixes.isdisjoint(terms.targets)
-
-
 # -- the calculator ---------------------------------------------------------------------
 
 
@@ -380,7 +368,7 @@ def price_basket(
     payment = _pay_with_points(state, shopper, rules, pay_points)
     eligible_keys = {c.key for c in eligible}
     punchcards = tuple(
-        _punch_progress(c, state.lines, punch_rewards.get(c.key), c.key in eligible_keys)
+        _punch_progress(c, state, punch_rewards.get(c.key), c.key in eligible_keys)
         for c in ordered
         if c.origin is Origin.PUNCHCARD
     )
@@ -745,7 +733,7 @@ def _pay_with_points(
 
 def _punch_progress(
     candidate: Candidate,
-    lines: Sequence[BasketLine],
+    state: _Basket,
     reward: tuple[str, int] | None,
     eligible: bool,
 ) -> PunchProgress:
@@ -753,7 +741,7 @@ def _punch_progress(
     qualifying order (enough items in scope) adds one punch, up to the number needed."""
     terms = candidate.terms
     required = terms.punches_required or 0
-    quantity = sum(line.quantity for line in lines if in_scope(terms, line))
+    quantity = sum(line.quantity for line in state.in_scope(candidate))
     qualifies = eligible and quantity >= terms.punch_minimum_quantity
     before = candidate.punches
     if reward is not None:

@@ -31,6 +31,22 @@ def user_errors(error: DomainError) -> list[UserError]:
     ]
 
 
+def query_error(error: DomainError, *prefix: str) -> GraphQLError:
+    """A query's expected failure (a query has no payload for userErrors): a top-level
+    error whose extensions carry the first code and every problem as a userError,
+    input paths prefixed with ``prefix`` (("input",) when the query takes one)."""
+    return GraphQLError(
+        str(error),
+        extensions={
+            "code": error.problems[0].code.value,
+            "userErrors": [
+                {"field": [*prefix, *p.field], "code": p.code.value, "message": p.message}
+                for p in error.problems
+            ],
+        },
+    )
+
+
 class BadRequestError(GraphQLError):
     """A malformed request (bad argument, too large a page): a top-level error."""
 

@@ -7,11 +7,10 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy import select
 
 from loyalty_gql.api.auth import Role
-from loyalty_gql.api.core.errors import UserError, user_errors
+from loyalty_gql.api.core.errors import UserError, query_error, user_errors
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, Anyone, IsAdmin, IsStaff
@@ -203,20 +202,6 @@ async def _basket(info: AppInfo, site_pk: int, data: CheckoutInput | RecordOrder
     return basket
 
 
-def _checkout_error(error: DomainError) -> GraphQLError:
-    problem = error.problems[0]
-    return GraphQLError(
-        str(error),
-        extensions={
-            "code": problem.code.value,
-            "userErrors": [
-                {"field": ["input", *p.field], "code": p.code.value, "message": p.message}
-                for p in error.problems
-            ],
-        },
-    )
-
-
 @strawberry.type
 class OrderQueries:
     """Pricing baskets and reading orders."""
@@ -249,7 +234,7 @@ class OrderQueries:
                 ctx.db, site_id=site_pk, customer_id=customer_pk, basket=basket, clock=ctx.clock
             )
         except DomainError as error:
-            raise _checkout_error(error) from None
+            raise query_error(error, "input") from None
         return CheckoutQuote.from_document(doc)
 
     @strawberry.field(
