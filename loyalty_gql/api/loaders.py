@@ -23,6 +23,7 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 from loyalty_gql.db.repositories.customers import customers_by_ids
+from loyalty_gql.db.repositories.insight import OfferUse
 from loyalty_gql.db.repositories.offers import offers_by_ids
 from loyalty_gql.db.repositories.points import (
     accounts_by_customer_ids,
@@ -39,6 +40,7 @@ from loyalty_gql.db.repositories.tiers import (
     tiers_of_sites,
 )
 from loyalty_gql.domain.tiers import Measures, TierRule
+from loyalty_gql.services.insight import CustomerInsight, customer_insights, offer_performance
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -180,6 +182,16 @@ class Loaders:
     def offer_by_id(self) -> RowLoader[int, OfferRow]:
         """Offers by id."""
         return RowLoader(self._db, offers_by_ids)
+
+    @cached_property
+    def customer_insight(self) -> RowLoader[int, CustomerInsight]:
+        """Insight by customer id (orders and their lines, two statements a batch)."""
+        return RowLoader(self._db, customer_insights)
+
+    @cached_property
+    def offer_performance(self) -> RowLoader[int, OfferUse]:
+        """All-time performance by offer id (missing for offers never used)."""
+        return RowLoader(self._db, offer_performance)
 
     @cached_property
     def ledger_page(self) -> LedgerPageLoader:

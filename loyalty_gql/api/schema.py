@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
+from loyalty_gql.api.insight.queries import InsightQueries
 from loyalty_gql.api.node_query import NodeQueries
 from loyalty_gql.api.notifications import NotificationMutations, NotificationQueries
 from loyalty_gql.api.offers.exchanges import Exchange, ExchangeMutations, ExchangeQueries
@@ -48,6 +49,7 @@ Query = merge_types(
         OrderQueries,
         WebhookQueries,
         NotificationQueries,
+        InsightQueries,
     ),
 )
 Mutation = merge_types(

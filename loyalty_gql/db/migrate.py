@@ -36,6 +36,21 @@ def _upgrade(connection: Connection, config: Config, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+async def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` back to ``revision`` (tests of migrations)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_downgrade, alembic_config(url), revision)
+    finally:
+        await engine.dispose()
+
+
+def _downgrade(connection: Connection, config: Config, revision: str) -> None:
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
 def upgrade_sync(url: str, revision: str = "head") -> None:
     """Blocking wrapper of :func:`upgrade` for the CLI."""
     asyncio.run(upgrade(url, revision))

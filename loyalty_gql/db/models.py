@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -105,6 +106,8 @@ class EnrollmentEventRow(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('ENROLLED', 'LEFT')", name="kind"),
         Index("ix_enrollment_events_customer", "customer_id", "id"),
+        # insight: who joined or left a site in a period, or since a day
+        Index("ix_enrollment_events_site_at", "site_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -342,7 +345,14 @@ class TierRow(Base):
 
 
 class CustomerDayRow(Base):
-    """Per customer and day: points earned and money spent (tier windows, insight)."""
+    """Per customer and day: points and money, kept by the writes (tier windows, insight).
+
+    ``points_earned``, ``points_redeemed`` and ``points_expired`` count on the day of
+    the entry that gave, spent or expired them: a later reversal is counted back on
+    that day, so a day shows what stuck. ``points_change`` is the change of the
+    available balance on the day it happened, so balances at the end of any day
+    follow from today's.
+    """
 
     __tablename__ = "customer_days"
     __table_args__ = (
@@ -357,6 +367,9 @@ class CustomerDayRow(Base):
     points_earned: Mapped[int] = mapped_column(BigInteger, default=0)
     spent_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     orders: Mapped[int] = mapped_column(Integer, default=0)
+    points_redeemed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    points_expired: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    points_change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ReferralRow(Base):
@@ -552,6 +565,20 @@ class OrderRow(Base):
         ),
         Index("ix_orders_site_created", "site_id", "created_at", "id"),
         Index("ix_orders_customer_created", "customer_id", "created_at", "id"),
+        # insight over a period reads only this index on PostgreSQL
+        Index(
+            "ix_orders_site_period",
+            "site_id",
+            "created_at",
+            postgresql_include=[
+                "status",
+                "customer_id",
+                "member_order",
+                "total_minor",
+                "refunded_minor",
+                "discount_minor",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -630,6 +657,13 @@ class OrderOfferRow(Base):
     __table_args__ = (
         Index("ix_order_offers_order", "order_id"),
         Index("ix_order_offers_offer", "offer_id", "order_id"),
+        # insight: the offers a site's orders used in a period
+        Index(
+            "ix_order_offers_site_period",
+            "site_id",
+            "created_at",
+            postgresql_include=["offer_id", "order_id", "discount_minor", "cancelled"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -646,6 +680,10 @@ class OrderOfferRow(Base):
     discount_minor: Mapped[int] = mapped_column(BigInteger)
     reward_points: Mapped[int] = mapped_column(BigInteger, default=0)
     counted_use: Mapped[bool] = mapped_column(Boolean)
+    # copies of the order's, so insight reads an offer's uses without the orders
+    customer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OrderPunchRow(Base):

@@ -272,7 +272,7 @@ class AccountBook:
         expired = -amount if original.expired_points > 0 else 0
         entry = await self._append(
             EntryKind.REVERSED, source, key, points=amount, redeemed_points=redeemed,
-            expired_points=expired, reverses=original.id,
+            expired_points=expired, reverses=original.id, day=original.created_at.date(),
         )  # fmt: skip
         await self._give_back(entry, gives)
         if voucher is None:
@@ -377,15 +377,31 @@ class AccountBook:
         )
         self.session.add(entry)
         await self.session.flush()
-        if earned_points:
-            await repo.add_to_customer_day(
-                self.session,
-                site_id=self.site.id,
-                customer_id=self.customer.id,
-                day=day or self.now.date(),  # a reversal counts where the earning did
-                points_earned=earned_points,
-            )
+        await self._add_to_days(
+            day or self.now.date(), points, earned_points, redeemed_points, expired_points
+        )
         return entry
+
+    async def _add_to_days(
+        self, flow_day: date, points: int, earned: int, redeemed: int, expired: int
+    ) -> None:
+        """The daily rollup: gains, spends and expiries on ``flow_day`` (a reversal's is
+        the day of the entry it reverses), the balance's change today."""
+        today = self.now.date()
+        days: dict[date, dict[str, int]] = {}
+        if earned or redeemed or expired:
+            days[flow_day] = {
+                "points_earned": earned,
+                "points_redeemed": redeemed,
+                "points_expired": expired,
+            }
+        if points:
+            days.setdefault(today, {})["points_change"] = points
+        for day, amounts in days.items():
+            await repo.add_to_customer_day(
+                self.session, site_id=self.site.id, customer_id=self.customer.id, day=day,
+                **amounts,
+            )  # fmt: skip
 
     async def _new_lot(self, entry: LedgerEntryRow, points: int) -> None:
         expires_at = lot_expiry(

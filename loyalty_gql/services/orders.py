@@ -205,6 +205,7 @@ async def _consume(  # noqa: PLR0917
                 discount_minor=applied.amount,
                 reward_points=applied.reward_points if order.points else 0,
                 counted_use=bool(c.counts_use and c.offer_id),
+                customer_id=order.customer_id, created_at=order.created_at, cancelled=False,
             )
         )  # fmt: skip
     for card in quote.punchcards:
@@ -487,6 +488,10 @@ async def _release(session: AsyncSession, order: OrderRow) -> None:
             .values(status="ACTIVE", used_at=None)
         )
     await uncount([pk for pk in counted if limits.get(pk) is None])
+    if used:
+        await session.execute(
+            update(OrderOfferRow).where(OrderOfferRow.order_id == order.id).values(cancelled=True)
+        )
     punches = await session.scalars(select(OrderPunchRow).where(OrderPunchRow.order_id == order.id))
     for punch in punches:
         assignment = await session.get(OfferAssignmentRow, punch.assignment_id)

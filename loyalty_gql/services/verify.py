@@ -23,6 +23,13 @@ ACCOUNT_COLUMNS = {
     "lifetime_redeemed": "redeemed_points",
     "lifetime_expired": "expired_points",
 }
+# account column -> the customer_days column whose sum over all days equals it
+DAY_COLUMNS = {
+    "available": "points_change",
+    "lifetime_earned": "points_earned",
+    "lifetime_redeemed": "points_redeemed",
+    "lifetime_expired": "points_expired",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +94,13 @@ async def verify_ledger(db: Database) -> list[Difference]:
                 Difference(customer_id, f"lot {lot_id} remaining", remaining, int(expected))
             )
         differences += await _entries_against_their_lots(session)
-        earned_by_day = {
-            customer_id: int(total or 0)
-            for customer_id, total in await session.execute(
-                select(CustomerDayRow.customer_id, func.sum(CustomerDayRow.points_earned)).group_by(
-                    CustomerDayRow.customer_id
-                )
+        by_days = {
+            customer_id: tuple(int(total or 0) for total in totals)
+            for customer_id, *totals in await session.execute(
+                select(
+                    CustomerDayRow.customer_id,
+                    *(func.sum(getattr(CustomerDayRow, c)) for c in DAY_COLUMNS.values()),
+                ).group_by(CustomerDayRow.customer_id)
             )
         }
         accounts = await session.scalars(select(PointAccountRow))
@@ -111,14 +119,15 @@ async def verify_ledger(db: Database) -> list[Difference]:
                         int(entry_sums[-1] or 0),
                     )
                 )  # fmt: skip
-            by_day = earned_by_day.get(account.customer_id, 0)
-            if by_day != account.lifetime_earned:
-                differences.append(
-                    Difference(
-                        account.customer_id, "points earned by day", by_day,
-                        account.lifetime_earned,
-                    )
-                )  # fmt: skip
+            day_sums = by_days.get(account.customer_id, (0,) * len(DAY_COLUMNS))
+            for (column, day_column), by_day in zip(DAY_COLUMNS.items(), day_sums, strict=True):
+                if by_day != getattr(account, column):
+                    differences.append(
+                        Difference(
+                            account.customer_id, f"{column} vs {day_column} by day",
+                            getattr(account, column), by_day,
+                        )
+                    )  # fmt: skip
             lot_total = int(lots.get(account.customer_id, 0) or 0)
             if account.available != lot_total:
                 differences.append(

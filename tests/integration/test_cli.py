@@ -80,9 +80,10 @@ async def test_verify_passes_on_a_consistent_ledger_and_reports_a_tampered_accou
     assert tampered.status == 1
     assert tampered.out.splitlines() == [
         f"customer {ann}: available is 71, the ledger says 70",
+        f"customer {ann}: available vs points_change by day is 71, the ledger says 70",
         f"customer {ann}: available vs lots is 71, the ledger says 70",
     ]
-    assert tampered.err == "2 differences\n"
+    assert tampered.err == "3 differences\n"
 
 
 async def test_jobs_expire_prints_how_many_entries_it_wrote(

@@ -17,8 +17,9 @@ from loyalty_gql.api.core.pagination import (
     decode_id_cursor,
     page_size,
 )
-from loyalty_gql.api.core.permissions import CanSeeCustomer
+from loyalty_gql.api.core.permissions import CanSeeCustomer, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
+from loyalty_gql.api.insight.types import CustomerInsight
 from loyalty_gql.api.offers.my_offers import AFTER_ARG, FIRST_ARG, KIND, MyOffer, my_offers
 from loyalty_gql.api.points.types import Balance, LedgerEntry, Tier, TierProgress, Voucher
 from loyalty_gql.api.sites.types import Site
@@ -156,6 +157,19 @@ class Customer(Node):
         """A page of the customer's offers."""
         row = await info.context.loaders.customer_by_id.load(self.pk)
         return await my_offers(info, row, kind, first, after)
+
+    @strawberry.field(
+        description="How the customer buys: orders, spend, favourite categories and products "
+        "(admins and the shop backend).",
+        permission_classes=[CanServeSite],
+    )
+    async def insight(self, info: AppInfo) -> CustomerInsight:
+        """The customer's insight, batched with the other customers of the response."""
+        result = await info.context.loaders.customer_insight.load(self.pk)
+        site = await info.context.loaders.site_by_id.load(self.site_pk)
+        if result is None or site is None:  # pragma: no cover - every customer has a site
+            raise LookupError(self.pk)
+        return CustomerInsight.of(result, site.currency)
 
     @classmethod
     def from_row(cls, row: CustomerRow) -> Customer:

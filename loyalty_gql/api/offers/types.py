@@ -13,6 +13,7 @@ from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import CanSeeSite, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
+from loyalty_gql.api.insight.types import OfferPerformance
 from loyalty_gql.api.points.types import Tier
 from loyalty_gql.db.models import OfferRow
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferStatus, OfferValueType
@@ -95,6 +96,16 @@ class Offer(Node):
         row = await info.context.loaders.offer_by_id.load(self.copied_from_pk)
         site = await info.context.loaders.site_by_id.load(self.site_pk)
         return Offer.from_row(row, site.currency) if row and site else None
+
+    @strawberry.field(
+        description="How the offer did on every order that used it (admins and the shop backend).",
+        permission_classes=[CanServeSite],
+    )
+    async def performance(self, info: AppInfo) -> OfferPerformance:
+        """Uses, buyers, discount and revenue, batched with the response's other offers."""
+        use = await info.context.loaders.offer_performance.load(self.pk)
+        site = await info.context.loaders.site_by_id.load(self.site_pk)
+        return OfferPerformance.of(use, site.currency if site else "XXX")
 
     @classmethod
     def from_row(cls, row: OfferRow, currency: str) -> Offer:

@@ -156,30 +156,34 @@ async def add_to_customer_day(
     site_id: int,
     customer_id: int,
     day: date,
-    points_earned: int = 0,
-    spent_minor: int = 0,
-    orders: int = 0,
+    **amounts: int,
 ) -> None:
-    """Add to a customer's daily rollup, creating the day's row if needed."""
+    """Add ``amounts`` (points_earned=5, orders=1...) to a customer's daily rollup,
+    creating the day's row if needed."""
     insert = insert_for(session)
+    columns = CustomerDayRow.__table__.c
     statement = insert(CustomerDayRow).values(
         site_id=site_id,
         customer_id=customer_id,
         day=day,
-        points_earned=points_earned,
-        spent_minor=spent_minor,
-        orders=orders,
+        **{name: amounts.get(name, 0) for name in DAY_AMOUNTS},
     )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[CustomerDayRow.customer_id, CustomerDayRow.day],
-            set_={
-                "points_earned": CustomerDayRow.points_earned + points_earned,
-                "spent_minor": CustomerDayRow.spent_minor + spent_minor,
-                "orders": CustomerDayRow.orders + orders,
-            },
+            set_={name: columns[name] + value for name, value in amounts.items()},
         )
     )
+
+
+DAY_AMOUNTS = (
+    "points_earned",
+    "spent_minor",
+    "orders",
+    "points_redeemed",
+    "points_expired",
+    "points_change",
+)
 
 
 async def add_event_once(

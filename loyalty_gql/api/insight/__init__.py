@@ -1,0 +1,1 @@
+"""Insight: program statistics, daily series, customer and offer insight."""
