@@ -160,10 +160,10 @@ class Customer(Node):
 
     @strawberry.field(
         description="How the customer buys: orders, spend, favourite categories and products "
-        "(admins and the shop backend).",
+        "(admins and the shop backend; null with an error for anyone else).",
         permission_classes=[CanServeSite],
     )
-    async def insight(self, info: AppInfo) -> CustomerInsight:
+    async def insight(self, info: AppInfo) -> CustomerInsight | None:
         """The customer's insight, batched with the other customers of the response."""
         result = await info.context.loaders.customer_insight.load(self.pk)
         site = await info.context.loaders.site_by_id.load(self.site_pk)

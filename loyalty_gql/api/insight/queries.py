@@ -24,7 +24,7 @@ from loyalty_gql.services import insight as service
 
 SITE_ID = "Global ID of the site."
 FROM = "First day of the period (UTC), included."
-TO = "Last day of the period (UTC), included; at most 366 days after from."
+TO = "Last day of the period (UTC), included; a period is at most 366 days."
 
 strawberry.enum(service.Metric, name="InsightMetric", description="What a daily series counts.")
 

@@ -98,10 +98,11 @@ class Offer(Node):
         return Offer.from_row(row, site.currency) if row and site else None
 
     @strawberry.field(
-        description="How the offer did on every order that used it (admins and the shop backend).",
+        description="How the offer did on every order that used it (admins and the shop "
+        "backend; null with an error for anyone else).",
         permission_classes=[CanServeSite],
     )
-    async def performance(self, info: AppInfo) -> OfferPerformance:
+    async def performance(self, info: AppInfo) -> OfferPerformance | None:
         """Uses, buyers, discount and revenue, batched with the response's other offers."""
         use = await info.context.loaders.offer_performance.load(self.pk)
         site = await info.context.loaders.site_by_id.load(self.site_pk)
