@@ -223,9 +223,10 @@ FROM bench_lines ORDER BY n, line_no
 
 ORDER_OFFERS_SQL = """
 INSERT INTO order_offers (order_id, site_id, offer_id, origin, voucher_id, coupon_code_id,
-    discount_minor, reward_points, counted_use, customer_id, created_at, cancelled)
+    discount_minor, reward_points, counted_use, customer_id, created_at, cancelled,
+    order_value_minor)
 SELECT n, $1, ($2::bigint[])[offer_no], 'PROMOTION', NULL, NULL, discount, 0, true,
-       customer_id, created_at, status = 'CANCELLED'
+       customer_id, created_at, status = 'CANCELLED', total - refunded
 FROM bench_orders WHERE offer_no IS NOT NULL ORDER BY n
 """
 

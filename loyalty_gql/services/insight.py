@@ -108,10 +108,12 @@ class ProgramStats:
 async def program_stats(session: AsyncSession, site: SiteRow, period: Period) -> ProgramStats:
     """Every number of ``programStats``: about ten statements, none proportional to the
     site's whole history except the balances' change since the period ended."""
+    await repo.roomy(session)
     groups = await repo.order_groups(session, site.id, period)
     flows = await repo.point_flows(session, site.id, period)
     available = await repo.points_available(session, site.id)
-    now_members = await repo.members_now(session, site.id)
+    tiers = await repo.members_by_tier(session, site.id)
+    now_members = sum(tiers.values())
     joins = await repo.enrolments(session, site.id, period)
     outstanding = available - flows.change_after
     return ProgramStats(
@@ -130,7 +132,7 @@ async def program_stats(session: AsyncSession, site: SiteRow, period: Period) ->
         members_orders=GroupStats(groups[True]),
         guests_orders=GroupStats(groups[False]),
         offers=await repo.offer_uses_in(session, site.id, period),
-        tiers=await repo.members_by_tier(session, site.id),
+        tiers={pk: n for pk, n in tiers.items() if pk is not None},
         members_now=now_members,
     )
 

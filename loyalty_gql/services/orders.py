@@ -206,6 +206,7 @@ async def _consume(  # noqa: PLR0917
                 reward_points=applied.reward_points if order.points else 0,
                 counted_use=bool(c.counts_use and c.offer_id),
                 customer_id=order.customer_id, created_at=order.created_at, cancelled=False,
+                order_value_minor=order.total_minor,
             )
         )  # fmt: skip
     for card in quote.punchcards:
@@ -567,6 +568,11 @@ async def refund_order(
             )
         if order.refunded_minor >= order.total_minor:
             order.status = "REFUNDED"
+        await session.execute(
+            update(OrderOfferRow)
+            .where(OrderOfferRow.order_id == order.id)
+            .values(order_value_minor=order.total_minor - order.refunded_minor)
+        )
         order.updated_at = now
         session.add(
             OrderRefundRow(

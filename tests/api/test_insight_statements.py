@@ -156,7 +156,7 @@ async def test_performance_of_20_offers_runs_as_many_statements_as_of_1(
     assert [_from(s) for s in selects[:2]] == ["FROM sites", "FROM offers"], for_twenty
     assert len(selects) == 3, for_twenty
     assert "FROM order_offers" in selects[2]
-    assert "JOIN orders" in selects[2]
+    assert "JOIN" not in selects[2]  # the offers' rows carry their orders' values
     assert [_from(s) for s in _selects(for_one)] == [_from(s) for s in selects]
     assert small["data"]["offers"]["edges"][0]["node"] == nodes[0]
     assert (nodes[0]["name"], nodes[0]["performance"]) == ("Save 19", {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, distinct, func, select
+from sqlalchemy import Date, and_, case, cast, distinct, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -50,6 +50,13 @@ def _n(value: Any) -> int:
     return int(value or 0)
 
 
+async def roomy(session: AsyncSession) -> None:
+    """Give this transaction's sorts and hashes room (PostgreSQL's default 4 MB spills a
+    month of a large site's orders to disk)."""
+    if _dialect(session) == "postgresql":
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
 # -- the program over a period -------------------------------------------------------------
 
 
@@ -67,45 +74,44 @@ class OrderGroup:
 async def order_groups(
     session: AsyncSession, site_id: int, period: Period
 ) -> dict[bool, OrderGroup]:
-    """{member_order: OrderGroup} of the period's orders, in one statement."""
-    buyers = (
+    """{member_order: OrderGroup} of the period's orders, in two statements: the sums
+    (two groups), then the buyers (grouped by buyer, counting only: PostgreSQL sums of
+    bigint are numeric, too slow to keep for every buyer of a large site's month)."""
+    in_period = (
+        OrderRow.site_id == site_id,
+        OrderRow.created_at >= period.start,
+        OrderRow.created_at < period.end,
+        LIVE,
+    )
+    totals: dict[bool, list[int]] = {True: [0] * 5, False: [0] * 5}
+    sums = await session.execute(
         select(
-            OrderRow.customer_id,
             OrderRow.member_order,
-            func.count().label("n"),
-            func.sum(VALUE).label("value"),
-            func.sum(OrderRow.discount_minor).label("discount"),
+            func.count(),
+            func.sum(VALUE),
+            func.sum(OrderRow.discount_minor),
         )
-        .where(
-            OrderRow.site_id == site_id,
-            OrderRow.created_at >= period.start,
-            OrderRow.created_at < period.end,
-            LIVE,
-        )
+        .where(*in_period)
+        .group_by(OrderRow.member_order)
+    )
+    for member, orders, value, discount in sums:
+        totals[bool(member)][:3] = [_n(orders), _n(value), _n(discount)]
+    buyers = (
+        select(OrderRow.customer_id, OrderRow.member_order, func.count().label("n"))
+        .where(*in_period, OrderRow.customer_id.is_not(None))
         .group_by(OrderRow.customer_id, OrderRow.member_order)
         .subquery()
     )
-    anonymous = buyers.c.customer_id.is_(None)
+    repeat = 2
     rows = await session.execute(
         select(
             buyers.c.member_order,
-            anonymous,
             func.count(),
-            func.sum(buyers.c.n),
-            func.sum(buyers.c.value),
-            func.sum(buyers.c.discount),
-            func.sum(case((buyers.c.n >= 2, 1), else_=0)),
-        ).group_by(buyers.c.member_order, anonymous)
+            func.sum(case((buyers.c.n >= repeat, 1), else_=0)),
+        ).group_by(buyers.c.member_order)
     )
-    totals: dict[bool, list[int]] = {True: [0] * 5, False: [0] * 5}
-    for member, is_anonymous, buyer_count, orders, value, discount, repeats in rows:
-        group = totals[bool(member)]
-        group[0] += _n(orders)
-        group[1] += _n(value)
-        group[2] += _n(discount)
-        if not is_anonymous:
-            group[3] += _n(buyer_count)
-            group[4] += _n(repeats)
+    for member, customers, repeats in rows:
+        totals[bool(member)][3:] = [_n(customers), _n(repeats)]
     return {member: OrderGroup(*numbers) for member, numbers in totals.items()}
 
 
@@ -144,14 +150,16 @@ async def points_available(session: AsyncSession, site_id: int) -> int:
     return _n(total)
 
 
-async def members_now(session: AsyncSession, site_id: int) -> int:
-    """Customers enrolled now."""
-    total = await session.scalar(
-        select(func.count()).where(
-            CustomerRow.site_id == site_id, CustomerRow.enrolled_at.is_not(None)
-        )
+async def members_by_tier(session: AsyncSession, site_id: int) -> dict[int | None, int]:
+    """{tier id (None: no tier): members in it now}, in one statement."""
+    rows = await session.execute(
+        select(PointAccountRow.tier_id, func.count())
+        .select_from(CustomerRow)
+        .outerjoin(PointAccountRow, PointAccountRow.customer_id == CustomerRow.id)
+        .where(CustomerRow.site_id == site_id, CustomerRow.enrolled_at.is_not(None))
+        .group_by(PointAccountRow.tier_id)
     )
-    return _n(total)
+    return {None if tier_id is None else int(tier_id): _n(count) for tier_id, count in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,21 +188,6 @@ async def enrolments(session: AsyncSession, site_id: int, period: Period) -> Enr
         )
     ).one()
     return Enrolments(*(_n(v) for v in row))
-
-
-async def members_by_tier(session: AsyncSession, site_id: int) -> dict[int, int]:
-    """{tier id: members in it now}; members without a tier are left out."""
-    rows = await session.execute(
-        select(PointAccountRow.tier_id, func.count())
-        .join(CustomerRow, CustomerRow.id == PointAccountRow.customer_id)
-        .where(
-            PointAccountRow.site_id == site_id,
-            PointAccountRow.tier_id.is_not(None),
-            CustomerRow.enrolled_at.is_not(None),
-        )
-        .group_by(PointAccountRow.tier_id)
-    )
-    return {_n(tier_id): _n(count) for tier_id, count in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +226,9 @@ async def offer_uses_in(session: AsyncSession, site_id: int, period: Period) -> 
 
 
 async def offer_performance(session: AsyncSession, offer_ids: Sequence[int]) -> dict[int, OfferUse]:
-    """All-time uses of each offer, with its buyers and its orders' value, in one statement."""
+    """All-time uses of each offer, with its buyers and its orders' value, in one statement
+    over order_offers alone (each row carries its order's customer and value)."""
+    await roomy(session)
     per_order = (
         select(
             OrderOfferRow.offer_id,
@@ -241,6 +236,7 @@ async def offer_performance(session: AsyncSession, offer_ids: Sequence[int]) -> 
             OrderOfferRow.customer_id,
             func.count().label("uses"),
             func.sum(OrderOfferRow.discount_minor).label("discount"),
+            func.max(OrderOfferRow.order_value_minor).label("value"),
         )
         .where(OrderOfferRow.offer_id.in_(offer_ids), OrderOfferRow.cancelled.is_(False))
         .group_by(OrderOfferRow.offer_id, OrderOfferRow.order_id, OrderOfferRow.customer_id)
@@ -253,10 +249,8 @@ async def offer_performance(session: AsyncSession, offer_ids: Sequence[int]) -> 
             func.count(),
             func.sum(per_order.c.discount),
             func.count(distinct(per_order.c.customer_id)),
-            func.sum(VALUE),
-        )
-        .join(OrderRow, OrderRow.id == per_order.c.order_id)
-        .group_by(per_order.c.offer_id)
+            func.sum(per_order.c.value),
+        ).group_by(per_order.c.offer_id)
     )
     return {_n(o): OfferUse(_n(o), _n(u), _n(n), _n(d), _n(c), _n(v)) for o, u, n, d, c, v in rows}
 

@@ -26,6 +26,8 @@ ORDER_INCLUDE = [
     "discount_minor",
 ]
 OFFER_INCLUDE = ["offer_id", "order_id", "discount_minor", "cancelled"]
+PERFORMANCE_INCLUDE = ["customer_id", "discount_minor", "order_value_minor", "cancelled"]
+DAY_INCLUDE = ["points_earned", "points_redeemed", "points_expired", "points_change"]
 
 
 def _day(column: str) -> str:
@@ -60,6 +62,10 @@ def upgrade() -> None:
         "order_offers",
         sa.Column("cancelled", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
+    op.add_column(
+        "order_offers",
+        sa.Column("order_value_minor", sa.BigInteger(), server_default="0", nullable=False),
+    )
     _backfill()
     with op.batch_alter_table("order_offers") as batch:
         batch.alter_column(
@@ -73,6 +79,22 @@ def upgrade() -> None:
         ["site_id", "created_at"],
         unique=False,
         postgresql_include=OFFER_INCLUDE,
+    )
+    op.drop_index("ix_order_offers_offer", table_name="order_offers")
+    op.create_index(
+        "ix_order_offers_offer",
+        "order_offers",
+        ["offer_id", "order_id"],
+        unique=False,
+        postgresql_include=PERFORMANCE_INCLUDE,
+    )
+    op.drop_index("ix_customer_days_site_day", table_name="customer_days")
+    op.create_index(
+        "ix_customer_days_site_day",
+        "customer_days",
+        ["site_id", "day"],
+        unique=False,
+        postgresql_include=DAY_INCLUDE,
     )
     op.create_index(
         "ix_orders_site_period",
@@ -122,17 +144,24 @@ def _backfill() -> None:
             customer_id = (SELECT o.customer_id FROM orders o WHERE o.id = order_offers.order_id),
             created_at = (SELECT o.created_at FROM orders o WHERE o.id = order_offers.order_id),
             cancelled = (SELECT o.status = 'CANCELLED' FROM orders o
-                         WHERE o.id = order_offers.order_id)
+                         WHERE o.id = order_offers.order_id),
+            order_value_minor = (SELECT o.total_minor - o.refunded_minor FROM orders o
+                                 WHERE o.id = order_offers.order_id)
         """
     )
 
 
 def downgrade() -> None:
     op.drop_index("ix_orders_site_period", table_name="orders", postgresql_include=ORDER_INCLUDE)
+    op.drop_index("ix_customer_days_site_day", table_name="customer_days")
+    op.create_index("ix_customer_days_site_day", "customer_days", ["site_id", "day"])
+    op.drop_index("ix_order_offers_offer", table_name="order_offers")
+    op.create_index("ix_order_offers_offer", "order_offers", ["offer_id", "order_id"])
     op.drop_index(
         "ix_order_offers_site_period", table_name="order_offers", postgresql_include=OFFER_INCLUDE
     )
     with op.batch_alter_table("order_offers") as batch:
+        batch.drop_column("order_value_minor")
         batch.drop_column("cancelled")
         batch.drop_column("created_at")
         batch.drop_column("customer_id")
