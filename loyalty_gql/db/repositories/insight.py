@@ -1,7 +1,8 @@
-"""Insight's reads: each one statement over an index or a rollup the writes keep.
+"""Insight's reads: a statement or two each, over an index or a rollup the writes keep.
 
-Orders of a period come from ix_orders_site_period (an index-only scan on
-PostgreSQL), ledger flows from customer_days, an offer's uses from order_offers.
+Orders of a period come from ix_orders_site_period, ledger flows from customer_days
+(ix_customer_days_site_day), an offer's uses from order_offers (ix_order_offers_offer
+and ix_order_offers_site_period): index-only scans on PostgreSQL.
 """
 
 from __future__ import annotations
