@@ -24,24 +24,22 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
 from random import Random
-from types import FrameType
 from typing import Any
 
 import httpx
 from bench_ledger import fresh_database, write_section
+from bench_server import load_average, server, stop_on_term
 
 from loyalty_gql.api.auth import Role, issue_token
 from loyalty_gql.api.core.ids import to_global_id
@@ -426,54 +424,6 @@ async def settle(db: Database) -> None:
             await conn.commit()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def server(url: str, log: Path) -> Iterator[str]:
-    """`loyalty-gql serve` on 127.0.0.1 with one worker; stopped by its pid on the way out."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_JWT_")}
-    env.update(
-        LOYALTY_HOST="127.0.0.1", LOYALTY_PORT=str(port), LOYALTY_WORKERS="1",
-        LOYALTY_DATABASE_URL=url, LOYALTY_ENV="development",
-        LOYALTY_LOG_LEVEL=os.environ.get("LOYALTY_LOG_LEVEL", "warning"),
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "loyalty-gql"), "serve"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    print(f"bench-checkout: server pid {proc.pid} on {base}", flush=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer /healthz")
-            time.sleep(0.1)
-        yield base
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        print(f"bench-checkout: server pid {proc.pid} stopped", flush=True)
-
-
 def line_inputs(lines: list[BasketLine]) -> list[dict[str, Any]]:
     return [
         {"productId": ln.product_id, "category": ln.category, "quantity": ln.quantity,
@@ -585,7 +535,7 @@ def over_http(
             started = time.perf_counter()
             sites = asyncio.run(build_database(url, offers))
             print(f"bench-checkout: database built in {time.perf_counter() - started:.1f} s")
-            with server(url, work / "server.log") as base:
+            with server(url, work / "server.log", "bench-checkout") as base:
                 for site in sites:
                     results[site.size] = measure_site(
                         base, site, lines, expected=local[site.size], load=load, work=work
@@ -653,10 +603,6 @@ def machine() -> dict[str, str]:
         ["wrk", "-v"], capture_output=True, text=True, check=False
     ).stdout.split("[")[0].strip() if shutil.which("wrk") else "none"  # fmt: skip
     return {"commit": commit, "cpu": cpu, "wrk": wrk_version}
-
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def report(
@@ -768,11 +714,6 @@ def report(
                 f"{c['rps']:,.0f} | {c['avg']} / {c['p99']} |"
             )
     return "\n".join(lines) + "\n"
-
-
-def stop_on_term(_signal: int, _frame: FrameType | None) -> None:
-    """SIGTERM ends the run like Ctrl-C, so the server is stopped and the data dropped."""
-    raise KeyboardInterrupt
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ import asyncio
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -36,12 +35,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import asyncpg
 import httpx
 from bench_ledger import fresh_database, write_section
+from bench_server import load_average, server, stop_on_term
 from sqlalchemy.engine import make_url
 
 from loyalty_gql.api.auth import Role, issue_token
@@ -648,54 +647,6 @@ def cases(data: BenchData) -> list[Case]:
     ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def server(url: str, log: Path) -> Iterator[str]:
-    """`loyalty-gql serve` on 127.0.0.1 with one worker; stopped by its pid on the way out."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_JWT_")}
-    env.update(
-        LOYALTY_HOST="127.0.0.1", LOYALTY_PORT=str(port), LOYALTY_WORKERS="1",
-        LOYALTY_DATABASE_URL=url, LOYALTY_ENV="development",
-        LOYALTY_LOG_LEVEL=os.environ.get("LOYALTY_LOG_LEVEL", "warning"),
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "loyalty-gql"), "serve"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    print(f"bench-insight: server pid {proc.pid} on {base}", flush=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer /healthz")
-            time.sleep(0.1)
-        yield base
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        print(f"bench-insight: server pid {proc.pid} stopped", flush=True)
-
-
 def post(client: httpx.Client, case: Case, token: str) -> tuple[dict[str, Any], int]:
     """The answer's data and its size in bytes; fails on any error."""
     response = client.post(
@@ -795,10 +746,6 @@ def machine() -> dict[str, str]:
     return {"commit": commit, "cpu": cpu, "memory": f"{memory / 1024 / 1024:.0f} GiB"}
 
 
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 def report(
     data: BenchData,
     timings: list[Timing],
@@ -888,11 +835,6 @@ def report(
     return "\n".join(lines) + "\n"
 
 
-def stop_on_term(_signal: int, _frame: FrameType | None) -> None:
-    """SIGTERM ends the run like Ctrl-C, so the server is stopped and the data dropped."""
-    raise KeyboardInterrupt
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--postgres", help="PostgreSQL server URL (a fresh database is made on it)")
@@ -938,7 +880,7 @@ def main() -> None:
                 Settings(env="development", database_url=data.url), role=Role.ADMIN,
                 sites=[SITE_CODE], subject="bench-insight",
             )  # fmt: skip
-            with server(data.url, Path(folder) / "server.log") as base:
+            with server(data.url, Path(folder) / "server.log", "bench-insight") as base:
                 timings = measure(base, token, data, args.runs, args.warm)
         finally:
             if drop is not None:

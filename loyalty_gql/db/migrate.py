@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -23,32 +24,28 @@ def alembic_config(url: str) -> Config:
 
 async def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` to ``revision``."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(_upgrade, alembic_config(url), revision)
-    finally:
-        await engine.dispose()
-
-
-def _upgrade(connection: Connection, config: Config, revision: str) -> None:
-    config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    await _migrate(url, command.upgrade, revision)
 
 
 async def downgrade(url: str, revision: str) -> None:
     """Migrate the database at ``url`` back to ``revision`` (tests of migrations)."""
+    await _migrate(url, command.downgrade, revision)
+
+
+async def _migrate(url: str, step: Callable[[Config, str], None], revision: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_downgrade, alembic_config(url), revision)
+            await conn.run_sync(_run_step, alembic_config(url), step, revision)
     finally:
         await engine.dispose()
 
 
-def _downgrade(connection: Connection, config: Config, revision: str) -> None:
+def _run_step(
+    connection: Connection, config: Config, step: Callable[[Config, str], None], revision: str
+) -> None:
     config.attributes["connection"] = connection
-    command.downgrade(config, revision)
+    step(config, revision)
 
 
 def upgrade_sync(url: str, revision: str = "head") -> None:

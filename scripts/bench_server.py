@@ -1,0 +1,77 @@
+"""What the HTTP benchmarks share: their own server on 127.0.0.1, stopped by its pid."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(url: str, log: Path, name: str) -> Iterator[str]:
+    """`loyalty-gql serve` on 127.0.0.1 with one worker; stopped by its pid on the way out.
+
+    ``name`` prefixes what it prints (the benchmark's name)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_JWT_")}
+    env.update(
+        LOYALTY_HOST="127.0.0.1", LOYALTY_PORT=str(port), LOYALTY_WORKERS="1",
+        LOYALTY_DATABASE_URL=url, LOYALTY_ENV="development",
+        LOYALTY_LOG_LEVEL=os.environ.get("LOYALTY_LOG_LEVEL", "warning"),
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "loyalty-gql"), "serve"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    print(f"{name}: server pid {proc.pid} on {base}", flush=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).text == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not answer /healthz")
+            time.sleep(0.1)
+        yield base
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        print(f"{name}: server pid {proc.pid} stopped", flush=True)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def stop_on_term(_signal: int, _frame: FrameType | None) -> None:
+    """SIGTERM ends the run like Ctrl-C, so the server is stopped and the data dropped."""
+    raise KeyboardInterrupt
