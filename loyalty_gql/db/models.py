@@ -601,6 +601,7 @@ class OrderRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     currency: Mapped[str] = mapped_column(String(3))
     subtotal_minor: Mapped[int] = mapped_column(BigInteger)
+    # what offers and member prices took off (points paid are a payment, not a discount)
     discount_minor: Mapped[int] = mapped_column(BigInteger)
     total_minor: Mapped[int] = mapped_column(BigInteger)
     points_base_minor: Mapped[int] = mapped_column(BigInteger)

@@ -189,6 +189,13 @@ class AccountBook:
             return await self._reverse_gain(original, points, voided, source, key)
         return await self._reverse_spend(original, points, done, source, key)
 
+    async def reversible(self, gain: LedgerEntryRow) -> int:
+        """The most a reversal of ``gain`` can void now: the points the customer holds,
+        and the gain's points that expired since (written off, nothing to take)."""
+        lot = await self.session.scalar(select(PointLotRow).where(PointLotRow.entry_id == gain.id))
+        forgivable = await repo.expired_not_forgiven(self.session, lot.id, gain.id) if lot else 0
+        return self.account.available + forgivable
+
     async def expire_lots(self, lots: list[PointLotRow], key: str) -> LedgerEntryRow | None:
         """Expire what is left in ``lots`` (all of them due); None when nothing is left."""
         takes = [Take(lot.id, -lot.remaining) for lot in lots if lot.remaining > 0]
@@ -249,9 +256,14 @@ class AccountBook:
             takes += await self._plan_spend(from_others, exclude=lot.id if lot else None)
         taken = own + from_others
         earned = -amount if original.earned_points > 0 else 0
+        # Points voided but not taken had expired: they were never earned, so they never
+        # expired either (counted back on the day they expired).
+        forgiven = amount - taken if earned else 0
+        expired_day = await repo.last_expiry_day(self.session, lot.id) if lot and forgiven else None
         entry = await self._append(
             EntryKind.REVERSED, source, key, points=-taken, earned_points=earned,
-            reverses=original.id, day=original.created_at.date(),
+            expired_points=-forgiven, reverses=original.id, day=original.created_at.date(),
+            expired_day=expired_day,
         )  # fmt: skip
         await self._move(entry, takes)
         return entry
@@ -344,6 +356,7 @@ class AccountBook:
         expired_points: int = 0,
         reverses: int | None = None,
         day: date | None = None,
+        expired_day: date | None = None,
     ) -> LedgerEntryRow:
         account = self.account
         account.available += points
@@ -377,30 +390,26 @@ class AccountBook:
         )
         self.session.add(entry)
         await self.session.flush()
+        flow_day = day or self.now.date()
         await self._add_to_days(
-            day or self.now.date(), points, earned_points, redeemed_points, expired_points
+            (flow_day, "points_earned", earned_points),
+            (flow_day, "points_redeemed", redeemed_points),
+            (expired_day or flow_day, "points_expired", expired_points),
+            (self.now.date(), "points_change", points),
         )
         return entry
 
-    async def _add_to_days(
-        self, flow_day: date, points: int, earned: int, redeemed: int, expired: int
-    ) -> None:
-        """The daily rollup: gains, spends and expiries on ``flow_day`` (a reversal's is
-        the day of the entry it reverses), the balance's change today."""
-        today = self.now.date()
+    async def _add_to_days(self, *amounts: tuple[date, str, int]) -> None:
+        """The daily rollup, one upsert a day: gains, spends and expiries on their flow
+        day (a reversal's is the day of what it reverses), the balance's change today."""
         days: dict[date, dict[str, int]] = {}
-        if earned or redeemed or expired:
-            days[flow_day] = {
-                "points_earned": earned,
-                "points_redeemed": redeemed,
-                "points_expired": expired,
-            }
-        if points:
-            days.setdefault(today, {})["points_change"] = points
-        for day, amounts in days.items():
+        for day, column, value in amounts:
+            if value:
+                days.setdefault(day, {})[column] = value
+        for day, columns in days.items():
             await repo.add_to_customer_day(
                 self.session, site_id=self.site.id, customer_id=self.customer.id, day=day,
-                **amounts,
+                **columns,
             )  # fmt: skip
 
     async def _new_lot(self, entry: LedgerEntryRow, points: int) -> None:

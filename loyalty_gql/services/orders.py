@@ -142,7 +142,8 @@ def _new_order(  # noqa: PLR0917 - one call site, every part needed
         status="PLACED",
         currency=site.currency,
         subtotal_minor=quote.subtotal,
-        discount_minor=quote.discount,
+        # what offers and member prices took off: points paid are a payment, not a discount
+        discount_minor=quote.discount - (payment.amount if payment else 0),
         total_minor=quote.total,
         points_base_minor=quote.points_base,
         member_order=book is not None,
@@ -400,7 +401,7 @@ async def _take_back(
     wanted = left if points is None else min(points, left)
     if wanted <= 0:
         return 0
-    taking = wanted if pending else min(wanted, book.account.available)
+    taking = wanted if pending else min(wanted, await book.reversible(entry))
     key = ledger_key(step, order.site_id, order.external_id, order.points_taken_back)
     if taking > 0:
         await book.reverse(entry, taking, source, key)
@@ -440,7 +441,7 @@ async def _cancel_referral(uow: UnitOfWork, order: OrderRow, source: Source, now
     book = await open_book(uow, site, referrer, now)
     *_, done_earned = await points_repo.reversed_so_far(uow.session, entry.id)
     left = entry.points + done_earned
-    taking = min(left, book.account.available)
+    taking = min(left, await book.reversible(entry))
     if taking > 0:
         await book.reverse(
             entry, taking, source, ledger_key("order-cancel-referral", order.site_id,

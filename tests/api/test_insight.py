@@ -387,6 +387,16 @@ async def test_an_offers_performance_counts_every_order_but_cancelled_ones(
     }  # fmt: skip
 
 
+async def migrate_round_trip(database: Database, backend: DatabaseBackend) -> None:
+    """Migrate the test database back to before insight (0009), then to the head again."""
+    await database.engine.dispose()
+    try:
+        await downgrade(backend.url, "0009")
+    finally:
+        await upgrade(backend.url)
+        await database.engine.dispose()  # no connection keeps statements of the old tables
+
+
 async def test_migration_0010_rebuilds_the_rollups_from_the_ledger_and_the_orders(
     gql: GraphQLClient, month: Month, database: Database, backend: DatabaseBackend
 ):
@@ -405,12 +415,7 @@ async def test_migration_0010_rebuilds_the_rollups_from_the_ledger_and_the_order
 
     before = await everything()
     # when: back to before the rollups existed, and forward again
-    await database.engine.dispose()
-    try:
-        await downgrade(backend.url, "0009")
-    finally:
-        await upgrade(backend.url)
-        await database.engine.dispose()  # no connection keeps statements of the old tables
+    await migrate_round_trip(database, backend)
     # then
     assert await everything() == before
     assert await verify_ledger(database) == []  # per-day sums equal every account again

@@ -41,7 +41,10 @@ class OrderStats:
     )
     revenue: Money = field("What the orders cost, less refunds.")
     average_order_value: Money | None = field("revenue / orders; null without orders.")
-    discount: Money = field("What offers took off these orders.")
+    discount: Money = field(
+        "What offers and member prices took off these orders (points paid are not a "
+        "discount: they are pointsRedeemed)."
+    )
 
     @classmethod
     def of(cls, stats: service.GroupStats, currency: str) -> OrderStats:

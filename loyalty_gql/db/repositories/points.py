@@ -150,6 +150,18 @@ async def expired_not_forgiven(session: AsyncSession, lot_id: int, entry_id: int
     return max(0, -int(expired or 0) - int(forgiven or 0))
 
 
+async def last_expiry_day(session: AsyncSession, lot_id: int) -> date | None:
+    """The day points of a lot last expired."""
+    moment: datetime | None = await session.scalar(
+        select(LedgerEntryRow.created_at)
+        .join(LotMovementRow, LotMovementRow.entry_id == LedgerEntryRow.id)
+        .where(LotMovementRow.lot_id == lot_id, LedgerEntryRow.kind == "EXPIRED")
+        .order_by(LedgerEntryRow.id.desc())
+        .limit(1)
+    )
+    return moment.date() if moment else None
+
+
 async def add_to_customer_day(
     session: AsyncSession,
     *,

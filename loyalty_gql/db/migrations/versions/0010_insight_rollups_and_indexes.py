@@ -105,38 +105,78 @@ def upgrade() -> None:
     )
 
 
-def _backfill() -> None:
-    """Fill the new columns from what is already recorded."""
-    # Redeemed and expired points count on the day of the entry they belong to: a
-    # reversal on the day of the entry it reverses (as points_earned already does).
-    flow_day = _day("COALESCE(o.created_at, e.created_at)")
+def _points_paid(quote: str) -> str:
+    """The money an order's points paid, from its stored quote (JSON), or 0."""
+    if op.get_bind().dialect.name == "postgresql":
+        return f"COALESCE(({quote} -> 'pointsPayment' ->> 'amount')::bigint, 0)"
+    return f"COALESCE(json_extract({quote}, '$.pointsPayment.amount'), 0)"
+
+
+DAY_AMOUNTS = (
+    "points_earned",
+    "spent_minor",
+    "orders",
+    "points_redeemed",
+    "points_expired",
+    "points_change",
+)
+
+
+def _add_days(column: str, rows: str) -> None:
+    """Sum ``rows`` (site_id, customer_id, day, amount) into customer_days.``column``, in
+    one pass (a day's row is created if missing)."""
+    amounts = ", ".join("SUM(t.amount)" if name == column else "0" for name in DAY_AMOUNTS)
     op.execute(
         f"""
-        INSERT INTO customer_days (site_id, customer_id, day, points_earned, spent_minor,
-                                   orders, points_redeemed, points_expired, points_change)
-        SELECT e.site_id, e.customer_id, {flow_day}, 0, 0, 0,
-               SUM(e.redeemed_points), SUM(e.expired_points), 0
-        FROM ledger_entries e
-        LEFT JOIN ledger_entries o ON e.kind = 'REVERSED' AND o.id = e.reverses_entry_id
-        WHERE e.redeemed_points <> 0 OR e.expired_points <> 0
-        GROUP BY 1, 2, 3
-        ON CONFLICT (customer_id, day) DO UPDATE SET
-            points_redeemed = excluded.points_redeemed,
-            points_expired = excluded.points_expired
-        """  # noqa: S608 - no input, only the dialect's day expression
+        INSERT INTO customer_days (site_id, customer_id, day, {", ".join(DAY_AMOUNTS)})
+        SELECT t.site_id, t.customer_id, t.day, {amounts}
+        FROM ({rows}) t
+        WHERE true
+        GROUP BY t.site_id, t.customer_id, t.day
+        ON CONFLICT (customer_id, day) DO UPDATE SET {column} = excluded.{column}
+        """
+    )
+
+
+def _backfill() -> None:
+    """Fill the new columns from what is already recorded."""
+    # an order's discount no longer counts the points it was paid with
+    op.execute(f"UPDATE orders SET discount_minor = discount_minor - {_points_paid('quote')}")
+    # Redeemed points count on the day of the entry they belong to: a reversal on the
+    # day of the entry it reverses (as points_earned already does). Expired points on
+    # the day they expired: a reversal's (points of an earning that had expired) on the
+    # day its lot last expired.
+    redeemed_day = _day("COALESCE(o.created_at, e.created_at)")
+    _add_days(
+        "points_redeemed",
+        f"SELECT e.site_id, e.customer_id, {redeemed_day} AS day, e.redeemed_points AS amount "
+        "FROM ledger_entries e "
+        "LEFT JOIN ledger_entries o ON e.kind = 'REVERSED' AND o.id = e.reverses_entry_id "
+        "WHERE e.redeemed_points <> 0",
+    )
+    lot_expired = (
+        "SELECT MAX(x.created_at) FROM point_lots l "
+        "JOIN lot_movements m ON m.lot_id = l.id "
+        "JOIN ledger_entries x ON x.id = m.entry_id AND x.kind = 'EXPIRED' "
+        "WHERE l.entry_id = e.reverses_entry_id"
+    )
+    expired_day = _day(
+        f"CASE WHEN e.kind = 'REVERSED' THEN COALESCE(({lot_expired}), o.created_at) "
+        "ELSE e.created_at END"
+    )
+    _add_days(
+        "points_expired",
+        f"SELECT e.site_id, e.customer_id, {expired_day} AS day, e.expired_points AS amount "
+        "FROM ledger_entries e "
+        "LEFT JOIN ledger_entries o ON e.kind = 'REVERSED' AND o.id = e.reverses_entry_id "
+        "WHERE e.expired_points <> 0",
     )
     # The available balance's change counts on the day it happened.
     own_day = _day("e.created_at")
-    op.execute(
-        f"""
-        INSERT INTO customer_days (site_id, customer_id, day, points_earned, spent_minor,
-                                   orders, points_redeemed, points_expired, points_change)
-        SELECT e.site_id, e.customer_id, {own_day}, 0, 0, 0, 0, 0, SUM(e.points)
-        FROM ledger_entries e
-        WHERE e.points <> 0
-        GROUP BY 1, 2, 3
-        ON CONFLICT (customer_id, day) DO UPDATE SET points_change = excluded.points_change
-        """  # noqa: S608 - no input, only the dialect's day expression
+    _add_days(
+        "points_change",
+        f"SELECT e.site_id, e.customer_id, {own_day} AS day, e.points AS amount "
+        "FROM ledger_entries e WHERE e.points <> 0",
     )
     op.execute(
         """
@@ -152,6 +192,7 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.execute(f"UPDATE orders SET discount_minor = discount_minor + {_points_paid('quote')}")
     op.drop_index("ix_orders_site_period", table_name="orders", postgresql_include=ORDER_INCLUDE)
     op.drop_index("ix_customer_days_site_day", table_name="customer_days")
     op.create_index("ix_customer_days_site_day", "customer_days", ["site_id", "day"])
