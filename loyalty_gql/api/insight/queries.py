@@ -118,7 +118,7 @@ class ProgramStats:
     )
     to: date = field("Last day of the period (UTC).")
     members: int = field("Customers enrolled at the end of the period.")
-    new_members: int = field("Customers who joined in the period.")
+    new_members: int = field("Customers who enrolled in the period (a re-join counts, once).")
     active_members: int = field("Members who placed an order in the period.")
     points_issued: int = field("Points earned (made available) in the period.")
     points_redeemed: int = field("Points spent in the period.")
