@@ -108,7 +108,7 @@ class ProgramStats:
 async def program_stats(session: AsyncSession, site: SiteRow, period: Period) -> ProgramStats:
     """Every number of ``programStats``: about ten statements, none proportional to the
     site's whole history except the balances' change since the period ended."""
-    await repo.roomy(session)
+    await repo.analytic(session)
     groups = await repo.order_groups(session, site.id, period)
     flows = await repo.point_flows(session, site.id, period)
     available = await repo.points_available(session, site.id)
@@ -157,6 +157,7 @@ async def _outstanding_by_day(
     session: AsyncSession, site: SiteRow, period: Period
 ) -> list[tuple[date, int]]:
     """Points held at the end of each day: today's, less every change after that day."""
+    await repo.analytic(session)
     available = await repo.points_available(session, site.id)
     changes = await repo.point_days(session, site.id, period.first, "points_change")
     after = sum(v for day, v in changes.items() if day > period.last)

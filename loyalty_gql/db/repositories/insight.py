@@ -51,10 +51,14 @@ def _n(value: Any) -> int:
     return int(value or 0)
 
 
-async def roomy(session: AsyncSession) -> None:
-    """Give this transaction's sorts and hashes room (PostgreSQL's default 4 MB spills a
-    month of a large site's orders to disk)."""
+async def analytic(session: AsyncSession) -> None:
+    """Make the session's new transaction fit for several reads that must agree: on
+    PostgreSQL one snapshot for all of them (REPEATABLE READ, read only: never a
+    serialization failure), and room for their sorts and hashes (the default 4 MB
+    spills a month of a large site's orders to disk). SQLite reads are one snapshot
+    already. Call it before anything else in the session."""
     if _dialect(session) == "postgresql":
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
@@ -229,7 +233,7 @@ async def offer_uses_in(session: AsyncSession, site_id: int, period: Period) -> 
 async def offer_performance(session: AsyncSession, offer_ids: Sequence[int]) -> dict[int, OfferUse]:
     """All-time uses of each offer, with its buyers and its orders' value, in one statement
     over order_offers alone (each row carries its order's customer and value)."""
-    await roomy(session)
+    await analytic(session)
     per_order = (
         select(
             OrderOfferRow.offer_id,
