@@ -143,7 +143,9 @@ async def program_series(
     """(day, value) for every day of the period, 0 on days without any."""
     by_day: dict[date, int]
     if metric in _POINT_COLUMNS:
-        by_day = await repo.point_days(session, site.id, period.first, _POINT_COLUMNS[metric])
+        by_day = await repo.point_days(
+            session, site.id, _POINT_COLUMNS[metric], period.first, period.last
+        )
     elif metric is Metric.NEW_MEMBERS:
         by_day = await repo.joins_by_day(session, site.id, period)
     elif metric is Metric.POINTS_OUTSTANDING:
@@ -159,7 +161,7 @@ async def _outstanding_by_day(
     """Points held at the end of each day: today's, less every change after that day."""
     await repo.analytic(session)
     available = await repo.points_available(session, site.id)
-    changes = await repo.point_days(session, site.id, period.first, "points_change")
+    changes = await repo.point_days(session, site.id, "points_change", period.first)
     after = sum(v for day, v in changes.items() if day > period.last)
     series: list[tuple[date, int]] = []
     for day in reversed(period.days()):

@@ -292,13 +292,16 @@ async def orders_by_day(
 
 
 async def point_days(
-    session: AsyncSession, site_id: int, since: date, column: str
+    session: AsyncSession, site_id: int, column: str, since: date, until: date | None = None
 ) -> dict[date, int]:
-    """{day: sum of a customer_days column} from ``since`` on."""
+    """{day: sum of a customer_days column} from ``since`` to ``until`` (None: today)."""
     value = func.sum(getattr(CustomerDayRow, column))
+    days = [CustomerDayRow.day >= since]
+    if until is not None:
+        days.append(CustomerDayRow.day <= until)
     rows = await session.execute(
         select(CustomerDayRow.day, value)
-        .where(CustomerDayRow.site_id == site_id, CustomerDayRow.day >= since)
+        .where(CustomerDayRow.site_id == site_id, *days)
         .group_by(CustomerDayRow.day)
     )
     return {as_date(d): _n(v) for d, v in rows}
