@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 from bench_ledger import fresh_database, write_section
-from bench_server import load_average, server, stop_on_term
+from bench_server import commit_and_cpu, load_average, server, stop_on_term
 
 from loyalty_gql.api.auth import Role, issue_token
 from loyalty_gql.api.core.ids import to_global_id
@@ -586,19 +586,7 @@ def measure_site(
 
 
 def machine() -> dict[str, str]:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
-        check=False,
-    ).stdout.strip() or "unknown"  # fmt: skip
-    dirty = subprocess.run(
-        ["git", "diff", "--quiet", "HEAD", "--", "loyalty_gql"], cwd=ROOT, check=False
-    ).returncode  # fmt: skip
-    if dirty:
-        commit += " (+ uncommitted changes in loyalty_gql/)"
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")), platform.processor() or "unknown",
-    )  # fmt: skip
+    commit, cpu = commit_and_cpu()
     wrk_version = subprocess.run(
         ["wrk", "-v"], capture_output=True, text=True, check=False
     ).stdout.split("[")[0].strip() if shutil.which("wrk") else "none"  # fmt: skip

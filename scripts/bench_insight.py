@@ -25,7 +25,6 @@ import os
 import platform
 import signal
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -40,7 +39,7 @@ from typing import Any
 import asyncpg
 import httpx
 from bench_ledger import fresh_database, write_section
-from bench_server import load_average, server, stop_on_term
+from bench_server import commit_and_cpu, load_average, server, stop_on_term
 from sqlalchemy.engine import make_url
 
 from loyalty_gql.api.auth import Role, issue_token
@@ -725,20 +724,7 @@ def measure(base: str, token: str, data: BenchData, runs: int, warm: int) -> lis
 
 def machine() -> dict[str, str]:
     """The commit measured, the CPU and the memory."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
-        check=False,
-    ).stdout.strip() or "unknown"  # fmt: skip
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "loyalty_gql"], capture_output=True, text=True,
-        cwd=ROOT, check=False,
-    ).stdout.strip()  # fmt: skip
-    if dirty:
-        commit += " (+ uncommitted changes in loyalty_gql/)"
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")), platform.processor() or "unknown",
-    )  # fmt: skip
+    commit, cpu = commit_and_cpu()
     memory = next(
         (int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
          if line.startswith("MemTotal:")), 0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import socket
 import subprocess
 import time
@@ -75,3 +76,22 @@ def load_average() -> str:
 def stop_on_term(_signal: int, _frame: FrameType | None) -> None:
     """SIGTERM ends the run like Ctrl-C, so the server is stopped and the data dropped."""
     raise KeyboardInterrupt
+
+
+def commit_and_cpu() -> tuple[str, str]:
+    """The commit measured (noting uncommitted changes to the code) and the CPU model."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+        check=False,
+    ).stdout.strip() or "unknown"  # fmt: skip
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "loyalty_gql"], capture_output=True, text=True,
+        cwd=ROOT, check=False,
+    ).stdout.strip()  # fmt: skip
+    if dirty:
+        commit += " (+ uncommitted changes in loyalty_gql/)"
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")), platform.processor() or "unknown",
+    )  # fmt: skip
+    return commit, cpu
