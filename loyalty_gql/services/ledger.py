@@ -96,6 +96,7 @@ class AccountBook:
         self.now = now
         self.vouchers: list[VoucherRow] = []
         self._lots: dict[int, PointLotRow] = {}
+        self._own_lots: dict[int, tuple[PointLotRow | None, int]] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -192,8 +193,7 @@ class AccountBook:
     async def reversible(self, gain: LedgerEntryRow) -> int:
         """The most a reversal of ``gain`` can void now: the points the customer holds,
         and the gain's points that expired since (written off, nothing to take)."""
-        lot = await self.session.scalar(select(PointLotRow).where(PointLotRow.entry_id == gain.id))
-        forgivable = await repo.expired_not_forgiven(self.session, lot.id, gain.id) if lot else 0
+        _, forgivable = await self._own_lot(gain)
         return self.account.available + forgivable
 
     async def expire_lots(self, lots: list[PointLotRow], key: str) -> LedgerEntryRow | None:
@@ -227,6 +227,19 @@ class AccountBook:
 
     # -- internals -------------------------------------------------------------------
 
+    async def _own_lot(self, gain: LedgerEntryRow) -> tuple[PointLotRow | None, int]:
+        """The lot a gain created, and how many of its points expired and were not
+        written off yet (read once per reversal: reversible() then reverse())."""
+        if gain.id not in self._own_lots:
+            lot = await self.session.scalar(
+                select(PointLotRow).where(PointLotRow.entry_id == gain.id)
+            )
+            forgivable = (
+                await repo.expired_not_forgiven(self.session, lot.id, gain.id) if lot else 0
+            )
+            self._own_lots[gain.id] = (lot, forgivable)
+        return self._own_lots[gain.id]
+
     def _extend_rolling_expiry(self) -> None:
         """Under ROLLING_DAYS, all points now expire N days from now (never sooner)."""
         renewed = rolling_expiry(
@@ -241,16 +254,12 @@ class AccountBook:
     ) -> LedgerEntryRow:
         left = original.points + done
         amount = _reversal_amount(points, left)
-        lot = await self.session.scalar(
-            select(PointLotRow).where(PointLotRow.entry_id == original.id)
-        )
+        lot, forgivable = await self._own_lot(original)
+        self._own_lots.pop(original.id)  # this reversal changes what is forgivable
         # Take back from the entry's own lot first. Of the rest, what expired is
         # not taken again; what the customer spent comes from their other lots.
         own = min(lot.remaining, amount) if lot else 0
         takes = [Take(lot.id, -own)] if lot and own else []
-        forgivable = (
-            await repo.expired_not_forgiven(self.session, lot.id, original.id) if lot else 0
-        )
         from_others = max(0, amount - own - forgivable)
         if from_others:
             takes += await self._plan_spend(from_others, exclude=lot.id if lot else None)
