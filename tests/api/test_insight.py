@@ -9,98 +9,39 @@ after it (December) more happens, which must not leak into November's numbers.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.migrate import downgrade, upgrade
 from loyalty_gql.jobs.expiry import expire_points
 from loyalty_gql.services.verify import verify_ledger
 from tests.api.helpers import create_site
+from tests.api.insight_helpers import (
+    CREATE_TIER,
+    INSIGHT,
+    LEAVE,
+    PERFORMANCE,
+    SERIES,
+    STATS,
+    Timeline,
+    at,
+    migrate_round_trip,
+)
 from tests.api.test_orders import CANCEL, REFUND, Shop, line
 from tests.conftest import Clock, DatabaseBackend, GraphQLClient
 
-STATS = """
-query($s: ID!, $from: Date!, $to: Date!) {
-  programStats(siteId: $s, from: $from, to: $to) {
-    from to members newMembers activeMembers
-    pointsIssued pointsRedeemed pointsExpired pointsOutstanding
-    liability { amount currencyCode } redemptionRate
-    memberOrders { ...G } guestOrders { ...G }
-    offers { offer { name } orders uses discountGiven { amount } }
-    tiers { tier { name } members }
-  }
-}
-fragment G on OrderStats {
-  orders customers repeatCustomers repeatPurchaseRate
-  revenue { amount } averageOrderValue { amount } discount { amount }
-}
-"""
-SERIES = """
-query($s: ID!, $from: Date!, $to: Date!, $m: InsightMetric!) {
-  programSeries(siteId: $s, from: $from, to: $to, metric: $m) { day value }
-}
-"""
-INSIGHT = """
-query($id: ID!) {
-  customer(id: $id) {
-    insight {
-      orderCount firstOrderAt lastOrderAt averageDaysBetweenOrders
-      averageOrderValue { amount } totalSpent { amount currencyCode }
-      topCategories { category quantity spent { amount } }
-      topProducts { productId quantity spent { amount } }
-    }
-  }
-}
-"""
-PERFORMANCE = """
-query($id: ID!) {
-  offer(id: $id) {
-    performance {
-      redemptions uniqueCustomers discountGiven { amount } ordersInfluenced
-      revenueInfluenced { amount }
-    }
-  }
-}
-"""
-CREATE_TIER = """
-mutation($input: CreateTierInput!) { createTier(input: $input) { userErrors { code } } }
-"""
-LEAVE = """
-mutation($input: EnrollmentInput!) { leaveProgram(input: $input) { userErrors { code } } }
-"""
+NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 
 
-def at(month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(2026, month, day, hour, 0, tzinfo=UTC)
-
-
-class Month:
+class Month(Timeline):
     """The scripted shop, its ids, and the clock to move."""
 
     def __init__(self, shop: Shop, clock: Clock) -> None:
-        self.shop = shop
-        self.clock = clock
+        super().__init__(shop, clock)
         self.offers: dict[str, str] = {}
-
-    async def order(
-        self, when: datetime, order_id: str, customer: str | None, *lines: dict[str, Any],
-        **extra: Any,
-    ) -> dict[str, Any]:  # fmt: skip
-        self.clock.now = when
-        payload = await self.shop.record(order_id, customer, lines=list(lines), **extra)
-        assert payload["userErrors"] == [], payload
-        order: dict[str, Any] = payload["order"]
-        return order
-
-    async def step(self, when: datetime, mutation: str, order_id: str, **extra: Any) -> None:
-        self.clock.now = when
-        payload = await self.shop.step(mutation, order_id, **extra)
-        assert payload["userErrors"] == [], payload
 
 
 @pytest.fixture
@@ -385,16 +326,6 @@ async def test_an_offers_performance_counts_every_order_but_cancelled_ones(
         "redemptions": 0, "uniqueCustomers": 0, "discountGiven": {"amount": "0.00"},
         "ordersInfluenced": 0, "revenueInfluenced": {"amount": "0.00"},
     }  # fmt: skip
-
-
-async def migrate_round_trip(database: Database, backend: DatabaseBackend) -> None:
-    """Migrate the test database back to before insight (0009), then to the head again."""
-    await database.engine.dispose()
-    try:
-        await downgrade(backend.url, "0009")
-    finally:
-        await upgrade(backend.url)
-        await database.engine.dispose()  # no connection keeps statements of the old tables
 
 
 async def test_migration_0010_rebuilds_the_rollups_from_the_ledger_and_the_orders(

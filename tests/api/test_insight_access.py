@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from tests.api.helpers import create_site
-from tests.api.test_insight import INSIGHT, NOVEMBER, PERFORMANCE, SERIES, STATS
+from tests.api.insight_helpers import INSIGHT, PERFORMANCE, SERIES, STATS
+from tests.api.test_insight import NOVEMBER
 from tests.api.test_orders import Shop, line
 from tests.conftest import GraphQLClient
 

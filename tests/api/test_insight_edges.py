@@ -17,23 +17,27 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.jobs.expiry import expire_points
 from loyalty_gql.services.verify import verify_ledger
 from tests.api.helpers import create_site, register
-from tests.api.test_insight import INSIGHT, PERFORMANCE, SERIES, STATS, migrate_round_trip
+from tests.api.insight_helpers import (
+    CREATE_TIER,
+    INSIGHT,
+    LEAVE,
+    PERFORMANCE,
+    SERIES,
+    STATS,
+    Timeline,
+    at,
+    migrate_round_trip,
+)
 from tests.api.test_orders import ACTIVITY, CANCEL, COMPLETE, REFUND, Shop, line
 from tests.conftest import Clock, DatabaseBackend, GraphQLClient
 
 ENROLL = """
 mutation($input: EnrollmentInput!) { enrollCustomer(input: $input) { userErrors { code } } }
 """
-LEAVE = """
-mutation($input: EnrollmentInput!) { leaveProgram(input: $input) { userErrors { code } } }
-"""
 DELETE_OFFER = """
 mutation($input: OfferActionInput!) {
   deleteOffer(input: $input) { offer { status } userErrors { code } }
 }
-"""
-CREATE_TIER = """
-mutation($input: CreateTierInput!) { createTier(input: $input) { userErrors { code } } }
 """
 
 NOVEMBER = ("2026-11-01", "2026-11-30")
@@ -41,11 +45,6 @@ NO_ORDERS = {
     "orders": 0, "customers": 0, "repeatCustomers": 0, "repeatPurchaseRate": None,
     "revenue": {"amount": "0.00"}, "averageOrderValue": None, "discount": {"amount": "0.00"},
 }  # fmt: skip
-
-
-def at(month: int, day: int, hour: int = 10) -> datetime:
-    """A moment of 2026, UTC."""
-    return datetime(2026, month, day, hour, tzinfo=UTC)
 
 
 def last_moment(month: int, day: int) -> datetime:
@@ -69,32 +68,13 @@ class SiteShop(Shop):
         return customer_id
 
 
-class Scene:
+class Scene(Timeline):
     """A shop and the clock: every step happens at a given moment."""
 
     def __init__(self, gql: GraphQLClient, clock: Clock, shop: SiteShop) -> None:
+        super().__init__(shop, clock)
         self.gql = gql
-        self.clock = clock
-        self.shop = shop
-
-    async def order(
-        self, when: datetime, order_id: str, customer: str | None, *lines: dict[str, Any],
-        **extra: Any,
-    ) -> dict[str, Any]:  # fmt: skip
-        self.clock.now = when
-        payload = await self.shop.record(order_id, customer, lines=list(lines), **extra)
-        assert payload["userErrors"] == [], payload
-        order: dict[str, Any] = payload["order"]
-        return order
-
-    async def step(
-        self, when: datetime, mutation: str, order_id: str, **extra: Any
-    ) -> dict[str, Any]:
-        self.clock.now = when
-        payload = await self.shop.step(mutation, order_id, **extra)
-        assert payload["userErrors"] == [], payload
-        order: dict[str, Any] = payload["order"]
-        return order
+        self.shop: SiteShop = shop
 
     async def grant(self, when: datetime, customer: str, points: int) -> None:
         self.clock.now = when
