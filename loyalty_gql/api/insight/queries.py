@@ -22,9 +22,16 @@ from loyalty_gql.domain.insight import Period
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services import insight as service
 
-SITE_ID = "Global ID of the site."
-FROM = "First day of the period (UTC), included."
-TO = "Last day of the period (UTC), included; a period is at most 366 days."
+SiteArg = Annotated[strawberry.ID, strawberry.argument(description="Global ID of the site.")]
+FromArg = Annotated[
+    date, strawberry.argument(name="from", description="First day of the period (UTC), included.")
+]
+ToArg = Annotated[
+    date,
+    strawberry.argument(
+        description="Last day of the period (UTC), included; a period is at most 366 days."
+    ),
+]
 
 strawberry.enum(service.Metric, name="InsightMetric", description="What a daily series counts.")
 
@@ -200,9 +207,9 @@ class InsightQueries:
     async def program_stats(
         self,
         info: AppInfo,
-        site_id: Annotated[strawberry.ID, strawberry.argument(description=SITE_ID)],
-        from_: Annotated[date, strawberry.argument(name="from", description=FROM)],
-        to: Annotated[date, strawberry.argument(description=TO)],
+        site_id: SiteArg,
+        from_: FromArg,
+        to: ToArg,
     ) -> ProgramStats:
         """The program's numbers."""
         site, period = await _site_and_period(info, site_id, from_, to)
@@ -218,9 +225,9 @@ class InsightQueries:
     async def program_series(
         self,
         info: AppInfo,
-        site_id: Annotated[strawberry.ID, strawberry.argument(description=SITE_ID)],
-        from_: Annotated[date, strawberry.argument(name="from", description=FROM)],
-        to: Annotated[date, strawberry.argument(description=TO)],
+        site_id: SiteArg,
+        from_: FromArg,
+        to: ToArg,
         metric: Annotated[service.Metric, strawberry.argument(description="What to count.")],
     ) -> list[DailyValue]:
         """A daily series."""
