@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"  # noqa: S105
 
@@ -42,11 +42,52 @@ class Settings(BaseSettings):
 
     db_pool_size: int = 10
 
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (comma-separated); '*' for any.",
+    )
+    cors_allow_credentials: bool = Field(
+        default=False, description="Let browsers send cookies; not allowed with '*'."
+    )
+    cors_max_age: int = Field(default=600, ge=0, description="Seconds a preflight is cached.")
+
+    redis_url: str | None = Field(
+        default=None, description="Shared rate-limit counters for several workers or hosts."
+    )
+    rate_limit_requests: int = Field(
+        default=3000, ge=0, description="Requests per caller per minute; 0 switches it off."
+    )
+    rate_limit_cost: int = Field(
+        default=150_000, ge=0, description="Query cost per caller per minute; 0 switches it off."
+    )
+    rate_limit_unknown_codes: int = Field(
+        default=10, ge=0, description="Unknown coupon codes tried per caller per minute."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxy addresses or networks whose X-Forwarded-For names the client.",
+    )
+
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook endpoints on loopback and private networks (development).",
+    )
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _production_needs_real_keys(self) -> Settings:
         weak = self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32
         if self.env == "production" and self.jwt_algorithm == "HS256" and weak:
             msg = "LOYALTY_JWT_SECRET must be set to 32+ characters in production"
+            raise ValueError(msg)
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            msg = "LOYALTY_CORS_ORIGINS may not be '*' when credentials are allowed"
             raise ValueError(msg)
         if self.jwt_algorithm == "RS256" and not self.jwt_public_key:
             msg = "LOYALTY_JWT_PUBLIC_KEY is required with RS256"
