@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 5_000
     max_complexity: int = 5_000
+    max_fields: int = 2_000
     max_page_size: int = 100
     default_page_size: int = 20
 

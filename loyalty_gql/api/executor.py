@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -31,16 +31,17 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import Schema
 from strawberry.execution import optimized_is_awaitable
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from loyalty_gql.api.limits import cost_limit_rule
+from loyalty_gql.api.limits import DocumentLimits
 from loyalty_gql.config import Settings
 
 log = logging.getLogger(__name__)
 MASKED = "Internal error."
 CACHE_SIZE = 2048
+NESTED_TOO_DEEP = "The document is nested too deeply."
+TOO_COMPLEX = {"code": "QUERY_TOO_COMPLEX"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,13 @@ class Prepared:
 
     document: DocumentNode | None
     errors: list[GraphQLError]
+    costs: dict[str | None, int] = field(default_factory=dict)
+
+    def cost(self, name: str | None) -> int:
+        """The estimated cost of the operation ``operationName`` chooses (0 when none)."""
+        if name is None and len(self.costs) == 1:
+            return next(iter(self.costs.values()))
+        return self.costs.get(name, 0)
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         """The operation to run, as chosen by ``operationName``."""
@@ -61,18 +69,15 @@ class Executor:
     def __init__(self, schema: Schema, settings: Settings) -> None:
         self.schema = schema._schema
         self.max_tokens = settings.max_tokens
-        rules = [
-            *specified_rules,
-            MaybeNullValidationRule,
-            OneOfInputValidationRule,
-            *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-            *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-            cost_limit_rule(
-                settings.max_complexity,
-                default_page=settings.default_page_size,
-                max_page=settings.max_page_size,
-            ),
-        ]
+        self.limits = DocumentLimits(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_cost=settings.max_complexity,
+            max_fields=settings.max_fields,
+            default_page=settings.default_page_size,
+            max_page=settings.max_page_size,
+        )
+        rules = [*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule]
         if settings.is_production:
             rules.append(NoSchemaIntrospectionCustomRule)
         self.rules = tuple(rules)
@@ -84,17 +89,27 @@ class Executor:
         if prepared is not None:
             self._prepared.move_to_end(query)
             return prepared
-        try:
-            document = parse(query, max_tokens=self.max_tokens)
-        except GraphQLError as error:
-            prepared = Prepared(None, [error])
-        else:
-            errors = validate(self.schema, document, self.rules)
-            prepared = Prepared(None if errors else document, list(errors))
+        prepared = self._prepare(query)
         self._prepared[query] = prepared
         if len(self._prepared) > CACHE_SIZE:
             self._prepared.popitem(last=False)
         return prepared
+
+    def _prepare(self, query: str) -> Prepared:
+        # The limits weigh the document first, in time linear in its size: a document
+        # they refuse never reaches the specified rules.
+        try:
+            document = parse(query, max_tokens=self.max_tokens)
+            costs, errors = self.limits.check(self.schema, document)
+            if not errors:
+                errors = validate(self.schema, document, self.rules)
+        except GraphQLError as error:
+            return Prepared(None, [_coded(error, "GRAPHQL_PARSE_FAILED")])
+        except RecursionError:
+            return Prepared(None, [GraphQLError(NESTED_TOO_DEEP, extensions=TOO_COMPLEX)])
+        if errors:
+            return Prepared(None, [_coded(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
+        return Prepared(document, [], costs)
 
     async def run(
         self,
@@ -133,3 +148,10 @@ def _masked(error: GraphQLError) -> GraphQLError:
         return error
     log.error("unexpected error at %s", error.path, exc_info=original)
     return GraphQLError(MASKED, error.nodes, error.source, error.positions, error.path)
+
+
+def _coded(error: GraphQLError, code: str) -> GraphQLError:
+    """The error with a machine-readable code in its extensions (kept if it has one)."""
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": code}
+    return error

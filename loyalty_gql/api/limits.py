@@ -1,110 +1,233 @@
-"""Protection against expensive documents: query cost as a validation rule."""
+"""Protection against expensive documents: depth, aliases and query cost, weighed once.
+
+A document's weight is measured on the document as written, never by expanding it:
+each fragment is weighed once (memoised) and every spread of it reuses that weight,
+so `fragment F0 { ...F1 ...F1 ...F1 ...F1 }` nested thirty times costs thirty
+fragment visits, not 4^30. Numbers stop growing at ``CAP``, so an absurd document
+yields a large number, never a huge integer. Unknown fragments and fragment cycles
+weigh nothing here (the specified rules report them).
+
+- **Depth**: a field with a selection set is one level; leaves, fragments and
+  introspection fields add none.
+- **Aliases**: aliased fields, a fragment's counted once per spread (pages do not
+  multiply them: the cost does that).
+- **Fields**: every field the operation selects once its fragments are expanded
+  (what fan-outs of fragments multiply); pages do not multiply them.
+- **Cost**: each object (a field with a selection set) costs 1; scalars are free,
+  since the object they sit on was paid for. A field with a `first` argument (a
+  connection) multiplies the cost of what is selected below it by `first`: the
+  literal value, the page cap when it comes from a variable, the default page size
+  when omitted.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     get_named_type,
 )
 from graphql.type import GraphQLInterfaceType, GraphQLNamedType
 
-MAX_FRAGMENT_NESTING = 20
+CAP = 1_000_000_000
+MAX_FRAGMENT_NESTING = 50
 
 
-class CostEstimator:
-    """Estimates how many objects a document can make the server produce.
+@dataclass(frozen=True, slots=True)
+class Weight:
+    """What a selection set weighs: nesting depth, aliased fields and cost."""
 
-    Each object (a field with a selection set) costs 1; scalars are free, since
-    the object they sit on was paid for. A field with a `first` argument (a
-    connection) multiplies the cost of what is selected below it by `first`:
-    the literal value, the page cap when it comes from a variable, the default
-    page size when omitted. Aliases and tokens are limited separately.
-    """
+    depth: int = 0
+    aliases: int = 0
+    cost: int = 0
+    fields: int = 0
 
-    def __init__(self, context: ValidationContext, *, default_page: int, max_page: int) -> None:
-        self.schema = context.schema
+
+NOTHING = Weight()
+LEAF = Weight(fields=1)
+
+
+class _TooNestedError(Exception):
+    """Fragments spread inside fragments beyond MAX_FRAGMENT_NESTING."""
+
+
+class Weigher:
+    """Weighs the operations of one document against one schema."""
+
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, *, default_page: int, max_page: int
+    ) -> None:
+        self.schema = schema
         self.default_page = default_page
         self.max_page = max_page
         self.fragments = {
-            d.name.value: d
-            for d in context.document.definitions
-            if isinstance(d, FragmentDefinitionNode)
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
+        self._weights: dict[str, Weight] = {}
+        self._weighing: list[str] = []
 
-    def operation_cost(self, operation: OperationDefinitionNode) -> int:
-        """The cost of one operation."""
+    def operation(self, operation: OperationDefinitionNode) -> Weight:
+        """The weight of one operation."""
         root = self.schema.get_root_type(operation.operation)
-        return self._selection_cost(operation.selection_set, root, 0) if root else 0
+        return self._selections(operation.selection_set, root)
 
-    def _selection_cost(
-        self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None, depth: int
-    ) -> int:
-        if selection_set is None or parent is None or depth > MAX_FRAGMENT_NESTING:
-            return 0
-        total = 0
+    def _selections(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None
+    ) -> Weight:
+        if selection_set is None:
+            return NOTHING
+        depth = aliases = cost = fields = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += self._field_cost(selection, parent, depth)
+                weight = self._field(selection, parent)
+                if selection.alias is not None:
+                    aliases += 1
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = self.schema.get_type(condition.name.value) if condition else parent
-                total += self._selection_cost(selection.selection_set, target, depth + 1)
+                weight = self._selections(selection.selection_set, target)
             elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    total += self._selection_cost(fragment.selection_set, target, depth + 1)
-        return total
+                weight = self._fragment(selection.name.value)
+            else:  # pragma: no cover - the three kinds above are all there are
+                continue
+            depth = max(depth, weight.depth)
+            aliases = min(aliases + weight.aliases, CAP)
+            cost = min(cost + weight.cost, CAP)
+            fields = min(fields + weight.fields, CAP)
+        return Weight(depth, aliases, cost, fields)
 
-    def _field_cost(self, node: FieldNode, parent: GraphQLNamedType, depth: int) -> int:
+    def _fragment(self, name: str) -> Weight:
+        known = self._weights.get(name)
+        if known is not None:
+            return known
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._weighing:
+            return NOTHING  # unknown or cyclic: reported by the specified rules
+        if len(self._weighing) >= MAX_FRAGMENT_NESTING:
+            raise _TooNestedError
+        self._weighing.append(name)
+        try:
+            target = self.schema.get_type(fragment.type_condition.name.value)
+            weight = self._selections(fragment.selection_set, target)
+        finally:
+            self._weighing.pop()
+        self._weights[name] = weight
+        return weight
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Weight:
         if node.selection_set is None:
-            return 0
-        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            return 1
-        definition = parent.fields.get(node.name.value)
-        if definition is None:
-            return 1
-        child_type = get_named_type(definition.type)
-        multiplier = self._page(node) if "first" in definition.args else 1
-        return 1 + multiplier * self._selection_cost(node.selection_set, child_type, depth)
+            return LEAF
+        definition = None
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            definition = parent.fields.get(node.name.value)
+        multiplier = 1
+        child = None
+        if definition is not None:
+            child = get_named_type(definition.type)
+            multiplier = self._page(node) if "first" in definition.args else 1
+        below = self._selections(node.selection_set, child)
+        cost = min(1 + multiplier * below.cost, CAP)
+        # introspection (GraphiQL's schema query nests deeply) does not count as depth
+        depth = 0 if node.name.value.startswith("__") else below.depth + 1
+        return Weight(depth, below.aliases, cost, min(below.fields + 1, CAP))
 
     def _page(self, node: FieldNode) -> int:
         for argument in node.arguments or ():
             if argument.name.value == "first":
                 if isinstance(argument.value, IntValueNode):
-                    return max(int(argument.value.value), 0)
+                    return min(max(int(argument.value.value), 0), CAP)
                 return self.max_page
         return self.default_page
 
 
-def cost_limit_rule(max_cost: int, *, default_page: int, max_page: int) -> type[ValidationRule]:
-    """A validation rule refusing operations whose estimated cost is above ``max_cost``.
+@dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    """The limits every document must keep; ``check`` weighs it once and reports."""
 
-    Being a validation rule, its verdict is cached with the rest of validation.
-    """
+    max_depth: int
+    max_aliases: int
+    max_cost: int
+    max_fields: int
+    default_page: int
+    max_page: int
 
-    class CostLimit(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
-            estimator = CostEstimator(self.context, default_page=default_page, max_page=max_page)
-            cost = estimator.operation_cost(node)
-            if cost > max_cost:
-                self.report_error(
+    def check(
+        self, schema: GraphQLSchema, document: DocumentNode
+    ) -> tuple[dict[str | None, int], list[GraphQLError]]:
+        """Each operation's cost (by name) and the errors of the limits it breaks."""
+        weigher = Weigher(schema, document, default_page=self.default_page, max_page=self.max_page)
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        costs: dict[str | None, int] = {}
+        errors: list[GraphQLError] = []
+        for operation in operations:
+            name = operation.name.value if operation.name else None
+            try:
+                weight = weigher.operation(operation)
+            except _TooNestedError:
+                errors.append(
                     GraphQLError(
-                        f"Query cost {cost} is above the limit of {max_cost}; "
-                        "ask for fewer fields or smaller pages.",
-                        node,
-                        extensions={"code": "QUERY_TOO_COSTLY", "cost": cost},
+                        f"Fragments are nested more than {MAX_FRAGMENT_NESTING} deep.",
+                        operation,
+                        extensions={"code": "QUERY_TOO_COMPLEX"},
                     )
                 )
+                continue
+            costs[name] = weight.cost
+            errors.extend(self._broken(name or "anonymous", operation, weight))
+        return costs, errors
 
-    return CostLimit
+    def _broken(
+        self, name: str, operation: OperationDefinitionNode, weight: Weight
+    ) -> Sequence[GraphQLError]:
+        errors = []
+        if weight.depth > self.max_depth:
+            errors.append(
+                GraphQLError(
+                    f"'{name}' exceeds maximum operation depth of {self.max_depth}",
+                    operation,
+                    extensions={"code": "QUERY_TOO_DEEP"},
+                )
+            )
+        if weight.aliases > self.max_aliases:
+            errors.append(
+                GraphQLError(
+                    f"{weight.aliases} aliases found. Allowed: {self.max_aliases}",
+                    operation,
+                    extensions={"code": "TOO_MANY_ALIASES"},
+                )
+            )
+        if weight.fields > self.max_fields:
+            errors.append(
+                GraphQLError(
+                    f"'{name}' selects {_count(weight.fields)} fields once its fragments are "
+                    f"expanded; the limit is {self.max_fields}.",
+                    operation,
+                    extensions={"code": "QUERY_TOO_COMPLEX"},
+                )
+            )
+        if weight.cost > self.max_cost:
+            errors.append(
+                GraphQLError(
+                    f"Query cost {_count(weight.cost)} is above the limit of {self.max_cost}; "
+                    "ask for fewer fields or smaller pages.",
+                    operation,
+                    extensions={"code": "QUERY_TOO_COSTLY", "cost": weight.cost},
+                )
+            )
+        return errors
+
+
+def _count(value: int) -> str:
+    return f"over {CAP - 1}" if value >= CAP else str(value)

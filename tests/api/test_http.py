@@ -189,3 +189,30 @@ async def test_graphiql_is_served_to_browsers_outside_production(http: httpx.Asy
     response = await http.get("/graphql", headers={"accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+async def test_fragment_fan_outs_are_refused_and_unknown_fragments_are_validation_errors(
+    http: httpx.AsyncClient,
+):
+    def fan_out(levels: int) -> str:
+        fragments = [
+            f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} ...F{i + 1} ...F{i + 1} }}"
+            for i in range(levels)
+        ]
+        return " ".join(
+            ["query { ...F0 }", *fragments, f"fragment F{levels} on Query {{ __typename }}"]
+        )
+
+    accept = {"accept": "application/graphql-response+json"}
+    for levels in (11, 29):
+        response = await http.post("/graphql", json={"query": fan_out(levels)}, headers=accept)
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    missing = await http.post("/graphql", json={"query": "{ ...Missing }"}, headers=accept)
+    assert missing.status_code == 400
+    error = missing.json()["errors"][0]
+    assert (error["message"], error["extensions"]["code"]) == (
+        "Unknown fragment 'Missing'.",
+        "GRAPHQL_VALIDATION_FAILED",
+    )
+    assert (await http.get("/healthz")).status_code == 200
