@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql, /healthz, /readyz and /metrics."""
+"""The Starlette application: /graphql, /healthz, /readyz and /metrics, with CORS when
+origins are configured."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -123,4 +125,25 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.database = database
-    return MetricsMiddleware(app)
+    return MetricsMiddleware(with_cors(app, settings))
+
+
+def with_cors(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """``app`` behind Starlette's CORS middleware when browser origins are configured.
+
+    Preflights (OPTIONS with Origin and Access-Control-Request-Method) are answered here,
+    before routing: 200 with the Access-Control-Allow-* headers for a listed origin, 400
+    without Access-Control-Allow-Origin for another origin, method or header. Other requests
+    get Access-Control-Allow-Origin when their Origin is listed, and `Vary: Origin`. Without
+    configured origins the app is returned as it is: no Access-Control-* headers, no cost.
+    """
+    if not settings.cors_origins:
+        return app
+    return CORSMiddleware(
+        app,
+        allow_origins=frozenset(settings.cors_origins),
+        allow_methods=("GET", "POST", "OPTIONS"),
+        allow_headers=("Authorization", "Content-Type", "Accept"),
+        allow_credentials=settings.cors_allow_credentials,
+        max_age=settings.cors_max_age,
+    )
