@@ -145,7 +145,8 @@ def is_mutation(operation: OperationDefinitionNode | None) -> bool:
 def _masked(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
-        return error
+        # variables that do not coerce are the only errors without a path
+        return error if error.path else _coded(error, "BAD_USER_INPUT")
     log.error("unexpected error at %s", error.path, exc_info=original)
     return GraphQLError(MASKED, error.nodes, error.source, error.positions, error.path)
 

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from loyalty_gql.api.core.arguments import guard_arguments
 from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
@@ -93,6 +94,7 @@ def build_schema() -> strawberry.Schema:
 
 
 schema = build_schema()
+guard_arguments(schema._schema)
 
 
 @lru_cache
