@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Shared rate-limit counters for several workers or hosts."
     )
+    redis_prefix: str = Field(
+        default="loyalty", description="Prefix of this deployment's keys in Redis."
+    )
     rate_limit_requests: int = Field(
         default=3000, ge=0, description="Requests per caller per minute; 0 switches it off."
     )

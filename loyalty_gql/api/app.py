@@ -24,6 +24,7 @@ from loyalty_gql.api.context import IdentityCache
 from loyalty_gql.api.executor import Executor
 from loyalty_gql.api.http import GraphQLEndpoint
 from loyalty_gql.api.schema import schema
+from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings, get_settings
 from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.services.common import Clock, system_clock
@@ -76,10 +77,16 @@ class MetricsMiddleware:
 
 
 def create_app(
-    settings: Settings | None = None, db: Database | None = None, clock: Clock = system_clock
+    settings: Settings | None = None,
+    db: Database | None = None,
+    clock: Clock = system_clock,
+    throttle: Throttle | None = None,
 ) -> ASGIApp:
-    """Build the application; it owns (and closes) the database unless one is passed in."""
+    """Build the application; it owns (and closes) the database and the rate limits'
+    connections unless they are passed in."""
     settings = settings or get_settings()
+    owns_throttle = throttle is None
+    limits = throttle or Throttle(settings)
     owns_db = db is None
     database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
     graphql = GraphQLEndpoint(
@@ -89,6 +96,7 @@ def create_app(
         verifier=TokenVerifier(settings),
         identities=IdentityCache(),
         clock=clock,
+        throttle=limits,
     )
 
     async def healthz(_: Request) -> Response:
@@ -114,6 +122,8 @@ def create_app(
         yield
         if owns_db:
             await database.dispose()
+        if owns_throttle:
+            await limits.close()
 
     app = Starlette(
         routes=[

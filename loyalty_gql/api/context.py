@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from loyalty_gql.api.auth import Access, Principal, Role
 from loyalty_gql.api.loaders import Loaders
+from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, SiteRow
@@ -75,6 +76,8 @@ class Context:
     clock: Clock
     loaders: Loaders
     extra: dict[str, object] = field(default_factory=dict)
+    caller: str = ""
+    throttle: Throttle | None = None
 
     @property
     def actor(self) -> Actor:

@@ -25,6 +25,7 @@ from loyalty_gql.api.auth import AuthenticationError, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
 from loyalty_gql.api.executor import Executor, is_mutation
 from loyalty_gql.api.loaders import Loaders
+from loyalty_gql.api.throttle import Budget, Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services.common import Clock
@@ -40,10 +41,12 @@ OUTCOMES = {name: OPERATIONS.labels(name) for name in ("ok", "error", "request_e
 class Incoming:
     """What the endpoint needs of an HTTP request, read straight from the ASGI scope."""
 
-    __slots__ = ("_query", "headers", "method", "receive")
+    __slots__ = ("_query", "client", "headers", "method", "receive")
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.method: str = scope["method"]
+        client = scope.get("client")
+        self.client: str | None = client[0] if client else None
         # ASGI header names are lower-case bytes
         self.headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         self.receive = receive
@@ -130,8 +133,10 @@ class GraphQLEndpoint:
         verifier: TokenVerifier,
         identities: IdentityCache,
         clock: Clock,
+        throttle: Throttle,
     ) -> None:
         self.executor = executor
+        self.throttle = throttle
         self.settings = settings
         self.db = db
         self.verifier = verifier
@@ -171,6 +176,14 @@ class GraphQLEndpoint:
             response = _error(str(error), 401, media_type, "UNAUTHENTICATED")
             response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
             return response
+        caller = self.throttle.caller(
+            principal, request.client, request.headers.get("x-forwarded-for")
+        )
+        requests = await self.throttle.request(caller)
+        if requests is not None and requests.exceeded:
+            return _throttled(
+                f"More than {requests.limit} requests a minute; slow down.", requests, media_type
+            )
         access = await resolve_access(principal, self.db, self.identities)
         context = Context(
             settings=self.settings,
@@ -178,6 +191,8 @@ class GraphQLEndpoint:
             access=access,
             clock=self.clock,
             loaders=Loaders(self.db, self.clock()),
+            caller=caller,
+            throttle=self.throttle,
         )
         return await self._execute(request, params, context, media_type)
 
@@ -194,6 +209,17 @@ class GraphQLEndpoint:
             )
             response.headers["allow"] = "POST"
             return response
+        requested = prepared.cost(params.get("operationName")) if prepared.document else 0
+        budget = await self.throttle.spend(context.caller, requested)
+        cost = _cost(requested, budget)
+        if budget is not None and budget.exceeded:
+            return _throttled(
+                f"This query costs {requested}; {budget.remaining} of {budget.limit} "
+                "is left this minute.",
+                budget,
+                media_type,
+                cost,
+            )
         result = await self.executor.run(
             prepared,
             variables=params.get("variables"),
@@ -207,9 +233,16 @@ class GraphQLEndpoint:
             body["data"] = result.data
         if errors:
             body["errors"] = [_formatted(e) for e in errors]
+        body["extensions"] = {"cost": cost}
         OUTCOMES["request_error" if request_error else "error" if errors else "ok"].inc()
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
-        return json_response(body, status=status, media_type=media_type)
+        throttled = next((e for e in errors if _code(e) == "THROTTLED"), None)
+        if throttled is not None:
+            status = 429
+        response = json_response(body, status=status, media_type=media_type)
+        if throttled is not None:
+            response.headers["retry-after"] = str((throttled.extensions or {})["retryAfter"])
+        return response
 
     async def _params(  # noqa: PLR0911 - one early answer per kind of bad request
         self, request: Incoming, media_type: str
@@ -259,6 +292,29 @@ class GraphQLEndpoint:
             if len(chunks) > limit:
                 return _too_large(limit, media_type)
         return bytes(chunks)
+
+
+def _cost(requested: int, budget: Budget | None) -> dict[str, Any]:
+    """What a request cost, as Shopify's Admin API reports it (extensions.cost)."""
+    if budget is None:
+        return {"requested": requested, "limit": None, "remaining": None}
+    return {"requested": requested, "limit": budget.limit, "remaining": budget.remaining}
+
+
+def _throttled(
+    message: str, budget: Budget, media_type: str, cost: dict[str, Any] | None = None
+) -> Outgoing:
+    extensions = {"code": "THROTTLED", "retryAfter": budget.retry_after}
+    body: dict[str, Any] = {"errors": [{"message": message, "extensions": extensions}]}
+    if cost is not None:
+        body["extensions"] = {"cost": cost}
+    response = json_response(body, status=429, media_type=media_type)
+    response.headers["retry-after"] = str(budget.retry_after)
+    return response
+
+
+def _code(error: GraphQLError) -> object:
+    return (error.extensions or {}).get("code")
 
 
 def _too_large(limit: int, media_type: str) -> Outgoing:

@@ -335,7 +335,7 @@ async def test_migration_0010_rebuilds_the_rollups_from_the_ledger_and_the_order
     site, admin = month.shop.site_id, month.shop.admin
 
     async def everything() -> list[dict[str, Any]]:
-        return [
+        bodies = [
             await gql.execute(STATS, {"s": site, **NOVEMBER}, token=admin),
             await gql.execute(
                 SERIES, {"s": site, **NOVEMBER, "m": "POINTS_OUTSTANDING"}, token=admin
@@ -343,6 +343,7 @@ async def test_migration_0010_rebuilds_the_rollups_from_the_ledger_and_the_order
             await gql.execute(SERIES, {"s": site, **NOVEMBER, "m": "POINTS_ISSUED"}, token=admin),
             await gql.execute(PERFORMANCE, {"id": month.offers["promo"]}, token=admin),
         ]
+        return [body["data"] for body in bodies]
 
     before = await everything()
     # when: back to before the rollups existed, and forward again

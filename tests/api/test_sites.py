@@ -217,7 +217,7 @@ async def test_create_site_with_one_key_twice_makes_one_site_and_replays(gql: Gr
     second = await gql.execute(CREATE_SITE, {"input": base}, token=admin)
     reused = await gql.execute(CREATE_SITE, {"input": {**base, "code": "shop-b"}}, token=admin)
     # then
-    assert second == first
+    assert second["data"] == first["data"]
     assert first["data"]["createSite"]["userErrors"] == []
     assert reused["data"]["createSite"] == {
         "site": None,
@@ -694,7 +694,7 @@ async def test_configure_retried_with_its_key_replays_and_changes_once(gql: Grap
     first = await gql.execute(CONFIGURE_PROGRAM, variables, token=admin)
     second = await gql.execute(CONFIGURE_PROGRAM, variables, token=admin)
     # then
-    assert second == first
+    assert second["data"] == first["data"]
     assert first["data"]["configureProgram"]["program"]["referralPoints"] == 250
     assert first["data"]["configureProgram"]["program"]["version"] == 2
     assert (await _program(gql, site_id, "shop-a"))["version"] == 2

@@ -14,7 +14,13 @@ from loyalty_gql.api.core.errors import UserError, query_error, user_errors
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, Anyone, IsAdmin, IsStaff
-from loyalty_gql.api.core.resolving import AppInfo, admin_site, staff_site
+from loyalty_gql.api.core.resolving import (
+    AppInfo,
+    admin_site,
+    count_unknown_codes,
+    refuse_code_guessing,
+    staff_site,
+)
 from loyalty_gql.api.orders.types import CheckoutQuote, Order, StackingGroup
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import OrderRow, StackingGroupRow
@@ -228,6 +234,9 @@ class OrderQueries:
             if not access.sees_site(site_pk) or access.customer_id is None:
                 raise ForbiddenError("A customer prices baskets of their own site.")
             customer_pk = access.customer_id
+        codes = bool(input.coupon_codes or input.vouchers)
+        if codes:
+            await refuse_code_guessing(info)
         try:
             basket = await _basket(info, site_pk, input)
             doc = await checkout(
@@ -235,6 +244,8 @@ class OrderQueries:
             )
         except DomainError as error:
             raise query_error(error, "input") from None
+        if codes:
+            await count_unknown_codes(info, doc["rejected"])
         return CheckoutQuote.from_document(doc)
 
     @strawberry.field(
