@@ -174,7 +174,10 @@ def _worker(args: argparse.Namespace) -> int:
             args.lease_seconds,
         )  # fmt: skip
         try:
-            await run_worker(db, clock=system_clock, stop=stop, intervals=intervals, once=args.once)
+            await run_worker(
+                db, clock=system_clock, stop=stop, intervals=intervals, once=args.once,
+                allow_private=get_settings().webhook_allow_private,
+            )  # fmt: skip
         finally:
             await db.dispose()
 

@@ -28,6 +28,11 @@ from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.services import webhooks as service
 
 SITE_ID = "Global ID of the site."
+TARGET_URL = (
+    "The receiver's http(s) URL, without credentials. Its host must be a public address:"
+    " not loopback, localhost, a private or link-local network (unless the server allows"
+    " private targets); a name is checked again against its DNS answers at every attempt."
+)
 
 
 @strawberry.enum(description="Where a webhook delivery stands.")
@@ -131,7 +136,7 @@ class CreateWebhookEndpointInput:
     """The site, URL and events."""
 
     site_id: strawberry.ID = strawberry.field(description=SITE_ID)
-    url: str = strawberry.field(description="The receiver's http(s) URL.")
+    url: str = strawberry.field(description=TARGET_URL)
     events: list[str] = strawberry.field(
         default_factory=list, description="Event kinds to send; empty: every event."
     )
@@ -143,7 +148,7 @@ class UpdateWebhookEndpointInput:
     """Which endpoint and what changes."""
 
     endpoint_id: strawberry.ID = strawberry.field(description="Global ID of the endpoint.")
-    url: str | None = strawberry.field(default=None, description="A new URL.")
+    url: str | None = strawberry.field(default=None, description=f"A new URL. {TARGET_URL}")
     events: list[str] | None = strawberry.field(default=None, description="New event kinds.")
     enabled: bool | None = strawberry.field(default=None, description="Switch it on or off.")
     rotate_secret: bool = strawberry.field(default=False, description="Issue a new secret.")
@@ -261,6 +266,7 @@ class WebhookMutations:
             row = await service.create_endpoint(
                 ctx.db, site_id=site_pk, url=input.url, events=input.events, actor=ctx.actor,
                 clock=ctx.clock, idempotency_key=input.idempotency_key,
+                allow_private=ctx.settings.webhook_allow_private,
             )  # fmt: skip
         except DomainError as error:
             return WebhookEndpointPayload(endpoint=None, user_errors=user_errors(error))
@@ -283,6 +289,7 @@ class WebhookMutations:
                 ctx.db, endpoint_id=pk, url=input.url, events=input.events,
                 enabled=input.enabled, rotate_secret=input.rotate_secret, actor=ctx.actor,
                 clock=ctx.clock, idempotency_key=input.idempotency_key,
+                allow_private=ctx.settings.webhook_allow_private,
             )  # fmt: skip
         except DomainError as error:
             return WebhookEndpointPayload(endpoint=None, user_errors=user_errors(error))

@@ -4,7 +4,9 @@ It delivers outbox events to webhooks (dispatch, then send what is due) every
 second or so, and runs expiry, expiry warnings and tier review on their own
 intervals. Every job claims its work with row locks (`FOR UPDATE SKIP LOCKED` on
 PostgreSQL) or leases, so several workers share the work without doing it
-twice. On SIGTERM or SIGINT it finishes the step in hand and exits.
+twice. On SIGTERM or SIGINT it finishes the step in hand and exits. Webhooks go
+to public addresses only (checked after DNS resolution, at every attempt) unless
+LOYALTY_WEBHOOK_ALLOW_PRIVATE is on.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.jobs.expiry import expire_points, warn_expiring
 from loyalty_gql.services.common import Clock
 from loyalty_gql.services.tiers import review_tiers
-from loyalty_gql.services.webhooks import LEASE, dispatch, send_due
+from loyalty_gql.services.webhooks import LEASE, Resolver, dispatch, resolve_host, send_due
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,23 @@ class Intervals:
 
 
 async def deliver(
-    db: Database, *, clock: Clock, client: httpx.AsyncClient, lease: timedelta = LEASE
+    db: Database,
+    *,
+    clock: Clock,
+    client: httpx.AsyncClient,
+    lease: timedelta = LEASE,
+    allow_private: bool = False,
+    resolve: Resolver = resolve_host,
 ) -> int:
-    """Dispatch new events, then send every due delivery; returns deliveries tried."""
+    """Dispatch new events, then send every due delivery; returns deliveries tried.
+    Only to public addresses unless ``allow_private`` (LOYALTY_WEBHOOK_ALLOW_PRIVATE)."""
     await dispatch(db, clock=clock)
     tried = 0
     while True:
-        sent = await send_due(db, clock=clock, client=client, lease=lease)
+        sent = await send_due(
+            db, clock=clock, client=client, lease=lease, allow_private=allow_private,
+            resolve=resolve,
+        )  # fmt: skip
         tried += sent
         if sent == 0:
             return tried
@@ -60,15 +72,26 @@ async def run_worker(
     intervals: Intervals = Intervals(),
     client: httpx.AsyncClient | None = None,
     once: bool = False,
+    allow_private: bool = False,
+    resolve: Resolver = resolve_host,
 ) -> None:
-    """Run the jobs until ``stop`` is set (or, with ``once``, each job one time)."""
+    """Run the jobs until ``stop`` is set (or, with ``once``, each job one time).
+    Webhooks go to public addresses only unless ``allow_private``."""
     own_client = client is None
     http = client or httpx.AsyncClient(follow_redirects=False)
+    lease = timedelta(seconds=intervals.lease)
     jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
         (
             "deliver",
             intervals.deliver,
-            lambda: deliver(db, clock=clock, client=http, lease=timedelta(seconds=intervals.lease)),
+            lambda: deliver(
+                db,
+                clock=clock,
+                client=http,
+                lease=lease,
+                allow_private=allow_private,
+                resolve=resolve,
+            ),
         ),
         ("expire", intervals.expire, lambda: expire_points(db, clock=clock)),
         ("expiry-warnings", intervals.warnings, lambda: warn_expiring(db, clock=clock)),

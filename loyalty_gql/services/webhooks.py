@@ -12,18 +12,34 @@ Two steps, each safe with any number of workers:
   deliveries are sent again, under the same webhook-id, so receivers can drop
   duplicates. Failures back off exponentially; after MAX_ATTEMPTS a delivery is
   DEAD until `retry_delivery` sends it again.
+
+Targets are public addresses only (`domain.webhook_targets`; no SSRF into the shop's
+network). Saving an endpoint refuses malformed URLs, IP literals that are not public
+and ``localhost``. Sending resolves the host, refuses the attempt when any address it
+resolved to is not public, and connects to the address it vetted (the request goes to
+the IP, with the name in ``Host`` and, for https, as the TLS server name that the
+certificate is verified against), so DNS that changes between the check and the
+connection cannot lead elsewhere. A refused attempt is a failed attempt like any other
+(no request is made; ``last_error`` says why) and follows the same backoff and
+dead-letter rules, since DNS can be corrected. https requests to a name close their
+connection afterwards: the pool keys connections by the IP, and a connection whose TLS
+was verified for one name must not carry a request for another. Redirects are never
+followed (a 3xx is a failed attempt). ``allow_private``
+(LOYALTY_WEBHOOK_ALLOW_PRIVATE) lifts the address rules, for development and tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import ipaddress
 import logging
 import secrets
-from collections.abc import Sequence
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -40,6 +56,7 @@ from loyalty_gql.db.models import (
     WebhookDeliveryRow,
     WebhookEndpointRow,
 )
+from loyalty_gql.domain import webhook_targets
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.services import notifications
 from loyalty_gql.services.common import Actor, Clock
@@ -70,14 +87,12 @@ def new_secret() -> str:
 # -- endpoints (admin) ------------------------------------------------------------------
 
 
-def _check_endpoint(url: str | None, events: Sequence[str] | None) -> None:
+def _check_endpoint(url: str | None, events: Sequence[str] | None, *, allow_private: bool) -> None:
     problems = []
     if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.netloc or len(url) > 2000:
-            problems.append(
-                FieldProblem(("url",), ErrorCode.INVALID_VALUE, "an http(s) URL, 2000 chars max")
-            )
+        problem = webhook_targets.url_problem(url, allow_private=allow_private)
+        if problem is not None:
+            problems.append(FieldProblem(("url",), ErrorCode.INVALID_VALUE, problem))
     if events is not None:
         unknown = sorted(set(events) - set(notifications.EVENTS))
         if unknown:
@@ -97,10 +112,12 @@ async def create_endpoint(
     actor: Actor,
     clock: Clock,
     idempotency_key: str | None = None,
+    allow_private: bool = False,
 ) -> WebhookEndpointRow:
-    """Add an endpoint with a fresh signing secret; no events means every event."""
+    """Add an endpoint with a fresh signing secret; no events means every event.
+    The URL must reach a public address unless ``allow_private``."""
     url = url.strip()
-    _check_endpoint(url, events)
+    _check_endpoint(url, events, allow_private=allow_private)
     now = clock()
 
     async def work(uow: UnitOfWork) -> WebhookEndpointRow:
@@ -143,10 +160,12 @@ async def update_endpoint(
     actor: Actor,
     clock: Clock,
     idempotency_key: str | None = None,
+    allow_private: bool = False,
 ) -> WebhookEndpointRow:
-    """Change an endpoint's URL, events, switch it on or off, or give it a new secret."""
+    """Change an endpoint's URL, events, switch it on or off, or give it a new secret.
+    A new URL must reach a public address unless ``allow_private``."""
     url = url.strip() if url is not None else None
-    _check_endpoint(url, events)
+    _check_endpoint(url, events, allow_private=allow_private)
     now = clock()
 
     async def work(uow: UnitOfWork) -> WebhookEndpointRow:
@@ -339,6 +358,16 @@ class Claimed:
     attempts: int
 
 
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+"""Looks a host name up: (host, port) -> its addresses, most preferred first."""
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses ``host`` has for TCP, in the system resolver's order (getaddrinfo)."""
+    found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in found))
+
+
 async def send_due(
     db: Database,
     *,
@@ -346,12 +375,17 @@ async def send_due(
     client: httpx.AsyncClient,
     batch_size: int = 50,
     lease: timedelta = LEASE,
+    allow_private: bool = False,
+    resolve: Resolver = resolve_host,
 ) -> int:
     """Send the deliveries that are due (one leased batch); returns how many were tried.
-    ``lease`` must outlast sending a batch; a dead worker's leases free after it."""
+    ``lease`` must outlast sending a batch; a dead worker's leases free after it.
+    Targets must resolve to public addresses only, unless ``allow_private``."""
     claimed = await _claim(db, clock(), batch_size, lease)
     for delivery in claimed:
-        status, error = await _send(client, delivery, clock())
+        status, error = await _send(
+            client, delivery, clock(), allow_private=allow_private, resolve=resolve
+        )
         await _record(db, delivery, status, error, clock())
     return len(claimed)
 
@@ -389,9 +423,85 @@ async def _claim(
     return claimed
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """One vetted address to send a delivery to: the URL with the address as its host,
+    and for a name, the ``Host`` header and the TLS server name to keep."""
+
+    url: httpx.URL
+    headers: dict[str, str]
+    extensions: dict[str, Any]
+    address: str
+
+
+class _NotSent(Exception):  # noqa: N818 - an outcome, not an error of ours
+    """Why an attempt made no request (becomes the delivery's last error)."""
+
+
+async def _targets(url: str, *, allow_private: bool, resolve: Resolver) -> list[_Target]:
+    """Where to send to ``url``: one target per address its host resolves to, in order.
+    Raises _NotSent when the URL is unusable, the name does not resolve, or (unless
+    ``allow_private``) any of its addresses is not public."""
+    try:
+        parsed = httpx.URL(url)
+        host = parsed.raw_host.decode("ascii")
+        literal = webhook_targets.literal_address(host)
+    except (httpx.InvalidURL, ValueError) as error:  # UnicodeError is a ValueError
+        raise _NotSent(f"invalid URL: {error}") from None
+    if parsed.scheme not in ("http", "https") or not host:
+        raise _NotSent("invalid URL: an http(s) URL with a host is needed")
+    if literal is not None:
+        addresses = [literal]
+    else:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        addresses = await _resolved(host, port, resolve)
+    if not allow_private:
+        for address in addresses:
+            kind = webhook_targets.non_public(address)
+            if kind is not None:
+                where = f"{host} is" if literal is not None else f"{host} resolves to {address},"
+                raise _NotSent(f"refused: {where} a non-public address ({kind})")
+    headers: dict[str, str] = {}
+    extensions: dict[str, Any] = {}
+    if literal is None:  # the connection goes to the vetted address, under the name
+        headers["host"] = parsed.netloc.decode("ascii")
+        if parsed.scheme == "https":
+            extensions["sni_hostname"] = host
+            headers["connection"] = "close"  # pooled connections are keyed by the address
+    try:
+        return [
+            _Target(parsed.copy_with(host=str(address)), headers, extensions, str(address))
+            for address in addresses
+        ]
+    except httpx.InvalidURL as error:
+        raise _NotSent(f"invalid URL: {error}") from None
+
+
+async def _resolved(host: str, port: int, resolve: Resolver) -> list[webhook_targets.IPAddress]:
+    try:
+        found = await asyncio.wait_for(resolve(host, port), TIMEOUT_SECONDS)
+        addresses = [ipaddress.ip_address(address) for address in found]
+    except (OSError, TimeoutError, ValueError) as error:
+        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise _NotSent(f"DNS: {host} could not be resolved ({reason})") from None
+    if not addresses:
+        raise _NotSent(f"DNS: {host} has no address")
+    return addresses
+
+
 async def _send(
-    client: httpx.AsyncClient, delivery: Claimed, now: datetime
+    client: httpx.AsyncClient,
+    delivery: Claimed,
+    now: datetime,
+    *,
+    allow_private: bool,
+    resolve: Resolver,
 ) -> tuple[int | None, str | None]:
+    try:
+        to = await _targets(delivery.url, allow_private=allow_private, resolve=resolve)
+    except _NotSent as refusal:
+        log.warning("webhook delivery %s not sent: %s", delivery.id, refusal)
+        return None, str(refusal)[:1000]
     signature = Webhook(delivery.secret).sign(delivery.webhook_id, now, delivery.body)
     headers = {
         "content-type": "application/json",
@@ -400,15 +510,24 @@ async def _send(
         "webhook-signature": signature,
         "user-agent": "loyalty-gql-webhooks",
     }
-    try:
-        response = await client.post(
-            delivery.url, content=delivery.body, headers=headers, timeout=TIMEOUT_SECONDS
-        )
-    except httpx.HTTPError as error:
-        return None, f"{type(error).__name__}: {error}"[:1000]
-    if 200 <= response.status_code < 300:
-        return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}"
+    error = ""
+    for target in to:
+        try:
+            response = await client.post(
+                target.url, content=delivery.body, headers={**headers, **target.headers},
+                extensions=target.extensions, timeout=TIMEOUT_SECONDS, follow_redirects=False,
+            )  # fmt: skip
+        except httpx.ConnectError as failure:  # nothing was sent: try the next address
+            error = f"{type(failure).__name__}: {failure}"
+            if "host" in target.headers:
+                error += f" ({target.address})"
+            continue
+        except httpx.HTTPError as failure:
+            return None, f"{type(failure).__name__}: {failure}"[:1000]
+        if 200 <= response.status_code < 300:
+            return response.status_code, None
+        return response.status_code, f"HTTP {response.status_code}"
+    return None, error[:1000]
 
 
 async def _record(

@@ -10,6 +10,8 @@ a sender while its request is in flight.
         receiver.fail(3)            # 500, 500, 500, then 200
         ...
         await receiver.wait_for(4)  # four requests arrived
+
+With ``certfile`` and ``keyfile`` it serves https with that certificate instead.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list, repr=False)
     plan: list[int] = field(default_factory=list)
     default_status: int = 200
+    location: str | None = None
     gate: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition, repr=False)
 
@@ -79,6 +82,11 @@ class Receiver:
     def always(self, status: int) -> None:
         """Answer every request with ``status``."""
         self.respond(then=status)
+
+    def redirect(self, to: str, status: int = 302) -> None:
+        """Answer every request with a redirect to ``to``."""
+        self.location = to
+        self.always(status)
 
     def hold(self) -> None:
         """Keep answers back (requests are still recorded as they arrive)."""
@@ -139,25 +147,25 @@ class Receiver:
             self._arrived.notify_all()
         await self.gate.wait()
         answer = b"ok" if status < 400 else b"no"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"text/plain"),
-                    (b"content-length", str(len(answer)).encode()),
-                ],
-            }
-        )
+        response_headers = [
+            (b"content-type", b"text/plain"),
+            (b"content-length", str(len(answer)).encode()),
+        ]
+        if self.location is not None and 300 <= status < 400:
+            response_headers.append((b"location", self.location.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": answer})
 
 
 @contextlib.asynccontextmanager
-async def webhook_receiver(path: str = "") -> AsyncIterator[Receiver]:
+async def webhook_receiver(
+    path: str = "", *, certfile: str | None = None, keyfile: str | None = None
+) -> AsyncIterator[Receiver]:
     """Serve a fresh Receiver on 127.0.0.1 and a free port until the block ends.
 
-    ``receiver.url`` is ``http://127.0.0.1:<port><path>``; requests to any path are
-    recorded with their path, so one receiver can stand for several endpoints.
+    ``receiver.url`` is ``http://127.0.0.1:<port><path>`` (https with a certificate);
+    requests to any path are recorded with their path, so one receiver can stand for
+    several endpoints.
     """
     receiver = Receiver()
     # proto IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only then (without
@@ -166,9 +174,12 @@ async def webhook_receiver(path: str = "") -> AsyncIterator[Receiver]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    receiver.url = f"http://127.0.0.1:{port}{path}"
+    scheme = "https" if certfile else "http"
+    receiver.url = f"{scheme}://127.0.0.1:{port}{path}"
     config = uvicorn.Config(
         receiver,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
         lifespan="off",
         ws="none",
         http="h11",

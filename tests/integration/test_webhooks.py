@@ -1,7 +1,9 @@
 """Webhook delivery end to end: outbox events reach a real receiver on loopback, signed by
 the Standard Webhooks scheme, once per event; retries back off and end in dead-letter;
 workers that crash or run side by side lose and double nothing; the admin API; and the
-`loyalty-gql worker` process."""
+`loyalty-gql worker` process. The receiver listens on 127.0.0.1, so these tests allow
+private webhook targets (LOYALTY_WEBHOOK_ALLOW_PRIVATE); test_webhook_targets.py tests the
+rules that refuse them otherwise."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from loyalty_gql.api.core.ids import parse_id
+from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow, WebhookDeliveryRow, WebhookEndpointRow
 from loyalty_gql.jobs.expiry import expire_points, warn_expiring
@@ -39,6 +42,7 @@ from tests.integration.ledger_helpers import ADMIN, shop
 from tests.integration.receiver import Received, Receiver, webhook_receiver
 
 CLI = str(Path(sys.executable).with_name("loyalty-gql"))
+ALLOW_PRIVATE = {"LOYALTY_WEBHOOK_ALLOW_PRIVATE": "true"}  # the receiver is on loopback
 
 ENDPOINT_FIELDS = "id url events enabled secret"
 CREATE_ENDPOINT = f"""
@@ -106,6 +110,12 @@ def _verified(request: Received, secret: str, at: datetime) -> Any:
     assert request.headers["webhook-timestamp"] == str(int(at.timestamp()))
     with time_machine.travel(at, tick=False):
         return Webhook(secret).verify(request.body, request.headers)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """The app under test accepts endpoints on loopback, where the receiver listens."""
+    return Settings(env="test", webhook_allow_private=True)
 
 
 @pytest.fixture
@@ -200,7 +210,13 @@ async def _service_site(
     """A site with one enrolled customer and one endpoint: (site, customer, endpoint)."""
     the_shop = await shop(db, clock, code=code)
     endpoint = await webhooks.create_endpoint(
-        db, site_id=the_shop.site_id, url=url, events=events, actor=ADMIN, clock=clock
+        db,
+        site_id=the_shop.site_id,
+        url=url,
+        events=events,
+        actor=ADMIN,
+        clock=clock,
+        allow_private=True,
     )
     return the_shop.site_id, the_shop.customer_ids[0], endpoint
 
@@ -303,7 +319,9 @@ async def test_a_scripted_day_reaches_the_receiver_once_per_event_and_signed(
     assert {"ORDER_RECORDED", "ORDER_COMPLETED", "REWARD_EARNED", "POINTS_EXPIRED",
             "TIER_CHANGED"} <= kinds  # fmt: skip
     # when
-    await run_worker(db, clock=clock, stop=asyncio.Event(), once=True, client=client)
+    await run_worker(
+        db, clock=clock, stop=asyncio.Event(), once=True, client=client, allow_private=True
+    )
     # then: every event of the site reached the catch-all endpoint exactly once
     assert await _events(db, site_pk) == events, "the worker's own jobs wrote new events"
     assert receiver.ids("/all") == Counter(dict.fromkeys(events, 1))
@@ -334,7 +352,9 @@ async def test_a_scripted_day_reaches_the_receiver_once_per_event_and_signed(
     assert {d["attempts"] for d in log} == {1}
     # a second pass sends nothing again
     receiver.clear()
-    await run_worker(db, clock=clock, stop=asyncio.Event(), once=True, client=client)
+    await run_worker(
+        db, clock=clock, stop=asyncio.Event(), once=True, client=client, allow_private=True
+    )
     assert receiver.requests == []
 
 
@@ -352,7 +372,9 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_under_the_sam
     expected = set(await _events(db, site_id))
     # a worker claims a batch, sends its first delivery and dies before the answer
     receiver.hold()
-    sending = asyncio.create_task(webhooks.send_due(db, clock=clock, client=client))
+    sending = asyncio.create_task(
+        webhooks.send_due(db, clock=clock, client=client, allow_private=True)
+    )
     await receiver.wait_for(1)
     sending.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -363,10 +385,14 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_under_the_sam
     abandoned = await webhooks._claim(db, clock.now, 50)
     assert len(abandoned) == 50
     # when: a worker runs while those leases hold, and again after they ran out
-    await run_worker(db, clock=clock, stop=asyncio.Event(), once=True, client=client)
+    await run_worker(
+        db, clock=clock, stop=asyncio.Event(), once=True, client=client, allow_private=True
+    )
     early = receiver.ids() - Counter({in_flight.webhook_id: 1})
     clock.now += LEASE + timedelta(seconds=1)
-    await run_worker(db, clock=clock, stop=asyncio.Event(), once=True, client=client)
+    await run_worker(
+        db, clock=clock, stop=asyncio.Event(), once=True, client=client, allow_private=True
+    )
     # then: the leased deliveries waited for their leases; the 20 others went at once
     assert len(early) == 20
     assert not set(early) & {c.webhook_id for c in abandoned}
@@ -403,13 +429,15 @@ async def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attem
     receiver.fail(3)
     sent_at = []
     # when: the first attempt, then one pass at each backoff (and one a second too early)
-    assert await deliver(db, clock=clock, client=client) == 1
+    assert await deliver(db, clock=clock, client=client, allow_private=True) == 1
     sent_at.append(clock.now)
     for failed in (1, 2, 3):
         clock.now += backoff(failed) - timedelta(seconds=1)
-        assert await deliver(db, clock=clock, client=client) == 0, "sent before its backoff"
+        assert await deliver(db, clock=clock, client=client, allow_private=True) == 0, (
+            "sent before its backoff"
+        )
         clock.now += timedelta(seconds=1)
-        assert await deliver(db, clock=clock, client=client) == 1
+        assert await deliver(db, clock=clock, client=client, allow_private=True) == 1
         sent_at.append(clock.now)
     # then
     assert [r.status for r in receiver.requests] == [500, 500, 500, 200]
@@ -429,7 +457,7 @@ async def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attem
         "lastError": None,
         "body": receiver.requests[0].text,
     }
-    assert await deliver(db, clock=clock, client=client) == 0
+    assert await deliver(db, clock=clock, client=client, allow_private=True) == 0
     # a delivered delivery cannot be retried
     retried = await gql.execute(
         RETRY, {"input": {"deliveryId": delivery["id"]}}, token=gql.token("admin", "shop-a")
@@ -455,13 +483,13 @@ async def test_a_receiver_that_always_fails_ends_in_dead_letter_and_can_be_retri
     receiver.always(503)
     # when: every attempt fails
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        assert await deliver(db, clock=clock, client=client) == 1, attempt
+        assert await deliver(db, clock=clock, client=client, allow_private=True) == 1, attempt
         pending = await _deliveries(gql, site_id, "PENDING")
         if attempt < MAX_ATTEMPTS:
             assert [(d["attempts"], d["lastStatusCode"]) for d in pending] == [(attempt, 503)]
         clock.now += backoff(attempt)
     # then: dead, and no more attempts
-    assert await deliver(db, clock=clock, client=client) == 0
+    assert await deliver(db, clock=clock, client=client, allow_private=True) == 0
     assert len(receiver.requests) == MAX_ATTEMPTS
     assert await _deliveries(gql, site_id, "PENDING") == []
     [dead] = await _deliveries(gql, site_id, "DEAD")
@@ -483,7 +511,7 @@ async def test_a_receiver_that_always_fails_ends_in_dead_letter_and_can_be_retri
         "userErrors": [],
     }  # fmt: skip
     assert await _deliveries(gql, site_id, "DEAD") == []
-    assert await deliver(db, clock=clock, client=client) == 1
+    assert await deliver(db, clock=clock, client=client, allow_private=True) == 1
     # then: delivered under the same webhook-id, with the same body
     last = receiver.requests[-1]
     assert (last.webhook_id, last.status, last.body) == (webhook_id, 200, receiver.requests[0].body)
@@ -533,7 +561,7 @@ async def test_only_the_sites_admins_see_and_change_its_endpoints(
     await _record_order(gql, site_id, "o-1", ann["id"], "12.00")
     receiver.always(500)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        await deliver(db, clock=clock, client=client)
+        await deliver(db, clock=clock, client=client, allow_private=True)
         clock.now += backoff(attempt)
     [dead] = await _deliveries(gql, site_id, "DEAD")
     other, service = gql.token("admin", "shop-b"), gql.token("service", "shop-a")
@@ -587,7 +615,7 @@ async def test_rotating_the_secret_signs_later_deliveries_with_the_new_one(
     # and deliveries are signed with it
     ann = await register(gql, "shop-a", site_id, "ann")
     await _record_order(gql, site_id, "o-1", ann["id"], "12.00")
-    assert await deliver(db, clock=clock, client=client) == 1
+    assert await deliver(db, clock=clock, client=client, allow_private=True) == 1
     [request] = receiver.requests
     _verified(request, new, clock.now)
     with pytest.raises(WebhookVerificationError), time_machine.travel(clock.now, tick=False):
@@ -656,12 +684,12 @@ async def test_an_endpoint_switched_off_gets_no_more_attempts(
     ann = await register(gql, "shop-a", site_id, "ann")
     await _record_order(gql, site_id, "o-1", ann["id"], "12.00")
     receiver.fail(1)
-    assert await deliver(db, clock=clock, client=client) == 1
+    assert await deliver(db, clock=clock, client=client, allow_private=True) == 1
     # when: the admin switches the endpoint off, and the retry falls due
     off = await _update_endpoint(gql, "shop-a", endpoint["id"], enabled=False)
     assert off["endpoint"]["enabled"] is False
     clock.now += backoff(1)
-    await deliver(db, clock=clock, client=client)
+    await deliver(db, clock=clock, client=client, allow_private=True)
     # then: nothing more is sent to it ("enabled: whether events are sent to it")
     assert len(receiver.requests) == 1, "a switched-off endpoint was sent a retry"
 
@@ -682,8 +710,12 @@ async def test_two_workers_side_by_side_deliver_each_of_1000_events_once(
         httpx.AsyncClient(headers={"x-worker": "2"}) as second,
     ):
         await asyncio.gather(
-            run_worker(db, clock=clock, stop=asyncio.Event(), once=True, client=first),
-            run_worker(db, clock=clock, stop=asyncio.Event(), once=True, client=second),
+            run_worker(
+                db, clock=clock, stop=asyncio.Event(), once=True, client=first, allow_private=True
+            ),
+            run_worker(
+                db, clock=clock, stop=asyncio.Event(), once=True, client=second, allow_private=True
+            ),
         )
     # then: every event arrived once
     received = receiver.ids()
@@ -709,7 +741,7 @@ async def test_the_worker_process_delivers_and_stops_cleanly_on_sigterm(
     [event_id] = await _insert_events(db, site_id, customer_id, 1, clock.now)
     process = await asyncio.create_subprocess_exec(
         CLI, "worker", "--deliver-every", "0.2",
-        env={**os.environ, "LOYALTY_DATABASE_URL": backend.url},
+        env={**os.environ, "LOYALTY_DATABASE_URL": backend.url, **ALLOW_PRIVATE},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -741,7 +773,7 @@ async def test_a_worker_process_killed_mid_batch_and_started_again_loses_nothing
     clock.now = _real_now()
     site_id, customer_id, _ = await _service_site(db, clock, f"{receiver.url}/hook")
     event_ids = await _insert_events(db, site_id, customer_id, 30, clock.now)
-    env = {**os.environ, "LOYALTY_DATABASE_URL": backend.url}
+    env = {**os.environ, "LOYALTY_DATABASE_URL": backend.url, **ALLOW_PRIVATE}
     receiver.hold()
     first = await asyncio.create_subprocess_exec(
         CLI, "worker", "--deliver-every", "0.2", "--lease-seconds", "2", env=env,
