@@ -113,6 +113,8 @@ def _seed(_: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from loyalty_gql.api.auth import Role, issue_token
 
     role = Role(args.role)
@@ -123,11 +125,18 @@ def _token(args: argparse.Namespace) -> int:
         print(f"a {role.value} token names exactly one site", file=sys.stderr)
         return 2
     subject = args.customer if role is Role.CUSTOMER else args.subject or f"dev-{role.value}"
-    print(
-        issue_token(
+    try:
+        token = issue_token(
             get_settings(), role=role, sites=args.site, subject=subject, ttl_seconds=args.ttl
         )
-    )
+    except ValidationError as error:  # its text would quote the settings, keys included
+        problems = "; ".join(str(e["msg"]) for e in error.errors(include_input=False))
+        print(f"cannot sign a token: {problems}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # a key that cannot sign (missing, malformed, mismatched)
+        print(f"cannot sign a token: {error}", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 
