@@ -10,6 +10,7 @@ from loyalty_gql.api.core.errors import BadRequestError
 from loyalty_gql.api.core.pagination import (
     AFTER,
     FIRST,
+    MAX_ID,
     Connection,
     build_connection,
     decode_cursor,
@@ -136,7 +137,13 @@ def _position(after: str | None) -> tuple[int, int | None]:
     if after is None:
         return 0, None
     section, entry_id = decode_cursor(after, arity=2)
-    if section not in (0, 1) or not isinstance(entry_id, int) or isinstance(entry_id, bool):
+    # ids are 64-bit: a larger one would reach the database and overflow its parameter
+    if (
+        section not in (0, 1)
+        or not isinstance(entry_id, int)
+        or isinstance(entry_id, bool)
+        or not 1 <= entry_id <= MAX_ID
+    ):
         raise BadRequestError(f"{after!r} is not a valid cursor")
     return int(section), entry_id
 

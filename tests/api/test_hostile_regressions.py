@@ -1,0 +1,57 @@
+"""Inputs tests/api/test_hostile_inputs.py found answering "Internal error.", each fixed."""
+
+from __future__ import annotations
+
+import pytest
+
+from loyalty_gql.api.core.pagination import MAX_ID, encode_cursor
+from tests.api.helpers import create_site, register
+from tests.conftest import GraphQLClient
+
+CREATE = """
+mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }
+"""
+PUBLISH = """
+mutation($input: OfferActionInput!) { publishOffer(input: $input) { userErrors { code } } }
+"""
+MY_OFFERS = """
+query($a: String) { viewer { offers(after: $a) { nodes { offer { name } } } } }
+"""
+
+
+@pytest.mark.parametrize(
+    "key",
+    [[1, MAX_ID + 1], [1, 2**70], [1, -(2**70)], [0, 2**70], [1, 0], [0, -1]],
+    ids=["past-64-bits", "2^70", "-2^70", "vouchers-2^70", "zero", "negative"],
+)
+async def test_a_my_offers_cursor_with_an_id_out_of_range_is_a_bad_request(
+    gql: GraphQLClient, key: list[int]
+):
+    # given: a customer with a published reward to list
+    site_id = await create_site(gql, "shop-a")
+    await register(gql, "shop-a", site_id, "ann", enroll=True)
+    admin = gql.token("admin", "shop-a")
+    terms = {"name": "Mug", "valueType": "FIXED_AMOUNT", "value": "1", "loyaltyPrice": 10}
+    body = await gql.execute(
+        CREATE, {"input": {"siteId": site_id, "kind": "REWARD", "terms": terms}}, token=admin
+    )
+    offer_id = body["data"]["createOffer"]["offer"]["id"]
+    await gql.execute(PUBLISH, {"input": {"offerId": offer_id}}, token=admin)
+    customer = gql.token("customer", "shop-a", subject="ann")
+    # when: the cursor's id is beyond what a 64-bit id column holds, or below 1
+    body = await gql.execute(
+        MY_OFFERS, {"a": encode_cursor(key)}, token=customer, expect_errors=True
+    )
+    # then: a bad request, not the database's overflow as an internal error
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "is not a valid cursor" in body["errors"][0]["message"]
+
+
+async def test_a_my_offers_cursor_at_the_largest_id_is_an_empty_page_after_it(
+    gql: GraphQLClient,
+):
+    site_id = await create_site(gql, "shop-a")
+    await register(gql, "shop-a", site_id, "ann", enroll=True)
+    customer = gql.token("customer", "shop-a", subject="ann")
+    body = await gql.execute(MY_OFFERS, {"a": encode_cursor([1, MAX_ID])}, token=customer)
+    assert body["data"]["viewer"]["offers"]["nodes"] == []
