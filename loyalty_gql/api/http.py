@@ -21,7 +21,7 @@ from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
-from loyalty_gql.api.auth import AuthenticationError, TokenVerifier
+from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
 from loyalty_gql.api.executor import Executor, is_mutation
 from loyalty_gql.api.loaders import Loaders
@@ -170,20 +170,22 @@ class GraphQLEndpoint:
         params = await self._params(request, media_type)
         if isinstance(params, Outgoing):
             return params
+        forwarded_for = request.headers.get("x-forwarded-for")
         try:
             principal = self.verifier.principal(request.headers.get("authorization"))
         except AuthenticationError as error:
+            # a bad token counts against the client's address, so guessing is throttled too
+            caller = self.throttle.caller(ANONYMOUS, request.client, forwarded_for)
+            requests = await self.throttle.request(caller)
+            if requests is not None and requests.exceeded:
+                return _too_many_requests(requests, media_type)
             response = _error(str(error), 401, media_type, "UNAUTHENTICATED")
             response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
             return response
-        caller = self.throttle.caller(
-            principal, request.client, request.headers.get("x-forwarded-for")
-        )
+        caller = self.throttle.caller(principal, request.client, forwarded_for)
         requests = await self.throttle.request(caller)
         if requests is not None and requests.exceeded:
-            return _throttled(
-                f"More than {requests.limit} requests a minute; slow down.", requests, media_type
-            )
+            return _too_many_requests(requests, media_type)
         access = await resolve_access(principal, self.db, self.identities)
         context = Context(
             settings=self.settings,
@@ -311,6 +313,10 @@ def _throttled(
     response = json_response(body, status=429, media_type=media_type)
     response.headers["retry-after"] = str(budget.retry_after)
     return response
+
+
+def _too_many_requests(budget: Budget, media_type: str) -> Outgoing:
+    return _throttled(f"More than {budget.limit} requests a minute; slow down.", budget, media_type)
 
 
 def _code(error: GraphQLError) -> object:

@@ -88,6 +88,17 @@ async def test_each_caller_has_their_own_limit(http: httpx.AsyncClient, gql: Gra
     assert (forwarded.status_code, signed_in.status_code) == (429, 200)
 
 
+async def test_bad_tokens_count_against_the_clients_address(http: httpx.AsyncClient):
+    bad = {"authorization": "Bearer not.a.token"}
+    answers = [(await http.post("/graphql", json=TYPENAME, headers=bad)) for _ in range(60)]
+    assert {r.status_code for r in answers} == {401}
+    refused = await http.post("/graphql", json=TYPENAME, headers=bad)
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["extensions"]["code"] == "THROTTLED"
+    # and so does anything else from that address without a token
+    assert (await http.post("/graphql", json=TYPENAME)).status_code == 429
+
+
 async def test_forwarded_addresses_count_only_from_a_trusted_proxy():
     from loyalty_gql.api.auth import ANONYMOUS
 
