@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -191,42 +192,35 @@ class DocumentLimits:
     def _broken(
         self, name: str, operation: OperationDefinitionNode, weight: Weight
     ) -> Sequence[GraphQLError]:
-        errors = []
-        if weight.depth > self.max_depth:
-            errors.append(
-                GraphQLError(
-                    f"'{name}' exceeds maximum operation depth of {self.max_depth}",
-                    operation,
-                    extensions={"code": "QUERY_TOO_DEEP"},
-                )
-            )
-        if weight.aliases > self.max_aliases:
-            errors.append(
-                GraphQLError(
-                    f"{weight.aliases} aliases found. Allowed: {self.max_aliases}",
-                    operation,
-                    extensions={"code": "TOO_MANY_ALIASES"},
-                )
-            )
-        if weight.fields > self.max_fields:
-            errors.append(
-                GraphQLError(
-                    f"'{name}' selects {_count(weight.fields)} fields once its fragments are "
-                    f"expanded; the limit is {self.max_fields}.",
-                    operation,
-                    extensions={"code": "QUERY_TOO_COMPLEX"},
-                )
-            )
-        if weight.cost > self.max_cost:
-            errors.append(
-                GraphQLError(
-                    f"Query cost {_count(weight.cost)} is above the limit of {self.max_cost}; "
-                    "ask for fewer fields or smaller pages.",
-                    operation,
-                    extensions={"code": "QUERY_TOO_COSTLY", "cost": weight.cost},
-                )
-            )
-        return errors
+        checks: list[tuple[bool, str, dict[str, Any]]] = [
+            (
+                weight.depth > self.max_depth,
+                f"'{name}' exceeds maximum operation depth of {self.max_depth}",
+                {"code": "QUERY_TOO_DEEP"},
+            ),
+            (
+                weight.aliases > self.max_aliases,
+                f"{weight.aliases} aliases found. Allowed: {self.max_aliases}",
+                {"code": "TOO_MANY_ALIASES"},
+            ),
+            (
+                weight.fields > self.max_fields,
+                f"'{name}' selects {_count(weight.fields)} fields once its fragments are "
+                f"expanded; the limit is {self.max_fields}.",
+                {"code": "QUERY_TOO_COMPLEX"},
+            ),
+            (
+                weight.cost > self.max_cost,
+                f"Query cost {_count(weight.cost)} is above the limit of {self.max_cost}; "
+                "ask for fewer fields or smaller pages.",
+                {"code": "QUERY_TOO_COSTLY", "cost": weight.cost},
+            ),
+        ]
+        return [
+            GraphQLError(message, operation, extensions=extensions)
+            for broken, message, extensions in checks
+            if broken
+        ]
 
 
 def _count(value: int) -> str:
