@@ -12,8 +12,6 @@ from loyalty_gql.domain.checkout.types import (
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 
-# -- input checks ---------------------------------------------------------------------
-
 
 def check_basket(lines: Sequence[BasketLine]) -> None:
     """Refuse a basket the calculator cannot price: too many lines, duplicate line ids,

@@ -1,0 +1,244 @@
+"""Completing and cancelling an order; cancelling undoes every effect of recording it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty_gql.db.engine import Database
+from loyalty_gql.db.models import (
+    CouponCodeRow,
+    OfferAssignmentRow,
+    OfferRow,
+    OrderOfferRow,
+    OrderPunchRow,
+    OrderRow,
+    ReferralRow,
+    VoucherRow,
+)
+from loyalty_gql.db.repositories import points as points_repo
+from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.sites import settings_of, site_by_id
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.ledger import EntryKind, SourceType, rolling_expiry
+from loyalty_gql.services.common import Actor, Clock
+from loyalty_gql.services.ledger import AccountBook, Source, ledger_key, open_book
+from loyalty_gql.services.orders.common import (
+    add_customer_use,
+    checked_order_id,
+    ledger_entry,
+    locked_order,
+    open_order_book,
+    order_event,
+    run_order_command,
+)
+from loyalty_gql.services.orders.record import reward_order_referral
+from loyalty_gql.services.uow import UnitOfWork
+
+
+async def complete_order(
+    db: Database, *, site_id: int, order_id: str, actor: Actor, clock: Clock
+) -> OrderRow:
+    """The order is final: its pending points become available. Again: no change."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> OrderRow:
+        order = await locked_order(uow, site_id, checked_order_id(order_id))
+        if order.completed_at is not None:
+            return order
+        if order.status == "CANCELLED":
+            raise DomainError.single(
+                ErrorCode.INVALID_STATE, "a cancelled order cannot be completed", "orderId"
+            )
+        earned = await ledger_entry(uow.session, order.earn_entry_id)
+        book = await open_order_book(uow, order, now) if order.member_order else None
+        if book is not None and settings_of(book.site).order_points_pending:
+            await reward_order_referral(uow, book, order)
+        if book is not None and earned is not None and earned.kind == EntryKind.PENDING.value:
+            _, done_pending, _ = await points_repo.reversed_so_far(uow.session, earned.id)
+            if earned.pending_points + done_pending > 0:
+                activated = await book.activate(
+                    earned, ledger_key("order-complete", order.site_id, order.external_id)
+                )
+                order.activate_entry_id = activated.id
+                order.threshold_voucher_ids = [
+                    *order.threshold_voucher_ids,
+                    *(v.id for v in book.vouchers),
+                ]
+        if order.status == "PLACED":
+            order.status = "COMPLETED"
+        order.completed_at = now
+        order.updated_at = now
+        await order_event(uow.session, order, "ORDER_COMPLETED", now)
+        await uow.session.flush()
+        return order
+
+    return await run_order_command(db, site_id, "completeOrder", work, now)
+
+
+async def cancel_order(
+    db: Database, *, site_id: int, order_id: str, actor: Actor, clock: Clock
+) -> OrderRow:
+    """Undo the order: its points taken back, points it spent and vouchers it used given
+    back, codes and usage counts released, punches removed. Again: no change."""
+    now = clock()
+
+    async def work(uow: UnitOfWork) -> OrderRow:
+        session = uow.session
+        order = await locked_order(uow, site_id, checked_order_id(order_id))
+        if order.status == "CANCELLED":
+            return order
+        source = Source(SourceType.ORDER, str(actor), order.external_id, reason="order cancelled")
+        if order.member_order:
+            book = await open_order_book(uow, order, now)
+            await _cancel_threshold_vouchers(book, order, source)
+            await take_back(book, order, None, source, "order-cancel")
+            spend = await ledger_entry(session, order.spend_entry_id)
+            if spend is not None:
+                await book.reverse(
+                    spend, None, source, ledger_key("order-cancel-pay", order.site_id,
+                                                    order.external_id),
+                )  # fmt: skip
+            await _undo_note(book, order)
+            await _cancel_referral(uow, order, source, now)
+        await _release(session, order)
+        order.status = "CANCELLED"
+        order.cancelled_at = now
+        order.updated_at = now
+        await order_event(session, order, "ORDER_CANCELLED", now)
+        await session.flush()
+        return order
+
+    return await run_order_command(db, site_id, "cancelOrder", work, now)
+
+
+async def _cancel_threshold_vouchers(book: AccountBook, order: OrderRow, source: Source) -> None:
+    """Rewards the order's points triggered go back while unused, with their points."""
+    if not order.threshold_voucher_ids:
+        return
+    vouchers = await book.session.scalars(
+        select(VoucherRow)
+        .where(VoucherRow.id.in_(order.threshold_voucher_ids))
+        .order_by(VoucherRow.id)
+    )
+    for voucher in vouchers:
+        spend = await ledger_entry(book.session, voucher.ledger_entry_id)
+        if voucher.status == "ACTIVE" and spend is not None:
+            await book.reverse(spend, None, source, ledger_key("order-cancel-reward", voucher.id))
+
+
+async def take_back(
+    book: AccountBook, order: OrderRow, points: int | None, source: Source, step: str
+) -> int:
+    """Take back ``points`` (None: all that is left) of what the order earned: from the
+    pending entry before completion, from the activated points after. Points the
+    customer no longer has are recorded on the order as not recovered."""
+    entry = await ledger_entry(book.session, order.activate_entry_id or order.earn_entry_id)
+    if entry is None:
+        return 0
+    _, done_pending, done_earned = await points_repo.reversed_so_far(book.session, entry.id)
+    pending = entry.kind == EntryKind.PENDING.value
+    left = entry.pending_points + done_pending if pending else entry.points + done_earned
+    wanted = left if points is None else min(points, left)
+    if wanted <= 0:
+        return 0
+    taking = wanted if pending else min(wanted, await book.reversible(entry))
+    key = ledger_key(step, order.site_id, order.external_id, order.points_taken_back)
+    if taking > 0:
+        await book.reverse(entry, taking, source, key)
+    order.points_taken_back += wanted
+    order.points_not_recovered += wanted - taking
+    return wanted
+
+
+async def _undo_note(book: AccountBook, order: OrderRow) -> None:
+    """The order no longer counts as spend; the expiry clock goes back if nothing
+    happened since."""
+    account = book.account
+    account.lifetime_spent_minor -= order.total_minor
+    await points_repo.add_to_customer_day(
+        book.session, site_id=order.site_id, customer_id=order.customer_id or 0,
+        day=order.created_at.date(), spent_minor=-order.total_minor, orders=-1,
+    )  # fmt: skip
+    if account.last_order_at == order.created_at:
+        account.last_order_at = order.previous_last_order_at
+        settings = book.settings
+        set_by_this_order = rolling_expiry(
+            settings.validity_policy, settings.validity_days, order.created_at
+        )
+        if account.rolling_expires_at == set_by_this_order:
+            # nothing extended the clock since (an activation would have)
+            account.rolling_expires_at = order.previous_rolling_expires_at
+
+
+async def _cancel_referral(uow: UnitOfWork, order: OrderRow, source: Source, now: datetime) -> None:
+    entry = await ledger_entry(uow.session, order.referral_entry_id)
+    if entry is None:
+        return
+    site = await site_by_id(uow.session, order.site_id)
+    referrer = await customer_by_id(uow.session, entry.customer_id)
+    if site is None or referrer is None:  # pragma: no cover - foreign keys
+        return
+    book = await open_book(uow, site, referrer, now)
+    *_, done_earned = await points_repo.reversed_so_far(uow.session, entry.id)
+    left = entry.points + done_earned
+    taking = min(left, await book.reversible(entry))
+    if taking > 0:
+        await book.reverse(
+            entry, taking, source, ledger_key("order-cancel-referral", order.site_id,
+                                              order.external_id),
+        )  # fmt: skip
+    # the friend's next order may earn the referral again
+    await uow.session.execute(
+        update(ReferralRow)
+        .where(ReferralRow.rewarded_entry_id == entry.id)
+        .values(rewarded_entry_id=None)
+    )
+
+
+async def _release(session: AsyncSession, order: OrderRow) -> None:
+    """Uncount uses, give back codes and vouchers, remove punches. Rows are changed in
+    the order recording locks them: offers with a usage limit, single-use codes,
+    vouchers, then offers without a limit, each by id."""
+    used = list(
+        await session.scalars(select(OrderOfferRow).where(OrderOfferRow.order_id == order.id))
+    )
+    counted = sorted({r.offer_id for r in used if r.counted_use and r.offer_id})
+    limits: dict[int, int | None] = {}
+    if counted:
+        rows = await session.execute(
+            select(OfferRow.id, OfferRow.max_uses).where(OfferRow.id.in_(counted))
+        )
+        limits = {int(pk): limit for pk, limit in rows}
+
+    async def uncount(offer_ids: list[int]) -> None:
+        for offer_id in offer_ids:
+            await session.execute(
+                update(OfferRow).where(OfferRow.id == offer_id).values(uses=OfferRow.uses - 1)
+            )
+            if order.customer_id is not None:
+                await add_customer_use(session, offer_id, order.customer_id, -1)
+
+    await uncount([pk for pk in counted if limits.get(pk) is not None])
+    for code_id in sorted({r.coupon_code_id for r in used if r.coupon_code_id}):
+        await session.execute(
+            update(CouponCodeRow).where(CouponCodeRow.id == code_id).values(used_at=None)
+        )
+    for voucher_id in sorted({r.voucher_id for r in used if r.voucher_id}):
+        await session.execute(
+            update(VoucherRow)
+            .where(VoucherRow.id == voucher_id, VoucherRow.status == "USED")
+            .values(status="ACTIVE", used_at=None)
+        )
+    await uncount([pk for pk in counted if limits.get(pk) is None])
+    if used:
+        await session.execute(
+            update(OrderOfferRow).where(OrderOfferRow.order_id == order.id).values(cancelled=True)
+        )
+    punches = await session.scalars(select(OrderPunchRow).where(OrderPunchRow.order_id == order.id))
+    for punch in punches:
+        assignment = await session.get(OfferAssignmentRow, punch.assignment_id)
+        if assignment is not None:
+            assignment.punches = max(0, assignment.punches + punch.before - punch.after)
