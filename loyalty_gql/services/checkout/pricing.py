@@ -1,22 +1,13 @@
-"""Pricing a basket: gather what the calculator needs, call it, describe the answer.
-
-`price` is shared by the checkout query (read-only) and order recording (inside
-its transaction, with the rows it will change locked first), so both give the
-same answer for the same state. The site's live automatic offers come from a
-per-process `OfferIndex`, rebuilt when the site's `offers_version` moves.
-"""
+"""Gathering the calculator's inputs (offers, codes, vouchers, counters) and calling it."""
 
 from __future__ import annotations
 
-import asyncio
-import gc
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import Database
@@ -28,7 +19,6 @@ from loyalty_gql.db.models import (
     OfferRow,
     PointAccountRow,
     SiteRow,
-    StackingGroupRow,
     TierRow,
     VoucherRow,
 )
@@ -36,31 +26,27 @@ from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.offers import offers_by_ids, terms_of
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
 from loyalty_gql.domain.checkout import (
-    POINTS_KEY,
     BasketLine,
     Candidate,
     CheckoutRules,
-    LiveOffer,
     OfferIndex,
     Origin,
-    PriceBase,
     Quote,
     Reason,
     Refusal,
     Shopper,
     StackingGroup,
-    StackingMode,
     check_basket,
     price_basket,
     voucher_terms,
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
-from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
+from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import Money
+from loyalty_gql.services.checkout.document import quote_document
+from loyalty_gql.services.checkout.offer_cache import site_offers
 from loyalty_gql.services.common import Clock
 
-AUTOMATIC = (OfferKind.PROMOTION.value, OfferKind.CLUBCARD.value, OfferKind.PUNCHCARD.value)
-CACHED_SITES = 256
 MAX_POINTS_PAYMENT = 10**12
 
 
@@ -113,83 +99,6 @@ class Priced:
     vouchers: dict[int, VoucherRow]
     coupon_codes: dict[int, CouponCodeRow]
     assignments: dict[int, OfferAssignmentRow]
-
-
-# -- the index cache ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SiteOffers:
-    """One site's index and stacking groups, as of an offers_version."""
-
-    version: int
-    index: OfferIndex
-    groups: dict[str, StackingGroup]
-
-
-_CACHE: OrderedDict[int, SiteOffers] = OrderedDict()
-_BUILDING: dict[tuple[int, int], asyncio.Future[SiteOffers | None]] = {}
-
-
-async def site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> SiteOffers:
-    """The site's live automatic offers, from this process's cache while still current."""
-    cached = _CACHE.get(site.id)
-    if cached is not None and cached.version == site.offers_version:
-        _CACHE.move_to_end(site.id)
-        return cached
-    key = (site.id, site.offers_version)
-    building = _BUILDING.get(key)
-    if building is not None:  # another request of this process is loading it: wait
-        built = await asyncio.shield(building)
-        if built is not None:
-            return built
-    future: asyncio.Future[SiteOffers | None] = asyncio.get_running_loop().create_future()
-    _BUILDING[key] = future
-    fresh: SiteOffers | None = None
-    try:
-        fresh = await _build_site_offers(session, site, now)
-        return fresh
-    finally:
-        _BUILDING.pop(key, None)
-        future.set_result(fresh)  # waiters get the index, or None: then they load it
-
-
-async def _build_site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> SiteOffers:
-    rows = await session.scalars(
-        select(OfferRow).where(
-            OfferRow.site_id == site.id,
-            OfferRow.status == "PUBLISHED",
-            OfferRow.kind.in_(AUTOMATIC),
-            or_(OfferRow.valid_until.is_(None), OfferRow.valid_until > now),
-        )
-    )
-    index = OfferIndex(
-        (LiveOffer(row.id, terms_of(row, site.currency)) for row in rows), site.offers_version
-    )
-    groups = {
-        row.name: StackingGroup(row.name, StackingMode(row.mode), PriceBase(row.price_base))
-        for row in await session.scalars(
-            select(StackingGroupRow).where(StackingGroupRow.site_id == site.id)
-        )
-    }
-    fresh = SiteOffers(site.offers_version, index, groups)
-    _CACHE[site.id] = fresh
-    while len(_CACHE) > CACHED_SITES:
-        _CACHE.popitem(last=False)
-    # The index lives until the site's offers change: keep its many objects out of
-    # the cyclic collector's full scans (as the app does with its start-up heap).
-    # Reference counting still frees a replaced index; it holds no cycles.
-    gc.freeze()
-    return fresh
-
-
-def forget_site_offers() -> None:
-    """Empty this process's cache (tests switching databases)."""
-    _CACHE.clear()
-    _BUILDING.clear()
-
-
-# -- gathering ---------------------------------------------------------------------------
 
 
 async def price(
@@ -464,9 +373,6 @@ def _code(text: str) -> str:
     return text.strip().upper()
 
 
-# -- the read-only query -----------------------------------------------------------------
-
-
 async def checkout(
     db: Database, *, site_id: int, customer_id: int | None, basket: Basket, clock: Clock
 ) -> dict[str, Any]:
@@ -484,70 +390,3 @@ async def checkout(
                 raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
         priced = await price(session, site, customer, basket, now)
     return quote_document(priced.quote)
-
-
-# -- describing a quote ------------------------------------------------------------------
-
-
-def quote_document(quote: Quote) -> dict[str, Any]:
-    """The quote as JSON-ready data: what the API shows and what an order stores."""
-    payment = quote.points_payment
-    return {
-        "currency": quote.currency,
-        "subtotal": quote.subtotal,
-        "discount": quote.discount,
-        "total": quote.total,
-        "lines": [
-            {
-                "lineId": q.line.line_id, "productId": q.line.product_id,
-                "category": q.line.category, "quantity": q.line.quantity,
-                "unitPrice": q.line.unit_price, "original": q.original,
-                "memberDiscount": q.member_discount, "discount": q.discount, "final": q.final,
-                "earnsPoints": q.earns_points,
-                "discounts": [
-                    {"key": d.key, "offerId": d.offer_id, "amount": d.amount,
-                     "pointsPayment": d.key == POINTS_KEY}
-                    for d in q.discounts
-                ],
-            }
-            for q in quote.lines
-        ],
-        "applied": [
-            {**_candidate(a.candidate), "amount": a.amount, "rewardPoints": a.reward_points}
-            for a in quote.applied
-        ],
-        "rejected": [
-            {**_candidate(r.candidate), "reason": r.refusal.reason.value,
-             "message": r.refusal.message}
-            for r in quote.rejected
-        ],
-        "punchcards": [
-            {"offerId": p.candidate.offer_id, "name": p.candidate.terms.name,
-             "required": p.required, "before": p.before, "after": p.after,
-             "rewardLineId": p.reward_line_id, "rewardAmount": p.reward_amount}
-            for p in quote.punchcards
-        ],
-        "pointsPayment": None if payment is None else {
-            "requested": payment.requested, "used": payment.used, "amount": payment.amount,
-            "reason": payment.refusal.reason.value if payment.refusal else None,
-            "message": payment.refusal.message if payment.refusal else None,
-        },
-        "pointsBase": quote.points_base,
-        "basePoints": quote.base_points,
-        "rewardPoints": quote.reward_points,
-        "points": quote.points,
-    }  # fmt: skip
-
-
-def _candidate(candidate: Candidate) -> dict[str, Any]:
-    terms = candidate.terms
-    return {
-        "key": candidate.key,
-        "origin": candidate.origin.value,
-        "offerId": candidate.offer_id,
-        "name": terms.name,
-        "kind": terms.kind.value if candidate.offer_id else None,
-        "scope": terms.scope.value if terms.scope is not OfferScope.ORDER else "ORDER",
-        "code": candidate.code,
-        "voucherId": candidate.voucher_id,
-    }

@@ -1,0 +1,77 @@
+"""A quote as the document the checkout query answers and an order keeps (camelCase keys:
+stored with orders, so they stay)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalty_gql.domain.checkout import (
+    POINTS_KEY,
+    Candidate,
+    Quote,
+)
+from loyalty_gql.domain.offers import OfferScope
+
+
+def quote_document(quote: Quote) -> dict[str, Any]:
+    """The quote as JSON-ready data: what the API shows and what an order stores."""
+    payment = quote.points_payment
+    return {
+        "currency": quote.currency,
+        "subtotal": quote.subtotal,
+        "discount": quote.discount,
+        "total": quote.total,
+        "lines": [
+            {
+                "lineId": q.line.line_id, "productId": q.line.product_id,
+                "category": q.line.category, "quantity": q.line.quantity,
+                "unitPrice": q.line.unit_price, "original": q.original,
+                "memberDiscount": q.member_discount, "discount": q.discount, "final": q.final,
+                "earnsPoints": q.earns_points,
+                "discounts": [
+                    {"key": d.key, "offerId": d.offer_id, "amount": d.amount,
+                     "pointsPayment": d.key == POINTS_KEY}
+                    for d in q.discounts
+                ],
+            }
+            for q in quote.lines
+        ],
+        "applied": [
+            {**_candidate(a.candidate), "amount": a.amount, "rewardPoints": a.reward_points}
+            for a in quote.applied
+        ],
+        "rejected": [
+            {**_candidate(r.candidate), "reason": r.refusal.reason.value,
+             "message": r.refusal.message}
+            for r in quote.rejected
+        ],
+        "punchcards": [
+            {"offerId": p.candidate.offer_id, "name": p.candidate.terms.name,
+             "required": p.required, "before": p.before, "after": p.after,
+             "rewardLineId": p.reward_line_id, "rewardAmount": p.reward_amount}
+            for p in quote.punchcards
+        ],
+        "pointsPayment": None if payment is None else {
+            "requested": payment.requested, "used": payment.used, "amount": payment.amount,
+            "reason": payment.refusal.reason.value if payment.refusal else None,
+            "message": payment.refusal.message if payment.refusal else None,
+        },
+        "pointsBase": quote.points_base,
+        "basePoints": quote.base_points,
+        "rewardPoints": quote.reward_points,
+        "points": quote.points,
+    }  # fmt: skip
+
+
+def _candidate(candidate: Candidate) -> dict[str, Any]:
+    terms = candidate.terms
+    return {
+        "key": candidate.key,
+        "origin": candidate.origin.value,
+        "offerId": candidate.offer_id,
+        "name": terms.name,
+        "kind": terms.kind.value if candidate.offer_id else None,
+        "scope": terms.scope.value if terms.scope is not OfferScope.ORDER else "ORDER",
+        "code": candidate.code,
+        "voucherId": candidate.voucher_id,
+    }
