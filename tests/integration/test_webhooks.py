@@ -382,7 +382,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_under_the_sam
     receiver.release()
     [in_flight] = receiver.requests
     # another worker claims the next batch and dies before sending anything
-    abandoned = await webhooks._claim(db, clock.now, 50)
+    abandoned = await webhooks.delivery._claim(db, clock.now, 50)
     assert len(abandoned) == 50
     # when: a worker runs while those leases hold, and again after they ran out
     await run_worker(

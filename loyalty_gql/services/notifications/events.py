@@ -1,0 +1,198 @@
+"""The events the shop is told about, the variables each offers, and the default templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+EVENTS: dict[str, str] = {
+    "REWARD_EARNED": "The customer reached the points threshold and got a voucher.",
+    "POINTS_EXPIRING": "Some of the customer's points expire soon.",
+    "POINTS_EXPIRED": "Some of the customer's points expired.",
+    "TIER_CHANGED": "The customer moved to another tier.",
+    "OFFER_ASSIGNED": "An offer was assigned to the customer.",
+    "VOUCHER_ISSUED": "The customer bought a voucher with points.",
+    "EXCHANGE_CONFIRMED": "A product the customer exchanged points for was handed over.",
+    "ORDER_RECORDED": "An order of the customer was recorded.",
+    "ORDER_COMPLETED": "An order of the customer was completed; its points are available.",
+    "ORDER_CANCELLED": "An order of the customer was cancelled.",
+    "ORDER_REFUNDED": "An order of the customer was refunded, in part or in full.",
+}
+
+
+VARIABLES: dict[str, str] = {
+    "customer_name": "The customer's name (empty when unknown).",
+    "customer_email": "The customer's email address (empty when unknown).",
+    "site_name": "The shop's name.",
+    "event": "The event's kind, for example REWARD_EARNED.",
+    "points": "Points the event is about: earned, spent, expiring or expired.",
+    "voucher_code": "The voucher's code (REWARD_EARNED, VOUCHER_ISSUED).",
+    "voucher_value": "What the voucher takes off: a percentage (10%) or an amount of money.",
+    "minimum_order_value": "The smallest order the voucher applies to, as money.",
+    "expiry_date": "When the voucher or the points expire (or expired), as a date.",
+    "tier_name": "The customer's new tier (TIER_CHANGED; empty when they left every tier).",
+    "previous_tier_name": "The customer's previous tier (TIER_CHANGED).",
+    "offer_name": "The offer's name (OFFER_ASSIGNED, VOUCHER_ISSUED).",
+    "product_id": "The product handed over (EXCHANGE_CONFIRMED).",
+    "order_id": "The shop's order number (ORDER_* events).",
+    "order_total": "The order's total, as money (ORDER_* events).",
+    "points_taken_back": "Points taken back from the order (ORDER_CANCELLED, ORDER_REFUNDED).",
+}
+
+
+SUBJECT_MAX = 300
+
+
+BODY_MAX = 50_000
+
+
+OUTPUT_MAX = 200_000  # the most any operator inside a template may build
+
+
+RANGE_MAX = 1_000
+
+
+PARTS: dict[str, tuple[str, int]] = {  # attribute -> (API field, longest allowed)
+    "email_subject": ("emailSubject", SUBJECT_MAX),
+    "email_html": ("emailHtml", BODY_MAX),
+    "email_text": ("emailText", BODY_MAX),
+    "push_title": ("pushTitle", SUBJECT_MAX),
+    "push_body": ("pushBody", BODY_MAX),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """The sources of one event's messages (jinja2)."""
+
+    email_subject: str
+    email_html: str
+    email_text: str
+    push_title: str
+    push_body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One event's messages, ready to send."""
+
+    email_subject: str
+    email_html: str
+    email_text: str
+    push_title: str
+    push_body: str
+
+
+def _default(subject: str, lines: list[str], push: str | None = None) -> Template:
+    text = "\n\n".join(["Hello {{ customer_name or 'there' }},", *lines, "{{ site_name }}"])
+    html = "".join(
+        [
+            "<p>Hello {{ customer_name or 'there' }},</p>\n",
+            *(f"<p>{line}</p>\n" for line in lines),
+            "<p>{{ site_name }}</p>\n",
+        ]
+    )
+    return Template(
+        email_subject=subject,
+        email_html=html,
+        email_text=text + "\n",
+        push_title=subject,
+        push_body=push if push is not None else lines[0],
+    )
+
+
+DEFAULT_TEMPLATES: dict[str, Template] = {
+    "REWARD_EARNED": _default(
+        "You earned a reward at {{ site_name }}",
+        [
+            "You collected {{ points }} points and earned a voucher worth {{ voucher_value }}.",
+            "Your code: {{ voucher_code }}",
+            "{% if minimum_order_value %}It applies to orders from {{ minimum_order_value }}. "
+            "{% endif %}{% if expiry_date %}Use it by {{ expiry_date }}.{% endif %}",
+        ],
+        "Your voucher worth {{ voucher_value }}: {{ voucher_code }}",
+    ),
+    "POINTS_EXPIRING": _default(
+        "Your points at {{ site_name }} expire soon",
+        [
+            "{{ points }} of your points expire on {{ expiry_date }}.",
+            "Use them before then so they are not lost.",
+        ],
+    ),
+    "POINTS_EXPIRED": _default(
+        "Some of your points at {{ site_name }} expired",
+        ["{{ points }} of your points expired on {{ expiry_date }}."],
+    ),
+    "TIER_CHANGED": _default(
+        "Your tier at {{ site_name }} changed",
+        [
+            "{% if tier_name %}You are now in {{ tier_name }}.{% else %}"
+            "You are no longer in {{ previous_tier_name }}.{% endif %}",
+        ],
+    ),
+    "OFFER_ASSIGNED": _default(
+        "A new offer for you at {{ site_name }}",
+        ["You have a new offer: {{ offer_name }}."],
+    ),
+    "VOUCHER_ISSUED": _default(
+        "Your voucher from {{ site_name }}",
+        [
+            "You exchanged {{ points }} points for {{ offer_name }}.",
+            "Your code: {{ voucher_code }}",
+        ],
+        "Your voucher for {{ offer_name }}: {{ voucher_code }}",
+    ),
+    "EXCHANGE_CONFIRMED": _default(
+        "Your exchange at {{ site_name }} was handed over",
+        ["The product you exchanged your points for was handed over to you."],
+    ),
+    "ORDER_RECORDED": _default(
+        "Thank you for your order {{ order_id }}",
+        ["We received your order {{ order_id }} of {{ order_total }}."],
+    ),
+    "ORDER_COMPLETED": _default(
+        "Your order {{ order_id }} is complete",
+        [
+            "Your order {{ order_id }} is complete."
+            "{% if points and points != '0' %} {{ points }} points were added to your "
+            "account.{% endif %}",
+        ],
+    ),
+    "ORDER_CANCELLED": _default(
+        "Your order {{ order_id }} was cancelled",
+        [
+            "Your order {{ order_id }} of {{ order_total }} was cancelled."
+            "{% if points_taken_back and points_taken_back != '0' %} {{ points_taken_back }} "
+            "points were taken back.{% endif %}",
+        ],
+    ),
+    "ORDER_REFUNDED": _default(
+        "Your order {{ order_id }} was refunded",
+        [
+            "Your order {{ order_id }} was refunded."
+            "{% if points_taken_back and points_taken_back != '0' %} {{ points_taken_back }} "
+            "points were taken back.{% endif %}",
+        ],
+    ),
+}
+
+
+# a payload with every key any event carries, to render samples and to check templates
+SAMPLE_PAYLOAD: dict[str, Any] = {
+    "points": 500,
+    "voucherCode": "SAMPLE-CODE1",
+    "valueType": "PERCENT",
+    "value": "10",
+    "minimumOrderValue": "20",
+    "expiresAt": "2026-03-31T23:59:00+00:00",
+    "fromTier": "Silver",
+    "toTier": "Gold",
+    "offerName": "Spring sale",
+    "productId": "SKU-1",
+    "orderId": "1001",
+    "total": "59.90",
+    "pointsTakenBack": 60,
+}
+
+
+SAMPLE_CUSTOMER = ("Alex Example", "alex@example.com")
