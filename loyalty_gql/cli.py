@@ -142,8 +142,8 @@ def _token(args: argparse.Namespace) -> int:
 
 def _jobs(args: argparse.Namespace) -> int:
     from loyalty_gql.db.engine import create_database
-    from loyalty_gql.jobs.expiry import expire_points, warn_expiring
     from loyalty_gql.services.common import system_clock
+    from loyalty_gql.services.points.expiry import expire_points, warn_expiring
     from loyalty_gql.services.tiers import review_tiers
 
     async def run() -> str:

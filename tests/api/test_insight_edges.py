@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.jobs.expiry import expire_points
+from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.verify import verify_ledger
 from tests.api.helpers import create_site, register
 from tests.api.insight_helpers import (

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.jobs.expiry import expire_points
+from loyalty_gql.services.points.expiry import expire_points
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import Clock, GraphQLClient
 

@@ -11,8 +11,8 @@ from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.models import LedgerEntryRow, PointLotRow
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
-from loyalty_gql.jobs.expiry import expire_points
 from loyalty_gql.services.points import earn_points
+from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.verify import verify_ledger
 from tests.conftest import DatabaseBackend
 from tests.integration.ledger_helpers import SERVICE, shop

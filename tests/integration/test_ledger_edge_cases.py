@@ -12,8 +12,8 @@ from loyalty_gql.db.models import LedgerEntryRow, PointAccountRow, VoucherRow
 from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import CustomActivity, ThresholdReward, ValidityPolicy
-from loyalty_gql.jobs.expiry import expire_points
 from loyalty_gql.services import points
+from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.verify import verify_ledger
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
 

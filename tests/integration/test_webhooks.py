@@ -30,9 +30,9 @@ from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow, WebhookDeliveryRow, WebhookEndpointRow
-from loyalty_gql.jobs.expiry import expire_points, warn_expiring
 from loyalty_gql.jobs.worker import deliver, run_worker
 from loyalty_gql.services import webhooks
+from loyalty_gql.services.points.expiry import expire_points, warn_expiring
 from loyalty_gql.services.tiers import review_tiers
 from loyalty_gql.services.uow import UnitOfWork
 from loyalty_gql.services.webhooks import LEASE, MAX_ATTEMPTS, backoff
