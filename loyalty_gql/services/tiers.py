@@ -6,13 +6,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import PointAccountRow, TierRow
+from loyalty_gql.db.models import PointAccountRow, SiteRow, TierRow
 from loyalty_gql.db.repositories import points as points_repo
 from loyalty_gql.db.repositories.tiers import (
     measures_for,
@@ -35,8 +35,22 @@ class DeletedTier:
     site_id: int
 
 
-if TYPE_CHECKING:
-    from loyalty_gql.services.ledger import AccountBook
+class LockedAccount(Protocol):
+    """What a tier upgrade needs of a locked account (the ledger's AccountBook is one;
+    naming it here would make the ledger and tiers import each other)."""
+
+    @property
+    def session(self) -> AsyncSession: ...
+
+    @property
+    def site(self) -> SiteRow: ...
+
+    @property
+    def account(self) -> PointAccountRow: ...
+
+    @property
+    def now(self) -> datetime: ...
+
 
 TIER_FIELDS = (
     "name",
@@ -49,7 +63,7 @@ TIER_FIELDS = (
 )
 
 
-async def upgrade_if_qualified(book: AccountBook) -> None:
+async def upgrade_if_qualified(book: LockedAccount) -> None:
     """Move the customer up at once when their measures reach a better tier."""
     rows = await tiers_of_site(book.session, book.site.id)
     if not rows:
