@@ -1,20 +1,88 @@
-"""Helpers resolvers share: the typed context and access checks on arguments."""
+"""Helpers resolvers share: the typed context, access checks on arguments, and the
+objects an argument names by global ID, loaded and checked in one place."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from loyalty_gql.api.auth import Access
 from loyalty_gql.api.context import Context
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import ForbiddenError
+from loyalty_gql.db.models import CustomerRow, OfferRow, TierRow
 from loyalty_gql.domain.checkout import Reason
+from loyalty_gql.domain.errors import DomainError, ErrorCode
 
 UNKNOWN_CODE = Reason.UNKNOWN_CODE.value
 
 AppInfo = Info[Context, Any]
+Row = TypeVar("Row")
+
+
+class SiteOwned(Protocol):
+    """A row of one site."""
+
+    @property
+    def site_id(self) -> int:
+        """The site's primary key."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NodeKind(Generic[Row]):
+    """A type of object named by global ID, and how to load its rows by primary key."""
+
+    type_name: str
+    load: Callable[[Context, int], Awaitable[Row | None]]
+
+
+Check = Callable[[Access, Row], bool]
+"""Whether the caller may act on a row."""
+
+CUSTOMER: NodeKind[CustomerRow] = NodeKind(
+    "Customer", lambda ctx, pk: ctx.loaders.customer_by_id.load(pk)
+)
+OFFER: NodeKind[OfferRow] = NodeKind("Offer", lambda ctx, pk: ctx.loaders.offer_by_id.load(pk))
+TIER: NodeKind[TierRow] = NodeKind("Tier", lambda ctx, pk: ctx.loaders.tier_by_id.load(pk))
+
+
+def managed(access: Access, row: SiteOwned) -> bool:
+    """The caller administers the row's site."""
+    return access.manages_site(row.site_id)
+
+
+def served(access: Access, row: SiteOwned) -> bool:
+    """The caller is the row's site's admin or shop backend."""
+    return access.serves_site(row.site_id)
+
+
+def seen_customer(access: Access, row: CustomerRow) -> bool:
+    """The caller is the customer, or the staff of the customer's site."""
+    return access.sees_customer(row.site_id, row.id)
+
+
+async def visible_node(
+    info: AppInfo, global_id: str, kind: NodeKind[Row], may: Check[Row]
+) -> Row | None:
+    """The row a global ID of ``kind`` names; None when there is none or ``may`` refuses."""
+    row = await kind.load(info.context, parse_id(global_id, kind.type_name))
+    return row if row is not None and may(info.context.access, row) else None
+
+
+async def node_or_not_found(
+    info: AppInfo, global_id: str, kind: NodeKind[Row], may: Check[Row], *, field: str
+) -> Row:
+    """The row a global ID of ``kind`` names, or NOT_FOUND at the input ``field`` when
+    there is none or ``may`` refuses (the caller learns nothing of other sites)."""
+    row = await visible_node(info, global_id, kind, may)
+    if row is None:
+        raise DomainError.single(ErrorCode.NOT_FOUND, f"no such {kind.type_name.lower()}", field)
+    return row
 
 
 def staff_site(info: AppInfo, site_id: str) -> int:
