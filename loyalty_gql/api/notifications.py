@@ -6,11 +6,10 @@ from typing import Annotated
 
 import strawberry
 
-from loyalty_gql.api.core.errors import UserError, query_error, user_errors
+from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
-from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.services import notifications as service
 
 EVENT = "The event, for example REWARD_EARNED (see the events outbox deliveries carry)."
@@ -194,16 +193,13 @@ class NotificationQueries:
     ) -> RenderedNotification:
         """The rendered notification."""
         site_pk = admin_site(info, site_id)
-        try:
-            rendered = await service.preview(
-                info.context.db,
-                site_id=site_pk,
-                event=event,
-                event_id=event_id,
-                template=_template(template) if template is not None else None,
-            )
-        except DomainError as error:
-            raise query_error(error) from None
+        rendered = await service.preview(
+            info.context.db,
+            site_id=site_pk,
+            event=event,
+            event_id=event_id,
+            template=_template(template) if template is not None else None,
+        )
         return RenderedNotification(
             email_subject=rendered.email_subject,
             email_html=rendered.email_html,
@@ -228,13 +224,10 @@ class NotificationMutations:
         """Store a template."""
         ctx = info.context
         site_pk = admin_site(info, input.site_id)
-        try:
-            row = await service.update_template(
-                ctx.db, site_id=site_pk, event=input.event, template=_template(input),
-                actor=ctx.actor, clock=ctx.clock, idempotency_key=input.idempotency_key,
-            )  # fmt: skip
-        except DomainError as error:
-            return UpdateNotificationTemplatePayload(template=None, user_errors=user_errors(error))
+        row = await service.update_template(
+            ctx.db, site_id=site_pk, event=input.event, template=_template(input),
+            actor=ctx.actor, clock=ctx.clock, idempotency_key=input.idempotency_key,
+        )  # fmt: skip
         return UpdateNotificationTemplatePayload(
             template=NotificationTemplate.of(row.event, service.template_of(row), is_default=False),
             user_errors=[],

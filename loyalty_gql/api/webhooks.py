@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 from sqlalchemy import select
 
-from loyalty_gql.api.core.errors import UserError, user_errors
-from loyalty_gql.api.core.ids import parse_id, to_global_id
+from loyalty_gql.api.context import Context
+from loyalty_gql.api.core.errors import UserError
+from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.node import ForbiddenError, Node
 from loyalty_gql.api.core.pagination import (
     AFTER,
@@ -21,10 +22,16 @@ from loyalty_gql.api.core.pagination import (
     page_size,
 )
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, CanSeeSite, IsAdmin
-from loyalty_gql.api.core.resolving import AppInfo, admin_site
+from loyalty_gql.api.core.resolving import (
+    AppInfo,
+    NodeKind,
+    SiteOwned,
+    admin_site,
+    managed,
+    visible_node,
+)
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import WebhookDeliveryRow, WebhookEndpointRow
-from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.services import webhooks as service
 
 SITE_ID = "Global ID of the site."
@@ -186,13 +193,27 @@ class RetryWebhookDeliveryPayload:
     )
 
 
-async def _owned(info: AppInfo, model: type, global_id: str, type_name: str) -> int:
-    pk = parse_id(global_id, type_name)
-    async with info.context.db.read_sessions() as session:
-        site_id = await session.scalar(select(model.site_id).where(model.id == pk))  # type: ignore[attr-defined]
-    if site_id is None or not info.context.access.manages_site(site_id):
+async def _endpoint_row(ctx: Context, pk: int) -> WebhookEndpointRow | None:
+    async with ctx.db.read_sessions() as session:
+        return await session.get(WebhookEndpointRow, pk)
+
+
+async def _delivery_row(ctx: Context, pk: int) -> WebhookDeliveryRow | None:
+    async with ctx.db.read_sessions() as session:
+        return await session.get(WebhookDeliveryRow, pk)
+
+
+Owned = TypeVar("Owned", bound=SiteOwned)
+ENDPOINT: NodeKind[WebhookEndpointRow] = NodeKind("WebhookEndpoint", _endpoint_row)
+DELIVERY: NodeKind[WebhookDeliveryRow] = NodeKind("WebhookDelivery", _delivery_row)
+
+
+async def _admin_node(info: AppInfo, global_id: str, kind: NodeKind[Owned]) -> Owned:
+    """The row, if the caller administers its site (FORBIDDEN otherwise, found or not)."""
+    row = await visible_node(info, global_id, kind, managed)
+    if row is None:
         raise ForbiddenError("Only an admin of the site may do this.")
-    return pk
+    return row
 
 
 @strawberry.type
@@ -262,14 +283,11 @@ class WebhookMutations:
         """Create an endpoint."""
         ctx = info.context
         site_pk = admin_site(info, input.site_id)
-        try:
-            row = await service.create_endpoint(
-                ctx.db, site_id=site_pk, url=input.url, events=input.events, actor=ctx.actor,
-                clock=ctx.clock, idempotency_key=input.idempotency_key,
-                allow_private=ctx.settings.webhook_allow_private,
-            )  # fmt: skip
-        except DomainError as error:
-            return WebhookEndpointPayload(endpoint=None, user_errors=user_errors(error))
+        row = await service.create_endpoint(
+            ctx.db, site_id=site_pk, url=input.url, events=input.events, actor=ctx.actor,
+            clock=ctx.clock, idempotency_key=input.idempotency_key,
+            allow_private=ctx.settings.webhook_allow_private,
+        )  # fmt: skip
         return WebhookEndpointPayload(endpoint=WebhookEndpoint.from_row(row), user_errors=[])
 
     @strawberry.mutation(
@@ -283,16 +301,13 @@ class WebhookMutations:
     ) -> WebhookEndpointPayload:
         """Update an endpoint."""
         ctx = info.context
-        pk = await _owned(info, WebhookEndpointRow, input.endpoint_id, "WebhookEndpoint")
-        try:
-            row = await service.update_endpoint(
-                ctx.db, endpoint_id=pk, url=input.url, events=input.events,
-                enabled=input.enabled, rotate_secret=input.rotate_secret, actor=ctx.actor,
-                clock=ctx.clock, idempotency_key=input.idempotency_key,
-                allow_private=ctx.settings.webhook_allow_private,
-            )  # fmt: skip
-        except DomainError as error:
-            return WebhookEndpointPayload(endpoint=None, user_errors=user_errors(error))
+        endpoint = await _admin_node(info, input.endpoint_id, ENDPOINT)
+        row = await service.update_endpoint(
+            ctx.db, endpoint_id=endpoint.id, url=input.url, events=input.events,
+            enabled=input.enabled, rotate_secret=input.rotate_secret, actor=ctx.actor,
+            clock=ctx.clock, idempotency_key=input.idempotency_key,
+            allow_private=ctx.settings.webhook_allow_private,
+        )  # fmt: skip
         return WebhookEndpointPayload(endpoint=WebhookEndpoint.from_row(row), user_errors=[])
 
     @strawberry.mutation(
@@ -306,9 +321,6 @@ class WebhookMutations:
     ) -> RetryWebhookDeliveryPayload:
         """Retry a delivery."""
         ctx = info.context
-        pk = await _owned(info, WebhookDeliveryRow, input.delivery_id, "WebhookDelivery")
-        try:
-            row = await service.retry_delivery(ctx.db, delivery_id=pk, clock=ctx.clock)
-        except DomainError as error:
-            return RetryWebhookDeliveryPayload(delivery=None, user_errors=user_errors(error))
+        delivery = await _admin_node(info, input.delivery_id, DELIVERY)
+        row = await service.retry_delivery(ctx.db, delivery_id=delivery.id, clock=ctx.clock)
         return RetryWebhookDeliveryPayload(delivery=WebhookDelivery.from_row(row), user_errors=[])

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
 from loyalty_gql.api.auth import Role
-from loyalty_gql.api.core.errors import UserError, user_errors
-from loyalty_gql.api.core.ids import parse_id
+from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsStaff, IsStaffOrCustomer
-from loyalty_gql.api.core.resolving import AppInfo, staff_site
+from loyalty_gql.api.core.resolving import (
+    CUSTOMER,
+    AppInfo,
+    node_or_not_found,
+    seen_customer,
+    staff_site,
+)
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import CustomerRow
@@ -85,11 +89,7 @@ class CustomerPayload:
     )
 
 
-async def _customer_payload(call: Callable[[], Awaitable[CustomerRow]]) -> CustomerPayload:
-    try:
-        row = await call()
-    except DomainError as error:
-        return CustomerPayload(customer=None, user_errors=user_errors(error))
+def _customer_payload(row: CustomerRow) -> CustomerPayload:
     return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
 
 
@@ -100,11 +100,8 @@ async def visible_customer(info: AppInfo, customer_id: str | None) -> int:
         if access.role is Role.CUSTOMER and access.customer_id is not None:
             return access.customer_id
         raise DomainError.single(ErrorCode.REQUIRED, "name the customer", "customerId")
-    pk = parse_id(customer_id, "Customer")
-    row = await info.context.loaders.customer_by_id.load(pk)
-    if row is None or not access.sees_customer(row.site_id, row.id):
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
-    return pk
+    row = await node_or_not_found(info, customer_id, CUSTOMER, seen_customer, field="customerId")
+    return row.id
 
 
 @strawberry.type
@@ -130,17 +127,16 @@ class CustomerMutations:
             groups=tuple(input.groups),
             marketing_consent=input.marketing_consent,
         )
-        return await _customer_payload(
-            lambda: service.register_customer(
-                ctx.db,
-                site_id=site_pk,
-                profile=profile,
-                enroll=input.enroll,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
+        row = await service.register_customer(
+            ctx.db,
+            site_id=site_pk,
+            profile=profile,
+            enroll=input.enroll,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
         )
+        return _customer_payload(row)
 
     @strawberry.mutation(
         description="Change a customer's email, name, groups or consent.",
@@ -160,23 +156,18 @@ class CustomerMutations:
         }
         for name in ("groups", "marketing_consent"):
             if name in changes and changes[name] is None:
-                error = DomainError.single(
+                raise DomainError.single(
                     ErrorCode.REQUIRED, "may be omitted but not null", to_camel_case(name)
                 )
-                return CustomerPayload(customer=None, user_errors=user_errors(error))
-
-        async def call() -> CustomerRow:
-            pk = await visible_customer(info, input.customer_id)
-            return await service.update_customer(
-                ctx.db,
-                customer_id=pk,
-                changes=changes,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-
-        return await _customer_payload(call)
+        row = await service.update_customer(
+            ctx.db,
+            customer_id=await visible_customer(info, input.customer_id),
+            changes=changes,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
+        return _customer_payload(row)
 
     @strawberry.mutation(
         description="Enrol a customer in the program (staff, or the customer themselves).",
@@ -189,18 +180,14 @@ class CustomerMutations:
     ) -> CustomerPayload:
         """Enrol a customer."""
         ctx = info.context
-
-        async def call() -> CustomerRow:
-            pk = await visible_customer(info, input.customer_id)
-            return await service.enroll_customer(
-                ctx.db,
-                customer_id=pk,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-
-        return await _customer_payload(call)
+        row = await service.enroll_customer(
+            ctx.db,
+            customer_id=await visible_customer(info, input.customer_id),
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
+        return _customer_payload(row)
 
     @strawberry.mutation(
         description="Take a customer out of the program (staff, or the customer themselves).",
@@ -213,15 +200,11 @@ class CustomerMutations:
     ) -> CustomerPayload:
         """A customer leaves the program."""
         ctx = info.context
-
-        async def call() -> CustomerRow:
-            pk = await visible_customer(info, input.customer_id)
-            return await service.leave_program(
-                ctx.db,
-                customer_id=pk,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-
-        return await _customer_payload(call)
+        row = await service.leave_program(
+            ctx.db,
+            customer_id=await visible_customer(info, input.customer_id),
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
+        return _customer_payload(row)

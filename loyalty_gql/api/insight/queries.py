@@ -8,7 +8,6 @@ from typing import Annotated
 
 import strawberry
 
-from loyalty_gql.api.core.errors import query_error
 from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
@@ -185,13 +184,10 @@ async def _site_and_period(
     info: AppInfo, site_id: str, first: date, last: date
 ) -> tuple[SiteRow, Period]:
     site_pk = admin_site(info, site_id)
-    try:
-        period = Period.of(first, last)
-    except DomainError as error:
-        raise query_error(error) from None
+    period = Period.of(first, last)
     site = await info.context.loaders.site_by_id.load(site_pk)
     if site is None:
-        raise query_error(DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId"))
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
     return site, period
 
 

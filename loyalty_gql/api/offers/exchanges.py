@@ -8,8 +8,9 @@ from typing import Annotated
 import strawberry
 from sqlalchemy import select
 
-from loyalty_gql.api.core.errors import UserError, user_errors
-from loyalty_gql.api.core.ids import parse_id, to_global_id
+from loyalty_gql.api.context import Context
+from loyalty_gql.api.core.errors import UserError
+from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.pagination import (
@@ -21,11 +22,16 @@ from loyalty_gql.api.core.pagination import (
     page_size,
 )
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, CanServeSite, IsAdmin, IsStaff
-from loyalty_gql.api.core.resolving import AppInfo, staff_site
+from loyalty_gql.api.core.resolving import (
+    AppInfo,
+    NodeKind,
+    managed,
+    node_or_not_found,
+    staff_site,
+)
 from loyalty_gql.api.offers.mutations import admin_offer
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import ExchangeRow
-from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services import exchanges as service
 
@@ -68,6 +74,14 @@ class Exchange(Node):
     confirmed_by: str | None = strawberry.field(
         description="Who confirmed it.", permission_classes=[CanServeSite]
     )
+
+
+async def _exchange_row(ctx: Context, pk: int) -> ExchangeRow | None:
+    async with ctx.db.read_sessions() as session:
+        return await session.get(ExchangeRow, pk)
+
+
+EXCHANGE: NodeKind[ExchangeRow] = NodeKind("Exchange", _exchange_row)
 
 
 async def _exchange(info: AppInfo, row: ExchangeRow) -> Exchange:
@@ -180,14 +194,11 @@ class ExchangeMutations:
     ) -> GenerateCouponCodesPayload:
         """Generate codes."""
         ctx = info.context
-        try:
-            offer = await admin_offer(info, input.offer_id)
-            batch = await service.generate_coupon_codes(
-                ctx.db, offer_id=offer.id, count=input.count, prefix=input.prefix,
-                actor=ctx.actor, clock=ctx.clock, idempotency_key=input.idempotency_key,
-            )  # fmt: skip
-        except DomainError as error:
-            return GenerateCouponCodesPayload(codes=[], user_errors=user_errors(error))
+        offer = await admin_offer(info, input.offer_id)
+        batch = await service.generate_coupon_codes(
+            ctx.db, offer_id=offer.id, count=input.count, prefix=input.prefix,
+            actor=ctx.actor, clock=ctx.clock, idempotency_key=input.idempotency_key,
+        )  # fmt: skip
         return GenerateCouponCodesPayload(codes=batch.codes, user_errors=[])
 
     @strawberry.mutation(
@@ -201,16 +212,11 @@ class ExchangeMutations:
     ) -> ConfirmExchangePayload:
         """Confirm an exchange."""
         ctx = info.context
-        try:
-            pk = parse_id(input.exchange_id, "Exchange")
-            async with ctx.db.read_sessions() as session:
-                found = await session.get(ExchangeRow, pk)
-            if found is None or not ctx.access.manages_site(found.site_id):
-                raise DomainError.single(ErrorCode.NOT_FOUND, "no such exchange", "exchangeId")
-            row = await service.confirm_exchange(
-                ctx.db, exchange_id=pk, actor=ctx.actor, clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )  # fmt: skip
-        except DomainError as error:
-            return ConfirmExchangePayload(exchange=None, user_errors=user_errors(error))
+        found = await node_or_not_found(
+            info, input.exchange_id, EXCHANGE, managed, field="exchangeId"
+        )
+        row = await service.confirm_exchange(
+            ctx.db, exchange_id=found.id, actor=ctx.actor, clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )  # fmt: skip
         return ConfirmExchangePayload(exchange=await _exchange(info, row), user_errors=[])

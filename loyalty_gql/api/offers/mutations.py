@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from loyalty_gql.api.core.errors import UserError, user_errors
+from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin, IsStaffOrCustomer
-from loyalty_gql.api.core.resolving import AppInfo, admin_site
+from loyalty_gql.api.core.refusals import problems_under
+from loyalty_gql.api.core.resolving import (
+    OFFER,
+    TIER,
+    AppInfo,
+    admin_site,
+    managed,
+    node_or_not_found,
+)
 from loyalty_gql.api.customers.mutations import visible_customer
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import Voucher
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import OfferRow
-from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
+from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.services import assignments, redemptions
 from loyalty_gql.services import offers as service
 from loyalty_gql.services.assignments import Audience
+
+T = TypeVar("T")
 
 
 @strawberry.input(description="Terms of an offer.")
@@ -145,22 +156,13 @@ async def _payload(info: AppInfo, row: OfferRow) -> OfferPayload:
 
 
 async def admin_offer(info: AppInfo, offer_id: str) -> OfferRow:
-    row: OfferRow | None = await info.context.loaders.offer_by_id.load(parse_id(offer_id, "Offer"))
-    if row is None or not info.context.access.manages_site(row.site_id):
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
-    return row
+    """The offer, if the caller administers its site; NOT_FOUND otherwise."""
+    return await node_or_not_found(info, offer_id, OFFER, managed, field="offerId")
 
 
-def _nested(error: DomainError) -> DomainError:
-    """Term problems sit under input.terms."""
-    fields_of_input = {"offerId", "siteId", "idempotencyKey", "terms"}
-    return DomainError(
-        [
-            p if not p.field or p.field[0] in fields_of_input
-            else FieldProblem(("terms", *p.field), p.code, p.message)
-            for p in error.problems
-        ]
-    )  # fmt: skip
+def _under_terms(work: Awaitable[T]) -> Awaitable[T]:
+    """The service's problems with the terms sit under input.terms."""
+    return problems_under("terms", work, own=("offerId", "siteId", "idempotencyKey", "terms"))
 
 
 @strawberry.type
@@ -176,17 +178,17 @@ class OfferMutations:
         """Create an offer."""
         ctx = info.context
         site_pk = admin_site(info, input.site_id)
-        try:
-            row = await service.create_offer(
+        terms = _terms(input.kind, input.terms)
+        row = await _under_terms(
+            service.create_offer(
                 ctx.db,
                 site_id=site_pk,
-                terms=_terms(input.kind, input.terms),
+                terms=terms,
                 actor=ctx.actor,
                 clock=ctx.clock,
                 idempotency_key=input.idempotency_key,
             )
-        except DomainError as error:
-            return OfferPayload(offer=None, user_errors=user_errors(_nested(error)))
+        )
         return await _payload(info, row)
 
     @strawberry.mutation(
@@ -200,11 +202,11 @@ class OfferMutations:
     ) -> OfferPayload:
         """Update an offer."""
         ctx = info.context
-        try:
-            current = await admin_offer(info, input.offer_id)
-            terms = _terms(OfferKind(current.kind), input.terms)
-            changes = {k: getattr(terms, k) for k in terms.__dataclass_fields__ if k != "kind"}
-            row = await service.update_offer(
+        current = await admin_offer(info, input.offer_id)
+        terms = _terms(OfferKind(current.kind), input.terms)
+        changes = {k: getattr(terms, k) for k in terms.__dataclass_fields__ if k != "kind"}
+        row = await _under_terms(
+            service.update_offer(
                 ctx.db,
                 offer_id=current.id,
                 changes=changes,
@@ -212,8 +214,7 @@ class OfferMutations:
                 clock=ctx.clock,
                 idempotency_key=input.idempotency_key,
             )
-        except DomainError as error:
-            return OfferPayload(offer=None, user_errors=user_errors(_nested(error)))
+        )
         return await _payload(info, row)
 
     @strawberry.mutation(
@@ -263,25 +264,22 @@ class OfferMutations:
     ) -> OfferPayload:
         """Copy."""
         ctx = info.context
-        try:
-            original = await admin_offer(info, input.offer_id)
-            row = await service.copy_offer(
-                ctx.db,
-                offer_id=original.id,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-        except DomainError as error:
-            return OfferPayload(offer=None, user_errors=user_errors(error))
+        original = await admin_offer(info, input.offer_id)
+        row = await service.copy_offer(
+            ctx.db,
+            offer_id=original.id,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
         return await _payload(info, row)
 
 
 async def _change(info: AppInfo, data: OfferActionInput, action: str) -> OfferPayload:
     ctx = info.context
-    try:
-        current = await admin_offer(info, data.offer_id)
-        row = await service.change_status(
+    current = await admin_offer(info, data.offer_id)
+    row = await _under_terms(
+        service.change_status(
             ctx.db,
             offer_id=current.id,
             action=action,
@@ -289,8 +287,7 @@ async def _change(info: AppInfo, data: OfferActionInput, action: str) -> OfferPa
             clock=ctx.clock,
             idempotency_key=data.idempotency_key,
         )
-    except DomainError as error:
-        return OfferPayload(offer=None, user_errors=user_errors(_nested(error)))
+    )
     return await _payload(info, row)
 
 
@@ -337,18 +334,15 @@ class RedemptionMutations:
     ) -> RedeemOfferPayload:
         """Redeem an offer."""
         ctx = info.context
-        try:
-            customer_pk = await visible_customer(info, input.customer_id)
-            bought = await redemptions.redeem_offer(
-                ctx.db,
-                customer_id=customer_pk,
-                offer_id=parse_id(input.offer_id, "Offer"),
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-        except DomainError as error:
-            return RedeemOfferPayload(voucher=None, customer=None, user_errors=user_errors(error))
+        customer_pk = await visible_customer(info, input.customer_id)
+        bought = await redemptions.redeem_offer(
+            ctx.db,
+            customer_id=customer_pk,
+            offer_id=parse_id(input.offer_id, "Offer"),
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
         ctx.loaders.account_by_customer.clear(customer_pk)
         row = await ctx.loaders.customer_by_id.load(customer_pk)
         return RedeemOfferPayload(
@@ -406,30 +400,25 @@ class AssignmentMutations:
     ) -> AssignOfferPayload:
         """Assign an offer."""
         ctx = info.context
-        try:
-            offer = await admin_offer(info, input.offer_id)
-            audience = Audience(
-                customer_ids=tuple(parse_id(c, "Customer") for c in input.customer_ids or ()),
-                group=input.customer_group,
-                tier_id=parse_id(input.tier_id, "Tier") if input.tier_id else None,
-            )
-            if audience.tier_id is not None:
-                tier = await ctx.loaders.tier_by_id.load(audience.tier_id)
-                if tier is None or tier.site_id != offer.site_id:
-                    raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
-            done = await assignments.assign_offer(
-                ctx.db,
-                offer_id=offer.id,
-                audience=audience,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-        except DomainError as error:
-            return AssignOfferPayload(
-                offer=None, assigned_count=0, already_assigned_count=0,
-                user_errors=user_errors(error),
+        offer = await admin_offer(info, input.offer_id)
+        audience = Audience(
+            customer_ids=tuple(parse_id(c, "Customer") for c in input.customer_ids or ()),
+            group=input.customer_group,
+            tier_id=parse_id(input.tier_id, "Tier") if input.tier_id else None,
+        )
+        if input.tier_id:
+            await node_or_not_found(
+                info, input.tier_id, TIER, lambda _, tier: tier.site_id == offer.site_id,
+                field="tierId",
             )  # fmt: skip
+        done = await assignments.assign_offer(
+            ctx.db,
+            offer_id=offer.id,
+            audience=audience,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
         payload = await _payload(info, offer)
         return AssignOfferPayload(
             offer=payload.offer,

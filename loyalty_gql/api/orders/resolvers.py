@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import strawberry
 from sqlalchemy import select
 
 from loyalty_gql.api.auth import Role
-from loyalty_gql.api.core.errors import UserError, query_error, user_errors
+from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, Anyone, IsAdmin, IsStaff
@@ -237,13 +236,10 @@ class OrderQueries:
         codes = bool(input.coupon_codes or input.vouchers)
         if codes:
             await refuse_code_guessing(info)
-        try:
-            basket = await _basket(info, site_pk, input)
-            doc = await checkout(
-                ctx.db, site_id=site_pk, customer_id=customer_pk, basket=basket, clock=ctx.clock
-            )
-        except DomainError as error:
-            raise query_error(error, "input") from None
+        basket = await _basket(info, site_pk, input)
+        doc = await checkout(
+            ctx.db, site_id=site_pk, customer_id=customer_pk, basket=basket, clock=ctx.clock
+        )
         if codes:
             await count_unknown_codes(info, doc["rejected"])
         return CheckoutQuote.from_document(doc)
@@ -282,14 +278,7 @@ class OrderQueries:
         return [_group(row) for row in rows]
 
 
-OrderStep = Callable[[int], Awaitable[OrderRow]]
-
-
-async def _order_payload(step: OrderStep, site_pk: int) -> OrderPayload:
-    try:
-        row = await step(site_pk)
-    except DomainError as error:
-        return OrderPayload(order=None, user_errors=user_errors(error))
+def _order_payload(row: OrderRow) -> OrderPayload:
     return OrderPayload(order=Order.from_row(row), user_errors=[])
 
 
@@ -314,15 +303,12 @@ class OrderMutations:
         customer_pk = (
             parse_id(input.customer_id, "Customer") if input.customer_id is not None else None
         )
-
-        async def step(site: int) -> OrderRow:
-            basket = await _basket(info, site, input)
-            return await order_service.record_order(
-                ctx.db, site_id=site, order_id=input.order_id, customer_id=customer_pk,
-                basket=basket, actor=ctx.actor, clock=ctx.clock,
-            )  # fmt: skip
-
-        return await _order_payload(step, site_pk)
+        basket = await _basket(info, site_pk, input)
+        row = await order_service.record_order(
+            ctx.db, site_id=site_pk, order_id=input.order_id, customer_id=customer_pk,
+            basket=basket, actor=ctx.actor, clock=ctx.clock,
+        )  # fmt: skip
+        return _order_payload(row)
 
     @strawberry.mutation(
         description="Complete an order: its pending points become available. Idempotent.",
@@ -333,13 +319,11 @@ class OrderMutations:
     ) -> OrderPayload:
         """Complete an order."""
         ctx = info.context
-
-        async def step(site: int) -> OrderRow:
-            return await order_service.complete_order(
-                ctx.db, site_id=site, order_id=input.order_id, actor=ctx.actor, clock=ctx.clock
-            )
-
-        return await _order_payload(step, staff_site(info, input.site_id))
+        site_pk = staff_site(info, input.site_id)
+        row = await order_service.complete_order(
+            ctx.db, site_id=site_pk, order_id=input.order_id, actor=ctx.actor, clock=ctx.clock
+        )
+        return _order_payload(row)
 
     @strawberry.mutation(
         description="Cancel an order and undo it: points it earned taken back, points and "
@@ -351,13 +335,11 @@ class OrderMutations:
     ) -> OrderPayload:
         """Cancel an order."""
         ctx = info.context
-
-        async def step(site: int) -> OrderRow:
-            return await order_service.cancel_order(
-                ctx.db, site_id=site, order_id=input.order_id, actor=ctx.actor, clock=ctx.clock
-            )
-
-        return await _order_payload(step, staff_site(info, input.site_id))
+        site_pk = staff_site(info, input.site_id)
+        row = await order_service.cancel_order(
+            ctx.db, site_id=site_pk, order_id=input.order_id, actor=ctx.actor, clock=ctx.clock
+        )
+        return _order_payload(row)
 
     @strawberry.mutation(
         description="Record a refund (lines or an amount) and take back the points in "
@@ -376,14 +358,12 @@ class OrderMutations:
             lines=tuple((line.line_id.strip(), line.quantity) for line in input.lines or ()),
             amount=input.amount,
         )
-
-        async def step(site: int) -> OrderRow:
-            return await order_service.refund_order(
-                ctx.db, site_id=site, order_id=input.order_id, refund=refund, actor=ctx.actor,
-                clock=ctx.clock,
-            )  # fmt: skip
-
-        return await _order_payload(step, staff_site(info, input.site_id))
+        site_pk = staff_site(info, input.site_id)
+        row = await order_service.refund_order(
+            ctx.db, site_id=site_pk, order_id=input.order_id, refund=refund, actor=ctx.actor,
+            clock=ctx.clock,
+        )  # fmt: skip
+        return _order_payload(row)
 
     @strawberry.mutation(
         description="Create or change how the offers of a stacking group combine.",
@@ -397,12 +377,9 @@ class OrderMutations:
         """Set a stacking group's rule."""
         ctx = info.context
         site_pk = admin_site(info, input.site_id)
-        try:
-            row = await stacking_service.set_stacking_group(
-                ctx.db, site_id=site_pk, name=input.name, mode=input.mode,
-                price_base=input.price_base, actor=ctx.actor, clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )  # fmt: skip
-        except DomainError as error:
-            return SetStackingGroupPayload(stacking_group=None, user_errors=user_errors(error))
+        row = await stacking_service.set_stacking_group(
+            ctx.db, site_id=site_pk, name=input.name, mode=input.mode,
+            price_base=input.price_base, actor=ctx.actor, clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )  # fmt: skip
         return SetStackingGroupPayload(stacking_group=_group(row), user_errors=[])

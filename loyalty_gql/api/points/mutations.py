@@ -7,10 +7,18 @@ from typing import Annotated, Any
 
 import strawberry
 
-from loyalty_gql.api.core.errors import UserError, user_errors
+from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin, IsStaff
-from loyalty_gql.api.core.resolving import AppInfo, admin_site
+from loyalty_gql.api.core.resolving import (
+    CUSTOMER,
+    TIER,
+    AppInfo,
+    admin_site,
+    managed,
+    node_or_not_found,
+    served,
+)
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.points.types import LedgerEntry, Tier
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
@@ -155,15 +163,9 @@ class DeleteTierPayload:
 
 async def _staff_customer(info: AppInfo, customer_id: str, *, admin: bool) -> int:
     """The customer's pk if the caller serves (or, with ``admin``, manages) its site."""
-    pk = parse_id(customer_id, "Customer")
-    row = await info.context.loaders.customer_by_id.load(pk)
-    access = info.context.access
-    allowed = row is not None and (
-        access.manages_site(row.site_id) if admin else access.serves_site(row.site_id)
-    )
-    if not allowed:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
-    return pk
+    may = managed if admin else served
+    row = await node_or_not_found(info, customer_id, CUSTOMER, may, field="customerId")
+    return row.id
 
 
 async def _customer_after(info: AppInfo, pk: int) -> Customer | None:
@@ -173,11 +175,8 @@ async def _customer_after(info: AppInfo, pk: int) -> Customer | None:
 
 
 async def _tier_of_admin(info: AppInfo, tier_id: str) -> int:
-    pk = parse_id(tier_id, "Tier")
-    row = await info.context.loaders.tier_by_id.load(pk)
-    if row is None or not info.context.access.manages_site(row.site_id):
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
-    return pk
+    row = await node_or_not_found(info, tier_id, TIER, managed, field="tierId")
+    return row.id
 
 
 @strawberry.type
@@ -195,25 +194,20 @@ class PointsMutations:
     ) -> RecordActivityPayload:
         """Record an activity."""
         ctx = info.context
-        try:
-            pk = await _staff_customer(info, input.customer_id, admin=False)
-            referred = (
-                parse_id(input.referred_customer_id, "Customer")
-                if input.referred_customer_id
-                else None
-            )
-            result = await points_service.record_activity(
-                ctx.db,
-                customer_id=pk,
-                activity=input.activity,
-                reference=input.reference,
-                referred_customer_id=referred,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-        except DomainError as error:
-            return RecordActivityPayload(entry=None, customer=None, user_errors=user_errors(error))
+        pk = await _staff_customer(info, input.customer_id, admin=False)
+        referred = (
+            parse_id(input.referred_customer_id, "Customer") if input.referred_customer_id else None
+        )
+        result = await points_service.record_activity(
+            ctx.db,
+            customer_id=pk,
+            activity=input.activity,
+            reference=input.reference,
+            referred_customer_id=referred,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
         entry = LedgerEntry.from_row(result) if isinstance(result, LedgerEntryRow) else None
         return RecordActivityPayload(
             entry=entry, customer=await _customer_after(info, pk), user_errors=[]
@@ -230,19 +224,16 @@ class PointsMutations:
     ) -> GrantPointsPayload:
         """Adjust a customer's points."""
         ctx = info.context
-        try:
-            pk = await _staff_customer(info, input.customer_id, admin=True)
-            row = await points_service.grant_points(
-                ctx.db,
-                customer_id=pk,
-                points=input.points,
-                reason=input.reason,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-        except DomainError as error:
-            return GrantPointsPayload(entry=None, customer=None, user_errors=user_errors(error))
+        pk = await _staff_customer(info, input.customer_id, admin=True)
+        row = await points_service.grant_points(
+            ctx.db,
+            customer_id=pk,
+            points=input.points,
+            reason=input.reason,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
         return GrantPointsPayload(
             entry=LedgerEntry.from_row(row),
             customer=await _customer_after(info, pk),
@@ -267,17 +258,14 @@ class PointsMutations:
             "earn_multiplier": input.earn_multiplier,
             "benefits": input.benefits,
         }
-        try:
-            row: TierRow = await tier_service.create_tier(
-                ctx.db,
-                site_id=site_pk,
-                fields=fields,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-        except DomainError as error:
-            return TierPayload(tier=None, user_errors=user_errors(error))
+        row: TierRow = await tier_service.create_tier(
+            ctx.db,
+            site_id=site_pk,
+            fields=fields,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
         return TierPayload(tier=Tier.from_row(row), user_errors=[])
 
     @strawberry.mutation(description="Change a tier (admins).", permission_classes=[IsAdmin])
@@ -293,23 +281,18 @@ class PointsMutations:
             for name, value in vars(input).items()
             if value is not strawberry.UNSET and name not in ("tier_id", "idempotency_key")
         }
-        try:
-            for name in ("name", "rank", "metric", "threshold", "earn_multiplier"):
-                if name in changes and changes[name] is None:
-                    raise DomainError.single(
-                        ErrorCode.REQUIRED, "may be omitted but not null", name
-                    )
-            pk = await _tier_of_admin(info, input.tier_id)
-            row = await tier_service.update_tier(
-                ctx.db,
-                tier_id=pk,
-                changes=changes,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-        except DomainError as error:
-            return TierPayload(tier=None, user_errors=user_errors(error))
+        for name in ("name", "rank", "metric", "threshold", "earn_multiplier"):
+            if name in changes and changes[name] is None:
+                raise DomainError.single(ErrorCode.REQUIRED, "may be omitted but not null", name)
+        pk = await _tier_of_admin(info, input.tier_id)
+        row = await tier_service.update_tier(
+            ctx.db,
+            tier_id=pk,
+            changes=changes,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
         return TierPayload(tier=Tier.from_row(row), user_errors=[])
 
     @strawberry.mutation(
@@ -323,21 +306,18 @@ class PointsMutations:
     ) -> DeleteTierPayload:
         """Delete a tier."""
         ctx = info.context
-        try:
-            pk = parse_id(input.tier_id, "Tier")
-            if input.idempotency_key is None or await ctx.loaders.tier_by_id.load(pk):
-                await _tier_of_admin(info, input.tier_id)
-            # else: the tier may be gone because this very request ran before; the
-            # service replays the stored result, whose site is checked below
-            gone = await tier_service.delete_tier(
-                ctx.db,
-                tier_id=pk,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-            if not ctx.access.manages_site(gone.site_id):
-                raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
-        except DomainError as error:
-            return DeleteTierPayload(deleted_tier_id=None, user_errors=user_errors(error))
+        pk = parse_id(input.tier_id, "Tier")
+        if input.idempotency_key is None or await ctx.loaders.tier_by_id.load(pk):
+            await _tier_of_admin(info, input.tier_id)
+        # else: the tier may be gone because this very request ran before; the
+        # service replays the stored result, whose site is checked below
+        gone = await tier_service.delete_tier(
+            ctx.db,
+            tier_id=pk,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
+        if not ctx.access.manages_site(gone.site_id):
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
         return DeleteTierPayload(deleted_tier_id=input.tier_id, user_errors=[])

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from loyalty_gql.api.core.errors import UserError, user_errors
+from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
@@ -215,18 +215,15 @@ class SiteMutations:
         ctx = info.context
         if input.code.strip() not in ctx.access.principal.site_codes:
             raise ForbiddenError("An admin may only create sites listed in their token.")
-        try:
-            row = await service.create_site(
-                ctx.db,
-                code=input.code,
-                name=input.name,
-                currency=input.currency_code,
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-        except DomainError as error:
-            return CreateSitePayload(site=None, user_errors=user_errors(error))
+        row = await service.create_site(
+            ctx.db,
+            code=input.code,
+            name=input.name,
+            currency=input.currency_code,
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
         # The new site becomes visible to this request's admin at once.
         ctx.access.site_ids = ctx.access.site_ids | {row.id}
         return CreateSitePayload(site=Site.from_row(row), user_errors=[])
@@ -243,17 +240,14 @@ class SiteMutations:
         """Configure the program."""
         ctx = info.context
         site_pk = admin_site(info, input.site_id)
-        try:
-            row: SiteRow = await service.configure_program(
-                ctx.db,
-                site_id=site_pk,
-                changes=program_changes(input),
-                actor=ctx.actor,
-                clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
-            )
-        except DomainError as error:
-            return ConfigureProgramPayload(site=None, program=None, user_errors=user_errors(error))
+        row: SiteRow = await service.configure_program(
+            ctx.db,
+            site_id=site_pk,
+            changes=program_changes(input),
+            actor=ctx.actor,
+            clock=ctx.clock,
+            idempotency_key=input.idempotency_key,
+        )
         return ConfigureProgramPayload(
             site=Site.from_row(row), program=Program.from_row(row), user_errors=[]
         )
