@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
 
 from loyalty_gql.domain.checkout.basket import BasketState, spread
-from loyalty_gql.domain.checkout.eligibility import refusal_of, waiting_card
+from loyalty_gql.domain.checkout.eligibility import checkout_refusal, waiting_card
 from loyalty_gql.domain.checkout.payments import order_points, pay_with_points, punch_progress
 from loyalty_gql.domain.checkout.types import (
     DEFAULT_GROUP_RULE,
@@ -28,6 +28,7 @@ from loyalty_gql.domain.checkout.types import (
     StackingGroup,
     StackingMode,
 )
+from loyalty_gql.domain.eligibility import offer_refusal
 from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import currency_exponent
 
@@ -56,8 +57,14 @@ def price_basket(
         ordered = sorted(_unique(first_usable, state), key=by_rank)
     rejected: list[RejectedOffer] = list(state.duplicates)
     eligible: list[Candidate] = []
+    exponent = state.exponent
     for candidate in ordered:
-        refusal = candidate.refusal or refusal_of(candidate, shopper, subtotal, now, state.exponent)
+        # the domain's one rule list (as checkout.eligibility.refusal_of, without its call)
+        refusal = candidate.refusal
+        if refusal is None:
+            rule = offer_refusal(candidate, shopper, now, subtotal, exponent)
+            if rule is not None:
+                refusal = checkout_refusal(rule, candidate.terms)
         if refusal is None:
             eligible.append(candidate)
         else:

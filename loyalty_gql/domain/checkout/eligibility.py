@@ -1,44 +1,50 @@
-"""Whether a candidate offer may apply at all, before any combining: one reason each."""
+"""Whether a candidate offer may apply at all, before any combining: one reason each.
+
+The rules are the domain's one list (`loyalty_gql.domain.eligibility`, shared with
+redemption and My offers); this module says their answer in checkout's words.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
 
 from loyalty_gql.domain.checkout.types import Candidate, Origin, Reason, Refusal, Shopper
+from loyalty_gql.domain.eligibility import MESSAGES, Rule, explain, minor_units, offer_refusal
+from loyalty_gql.domain.offers import OfferTerms
+
+__all__ = ["REASONS", "checkout_refusal", "minor_units", "refusal_of", "waiting_card"]
+
+# Checkout's vocabulary for the rules it asks (audience rules are all NOT_ELIGIBLE).
+REASONS = {
+    Rule.NOT_STARTED: Reason.NOT_STARTED,
+    Rule.ENDED: Reason.EXPIRED,
+    Rule.SIGN_IN: Reason.NOT_ELIGIBLE,
+    Rule.OTHER_GROUPS: Reason.NOT_ELIGIBLE,
+    Rule.OTHER_TIERS: Reason.NOT_ELIGIBLE,
+    Rule.USED_UP: Reason.LIMIT_REACHED,
+    Rule.USED_UP_BY_CUSTOMER: Reason.LIMIT_REACHED,
+    Rule.BELOW_MINIMUM: Reason.BELOW_MINIMUM,
+}
+# One refusal per rule whose words have no numbers, made once: looked up by the
+# member's plain _value_ string (hashing an Enum member runs Python code).
+_REFUSALS = {
+    rule._value_: Refusal(reason, MESSAGES[rule])
+    for rule, reason in REASONS.items()
+    if rule is not Rule.BELOW_MINIMUM
+}
 
 
-def refusal_of(  # noqa: PLR0911 - one return per reason, checked in order
+def refusal_of(
     candidate: Candidate, shopper: Shopper | None, subtotal: int, now: datetime, exponent: int
 ) -> Refusal | None:
-    terms = candidate.terms
-    if terms.valid_from is not None and now < terms.valid_from:
-        return Refusal(Reason.NOT_STARTED, "the offer has not started yet")
-    if terms.valid_until is not None and now >= terms.valid_until:
-        return Refusal(Reason.EXPIRED, "the offer has ended")
-    if shopper is None:
-        if terms.customer_groups or terms.tier_ids or terms.max_uses_per_customer:
-            return Refusal(Reason.NOT_ELIGIBLE, "sign in: the offer is for registered customers")
-    else:
-        if terms.customer_groups and shopper.groups.isdisjoint(terms.customer_groups):
-            return Refusal(Reason.NOT_ELIGIBLE, "the offer is for other customer groups")
-        if terms.tier_ids and shopper.tier_id not in terms.tier_ids:
-            return Refusal(Reason.NOT_ELIGIBLE, "the offer is for other tiers")
-    if candidate.counts_use:
-        if terms.max_uses is not None and candidate.uses >= terms.max_uses:
-            return Refusal(Reason.LIMIT_REACHED, "the offer has been used up")
-        limit = terms.max_uses_per_customer
-        if limit is not None and candidate.customer_uses >= limit:
-            return Refusal(Reason.LIMIT_REACHED, "the customer has used this offer up")
-    if terms.minimum_order_value and subtotal < minor_units(terms.minimum_order_value, exponent):
-        return Refusal(
-            Reason.BELOW_MINIMUM, f"the basket must come to at least {terms.minimum_order_value}"
-        )
-    return None
+    """Why the candidate cannot apply to a basket of ``subtotal`` (minor units), or None."""
+    rule = offer_refusal(candidate, shopper, now, subtotal, exponent)
+    return None if rule is None else checkout_refusal(rule, candidate.terms)
 
 
-def minor_units(amount: Decimal, exponent: int) -> int:
-    return int(amount.scaleb(exponent).to_integral_value(rounding=ROUND_FLOOR))
+def checkout_refusal(rule: Rule, terms: OfferTerms) -> Refusal:
+    """The rule's answer in checkout's words."""
+    return _REFUSALS.get(rule._value_) or Refusal(REASONS[rule], explain(rule, terms))
 
 
 def waiting_card(candidate: Candidate) -> bool:
