@@ -16,12 +16,9 @@ from loyalty_gql.api.insight.queries import InsightQueries
 from loyalty_gql.api.node_query import NodeQueries
 from loyalty_gql.api.notifications import NotificationMutations, NotificationQueries
 from loyalty_gql.api.offers.exchanges import Exchange, ExchangeMutations, ExchangeQueries
-from loyalty_gql.api.offers.mutations import (
-    AssignmentMutations,
-    OfferMutations,
-    RedemptionMutations,
-)
+from loyalty_gql.api.offers.mutations import OfferMutations
 from loyalty_gql.api.offers.queries import OfferQueries
+from loyalty_gql.api.offers.redemptions import AssignmentMutations, RedemptionMutations
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.orders.resolvers import OrderMutations, OrderQueries
 from loyalty_gql.api.orders.types import Order
