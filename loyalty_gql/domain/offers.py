@@ -2,7 +2,8 @@
 
 Later areas build on these terms: redemption (buying an offer with points), My
 offers, and the checkout calculator, which reads value, scope, validity,
-limits, groups, tiers and the combination settings.
+limits, groups, tiers and the combination settings. Who may buy or use an offer
+is `loyalty_gql.domain.eligibility`, the one list of those rules.
 """
 
 from __future__ import annotations
@@ -256,48 +257,6 @@ def _money_problems(
 
 def _invalid(field_name: str, message: str) -> FieldProblem:
     return FieldProblem((field_name,), ErrorCode.INVALID_VALUE, message)
-
-
-@dataclass(frozen=True, slots=True)
-class Buyer:
-    """What redemption needs to know of a customer."""
-
-    groups: frozenset[str]
-    tier_id: int | None
-    available_points: int
-    uses_of_offer: int
-
-
-def redemption_refusal(
-    terms: OfferTerms, status: OfferStatus, uses: int, buyer: Buyer, now: datetime
-) -> tuple[ErrorCode, str] | None:
-    """Why ``buyer`` cannot buy the offer now (first reason found), or None if they can.
-
-    The total usage limit is checked here for a helpful answer, and enforced
-    again atomically when the use is counted.
-    """
-    checks: list[tuple[bool, ErrorCode, str]] = [
-        (status is not OfferStatus.PUBLISHED, ErrorCode.OFFER_NOT_AVAILABLE,
-         "the offer is not available"),
-        (price_in_points(terms) is None, ErrorCode.NOT_FOR_SALE,
-         "the offer cannot be bought with points"),
-        (terms.valid_from is not None and now < terms.valid_from, ErrorCode.OFFER_NOT_STARTED,
-         "the offer has not started yet"),
-        (terms.valid_until is not None and now >= terms.valid_until, ErrorCode.OFFER_EXPIRED,
-         "the offer has ended"),
-        (bool(terms.customer_groups) and not buyer.groups & set(terms.customer_groups),
-         ErrorCode.NOT_IN_GROUP, "the offer is for other customer groups"),
-        (bool(terms.tier_ids) and buyer.tier_id not in terms.tier_ids, ErrorCode.NOT_IN_TIER,
-         "the offer is for other tiers"),
-        (terms.max_uses is not None and uses >= terms.max_uses, ErrorCode.USAGE_LIMIT_REACHED,
-         "the offer has been used up"),
-        (terms.max_uses_per_customer is not None
-         and buyer.uses_of_offer >= terms.max_uses_per_customer,
-         ErrorCode.CUSTOMER_LIMIT_REACHED, "the customer has used this offer up"),
-        ((price_in_points(terms) or 0) > buyer.available_points, ErrorCode.INSUFFICIENT_POINTS,
-         f"{price_in_points(terms)} points are needed, {buyer.available_points} are available"),
-    ]  # fmt: skip
-    return next(((code, message) for failed, code, message in checks if failed), None)
 
 
 BUYABLE = frozenset({OfferKind.REWARD, OfferKind.COUPON})

@@ -236,17 +236,6 @@ class ProgramSettings:
             )
         return problems
 
-    def allows_exchange(self, groups: frozenset[str], categories: tuple[str, ...]) -> str | None:
-        """Why the site refuses a product exchange to this customer, or None."""
-        if self.exchange_customer_groups and not groups & set(self.exchange_customer_groups):
-            return "group"
-        if self.exchange_categories and not all(
-            any(c == allowed or c.startswith(allowed + "/") for allowed in self.exchange_categories)
-            for c in categories or ("",)
-        ):
-            return "category"
-        return None
-
     def custom_activity(self, code: str) -> CustomActivity | None:
         """The site's own activity with this code, if it defines one."""
         return next((a for a in self.custom_activities if a.code == code), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,24 +12,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
+    CustomerRow,
     ExchangeRow,
     OfferAssignmentRow,
     OfferCustomerUseRow,
     OfferRow,
+    PointAccountRow,
     VoucherRow,
 )
 from loyalty_gql.db.repositories.offers import terms_of
 from loyalty_gql.db.repositories.points import add_event_once
 from loyalty_gql.db.repositories.sites import settings_of
+from loyalty_gql.domain.eligibility import (
+    REDEMPTION_CODES,
+    Buyer,
+    Redemption,
+    Rule,
+    explain,
+    redemption_rule,
+)
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
-from loyalty_gql.domain.offers import (
-    Buyer,
-    OfferKind,
-    OfferStatus,
-    price_in_points,
-    redemption_refusal,
-)
+from loyalty_gql.domain.offers import OfferKind, OfferStatus, price_in_points
 from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.common import Actor, Clock
@@ -50,41 +55,37 @@ async def redeem_offer(
     """The customer buys the offer at its loyalty price and gets a voucher (or, for a
     clubcard with a fee, the membership).
 
-    Under the customer's account lock: the eligibility checks, the
-    per-customer count and the spend. The total limit is a conditional
-    UPDATE of the offer's counter, so 50 concurrent buyers of a 10-use offer
-    give exactly 10 vouchers and 10 spends.
+    Under the customer's account lock: the eligibility rules (`redemption_refusal`, which
+    My offers asks too), the per-customer count and the spend. The total limit
+    is a conditional UPDATE of the offer's counter, so 50 concurrent buyers of a
+    10-use offer give exactly 10 vouchers and 10 spends.
     """
     now = clock()
 
     async def work(uow: UnitOfWork) -> Purchase:
-        who = await participant(uow, customer_id)
+        # the program and the enrolment are rules of the list, asked below
+        who = await participant(uow, customer_id, need_program=False, need_enrolled=False)
         book = await open_book(uow, who.site, who.customer, now)
         offer = await uow.session.get(OfferRow, offer_id)
         if offer is None or offer.site_id != who.site.id:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
-        if offer.kind == OfferKind.CLUBCARD.value and await uow.session.scalar(
-            select(OfferAssignmentRow.id).where(
-                OfferAssignmentRow.offer_id == offer.id,
-                OfferAssignmentRow.customer_id == customer_id,
+        held = offer.kind == OfferKind.CLUBCARD.value and bool(
+            await uow.session.scalar(
+                select(OfferAssignmentRow.id).where(
+                    OfferAssignmentRow.offer_id == offer.id,
+                    OfferAssignmentRow.customer_id == customer_id,
+                )
             )
-        ):
-            raise DomainError.single(
-                ErrorCode.CUSTOMER_LIMIT_REACHED, "the customer is a member already", "offerId"
-            )
-        used = await uow.session.get(OfferCustomerUseRow, (offer.id, customer_id))
-        terms = terms_of(offer, who.site.currency)
-        buyer = Buyer(
-            groups=frozenset(who.customer.groups),
-            tier_id=book.account.tier_id,
-            available_points=book.account.available,
-            uses_of_offer=used.uses if used else 0,
         )
-        refusal = redemption_refusal(terms, OfferStatus(offer.status), offer.uses, buyer, now)
-        if refusal is None and offer.exchange_product_id is not None:
-            refusal = _exchange_refusal(settings_of(who.site), buyer.groups, terms.targets)
-        if refusal is not None:
-            raise DomainError.single(refusal[0], refusal[1], "offerId")
+        used = await uow.session.get(OfferCustomerUseRow, (offer.id, customer_id))
+        settings = settings_of(who.site)
+        refused = redemption_refusal(
+            settings, who.customer, book.account, offer,
+            customer_uses=used.uses if used else 0, held=held, now=now,
+        )  # fmt: skip
+        if refused is not None:
+            raise DomainError.single(refused.code, refused.message, *refused.field)
+        terms = terms_of(offer, settings.currency)
         counted = await uow.session.execute(
             update(OfferRow)
             .where(
@@ -184,16 +185,50 @@ async def redeem_offer(
     )
 
 
-def _exchange_refusal(
-    settings: ProgramSettings, groups: frozenset[str], categories: tuple[str, ...]
-) -> tuple[ErrorCode, str] | None:
-    """The site's own limits on exchanging points for products."""
-    refused = settings.allows_exchange(groups, categories)
-    if refused == "group":
-        return ErrorCode.NOT_IN_GROUP, "product exchanges are for other customer groups"
-    if refused == "category":
-        return ErrorCode.EXCHANGE_NOT_ALLOWED, "the site does not exchange points in this category"
-    return None
+@dataclass(frozen=True, slots=True)
+class RedemptionRefusal:
+    """Why a customer cannot buy an offer, as redeemOffer answers and My offers shows it."""
+
+    code: ErrorCode
+    message: str
+    field: tuple[str, ...]
+
+
+# where redeemOffer points its userError; the offer for every other rule
+FIELDS: dict[Rule, tuple[str, ...]] = {Rule.PROGRAM_OFF: (), Rule.NOT_ENROLLED: ("customerId",)}
+
+
+def redemption_refusal(
+    settings: ProgramSettings,
+    customer: CustomerRow,
+    account: PointAccountRow | None,
+    offer: OfferRow,
+    *,
+    customer_uses: int,
+    held: bool,
+    now: datetime,
+) -> RedemptionRefusal | None:
+    """Why ``customer`` cannot buy ``offer`` now, or None: the domain's one rule list
+    (`domain.eligibility`) asked with what the rows say. redeemOffer asks it under the
+    account lock; My offers asks it for every offer it lists, so the two agree."""
+    buyer = Buyer(
+        groups=frozenset(customer.groups),
+        tier_id=account.tier_id if account else None,
+        available_points=account.available if account else 0,
+        enrolled=customer.enrolled_at is not None,
+    )
+    redemption = Redemption(
+        terms_of(offer, settings.currency), OfferStatus(offer.status), offer.uses, customer_uses,
+        held,
+    )  # fmt: skip
+    found = redemption_rule(redemption, buyer, settings, now)
+    if found is None:
+        return None
+    return RedemptionRefusal(
+        REDEMPTION_CODES[found],
+        explain(found, redemption.terms, buyer.available_points),
+        FIELDS.get(found, ("offerId",)),
+    )
 
 
 async def _load_purchase(session: AsyncSession, stored: dict[str, Any]) -> Purchase:

@@ -21,9 +21,11 @@ from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import Voucher
 from loyalty_gql.db.models import CustomerRow, OfferRow, VoucherRow
-from loyalty_gql.db.repositories.offers import holdings, my_offers_query, terms_of
+from loyalty_gql.db.repositories.offers import holdings, my_offers_query
+from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.errors import ErrorCode
-from loyalty_gql.domain.offers import Buyer, OfferKind, OfferStatus, redemption_refusal
+from loyalty_gql.domain.offers import OfferKind
+from loyalty_gql.services.redemptions import redemption_refusal
 
 
 @strawberry.type(description="An offer as one customer sees it on their My offers page.")
@@ -89,29 +91,20 @@ async def my_offers(
             rows = list(await session.scalars(query))
         assignments, uses = await holdings(session, customer.id, [r.id for r in rows[:size]])
     now = ctx.clock()
-    program_on = bool(site and site.program_enabled)
-    enrolled = customer.enrolled_at is not None
+    settings = settings_of(site)
 
     def item(row: OfferRow) -> MyOffer:
-        buyer = Buyer(
-            groups=frozenset(customer.groups),
-            tier_id=account.tier_id if account else None,
-            available_points=account.available if account else 0,
-            uses_of_offer=uses.get(row.id, 0),
-        )
-        refusal = redemption_refusal(
-            terms_of(row, site.currency), OfferStatus(row.status), row.uses, buyer, now
-        )
-        if not program_on:
-            refusal = (ErrorCode.PROGRAM_DISABLED, "the loyalty program is switched off")
-        elif not enrolled:
-            refusal = (ErrorCode.NOT_ENROLLED, "the customer is not enrolled")
         held = assignments.get(row.id)
+        # what redeemOffer would answer now: the same rules on the same rows
+        refusal = redemption_refusal(
+            settings, customer, account, row,
+            customer_uses=uses.get(row.id, 0), held=held is not None, now=now,
+        )  # fmt: skip
         return MyOffer(
             offer=Offer.from_row(row, site.currency),
             can_redeem=refusal is None,
-            reason=refusal[0] if refusal else None,
-            reason_message=refusal[1] if refusal else None,
+            reason=refusal.code if refusal else None,
+            reason_message=refusal.message if refusal else None,
             assigned=held is not None,
             punches=held.punches if held and row.kind == OfferKind.PUNCHCARD.value else None,
             vouchers=[Voucher.from_row(v) for v in vouchers if v.offer_id == row.id],
