@@ -142,7 +142,7 @@ def _token(args: argparse.Namespace) -> int:
 
 def _jobs(args: argparse.Namespace) -> int:
     from loyalty_gql.db.engine import create_database
-    from loyalty_gql.services.common import system_clock
+    from loyalty_gql.services.core.common import system_clock
     from loyalty_gql.services.points.expiry import expire_points, warn_expiring
     from loyalty_gql.services.tiers import review_tiers
 
@@ -168,7 +168,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     from loyalty_gql.db.engine import create_database
     from loyalty_gql.jobs.worker import Intervals, run_worker
-    from loyalty_gql.services.common import system_clock
+    from loyalty_gql.services.core.common import system_clock
 
     logging.basicConfig(level=get_settings().log_level.upper())
 
@@ -196,7 +196,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _verify(_: argparse.Namespace) -> int:
     from loyalty_gql.db.engine import create_database
-    from loyalty_gql.services.verify import verify_ledger
+    from loyalty_gql.services.points.verify import verify_ledger
 
     async def run() -> list[str]:
         db = create_database(get_settings().database_url)

@@ -11,8 +11,9 @@ from loyalty_gql.db.models import SiteRow
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.domain.program import ThresholdReward, ValidityPolicy
-from loyalty_gql.services import customers, offers, program
-from loyalty_gql.services.common import Actor, system_clock
+from loyalty_gql.services import customers, program
+from loyalty_gql.services.core.common import Actor, system_clock
+from loyalty_gql.services.offers import catalog as offers
 
 DEMO_SITE = "demo"
 DEMO_CUSTOMERS = (

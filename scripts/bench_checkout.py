@@ -64,7 +64,7 @@ from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.services import program
-from loyalty_gql.services.common import Actor, system_clock
+from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.customers import register_customer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -51,7 +51,7 @@ from loyalty_gql.db.models import OfferRow
 from loyalty_gql.db.repositories.offers import store_terms
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.services import program
-from loyalty_gql.services.common import Actor
+from loyalty_gql.services.core.common import Actor
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## Insight (scripts/bench-insight)"

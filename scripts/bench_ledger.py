@@ -34,7 +34,7 @@ from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, PointAccountRow, 
 from loyalty_gql.db.repositories.points import accounts_by_customer_ids
 from loyalty_gql.domain.program import ValidityPolicy
 from loyalty_gql.services import program
-from loyalty_gql.services.common import Actor
+from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.points import spend_points
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,8 +30,9 @@ from loyalty_gql.db.engine import create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.services import offers, program
-from loyalty_gql.services.common import Actor, system_clock
+from loyalty_gql.services import program
+from loyalty_gql.services.core.common import Actor, system_clock
+from loyalty_gql.services.offers import catalog as offers
 
 ROOT = Path(__file__).resolve().parents[1]
 CUSTOMERS = 10_000

@@ -27,7 +27,7 @@ from loyalty_gql.api.schema import schema
 from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings, get_settings
 from loyalty_gql.db.engine import Database, create_database
-from loyalty_gql.services.common import Clock, system_clock
+from loyalty_gql.services.core.common import Clock, system_clock
 
 ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 REQUESTS = Counter("loyalty_http_requests_total", "HTTP requests.", ["path", "status"])

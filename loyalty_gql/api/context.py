@@ -13,7 +13,7 @@ from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, SiteRow
-from loyalty_gql.services.common import Actor, Clock
+from loyalty_gql.services.core.common import Actor, Clock
 
 CUSTOMER_CACHE_SIZE = 100_000
 

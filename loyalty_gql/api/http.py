@@ -28,7 +28,7 @@ from loyalty_gql.api.loaders import Loaders
 from loyalty_gql.api.throttle import Budget, Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
-from loyalty_gql.services.common import Clock
+from loyalty_gql.services.core.common import Clock
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from datetime import timedelta
 import httpx
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.services.common import Clock
+from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.points.expiry import expire_points, warn_expiring
 from loyalty_gql.services.tiers import review_tiers
 from loyalty_gql.services.webhooks import LEASE, Resolver, dispatch, resolve_host, send_due

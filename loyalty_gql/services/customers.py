@@ -17,9 +17,9 @@ from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import Participation
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 
 
 async def register_customer(

@@ -18,9 +18,9 @@ from loyalty_gql.db.repositories.sites import (
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.domain.sites import check_site
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 
 
 async def create_site(

@@ -22,9 +22,9 @@ from loyalty_gql.db.repositories.tiers import (
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.tiers import TierMetric, TierRule, best_tier
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import create_database
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.seed import DEMO_SITE
-from loyalty_gql.services.common import Actor, system_clock
+from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.points import grant_points
 
 CHROMIUM = Path("/usr/bin/chromium")

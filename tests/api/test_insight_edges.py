@@ -15,7 +15,7 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services.points.expiry import expire_points
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.api.helpers import create_site, register
 from tests.api.insight_helpers import (
     CREATE_TIER,

@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import NotificationTemplateRow, OutboxEventRow, SiteRow
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.notifications import EVENTS, VARIABLES
-from loyalty_gql.services.uow import UnitOfWork
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient
 

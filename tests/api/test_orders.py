@@ -24,7 +24,7 @@ from loyalty_gql.db.models import (
     PointLotRow,
     VoucherRow,
 )
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import Clock, GraphQLClient
 

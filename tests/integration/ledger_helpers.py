@@ -8,7 +8,7 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.services import customers, program
-from loyalty_gql.services.common import Actor, Clock
+from loyalty_gql.services.core.common import Actor, Clock
 
 ADMIN = Actor("admin", "tester")
 SERVICE = Actor("service", "shop")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from loyalty_gql.db.engine import create_database
 from loyalty_gql.domain.errors import DomainError
-from loyalty_gql.services.common import Actor
+from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.points import spend_points
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import text
 from loyalty_gql.db.engine import Database
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import earn_points, grant_points, spend_points
-from loyalty_gql.services.uow import UnitOfWork
 from tests.conftest import Clock, DatabaseBackend
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
 

@@ -11,10 +11,10 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import LedgerEntryRow, OutboxEventRow, PointAccountRow
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
-from loyalty_gql.services.common import system_clock
+from loyalty_gql.services.core.common import system_clock
 from loyalty_gql.services.points import earn_points, spend_points
 from loyalty_gql.services.points.expiry import expire_points, warn_expiring
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import SERVICE, shop
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

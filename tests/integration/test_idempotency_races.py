@@ -21,7 +21,7 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.services.common import Actor
+from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.customers import register_customer
 from loyalty_gql.services.program import configure_program, create_site
 from tests.conftest import Clock

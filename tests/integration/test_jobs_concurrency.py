@@ -13,7 +13,7 @@ from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
 from loyalty_gql.services.points import earn_points
 from loyalty_gql.services.points.expiry import expire_points
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import DatabaseBackend
 from tests.integration.ledger_helpers import SERVICE, shop
 

@@ -13,7 +13,7 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import PointAccountRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services.points import grant_points, spend_points
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
 
 SPENDER = Path(__file__).with_name("spend_worker.py")

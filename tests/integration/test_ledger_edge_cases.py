@@ -14,7 +14,7 @@ from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import CustomActivity, ThresholdReward, ValidityPolicy
 from loyalty_gql.services import points
 from loyalty_gql.services.points.expiry import expire_points
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -269,7 +269,7 @@ async def test_reversing_an_old_earning_does_not_lower_this_months_points(db: Da
 
 
 def test_ledger_keys_of_different_parts_never_collide():
-    from loyalty_gql.services.ledger import ledger_key
+    from loyalty_gql.services.points.ledger import ledger_key
 
     assert ledger_key("activity", "REVIEW", 1, "P1:threshold:0") != ledger_key(
         "threshold", ledger_key("activity", "REVIEW", 1, "P1"), 0

@@ -19,7 +19,7 @@ from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ThresholdReward, ValidityPolicy
 from loyalty_gql.services import points
 from loyalty_gql.services.points.expiry import expire_points
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import wipe
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
 

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
-from loyalty_gql.services import offers, program
+from loyalty_gql.services import program
 from loyalty_gql.services.checkout import site_offers
-from loyalty_gql.services.common import Actor
+from loyalty_gql.services.core.common import Actor
+from loyalty_gql.services.offers import catalog as offers
 from tests.conftest import Clock, StatementCounter
 
 ADMIN = Actor("admin", "test")

@@ -23,7 +23,7 @@ from loyalty_gql.db.models import (
     OrderRow,
     VoucherRow,
 )
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient
 

@@ -12,10 +12,10 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow, PointAccountRow, VoucherRow
 from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
-from loyalty_gql.services import offers
+from loyalty_gql.services.offers import catalog as offers
+from loyalty_gql.services.offers.redemptions import redeem_offer
 from loyalty_gql.services.points import grant_points
-from loyalty_gql.services.redemptions import redeem_offer
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
 
 

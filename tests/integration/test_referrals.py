@@ -9,9 +9,9 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, PointAccountRow, SiteRow
 from loyalty_gql.services import customers, program
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import record_activity, reward_referral
-from loyalty_gql.services.uow import UnitOfWork
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import Clock
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
 

@@ -12,7 +12,7 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
 from loyalty_gql.services.points import earn_points, reverse_entry, spend_points
-from loyalty_gql.services.verify import verify_ledger
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import SERVICE, shop
 
 

@@ -36,7 +36,7 @@ from loyalty_gql.db.models import OutboxEventRow, WebhookEndpointRow
 from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.jobs.worker import deliver
 from loyalty_gql.services import webhooks
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.webhooks import MAX_ATTEMPTS, backoff
 from tests.api.helpers import create_site
 from tests.conftest import Clock, GraphQLClient

@@ -32,9 +32,9 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow, WebhookDeliveryRow, WebhookEndpointRow
 from loyalty_gql.jobs.worker import deliver, run_worker
 from loyalty_gql.services import webhooks
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.expiry import expire_points, warn_expiring
 from loyalty_gql.services.tiers import review_tiers
-from loyalty_gql.services.uow import UnitOfWork
 from loyalty_gql.services.webhooks import LEASE, MAX_ATTEMPTS, backoff
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import Clock, DatabaseBackend, GraphQLClient

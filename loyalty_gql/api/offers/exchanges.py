@@ -33,7 +33,7 @@ from loyalty_gql.api.offers.mutations import admin_offer
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import ExchangeRow
 from loyalty_gql.domain.values import Money as DomainMoney
-from loyalty_gql.services import exchanges as service
+from loyalty_gql.services.offers import exchanges as service
 
 
 @strawberry.type(description="Points a customer exchanged for a product, to hand over.")

@@ -26,7 +26,7 @@ from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import OfferRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.services import offers as service
+from loyalty_gql.services.offers import catalog as service
 
 T = TypeVar("T")
 

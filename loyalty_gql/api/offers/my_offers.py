@@ -25,7 +25,7 @@ from loyalty_gql.db.repositories.offers import holdings, my_offers_query
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.errors import ErrorCode
 from loyalty_gql.domain.offers import OfferKind
-from loyalty_gql.services.redemptions import redemption_refusal
+from loyalty_gql.services.offers.redemptions import redemption_refusal
 
 
 @strawberry.type(description="An offer as one customer sees it on their My offers page.")

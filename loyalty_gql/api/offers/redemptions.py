@@ -20,8 +20,8 @@ from loyalty_gql.api.offers.mutations import admin_offer, offer_payload
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import Voucher
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
-from loyalty_gql.services import assignments, redemptions
-from loyalty_gql.services.assignments import Audience
+from loyalty_gql.services.offers import assignments, redemptions
+from loyalty_gql.services.offers.assignments import Audience
 
 
 @strawberry.input(description="An offer a customer buys with points.")

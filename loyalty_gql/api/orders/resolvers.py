@@ -27,8 +27,8 @@ from loyalty_gql.domain.checkout import BasketLine, PriceBase, StackingMode
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services import orders as order_service
-from loyalty_gql.services import stacking as stacking_service
 from loyalty_gql.services.checkout import Basket, checkout
+from loyalty_gql.services.offers import stacking as stacking_service
 
 SITE_ID = "Global ID of the site."
 ORDER_ID = "The shop's order id (1-128 characters), unique per site."

@@ -45,7 +45,7 @@ from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout.document import quote_document
 from loyalty_gql.services.checkout.offer_cache import site_offers
-from loyalty_gql.services.common import Clock
+from loyalty_gql.services.core.common import Clock
 
 MAX_POINTS_PAYMENT = 10**12
 

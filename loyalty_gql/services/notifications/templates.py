@@ -15,8 +15,9 @@ from loyalty_gql.db.models import CustomerRow, NotificationTemplateRow, OutboxEv
 from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.notifications.events import (
     DEFAULT_TEMPLATES,
     EVENTS,
@@ -27,7 +28,6 @@ from loyalty_gql.services.notifications.events import (
     Template,
 )
 from loyalty_gql.services.notifications.rendering import check_template, render, variables
-from loyalty_gql.services.uow import UnitOfWork
 
 
 async def update_template(

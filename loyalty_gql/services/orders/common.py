@@ -20,9 +20,9 @@ from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.values import Money
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.ledger import AccountBook, ledger_key, open_book
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.points.ledger import AccountBook, ledger_key, open_book
 
 MAX_ORDER_ID = 128
 

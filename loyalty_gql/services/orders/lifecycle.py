@@ -23,8 +23,8 @@ from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import EntryKind, SourceType, rolling_expiry
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.ledger import AccountBook, Source, ledger_key, open_book
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.orders.common import (
     add_customer_use,
     checked_order_id,
@@ -35,7 +35,7 @@ from loyalty_gql.services.orders.common import (
     run_order_command,
 )
 from loyalty_gql.services.orders.record import reward_order_referral
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.points.ledger import AccountBook, Source, ledger_key, open_book
 
 
 async def complete_order(

@@ -27,9 +27,9 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout import Basket, price, quote_document
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import request_fingerprint, run_once
-from loyalty_gql.services.ledger import AccountBook, Source, ledger_key, open_book
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import request_fingerprint, run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.orders.common import (
     add_customer_use,
     checked_order_id,
@@ -40,7 +40,7 @@ from loyalty_gql.services.orders.common import (
     update_one,
 )
 from loyalty_gql.services.points import reward_referral
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.points.ledger import AccountBook, Source, ledger_key, open_book
 
 
 async def record_order(

@@ -19,9 +19,9 @@ from loyalty_gql.db.models import (
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.values import Money
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import request_fingerprint
-from loyalty_gql.services.ledger import Source
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import request_fingerprint
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.orders.common import (
     MAX_ORDER_ID,
     checked_order_id,
@@ -31,7 +31,7 @@ from loyalty_gql.services.orders.common import (
     run_order_command,
 )
 from loyalty_gql.services.orders.lifecycle import take_back
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.points.ledger import Source
 
 
 @dataclass(frozen=True, slots=True)

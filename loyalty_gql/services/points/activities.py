@@ -14,15 +14,9 @@ from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.ledger import (
-    Source,
-    auto_key,
-    entry_by_key,
-    ledger_key,
-    open_book,
-)
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.entries import (
     MAX_REFERENCE,
     Participant,
@@ -30,7 +24,13 @@ from loyalty_gql.services.points.entries import (
     open_customer_book,
     participant,
 )
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.points.ledger import (
+    Source,
+    auto_key,
+    entry_by_key,
+    ledger_key,
+    open_book,
+)
 
 
 async def record_activity(

@@ -15,16 +15,16 @@ from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType, check_points
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.ledger import (
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.points.ledger import (
     AccountBook,
     Source,
     auto_key,
     ledger_key,
     open_book,
 )
-from loyalty_gql.services.uow import UnitOfWork
 
 MAX_REASON = 500
 

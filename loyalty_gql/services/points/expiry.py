@@ -13,9 +13,9 @@ from loyalty_gql.db.repositories.points import add_event_once
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.ledger import warning_step
 from loyalty_gql.domain.program import ValidityPolicy
-from loyalty_gql.services.common import Clock
-from loyalty_gql.services.ledger import AccountBook
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.common import Clock
+from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.points.ledger import AccountBook
 
 
 async def expire_points(db: Database, *, clock: Clock, batch_size: int = 200) -> int:

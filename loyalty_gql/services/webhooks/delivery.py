@@ -21,8 +21,8 @@ from loyalty_gql.db.models import (
     WebhookEndpointRow,
 )
 from loyalty_gql.domain import webhook_targets
-from loyalty_gql.services.common import Clock
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.common import Clock
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.webhooks.endpoints import (
     LEASE,
     MAX_ATTEMPTS,

@@ -25,9 +25,9 @@ from loyalty_gql.db.models import (
 from loyalty_gql.domain import webhook_targets
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.services import notifications
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

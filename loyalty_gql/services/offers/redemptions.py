@@ -36,11 +36,17 @@ from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.offers import OfferKind, OfferStatus, price_in_points
 from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.domain.values import Money
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.ledger import Source, auto_key, ledger_key, new_voucher_code, open_book
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import participant
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.points.ledger import (
+    Source,
+    auto_key,
+    ledger_key,
+    new_voucher_code,
+    open_book,
+)
 
 
 async def redeem_offer(

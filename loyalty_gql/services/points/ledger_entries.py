@@ -29,7 +29,7 @@ from loyalty_gql.domain.ledger import (
     plan_spend,
 )
 from loyalty_gql.domain.program import ProgramSettings
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

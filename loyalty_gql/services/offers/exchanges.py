@@ -15,9 +15,9 @@ from loyalty_gql.db.repositories.points import add_event_once
 from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import COUPON_CODE, OfferKind, OfferStatus
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 
 MAX_CODES_PER_CALL = 10_000
 

@@ -21,9 +21,9 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferKind, OfferStatus
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 
 ASSIGNABLE = frozenset(
     {OfferKind.PUNCHCARD, OfferKind.CLUBCARD, OfferKind.COUPON, OfferKind.REWARD}

@@ -16,9 +16,9 @@ from loyalty_gql.db.repositories.sites import bump_offers_version, site_by_id
 from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferStatus, OfferTerms, check_transition
-from loyalty_gql.services.common import Actor, Clock
-from loyalty_gql.services.idempotency import run_once
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.uow import UnitOfWork
 
 
 async def create_offer(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import IdempotencyRecordRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.services.uow import UnitOfWork
+from loyalty_gql.services.core.uow import UnitOfWork
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 200

@@ -33,9 +33,9 @@ from loyalty_gql.domain.ledger import (
     threshold_conversions,
 )
 from loyalty_gql.domain.values import Money
-from loyalty_gql.services.ledger_entries import EntryWriter, Source
+from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.points.ledger_entries import EntryWriter, Source
 from loyalty_gql.services.tiers import upgrade_if_qualified
-from loyalty_gql.services.uow import UnitOfWork
 
 __all__ = [
     "HASHED_KEY_ABOVE",

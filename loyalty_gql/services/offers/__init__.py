@@ -1,0 +1,2 @@
+"""Offers: the catalogue (create, publish, copy...), redemptions, assignments, exchanges and
+stacking groups."""
