@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import Enum, StrEnum
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import ValidityPolicy
@@ -163,3 +163,21 @@ def threshold_conversions(available: int, threshold: int) -> int:
     if threshold <= 0:
         return 0
     return available // threshold
+
+
+class VoucherStatus(StrEnum):
+    """Where a voucher is in its life; stored as these strings."""
+
+    ACTIVE = "ACTIVE"
+    USED = "USED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+def voucher_status(stored: str, expires_at: datetime | None, now: datetime) -> VoucherStatus:
+    """A voucher's status now: an ACTIVE one past its expiry is EXPIRED (no job writes
+    that down; the time decides)."""
+    status = VoucherStatus(stored)
+    if status is VoucherStatus.ACTIVE and expires_at is not None and expires_at <= now:
+        return VoucherStatus.EXPIRED
+    return status

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import Enum, StrEnum
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.values import currency_exponent
@@ -270,3 +270,10 @@ def price_in_points(terms: OfferTerms) -> int | None:
     if terms.kind is OfferKind.CLUBCARD:
         return terms.membership_fee_points
     return None
+
+
+class ExchangeStatus(StrEnum):
+    """A product exchange: PENDING until an admin confirms the hand-over, then CONFIRMED."""
+
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"

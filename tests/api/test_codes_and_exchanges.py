@@ -31,7 +31,7 @@ mutation($input: RedeemOfferInput!) {
 }
 """
 EXCHANGES = """
-query($s: ID!, $status: String) {
+query($s: ID!, $status: ExchangeStatus) {
   exchanges(siteId: $s, status: $status) {
     edges { node { id status productId voucherCode points price { amount } confirmedBy } }
   }

@@ -32,8 +32,13 @@ from loyalty_gql.api.core.resolving import (
 from loyalty_gql.api.offers.mutations import admin_offer
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import ExchangeRow
+from loyalty_gql.domain.offers import ExchangeStatus
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services.offers import exchanges as service
+
+strawberry.enum(
+    ExchangeStatus, description="Where a product exchange is: to hand over, or handed over."
+)
 
 
 @strawberry.type(description="Points a customer exchanged for a product, to hand over.")
@@ -42,7 +47,7 @@ class Exchange(Node):
 
     pk: strawberry.Private[int]
     site_pk: strawberry.Private[int]
-    status: str = strawberry.field(
+    status: ExchangeStatus = strawberry.field(
         description="PENDING until an admin confirms the hand-over, then CONFIRMED.",
         permission_classes=[CanServeSite],
     )
@@ -90,7 +95,7 @@ async def _exchange(info: AppInfo, row: ExchangeRow) -> Exchange:
         id=to_global_id("Exchange", row.id),
         pk=row.id,
         site_pk=row.site_id,
-        status=row.status,
+        status=ExchangeStatus(row.status),
         offer_id=to_global_id("Offer", row.offer_id),
         customer_id=to_global_id("Customer", row.customer_id),
         voucher_code=row.voucher_code,
@@ -155,7 +160,8 @@ class ExchangeQueries:
             strawberry.ID, strawberry.argument(description="Global ID of the site.")
         ],
         status: Annotated[
-            str | None, strawberry.argument(description="PENDING or CONFIRMED; all when omitted.")
+            ExchangeStatus | None,
+            strawberry.argument(description="PENDING or CONFIRMED; all when omitted."),
         ] = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -14,6 +13,7 @@ from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanServeSite
 from loyalty_gql.db.models import OrderRow
 from loyalty_gql.domain.checkout import Origin, PriceBase, Reason, StackingMode
+from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.domain.values import Money as DomainMoney
 
 strawberry.enum(Origin, name="OfferOrigin", description="How an offer came to a basket.")
@@ -22,14 +22,7 @@ strawberry.enum(StackingMode, description="How the offers of one stacking group 
 strawberry.enum(PriceBase, description="Which price a stacking group's offers are computed on.")
 
 
-@strawberry.enum(description="Where an order is in its life.")
-class OrderStatus(Enum):
-    """PLACED, then COMPLETED; CANCELLED undoes it; REFUNDED when all money went back."""
-
-    PLACED = "PLACED"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-    REFUNDED = "REFUNDED"
+strawberry.enum(OrderStatus, description="Where an order is in its life.")
 
 
 def _offer_id(pk: int | None) -> strawberry.ID | None:

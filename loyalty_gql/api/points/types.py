@@ -19,13 +19,14 @@ from loyalty_gql.api.core.permissions import (
 )
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.db.models import LedgerEntryRow, PointAccountRow, TierRow, VoucherRow
-from loyalty_gql.domain.ledger import EntryKind, SourceType
+from loyalty_gql.domain.ledger import EntryKind, SourceType, VoucherStatus, voucher_status
 from loyalty_gql.domain.tiers import TierMetric
 from loyalty_gql.domain.values import Money as DomainMoney
 
 strawberry.enum(EntryKind, description="What a ledger entry did to the customer's points.")
 strawberry.enum(SourceType, description="What caused a ledger entry.")
 strawberry.enum(TierMetric, description="What a tier's threshold counts.")
+strawberry.enum(VoucherStatus, description="Where a voucher is in its life.")
 
 
 @strawberry.type(description="What caused a ledger entry.")
@@ -319,15 +320,9 @@ class Voucher(Node):
         description="ACTIVE, USED, EXPIRED (past expiresAt) or CANCELLED.",
         permission_classes=[CanSeeCustomer],
     )
-    def status(self, info: AppInfo) -> str:
+    def status(self, info: AppInfo) -> VoucherStatus:
         """The voucher's status now."""
-        if (
-            self.stored_status == "ACTIVE"
-            and self.expires_at
-            and self.expires_at <= info.context.clock()
-        ):
-            return "EXPIRED"
-        return self.stored_status
+        return voucher_status(self.stored_status, self.expires_at, info.context.clock())
 
     @classmethod
     def from_row(cls, row: VoucherRow) -> Voucher:

@@ -26,8 +26,9 @@ from loyalty_gql.db.models import (
     PointAccountRow,
 )
 from loyalty_gql.domain.insight import Period
+from loyalty_gql.domain.orders import OrderStatus
 
-LIVE = OrderRow.status != "CANCELLED"
+LIVE = OrderRow.status != OrderStatus.CANCELLED
 VALUE = OrderRow.total_minor - OrderRow.refunded_minor
 
 

@@ -41,6 +41,7 @@ from loyalty_gql.domain.checkout import (
     voucher_terms,
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
+from loyalty_gql.domain.ledger import VoucherStatus
 from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout.document import quote_document
@@ -297,9 +298,9 @@ async def _vouchers(
             expires_at=row.expires_at,
         )
         refusal = None
-        if row.status == "USED":
+        if row.status == VoucherStatus.USED:
             refusal = Refusal(Reason.ALREADY_USED, f"voucher {code} has been used")
-        elif row.status != "ACTIVE":
+        elif row.status != VoucherStatus.ACTIVE:
             refusal = Refusal(Reason.NOT_AVAILABLE, f"voucher {code} was cancelled")
         candidates.append(
             Candidate(

@@ -14,7 +14,7 @@ from loyalty_gql.db.models import CouponCodeRow, ExchangeRow, OfferRow
 from loyalty_gql.db.repositories.points import add_event_once
 from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.offers import COUPON_CODE, OfferKind, OfferStatus
+from loyalty_gql.domain.offers import COUPON_CODE, ExchangeStatus, OfferKind, OfferStatus
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import run_once
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -111,11 +111,11 @@ async def confirm_exchange(
         exchange = await uow.session.scalar(query)
         if exchange is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such exchange", "exchangeId")
-        if exchange.status != "PENDING":
+        if exchange.status != ExchangeStatus.PENDING:
             raise DomainError.single(
                 ErrorCode.INVALID_STATE, "the exchange was confirmed already", "exchangeId"
             )
-        exchange.status = "CONFIRMED"
+        exchange.status = ExchangeStatus.CONFIRMED
         exchange.confirmed_at = now
         exchange.confirmed_by = str(actor)
         await add_event_once(

@@ -32,8 +32,8 @@ from loyalty_gql.domain.eligibility import (
     redemption_rule,
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import SourceType
-from loyalty_gql.domain.offers import OfferKind, OfferStatus, price_in_points
+from loyalty_gql.domain.ledger import SourceType, VoucherStatus
+from loyalty_gql.domain.offers import ExchangeStatus, OfferKind, OfferStatus, price_in_points
 from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.common import Actor, Clock
@@ -136,7 +136,7 @@ async def redeem_offer(
             value=offer.value if offer.value is not None else Decimal(0),
             minimum_order_minor=offer.minimum_order_minor,
             currency=who.site.currency,
-            status="ACTIVE",
+            status=VoucherStatus.ACTIVE,
             points_spent=price,
             ledger_entry_id=entry.id,
             issued_at=now,
@@ -152,7 +152,7 @@ async def redeem_offer(
                     voucher_id=voucher.id, voucher_code=voucher.code,
                     product_id=offer.exchange_product_id,
                     price_minor=offer.exchange_price_minor or 0, points=price,
-                    status="PENDING", created_at=now,
+                    status=ExchangeStatus.PENDING, created_at=now,
                 )
             )  # fmt: skip
         await add_event_once(

@@ -22,7 +22,8 @@ from loyalty_gql.db.repositories import points as points_repo
 from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import EntryKind, SourceType, rolling_expiry
+from loyalty_gql.domain.ledger import EntryKind, SourceType, VoucherStatus, rolling_expiry
+from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.orders.common import (
@@ -48,7 +49,7 @@ async def complete_order(
         order = await locked_order(uow, site_id, checked_order_id(order_id))
         if order.completed_at is not None:
             return order
-        if order.status == "CANCELLED":
+        if order.status == OrderStatus.CANCELLED:
             raise DomainError.single(
                 ErrorCode.INVALID_STATE, "a cancelled order cannot be completed", "orderId"
             )
@@ -88,7 +89,7 @@ async def cancel_order(
     async def work(uow: UnitOfWork) -> OrderRow:
         session = uow.session
         order = await locked_order(uow, site_id, checked_order_id(order_id))
-        if order.status == "CANCELLED":
+        if order.status == OrderStatus.CANCELLED:
             return order
         source = Source(SourceType.ORDER, str(actor), order.external_id, reason="order cancelled")
         if order.member_order:
@@ -104,7 +105,7 @@ async def cancel_order(
             await _undo_note(book, order)
             await _cancel_referral(uow, order, source, now)
         await _release(session, order)
-        order.status = "CANCELLED"
+        order.status = OrderStatus.CANCELLED
         order.cancelled_at = now
         order.updated_at = now
         await order_event(session, order, "ORDER_CANCELLED", now)
@@ -125,7 +126,7 @@ async def _cancel_threshold_vouchers(book: AccountBook, order: OrderRow, source:
     )
     for voucher in vouchers:
         spend = await ledger_entry(book.session, voucher.ledger_entry_id)
-        if voucher.status == "ACTIVE" and spend is not None:
+        if voucher.status == VoucherStatus.ACTIVE and spend is not None:
             await book.reverse(spend, None, source, ledger_key("order-cancel-reward", voucher.id))
 
 
@@ -229,8 +230,8 @@ async def _release(session: AsyncSession, order: OrderRow) -> None:
     for voucher_id in sorted({r.voucher_id for r in used if r.voucher_id}):
         await session.execute(
             update(VoucherRow)
-            .where(VoucherRow.id == voucher_id, VoucherRow.status == "USED")
-            .values(status="ACTIVE", used_at=None)
+            .where(VoucherRow.id == voucher_id, VoucherRow.status == VoucherStatus.USED)
+            .values(status=VoucherStatus.ACTIVE, used_at=None)
         )
     await uncount([pk for pk in counted if limits.get(pk) is None])
     if used:

@@ -24,7 +24,7 @@ from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.domain.checkout import Candidate, Quote
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import SourceType
+from loyalty_gql.domain.ledger import SourceType, VoucherStatus
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout import Basket, price, quote_document
 from loyalty_gql.services.core.common import Actor, Clock
@@ -242,8 +242,8 @@ async def _use_codes_and_vouchers(session: AsyncSession, quote: Quote, now: date
         await update_one(
             session,
             update(VoucherRow)
-            .where(VoucherRow.id == voucher_id, VoucherRow.status == "ACTIVE")
-            .values(status="USED", used_at=now),
+            .where(VoucherRow.id == voucher_id, VoucherRow.status == VoucherStatus.ACTIVE)
+            .values(status=VoucherStatus.USED, used_at=now),
         )
 
 

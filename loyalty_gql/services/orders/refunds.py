@@ -18,6 +18,7 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
+from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import request_fingerprint
@@ -82,7 +83,7 @@ async def refund_order(
                     "refundId",
                 )
             return order
-        if order.status == "CANCELLED":
+        if order.status == OrderStatus.CANCELLED:
             raise DomainError.single(
                 ErrorCode.INVALID_STATE, "a cancelled order cannot be refunded", "orderId"
             )

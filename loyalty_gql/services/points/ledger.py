@@ -28,6 +28,7 @@ from loyalty_gql.domain.ledger import (
     EntryKind,
     SourceType,
     Take,
+    VoucherStatus,
     plan_give_back,
     rolling_expiry,
     threshold_conversions,
@@ -269,13 +270,13 @@ class AccountBook(EntryWriter):
 
     def _cancel_voucher(self, voucher: VoucherRow, amount: int, left: int) -> None:
         """The points of a voucher come back only whole, and only while it is unused."""
-        if voucher.status != "ACTIVE" or amount != left:
+        if voucher.status != VoucherStatus.ACTIVE or amount != left:
             raise DomainError.single(
                 ErrorCode.INVALID_VALUE,
                 "the points bought a voucher: only an unused voucher can be refunded, in full",
                 "entryId",
             )
-        voucher.status = "CANCELLED"
+        voucher.status = VoucherStatus.CANCELLED
 
     async def _after_gain(self, key: str) -> None:
         await upgrade_if_qualified(self)
@@ -304,7 +305,7 @@ class AccountBook(EntryWriter):
                     reward.minimum_order_value, self.settings.currency
                 ).minor_units,
                 currency=self.settings.currency,
-                status="ACTIVE",
+                status=VoucherStatus.ACTIVE,
                 points_spent=reward.points,
                 ledger_entry_id=entry.id,
                 issued_at=self.now,
