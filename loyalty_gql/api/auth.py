@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 TOKEN_CACHE_SIZE = 4096
 MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z; a later exp, nbf or iat is nonsense
-MAX_CLAIM_LENGTH = 255  # sub, site and each of sites
+MAX_CLAIM_LENGTH = 255  # site and each of sites
+# the subject is recorded as "<role>:<sub>" in 200-character actor columns
+MAX_SUBJECT_LENGTH = 190
 MAX_SITES = 1000  # far beyond what fits in an HTTP header anyway
 MIN_RSA_BITS = 2048
 PUBLIC_KEY_SETTING = "LOYALTY_JWT_PUBLIC_KEY"
@@ -282,9 +284,9 @@ def check_times(claims: dict[str, Any], now: float) -> float:
     return expires
 
 
-def _text(value: object, name: str) -> str:
-    """A claim used as an identifier: 1-255 characters, no NUL, valid Unicode."""
-    if isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_LENGTH and "\x00" not in value:
+def _text(value: object, name: str, longest: int = MAX_CLAIM_LENGTH) -> str:
+    """A claim used as an identifier: 1-``longest`` characters, no NUL, valid Unicode."""
+    if isinstance(value, str) and 0 < len(value) <= longest and "\x00" not in value:
         try:
             value.encode()
         except UnicodeEncodeError:  # lone surrogates, from "\ud800" in the JSON
@@ -292,7 +294,7 @@ def _text(value: object, name: str) -> str:
         else:
             return value
     msg = (
-        f"invalid token: '{name}' must be text of 1-{MAX_CLAIM_LENGTH} characters "
+        f"invalid token: '{name}' must be text of 1-{longest} characters "
         "(no NUL, no lone surrogates)"
     )
     raise AuthenticationError(msg)
@@ -311,7 +313,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     if role is None:
         msg = "invalid token: unknown role"
         raise AuthenticationError(msg)
-    subject = _text(claims.get("sub"), "sub")
+    subject = _text(claims.get("sub"), "sub", MAX_SUBJECT_LENGTH)
     if role is Role.ADMIN:
         sites = claims.get("sites")
         if not isinstance(sites, list) or len(sites) > MAX_SITES:

@@ -55,3 +55,29 @@ async def test_a_my_offers_cursor_at_the_largest_id_is_an_empty_page_after_it(
     customer = gql.token("customer", "shop-a", subject="ann")
     body = await gql.execute(MY_OFFERS, {"a": encode_cursor([1, MAX_ID])}, token=customer)
     assert body["data"]["viewer"]["offers"]["nodes"] == []
+
+
+GRANT = """
+mutation($input: GrantPointsInput!) { grantPoints(input: $input) {
+  entry { points } userErrors { code } } }
+"""
+
+
+async def test_the_longest_token_subject_fits_the_actor_it_is_recorded_as(gql: GraphQLClient):
+    # given: an admin whose token subject is as long as allowed (190), and one longer
+    site_id = await create_site(gql, "shop-a")
+    customer = await register(gql, "shop-a", site_id, "ann", enroll=True)
+    longest = gql.token("admin", "shop-a", subject="s" * 190)
+    too_long = gql.token("admin", "shop-a", subject="s" * 191)
+    grant = {"input": {"customerId": customer["id"], "points": 5, "reason": "goodwill"}}
+    # when: each grants points (recorded as the actor "admin:sss...", 200 characters at most)
+    body = await gql.execute(GRANT, grant, token=longest)
+    refused = await gql.http.post(
+        "/graphql",
+        json={"query": GRANT, "variables": grant},
+        headers={"authorization": f"Bearer {too_long}"},
+    )
+    # then: the first is written on every backend; the second is not a valid token
+    assert body["data"]["grantPoints"] == {"entry": {"points": 5}, "userErrors": []}
+    assert refused.status_code == 401
+    assert "1-190 characters" in refused.json()["errors"][0]["message"]

@@ -27,6 +27,7 @@ from tests.conftest import GraphQLClient
 SERVICE_CLAIMS = {**ADMIN_CLAIMS, "role": '"service"', "sites": None, "site": '"shop-a"'}
 TIME_MESSAGE = "must be a number of seconds since 1970, before year 10000"
 TEXT_MESSAGE = "must be text of 1-255 characters (no NUL, no lone surrogates)"
+SUB_MESSAGE = "must be text of 1-190 characters (no NUL, no lone surrogates)"
 
 
 @pytest.fixture
@@ -71,15 +72,16 @@ HOSTILE = [
     ({"nbf": str(FAR_FUTURE - 1)}, "it is not valid yet ('nbf')"),
     ({"iat": str(FAR_FUTURE - 1)}, "it was issued in the future ('iat')"),
     ({"exp": None}, 'Token is missing the "exp" claim'),
-    # sub: PyJWT wants a string; then 1-255 characters without NUL
+    # sub: PyJWT wants a string; then 1-190 characters without NUL (it is recorded as
+    # "<role>:<sub>" in 200-character actor columns)
     ({"sub": "{}"}, "Subject must be a string"),
     ({"sub": '["a"]'}, "Subject must be a string"),
     ({"sub": "42"}, "Subject must be a string"),
     ({"sub": "null"}, 'Token is missing the "sub" claim'),
-    ({"sub": '""'}, f"'sub' {TEXT_MESSAGE}"),
-    ({"sub": '"' + "x" * 256 + '"'}, f"'sub' {TEXT_MESSAGE}"),
-    ({"sub": '"ann\\u0000"'}, f"'sub' {TEXT_MESSAGE}"),
-    ({"sub": '"\\ud800"'}, f"'sub' {TEXT_MESSAGE}"),
+    ({"sub": '""'}, f"'sub' {SUB_MESSAGE}"),
+    ({"sub": '"' + "x" * 191 + '"'}, f"'sub' {SUB_MESSAGE}"),
+    ({"sub": '"ann\\u0000"'}, f"'sub' {SUB_MESSAGE}"),
+    ({"sub": '"\\ud800"'}, f"'sub' {SUB_MESSAGE}"),
     # role: not a string, not a role
     ({"role": '["admin"]'}, "unknown role"),
     ({"role": '{"admin": true}'}, "unknown role"),
@@ -118,15 +120,16 @@ def test_a_service_token_with_an_absurd_site_is_refused(changes: dict[str, Any],
 
 
 def test_the_limits_themselves_are_accepted():
-    # given: a fractional exp in year 9999, 255-character names, 1000 sites
+    # given: a fractional exp in year 9999, a 190-character subject, 255-character site
+    # codes, 1000 sites
     sites = [f"s{i}" for i in range(999)] + ["x" * 255]
     payload = raw_claims(
-        exp="253402300799.0", nbf="0", iat="0", sub=json.dumps("é" * 255), sites=json.dumps(sites)
+        exp="253402300799.0", nbf="0", iat="0", sub=json.dumps("é" * 190), sites=json.dumps(sites)
     )
     # when
     accepted = principal(payload)
     # then
-    assert accepted == Principal(Role.ADMIN, "é" * 255, frozenset(sites))
+    assert accepted == Principal(Role.ADMIN, "é" * 190, frozenset(sites))
 
 
 def test_anything_else_pyjwt_raises_is_a_401(monkeypatch: pytest.MonkeyPatch):
