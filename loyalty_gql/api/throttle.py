@@ -161,10 +161,23 @@ class Throttle:
         return Budget(item.amount, used, 0.0)
 
 
+_last_logged = 0.0
+LOG_EVERY_SECONDS = 60.0
+
+
 def _storage_failed() -> None:
+    """Count the failure; log it (with its traceback, at hand in the except blocks above)
+    at most once a minute, so a Redis outage does not write a traceback per request."""
+    global _last_logged  # noqa: PLW0603 - one process-wide throttle of the log
     STORAGE_ERRORS.inc()
-    # called from the except blocks above, so the traceback is at hand
-    log.warning("rate-limit storage failed; letting the request pass", exc_info=True)  # noqa: LOG014
+    now = time.monotonic()
+    if now - _last_logged >= LOG_EVERY_SECONDS:
+        _last_logged = now
+        log.warning(
+            "rate-limit storage failed; letting requests pass (logged once a minute, "
+            "counted in loyalty_rate_limit_storage_errors_total)",
+            exc_info=True,  # noqa: LOG014
+        )
 
 
 def _per_minute(amount: int) -> RateLimitItem | None:
