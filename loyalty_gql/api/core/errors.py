@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import strawberry
 from graphql import GraphQLError
 
 from loyalty_gql.api.core.permissions import PUBLIC
 from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.spelling import camel
 
 strawberry.enum(ErrorCode, description="Why a mutation did not do what was asked.")
 
@@ -23,10 +26,19 @@ class UserError:
     message: str = strawberry.field(description="Human-readable explanation.", metadata=PUBLIC)
 
 
+def wire_path(path: Iterable[str]) -> list[str]:
+    """A field path as clients spell it: the domain names fields in snake_case
+    (``minimum_order_value``), the schema in camelCase (``minimumOrderValue``); list
+    indices stay as they are. Names already in camelCase pass unchanged."""
+    return [camel(part) for part in path]
+
+
 def user_errors(error: DomainError) -> list[UserError]:
     """The userErrors for a domain error; input paths are prefixed with ``input``."""
     return [
-        UserError(field=["input", *p.field] if p.field else [], code=p.code, message=p.message)
+        UserError(
+            field=["input", *wire_path(p.field)] if p.field else [], code=p.code, message=p.message
+        )
         for p in error.problems
     ]
 
@@ -40,7 +52,11 @@ def query_error(error: DomainError, *prefix: str) -> GraphQLError:
         extensions={
             "code": error.problems[0].code.value,
             "userErrors": [
-                {"field": [*prefix, *p.field], "code": p.code.value, "message": p.message}
+                {
+                    "field": [*prefix, *wire_path(p.field)],
+                    "code": p.code.value,
+                    "message": p.message,
+                }
                 for p in error.problems
             ],
         },

@@ -29,7 +29,7 @@ from graphql import (
     default_field_resolver,
 )
 
-from loyalty_gql.api.core.errors import UserError, query_error, user_errors
+from loyalty_gql.api.core.errors import UserError, query_error, user_errors, wire_path
 from loyalty_gql.domain.errors import DomainError, FieldProblem
 
 T = TypeVar("T")
@@ -88,7 +88,7 @@ async def problems_under(name: str, work: Awaitable[T], *, own: Collection[str])
     except DomainError as error:
         raise DomainError(
             [
-                p if not p.field or p.field[0] in own
+                p if not p.field or wire_path(p.field[:1])[0] in own
                 else FieldProblem((name, *p.field), p.code, p.message)
                 for p in error.problems
             ]

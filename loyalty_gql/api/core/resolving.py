@@ -17,6 +17,7 @@ from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.db.models import CustomerRow, OfferRow, TierRow
 from loyalty_gql.domain.checkout import Reason
 from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.services.core.idempotency import Idempotency
 
 UNKNOWN_CODE = Reason.UNKNOWN_CODE.value
 
@@ -83,6 +84,12 @@ async def node_or_not_found(
     if row is None:
         raise DomainError.single(ErrorCode.NOT_FOUND, f"no such {kind.type_name.lower()}", field)
     return row
+
+
+def retry_of(info: AppInfo, key: str | None) -> Idempotency:
+    """The write a mutation asks for, named after the mutation (``grantPoints``), with the
+    caller's idempotency key: what the service needs to run it once."""
+    return Idempotency(operation=info.field_name, key=key)
 
 
 def staff_site(info: AppInfo, site_id: str) -> int:

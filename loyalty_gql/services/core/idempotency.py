@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -20,6 +21,16 @@ from loyalty_gql.services.core.uow import UnitOfWork
 T = TypeVar("T")
 MAX_KEY_LENGTH = 200
 ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    """Which write is asked for, as its caller names it (the API names it after the
+    mutation), and the caller's idempotency key, if it gave one. The service owns what
+    the request *is* (its fingerprint) and its scope; the caller owns these two."""
+
+    operation: str
+    key: str | None = None
 
 
 def request_fingerprint(operation: str, request: Mapping[str, Any]) -> str:

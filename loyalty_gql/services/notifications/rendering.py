@@ -17,6 +17,7 @@ from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.spelling import snake_keys
 from loyalty_gql.services.notifications.events import (
     OUTPUT_MAX,
     PARTS,
@@ -129,9 +130,10 @@ def variables(  # noqa: PLR0917 - the documented positional signature
 ) -> dict[str, str]:
     """The template variables (see VARIABLES) for one event; missing ones are ""."""
     where = _locale(locale)
+    payload = snake_keys(payload)  # events stored before payloads were snake_case
     money_in = str(payload.get("currency") or currency)
-    points = payload.get("points", payload.get("pointsSpent"))
-    value_type = payload.get("valueType")
+    points = payload.get("points", payload.get("points_spent"))
+    value_type = payload.get("value_type")
     if value_type == "PERCENT":
         percent = _decimal(payload.get("value"))
         voucher_value = (
@@ -141,24 +143,24 @@ def variables(  # noqa: PLR0917 - the documented positional signature
         )
     else:
         voucher_value = _money(payload.get("value"), money_in, where)
-    expiry = payload.get("expiresOn") or payload.get("expiresAt") or payload.get("expiredAt")
+    expiry = payload.get("expires_on") or payload.get("expires_at") or payload.get("expired_at")
     found = {
         "customer_name": customer_name or "",
         "customer_email": customer_email or "",
         "site_name": site_name,
         "event": event_kind,
         "points": _number(points, where),
-        "voucher_code": str(payload.get("voucherCode") or ""),
+        "voucher_code": str(payload.get("voucher_code") or ""),
         "voucher_value": voucher_value,
-        "minimum_order_value": _money(payload.get("minimumOrderValue"), money_in, where),
+        "minimum_order_value": _money(payload.get("minimum_order_value"), money_in, where),
         "expiry_date": _date(expiry, where),
-        "tier_name": str(payload.get("toTier") or ""),
-        "previous_tier_name": str(payload.get("fromTier") or ""),
-        "offer_name": str(payload.get("offerName") or ""),
-        "product_id": str(payload.get("productId") or ""),
-        "order_id": str(payload.get("orderId") or ""),
+        "tier_name": str(payload.get("to_tier") or ""),
+        "previous_tier_name": str(payload.get("from_tier") or ""),
+        "offer_name": str(payload.get("offer_name") or ""),
+        "product_id": str(payload.get("product_id") or ""),
+        "order_id": str(payload.get("order_id") or ""),
         "order_total": _money(payload.get("total"), money_in, where),
-        "points_taken_back": _number(payload.get("pointsTakenBack"), where),
+        "points_taken_back": _number(payload.get("points_taken_back"), where),
     }
     return {name: found.get(name, "") for name in VARIABLES}
 

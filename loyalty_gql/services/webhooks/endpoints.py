@@ -24,6 +24,7 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.domain import webhook_targets
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
+from loyalty_gql.domain.spelling import camel_keys
 from loyalty_gql.services import notifications
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import run_once
@@ -306,7 +307,7 @@ def _body(
                 "externalId": customer.external_id, "email": customer.email,
                 "name": customer.name,
             },
-            "payload": event.payload,
+            "payload": camel_keys(event.payload),
             "notification": rendered,
         },
     }  # fmt: skip
