@@ -19,6 +19,7 @@ from loyalty_gql.api.offers.exchanges import Exchange, ExchangeMutations, Exchan
 from loyalty_gql.api.offers.mutations import OfferMutations
 from loyalty_gql.api.offers.queries import OfferQueries
 from loyalty_gql.api.offers.redemptions import AssignmentMutations, RedemptionMutations
+from loyalty_gql.api.offers.stacking import StackingGroupMutations, StackingGroupQueries
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.orders.resolvers import OrderMutations, OrderQueries
 from loyalty_gql.api.orders.types import Order
@@ -45,6 +46,7 @@ Query = merge_types(
         OfferQueries,
         ExchangeQueries,
         OrderQueries,
+        StackingGroupQueries,
         WebhookQueries,
         NotificationQueries,
         InsightQueries,
@@ -61,6 +63,7 @@ Mutation = merge_types(
         AssignmentMutations,
         ExchangeMutations,
         OrderMutations,
+        StackingGroupMutations,
         WebhookMutations,
         NotificationMutations,
     ),

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 
 from loyalty_gql.api.context import Context
 from loyalty_gql.api.core.errors import UserError
@@ -32,6 +31,7 @@ from loyalty_gql.api.core.resolving import (
 from loyalty_gql.api.offers.mutations import admin_offer
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import ExchangeRow
+from loyalty_gql.db.repositories.offers_exchanges import exchange_by_id, exchange_page
 from loyalty_gql.domain.offers import ExchangeStatus
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services.offers import exchanges as service
@@ -83,7 +83,7 @@ class Exchange(Node):
 
 async def _exchange_row(ctx: Context, pk: int) -> ExchangeRow | None:
     async with ctx.db.read_sessions() as session:
-        return await session.get(ExchangeRow, pk)
+        return await exchange_by_id(session, pk)
 
 
 EXCHANGE: NodeKind[ExchangeRow] = NodeKind("Exchange", _exchange_row)
@@ -170,15 +170,10 @@ class ExchangeQueries:
         settings = info.context.settings
         site_pk = staff_site(info, site_id)
         size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-        query = select(ExchangeRow).where(ExchangeRow.site_id == site_pk)
-        if status:
-            query = query.where(ExchangeRow.status == status)
         before = decode_id_cursor(after)
-        if before is not None:
-            query = query.where(ExchangeRow.id < before)
         async with info.context.db.read_sessions() as session:
-            rows = list(
-                await session.scalars(query.order_by(ExchangeRow.id.desc()).limit(size + 1))
+            rows = await exchange_page(
+                session, site_pk, status=status, before_id=before, limit=size + 1
             )
         nodes = {row.id: await _exchange(info, row) for row in rows[:size]}
         return build_connection(

@@ -21,7 +21,7 @@ from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import Voucher
 from loyalty_gql.db.models import CustomerRow, OfferRow, VoucherRow
-from loyalty_gql.db.repositories.offers import holdings, my_offers_query
+from loyalty_gql.db.repositories.offers import holdings, my_offers_page
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.errors import ErrorCode
 from loyalty_gql.domain.offers import OfferKind
@@ -81,14 +81,14 @@ async def my_offers(
     rows: list[OfferRow] = []
     async with ctx.db.read_sessions() as session:
         if len(own) <= size:
-            query = my_offers_query(
+            rows = await my_offers_page(
+                session,
                 customer.site_id,
                 customer.id,
                 kinds=[kind.value] if kind else None,
                 before_id=after_id if section == 1 else None,
                 limit=size + 1 - len(own),
             )
-            rows = list(await session.scalars(query))
         assignments, uses = await holdings(session, customer.id, [r.id for r in rows[:size]])
     now = ctx.clock()
     settings = settings_of(site)

@@ -18,7 +18,7 @@ from loyalty_gql.api.core.pagination import (
 from loyalty_gql.api.core.permissions import IsStaff
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
 from loyalty_gql.api.offers.types import Offer
-from loyalty_gql.db.repositories.offers import offer_page_query
+from loyalty_gql.db.repositories.offers import offer_page
 from loyalty_gql.domain.offers import OfferKind, OfferStatus
 
 
@@ -57,16 +57,17 @@ class OfferQueries:
         site_pk = staff_site(info, site_id)
         size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
         wanted = filter or OfferFilter()
-        query = offer_page_query(
-            site_pk,
-            after_id=decode_id_cursor(after),
-            limit=size + 1,
-            kinds=[k.value for k in wanted.kinds] if wanted.kinds else None,
-            statuses=[s.value for s in wanted.statuses] if wanted.statuses else None,
-        )
+        after_id = decode_id_cursor(after)
         site = await info.context.loaders.site_by_id.load(site_pk)
         async with info.context.db.read_sessions() as session:
-            rows = list(await session.scalars(query))
+            rows = await offer_page(
+                session,
+                site_pk,
+                after_id=after_id,
+                limit=size + 1,
+                kinds=[k.value for k in wanted.kinds] if wanted.kinds else None,
+                statuses=[s.value for s in wanted.statuses] if wanted.statuses else None,
+            )
         return build_connection(
             rows,
             size=size,

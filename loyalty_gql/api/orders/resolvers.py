@@ -1,4 +1,4 @@
-"""checkout, the order lifecycle mutations, and stacking groups."""
+"""checkout, and the order lifecycle mutations."""
 
 from __future__ import annotations
 
@@ -12,23 +12,21 @@ from loyalty_gql.api.auth import Role
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import ForbiddenError
-from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, Anyone, IsAdmin, IsStaff
+from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, Anyone, IsStaff
 from loyalty_gql.api.core.resolving import (
     AppInfo,
-    admin_site,
     count_unknown_codes,
     refuse_code_guessing,
     staff_site,
 )
-from loyalty_gql.api.orders.types import CheckoutQuote, Order, StackingGroup
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
-from loyalty_gql.db.models import OrderRow, StackingGroupRow
-from loyalty_gql.domain.checkout import BasketLine, PriceBase, StackingMode
+from loyalty_gql.api.orders.types import CheckoutQuote, Order
+from loyalty_gql.api.sites.mutations import INPUT
+from loyalty_gql.db.models import OrderRow
+from loyalty_gql.domain.checkout import BasketLine
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services import orders as order_service
 from loyalty_gql.services.checkout import Basket, checkout
-from loyalty_gql.services.offers import stacking as stacking_service
 
 SITE_ID = "Global ID of the site."
 ORDER_ID = "The shop's order id (1-128 characters), unique per site."
@@ -139,37 +137,6 @@ class OrderPayload:
     )
 
 
-@strawberry.input(description="A stacking group's rule.")
-class SetStackingGroupInput:
-    """The group name and how its offers combine."""
-
-    site_id: strawberry.ID = strawberry.field(description=SITE_ID)
-    name: str = strawberry.field(description="The name offers give in stackingGroup.")
-    mode: StackingMode = strawberry.field(description="How the group's offers combine.")
-    price_base: PriceBase = strawberry.field(
-        default=PriceBase.DISCOUNTED, description="Original or already-discounted prices."
-    )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
-
-
-@strawberry.type(description="Result of setStackingGroup.")
-class SetStackingGroupPayload:
-    """The group rule now in force."""
-
-    stacking_group: StackingGroup | None = strawberry.field(
-        description="The rule.", metadata=WITHIN_PARENT
-    )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why it was refused.", metadata=PUBLIC
-    )
-
-
-def _group(row: StackingGroupRow) -> StackingGroup:
-    return StackingGroup(
-        name=row.name, mode=StackingMode(row.mode), price_base=PriceBase(row.price_base)
-    )
-
-
 async def _basket(info: AppInfo, site_pk: int, data: CheckoutInput | RecordOrderInput) -> Basket:
     site = await info.context.loaders.site_by_id.load(site_pk)
     if site is None:
@@ -263,20 +230,6 @@ class OrderQueries:
             )
         return Order.from_row(row) if row is not None else None
 
-    @strawberry.field(
-        description="The site's stacking group rules, by name.", permission_classes=[IsAdmin]
-    )
-    async def stacking_groups(
-        self,
-        info: AppInfo,
-        site_id: Annotated[strawberry.ID, strawberry.argument(description=SITE_ID)],
-    ) -> list[StackingGroup]:
-        """Stacking groups."""
-        site_pk = admin_site(info, site_id)
-        async with info.context.db.read_sessions() as session:
-            rows = await stacking_service.stacking_groups(session, site_pk)
-        return [_group(row) for row in rows]
-
 
 def _order_payload(row: OrderRow) -> OrderPayload:
     return OrderPayload(order=Order.from_row(row), user_errors=[])
@@ -284,7 +237,7 @@ def _order_payload(row: OrderRow) -> OrderPayload:
 
 @strawberry.type
 class OrderMutations:
-    """The order lifecycle (the shop backend) and stacking groups (admins)."""
+    """The order lifecycle (the shop backend)."""
 
     @strawberry.mutation(
         description="Record an order: the same calculation as checkout, then vouchers and "
@@ -364,22 +317,3 @@ class OrderMutations:
             clock=ctx.clock,
         )  # fmt: skip
         return _order_payload(row)
-
-    @strawberry.mutation(
-        description="Create or change how the offers of a stacking group combine.",
-        permission_classes=[IsAdmin],
-    )
-    async def set_stacking_group(
-        self,
-        info: AppInfo,
-        input: Annotated[SetStackingGroupInput, strawberry.argument(description=INPUT)],
-    ) -> SetStackingGroupPayload:
-        """Set a stacking group's rule."""
-        ctx = info.context
-        site_pk = admin_site(info, input.site_id)
-        row = await stacking_service.set_stacking_group(
-            ctx.db, site_id=site_pk, name=input.name, mode=input.mode,
-            price_base=input.price_base, actor=ctx.actor, clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
-        )  # fmt: skip
-        return SetStackingGroupPayload(stacking_group=_group(row), user_errors=[])

@@ -12,14 +12,12 @@ from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanServeSite
 from loyalty_gql.db.models import OrderRow
-from loyalty_gql.domain.checkout import Origin, PriceBase, Reason, StackingMode
+from loyalty_gql.domain.checkout import Origin, Reason
 from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.domain.values import Money as DomainMoney
 
 strawberry.enum(Origin, name="OfferOrigin", description="How an offer came to a basket.")
 strawberry.enum(Reason, name="OfferRefusal", description="Why an offer did not apply.")
-strawberry.enum(StackingMode, description="How the offers of one stacking group combine.")
-strawberry.enum(PriceBase, description="Which price a stacking group's offers are computed on.")
 
 
 strawberry.enum(OrderStatus, description="Where an order is in its life.")
@@ -335,19 +333,3 @@ class Order(Node):
             completed_at=row.completed_at,
             cancelled_at=row.cancelled_at,
         )
-
-
-@strawberry.type(description="How the offers sharing a stacking group name combine.")
-class StackingGroup:
-    """A site's stacking group rule."""
-
-    name: str = strawberry.field(
-        description="The name offers give in stackingGroup.", metadata=WITHIN_PARENT
-    )
-    mode: StackingMode = strawberry.field(
-        description="STACK, BEST_FOR_CUSTOMER or FIRST_BY_PRIORITY.", metadata=WITHIN_PARENT
-    )
-    price_base: PriceBase = strawberry.field(
-        description="Whether the group's offers compute on original or discounted prices.",
-        metadata=WITHIN_PARENT,
-    )

@@ -1,14 +1,20 @@
-"""Offers: rows <-> terms, and keyset pages."""
+"""Offers: rows <-> terms, reading and locking offers, keyset pages, stacking groups."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
-from loyalty_gql.db.models import OfferAssignmentRow, OfferCustomerUseRow, OfferRow
+from loyalty_gql.db.models import (
+    OfferAssignmentRow,
+    OfferCustomerUseRow,
+    OfferRow,
+    StackingGroupRow,
+    TierRow,
+)
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import Money
 
@@ -80,20 +86,53 @@ def store_terms(row: OfferRow, terms: OfferTerms, currency: str) -> None:
     )
 
 
-async def offers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, OfferRow]:
+async def offer_by_id(session: Session, offer_id: int) -> OfferRow | None:
+    """One offer (from the session's identity map when it holds it already)."""
+    return await session.get(OfferRow, offer_id)
+
+
+async def locked_offer(session: Session, offer_id: int, *, lock: bool) -> OfferRow | None:
+    """One offer, locked for update when ``lock`` (row locks on PostgreSQL)."""
+    query = select(OfferRow).where(OfferRow.id == offer_id)
+    if lock:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def site_tier_ids(session: Session, site_id: int, tier_ids: Sequence[int]) -> set[int]:
+    """Which of ``tier_ids`` are tiers of the site."""
+    return set(
+        await session.scalars(
+            select(TierRow.id).where(TierRow.id.in_(tier_ids), TierRow.site_id == site_id)
+        )
+    )
+
+
+async def coupon_code_taken(
+    session: Session, site_id: int, code: str, *, besides: int | None
+) -> bool:
+    """Whether an offer of the site (other than ``besides``) has this coupon code."""
+    clash = select(OfferRow.id).where(OfferRow.site_id == site_id, OfferRow.coupon_code == code)
+    if besides is not None:
+        clash = clash.where(OfferRow.id != besides)
+    return await session.scalar(clash) is not None
+
+
+async def offers_by_ids(session: Session, ids: Sequence[int]) -> dict[int, OfferRow]:
     """Offers keyed by id."""
     rows = await session.scalars(select(OfferRow).where(OfferRow.id.in_(ids)))
     return {row.id: row for row in rows}
 
 
-def offer_page_query(
+async def offer_page(
+    session: Session,
     site_id: int,
     *,
     after_id: int | None,
     limit: int,
     kinds: Sequence[str] | None,
     statuses: Sequence[str] | None,
-) -> Select[OfferRow]:
+) -> list[OfferRow]:
     """A site's offers, newest first, after a cursor; deleted ones only when asked for."""
     query = select(OfferRow).where(OfferRow.site_id == site_id)
     if after_id is not None:
@@ -104,17 +143,18 @@ def offer_page_query(
         query = query.where(OfferRow.status.in_(statuses))
     else:
         query = query.where(OfferRow.status != "DELETED")
-    return query.order_by(OfferRow.id.desc()).limit(limit)
+    return list(await session.scalars(query.order_by(OfferRow.id.desc()).limit(limit)))
 
 
-def my_offers_query(
+async def my_offers_page(
+    session: Session,
     site_id: int,
     customer_id: int,
     *,
     kinds: Sequence[str] | None,
     before_id: int | None,
     limit: int,
-) -> Select[OfferRow]:
+) -> list[OfferRow]:
     """A customer's "My offers": published offers they can buy or were given, newest first."""
     assigned = select(OfferAssignmentRow.offer_id).where(
         OfferAssignmentRow.customer_id == customer_id
@@ -129,11 +169,11 @@ def my_offers_query(
         query = query.where(OfferRow.kind.in_(kinds))
     if before_id is not None:
         query = query.where(OfferRow.id < before_id)
-    return query.order_by(OfferRow.id.desc()).limit(limit)
+    return list(await session.scalars(query.order_by(OfferRow.id.desc()).limit(limit)))
 
 
 async def holdings(
-    session: AsyncSession, customer_id: int, offer_ids: Sequence[int]
+    session: Session, customer_id: int, offer_ids: Sequence[int]
 ) -> tuple[dict[int, OfferAssignmentRow], dict[int, int]]:
     """The customer's assignments of these offers, and how often they used each."""
     assignments = {
@@ -155,3 +195,30 @@ async def holdings(
         )
     }
     return assignments, uses
+
+
+async def stacking_group_named(
+    session: Session, site_id: int, name: str
+) -> StackingGroupRow | None:
+    """The site's stacking group of that name."""
+    return await session.scalar(
+        select(StackingGroupRow).where(
+            StackingGroupRow.site_id == site_id, StackingGroupRow.name == name
+        )
+    )
+
+
+async def stacking_group_by_id(session: Session, group_id: int) -> StackingGroupRow | None:
+    """One stacking group."""
+    return await session.get(StackingGroupRow, group_id)
+
+
+async def stacking_groups(session: Session, site_id: int) -> list[StackingGroupRow]:
+    """A site's stacking groups by name."""
+    return list(
+        await session.scalars(
+            select(StackingGroupRow)
+            .where(StackingGroupRow.site_id == site_id)
+            .order_by(StackingGroupRow.name)
+        )
+    )

@@ -7,18 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import (
-    CustomerRow,
-    OfferAssignmentRow,
-    OfferRow,
-    OutboxEventRow,
-    PointAccountRow,
+from loyalty_gql.db.models import OfferRow
+from loyalty_gql.db.repositories.offers import offer_by_id
+from loyalty_gql.db.repositories.offers_holdings import (
+    add_events_once,
+    assign_to,
+    enrolled_among,
+    enrolled_in_group,
+    enrolled_in_tier,
 )
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferKind, OfferStatus
 from loyalty_gql.services.core.common import Actor, Clock
@@ -79,7 +78,7 @@ async def assign_offer(
     now = clock()
 
     async def work(uow: UnitOfWork) -> Assignment:
-        offer = await uow.session.get(OfferRow, offer_id)
+        offer = await offer_by_id(uow.session, offer_id)
         if offer is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
         if OfferKind(offer.kind) not in ASSIGNABLE:
@@ -114,17 +113,13 @@ async def assign_offer(
     )
 
 
-async def _audience(session: AsyncSession, site_id: int, audience: Audience) -> list[int]:
+async def _audience(session: Session, site_id: int, audience: Audience) -> list[int]:
     """The customer ids of the audience who belong to the site and are enrolled."""
-    query = select(CustomerRow.id).where(
-        CustomerRow.site_id == site_id, CustomerRow.enrolled_at.is_not(None)
-    )
     if audience.customer_ids:
         wanted = sorted(set(audience.customer_ids))
         found: list[int] = []
         for start in range(0, len(wanted), BATCH):
-            chunk = wanted[start : start + BATCH]
-            found += list(await session.scalars(query.where(CustomerRow.id.in_(chunk))))
+            found += await enrolled_among(session, site_id, wanted[start : start + BATCH])
         missing = len(wanted) - len(found)
         if missing:
             raise DomainError.single(
@@ -134,58 +129,25 @@ async def _audience(session: AsyncSession, site_id: int, audience: Audience) -> 
             )
         return sorted(found)
     if audience.group is not None:
-        query = query.where(_in_group(session, audience.group))
-    else:
-        query = query.where(
-            exists().where(
-                PointAccountRow.customer_id == CustomerRow.id,
-                PointAccountRow.tier_id == audience.tier_id,
-            )
-        )
-    return list(await session.scalars(query.order_by(CustomerRow.id)))
-
-
-def _in_group(session: AsyncSession, group: str) -> Any:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return CustomerRow.groups.op("@>")(func.jsonb_build_array(group))
-    return text(
-        "EXISTS (SELECT 1 FROM json_each(customers.groups) WHERE value = :group)"
-    ).bindparams(group=group)
+        return await enrolled_in_group(session, site_id, audience.group)
+    return await enrolled_in_tier(session, site_id, audience.tier_id)
 
 
 async def _assign_batch(
-    session: AsyncSession, offer: OfferRow, ids: Sequence[int], now: datetime
+    session: Session, offer: OfferRow, ids: Sequence[int], now: datetime
 ) -> int:
-    insert = insert_for(session)
-    rows = [
-        {"site_id": offer.site_id, "offer_id": offer.id, "customer_id": cid, "punches": 0,
-         "assigned_at": now}
-        for cid in ids
-    ]  # fmt: skip
-    result = await session.execute(
-        insert(OfferAssignmentRow)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(OfferAssignmentRow.customer_id)
-    )
-    new = list(result.scalars())
+    new = await assign_to(session, offer, ids, now)
     if new:
-        await session.execute(
-            insert(OutboxEventRow)
-            .values(
-                [
-                    {"site_id": offer.site_id, "customer_id": cid, "kind": "OFFER_ASSIGNED",
-                     "dedupe_key": f"assigned:{offer.id}:{cid}",
-                     "payload": {"offerId": offer.id, "offerName": offer.name,
-                                 "offerKind": offer.kind},
-                     "created_at": now}
-                    for cid in new
-                ]
-            )
-            .on_conflict_do_nothing()
-        )  # fmt: skip
+        await add_events_once(
+            session,
+            site_id=offer.site_id,
+            kind="OFFER_ASSIGNED",
+            dedupe_keys={cid: f"assigned:{offer.id}:{cid}" for cid in new},
+            payload={"offerId": offer.id, "offerName": offer.name, "offerKind": offer.kind},
+            now=now,
+        )
     return len(new)
 
 
-async def _load(_: AsyncSession, stored: dict[str, Any]) -> Assignment:
+async def _load(_: Session, stored: dict[str, Any]) -> Assignment:
     return Assignment(int(stored["offer"]), int(stored["assigned"]), int(stored["already"]))

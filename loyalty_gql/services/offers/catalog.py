@@ -6,13 +6,18 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import OfferRow, SiteRow, TierRow
-from loyalty_gql.db.repositories.offers import store_terms, terms_of
+from loyalty_gql.db.models import OfferRow, SiteRow
+from loyalty_gql.db.repositories.offers import (
+    coupon_code_taken,
+    locked_offer,
+    offer_by_id,
+    site_tier_ids,
+    store_terms,
+    terms_of,
+)
 from loyalty_gql.db.repositories.sites import bump_offers_version, site_by_id
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferStatus, OfferTerms, check_transition
@@ -154,27 +159,19 @@ async def copy_offer(
 
 
 async def _check_terms(
-    session: AsyncSession, site: SiteRow, terms: OfferTerms, *, offer_id: int | None
+    session: Session, site: SiteRow, terms: OfferTerms, *, offer_id: int | None
 ) -> None:
     terms.check(site.currency)
     if terms.tier_ids:
-        found = set(
-            await session.scalars(
-                select(TierRow.id).where(TierRow.id.in_(terms.tier_ids), TierRow.site_id == site.id)
-            )
-        )
+        found = await site_tier_ids(session, site.id, terms.tier_ids)
         if found != set(terms.tier_ids):
             raise DomainError.single(ErrorCode.NOT_FOUND, "unknown tiers", "tierIds")
-    if terms.coupon_code is not None:
-        clash = select(OfferRow.id).where(
-            OfferRow.site_id == site.id, OfferRow.coupon_code == terms.coupon_code
+    if terms.coupon_code is not None and await coupon_code_taken(
+        session, site.id, terms.coupon_code, besides=offer_id
+    ):
+        raise DomainError.single(
+            ErrorCode.DUPLICATE, "another offer of this site uses that code", "couponCode"
         )
-        if offer_id is not None:
-            clash = clash.where(OfferRow.id != offer_id)
-        if await session.scalar(clash) is not None:
-            raise DomainError.single(
-                ErrorCode.DUPLICATE, "another offer of this site uses that code", "couponCode"
-            )
 
 
 async def _once(
@@ -200,7 +197,7 @@ async def _once(
     )
 
 
-async def _site(session: AsyncSession, site_id: int) -> SiteRow:
+async def _site(session: Session, site_id: int) -> SiteRow:
     site = await site_by_id(session, site_id)
     if site is None:
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
@@ -208,17 +205,14 @@ async def _site(session: AsyncSession, site_id: int) -> SiteRow:
 
 
 async def _offer(uow: UnitOfWork, offer_id: int) -> OfferRow:
-    query = select(OfferRow).where(OfferRow.id == offer_id)
-    if uow.is_postgres:
-        query = query.with_for_update()
-    row = await uow.session.scalar(query)
+    row = await locked_offer(uow.session, offer_id, lock=uow.is_postgres)
     if row is None:
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
     return row
 
 
-async def _load_offer(session: AsyncSession, stored: dict[str, Any]) -> OfferRow:
-    row = await session.get(OfferRow, stored["offer"])
+async def _load_offer(session: Session, stored: dict[str, Any]) -> OfferRow:
+    row = await offer_by_id(session, stored["offer"])
     if row is None:  # pragma: no cover - offers are never removed
         raise DomainError.single(ErrorCode.NOT_FOUND, "the offer is gone")
     return row

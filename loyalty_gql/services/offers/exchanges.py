@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import CouponCodeRow, ExchangeRow, OfferRow
+from loyalty_gql.db.models import ExchangeRow
+from loyalty_gql.db.repositories.offers import offer_by_id
+from loyalty_gql.db.repositories.offers_exchanges import (
+    add_coupon_codes,
+    exchange_by_id,
+    locked_exchange,
+)
 from loyalty_gql.db.repositories.points import add_event_once
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import COUPON_CODE, ExchangeStatus, OfferKind, OfferStatus
@@ -53,7 +56,7 @@ async def generate_coupon_codes(
     now = clock()
 
     async def work(uow: UnitOfWork) -> CodeBatch:
-        offer = await uow.session.get(OfferRow, offer_id)
+        offer = await offer_by_id(uow.session, offer_id)
         if offer is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
         if offer.kind != OfferKind.COUPON.value or offer.status == OfferStatus.DELETED.value:
@@ -61,27 +64,14 @@ async def generate_coupon_codes(
                 ErrorCode.INVALID_VALUE, "codes are generated for coupons that are not deleted",
                 "offerId",
             )  # fmt: skip
-        insert = insert_for(uow.session)
         made: list[str] = []
         while len(made) < count:
             wanted = {prefix + random_code(10) for _ in range(count - len(made))}
-            result = await uow.session.execute(
-                insert(CouponCodeRow)
-                .values(
-                    [
-                        {
-                            "site_id": offer.site_id,
-                            "offer_id": offer.id,
-                            "code": code,
-                            "created_at": now,
-                        }
-                        for code in sorted(wanted)
-                    ]
-                )
-                .on_conflict_do_nothing()
-                .returning(CouponCodeRow.code)
-            )
-            made += list(result.scalars())  # a clash with an existing code is just retried
+            # a clash with an existing code is just retried
+            made += await add_coupon_codes(
+                uow.session, site_id=offer.site_id, offer_id=offer.id, codes=sorted(wanted),
+                now=now,
+            )  # fmt: skip
         return CodeBatch(offer.id, sorted(made))
 
     return await run_once(
@@ -105,10 +95,7 @@ async def confirm_exchange(
     now = clock()
 
     async def work(uow: UnitOfWork) -> ExchangeRow:
-        query = select(ExchangeRow).where(ExchangeRow.id == exchange_id)
-        if uow.is_postgres:
-            query = query.with_for_update()
-        exchange = await uow.session.scalar(query)
+        exchange = await locked_exchange(uow.session, exchange_id, lock=uow.is_postgres)
         if exchange is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such exchange", "exchangeId")
         if exchange.status != ExchangeStatus.PENDING:
@@ -142,12 +129,12 @@ async def confirm_exchange(
     )
 
 
-async def _load_batch(_: AsyncSession, stored: dict[str, Any]) -> CodeBatch:
+async def _load_batch(_: Session, stored: dict[str, Any]) -> CodeBatch:
     return CodeBatch(int(stored["offer"]), list(stored["codes"]))
 
 
-async def _load_exchange(session: AsyncSession, stored: dict[str, Any]) -> ExchangeRow:
-    row = await session.get(ExchangeRow, stored["exchange"])
+async def _load_exchange(session: Session, stored: dict[str, Any]) -> ExchangeRow:
+    row = await exchange_by_id(session, stored["exchange"])
     if row is None:  # pragma: no cover
         raise DomainError.single(ErrorCode.NOT_FOUND, "the exchange is gone")
     return row

@@ -7,9 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
     CustomerRow,
@@ -20,9 +17,16 @@ from loyalty_gql.db.models import (
     PointAccountRow,
     VoucherRow,
 )
-from loyalty_gql.db.repositories.offers import terms_of
+from loyalty_gql.db.repositories.offers import offer_by_id, terms_of
+from loyalty_gql.db.repositories.offers_holdings import (
+    count_use,
+    customer_uses,
+    holds_offer,
+    voucher_by_id,
+)
 from loyalty_gql.db.repositories.points import add_event_once
 from loyalty_gql.db.repositories.sites import settings_of
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.eligibility import (
     REDEMPTION_CODES,
     Buyer,
@@ -72,18 +76,13 @@ async def redeem_offer(
         # the program and the enrolment are rules of the list, asked below
         who = await participant(uow, customer_id, need_program=False, need_enrolled=False)
         book = await open_book(uow, who.site, who.customer, now)
-        offer = await uow.session.get(OfferRow, offer_id)
+        offer = await offer_by_id(uow.session, offer_id)
         if offer is None or offer.site_id != who.site.id:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
-        held = offer.kind == OfferKind.CLUBCARD.value and bool(
-            await uow.session.scalar(
-                select(OfferAssignmentRow.id).where(
-                    OfferAssignmentRow.offer_id == offer.id,
-                    OfferAssignmentRow.customer_id == customer_id,
-                )
-            )
+        held = offer.kind == OfferKind.CLUBCARD.value and await holds_offer(
+            uow.session, offer.id, customer_id
         )
-        used = await uow.session.get(OfferCustomerUseRow, (offer.id, customer_id))
+        used = await customer_uses(uow.session, offer.id, customer_id)
         settings = settings_of(who.site)
         refused = redemption_refusal(
             settings, who.customer, book.account, offer,
@@ -92,16 +91,7 @@ async def redeem_offer(
         if refused is not None:
             raise DomainError.single(refused.code, refused.message, *refused.field)
         terms = terms_of(offer, settings.currency)
-        counted = await uow.session.execute(
-            update(OfferRow)
-            .where(
-                OfferRow.id == offer.id,
-                (OfferRow.max_uses.is_(None)) | (OfferRow.uses < OfferRow.max_uses),
-            )
-            .values(uses=OfferRow.uses + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if counted.rowcount != 1:  # type: ignore[attr-defined]
+        if not await count_use(uow.session, offer.id):
             raise DomainError.single(
                 ErrorCode.USAGE_LIMIT_REACHED, "the offer has been used up", "offerId"
             )
@@ -237,10 +227,10 @@ def redemption_refusal(
     )
 
 
-async def _load_purchase(session: AsyncSession, stored: dict[str, Any]) -> Purchase:
+async def _load_purchase(session: Session, stored: dict[str, Any]) -> Purchase:
     if stored["voucher"] is None:
         return Purchase(int(stored["offer"]), None)
-    voucher = await session.scalar(select(VoucherRow).where(VoucherRow.id == stored["voucher"]))
+    voucher = await voucher_by_id(session, stored["voucher"])
     if voucher is None:  # pragma: no cover - vouchers are never removed
         raise DomainError.single(ErrorCode.NOT_FOUND, "the voucher is gone")
     return Purchase(int(stored["offer"]), voucher)

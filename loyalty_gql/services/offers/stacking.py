@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import StackingGroupRow
+from loyalty_gql.db.repositories.offers import stacking_group_by_id, stacking_group_named
 from loyalty_gql.db.repositories.sites import bump_offers_version, site_by_id
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import PriceBase, StackingMode
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import STACKING_GROUP
@@ -41,11 +40,7 @@ async def set_stacking_group(
         site = await site_by_id(uow.session, site_id)
         if site is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
-        row = await uow.session.scalar(
-            select(StackingGroupRow).where(
-                StackingGroupRow.site_id == site_id, StackingGroupRow.name == name
-            )
-        )
+        row = await stacking_group_named(uow.session, site_id, name)
         if row is None:
             row = StackingGroupRow(site_id=site_id, name=name, created_at=now)
             uow.session.add(row)
@@ -69,19 +64,8 @@ async def set_stacking_group(
     )
 
 
-async def stacking_groups(session: AsyncSession, site_id: int) -> list[StackingGroupRow]:
-    """A site's stacking groups by name."""
-    return list(
-        await session.scalars(
-            select(StackingGroupRow)
-            .where(StackingGroupRow.site_id == site_id)
-            .order_by(StackingGroupRow.name)
-        )
-    )
-
-
-async def _load(session: AsyncSession, stored: dict[str, Any]) -> StackingGroupRow:
-    row = await session.get(StackingGroupRow, stored["id"])
+async def _load(session: Session, stored: dict[str, Any]) -> StackingGroupRow:
+    row = await stacking_group_by_id(session, stored["id"])
     if row is None:  # pragma: no cover - groups are never removed
         raise DomainError.single(ErrorCode.NOT_FOUND, "the stacking group is gone")
     return row

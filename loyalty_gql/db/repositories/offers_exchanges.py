@@ -1,0 +1,63 @@
+"""Coupon code batches and product exchanges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from loyalty_gql.db.dialect import insert_for
+from loyalty_gql.db.models import CouponCodeRow, ExchangeRow
+from loyalty_gql.db.session import Session
+from loyalty_gql.domain.offers import ExchangeStatus
+
+
+async def add_coupon_codes(
+    session: Session, *, site_id: int, offer_id: int, codes: Sequence[str], now: datetime
+) -> list[str]:
+    """Add the codes to the offer; those that clash with a code of the site are skipped.
+    The codes added."""
+    insert = insert_for(session)
+    result = await session.execute(
+        insert(CouponCodeRow)
+        .values(
+            [
+                {"site_id": site_id, "offer_id": offer_id, "code": code, "created_at": now}
+                for code in codes
+            ]
+        )
+        .on_conflict_do_nothing()
+        .returning(CouponCodeRow.code)
+    )
+    return list(result.scalars())
+
+
+async def exchange_by_id(session: Session, exchange_id: int) -> ExchangeRow | None:
+    """One exchange (from the session's identity map when it holds it already)."""
+    return await session.get(ExchangeRow, exchange_id)
+
+
+async def locked_exchange(session: Session, exchange_id: int, *, lock: bool) -> ExchangeRow | None:
+    """One exchange, locked for update when ``lock``."""
+    query = select(ExchangeRow).where(ExchangeRow.id == exchange_id)
+    if lock:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def exchange_page(
+    session: Session,
+    site_id: int,
+    *,
+    status: ExchangeStatus | None,
+    before_id: int | None,
+    limit: int,
+) -> list[ExchangeRow]:
+    """A site's exchanges, newest first, before a cursor."""
+    query = select(ExchangeRow).where(ExchangeRow.site_id == site_id)
+    if status:
+        query = query.where(ExchangeRow.status == status)
+    if before_id is not None:
+        query = query.where(ExchangeRow.id < before_id)
+    return list(await session.scalars(query.order_by(ExchangeRow.id.desc()).limit(limit)))
