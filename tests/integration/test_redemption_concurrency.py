@@ -12,6 +12,7 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow, PointAccountRow, VoucherRow
 from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.offers import catalog as offers
 from loyalty_gql.services.offers.redemptions import redeem_offer
 from loyalty_gql.services.points import grant_points
@@ -45,8 +46,9 @@ async def _reward(
 async def _redeem(db: Database, customer_id: int, offer_id: int) -> str:
     try:
         await redeem_offer(
-            db, customer_id=customer_id, offer_id=offer_id, actor=SERVICE, clock=Clock()
-        )
+            db, customer_id=customer_id, offer_id=offer_id, actor=SERVICE, clock=Clock(),
+            retry=Idempotency("redeemOffer"),
+        )  # fmt: skip
     except DomainError as error:
         return error.problems[0].code.value
     return "OK"

@@ -26,6 +26,7 @@ from loyalty_gql.api.core.resolving import (
     NodeKind,
     managed,
     node_or_not_found,
+    retry_of,
     staff_site,
 )
 from loyalty_gql.api.offers.mutations import admin_offer
@@ -198,7 +199,7 @@ class ExchangeMutations:
         offer = await admin_offer(info, input.offer_id)
         batch = await service.generate_coupon_codes(
             ctx.db, offer_id=offer.id, count=input.count, prefix=input.prefix,
-            actor=ctx.actor, clock=ctx.clock, idempotency_key=input.idempotency_key,
+            actor=ctx.actor, clock=ctx.clock, retry=retry_of(info, input.idempotency_key),
         )  # fmt: skip
         return GenerateCouponCodesPayload(codes=batch.codes, user_errors=[])
 
@@ -218,6 +219,6 @@ class ExchangeMutations:
         )
         row = await service.confirm_exchange(
             ctx.db, exchange_id=found.id, actor=ctx.actor, clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )  # fmt: skip
         return ConfirmExchangePayload(exchange=await _exchange(info, row), user_errors=[])

@@ -20,6 +20,7 @@ from loyalty_gql.api.core.resolving import (
     admin_site,
     managed,
     node_or_not_found,
+    retry_of,
 )
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
@@ -180,7 +181,7 @@ class OfferMutations:
                 terms=terms,
                 actor=ctx.actor,
                 clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
+                retry=retry_of(info, input.idempotency_key),
             )
         )
         return await offer_payload(info, row)
@@ -206,7 +207,7 @@ class OfferMutations:
                 changes=changes,
                 actor=ctx.actor,
                 clock=ctx.clock,
-                idempotency_key=input.idempotency_key,
+                retry=retry_of(info, input.idempotency_key),
             )
         )
         return await offer_payload(info, row)
@@ -264,7 +265,7 @@ class OfferMutations:
             offer_id=original.id,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return await offer_payload(info, row)
 
@@ -279,7 +280,7 @@ async def _change(info: AppInfo, data: OfferActionInput, action: str) -> OfferPa
             action=action,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=data.idempotency_key,
+            retry=retry_of(info, data.idempotency_key),
         )
     )
     return await offer_payload(info, row)

@@ -13,6 +13,7 @@ from loyalty_gql.api.core.resolving import (
     TIER,
     AppInfo,
     node_or_not_found,
+    retry_of,
 )
 from loyalty_gql.api.customers.mutations import visible_customer
 from loyalty_gql.api.customers.types import Customer
@@ -74,7 +75,7 @@ class RedemptionMutations:
             offer_id=parse_id(input.offer_id, "Offer"),
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         ctx.loaders.account_by_customer.clear(customer_pk)
         row = await ctx.loaders.customer_by_id.load(customer_pk)
@@ -150,7 +151,7 @@ class AssignmentMutations:
             audience=audience,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         payload = await offer_payload(info, offer)
         return AssignOfferPayload(

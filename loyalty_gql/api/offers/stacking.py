@@ -8,7 +8,7 @@ import strawberry
 
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
-from loyalty_gql.api.core.resolving import AppInfo, admin_site
+from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import StackingGroupRow
 from loyalty_gql.db.repositories.offers import stacking_groups
@@ -105,6 +105,6 @@ class StackingGroupMutations:
         row = await service.set_stacking_group(
             ctx.db, site_id=site_pk, name=input.name, mode=input.mode,
             price_base=input.price_base, actor=ctx.actor, clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )  # fmt: skip
         return SetStackingGroupPayload(stacking_group=StackingGroup.from_row(row), user_errors=[])

@@ -21,7 +21,7 @@ from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferKind, OfferStatus
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 
 ASSIGNABLE = frozenset(
@@ -56,7 +56,7 @@ async def assign_offer(
     audience: Audience,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> Assignment:
     """Assign the offer to every customer of the audience who does not have it yet.
 
@@ -103,8 +103,8 @@ async def assign_offer(
     return await run_once(
         db,
         scope=f"offer:{offer_id}",
-        key=idempotency_key,
-        operation="assignOffer",
+        key=retry.key,
+        operation=retry.operation,
         request=request,
         now=now,
         work=work,

@@ -22,8 +22,12 @@ from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferStatus, OfferTerms, check_transition
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
+
+# An internal call (the seed, tests) without a key: nothing is stored, so no stored
+# operation name is ever compared with this one.
+UNKEYED = Idempotency(operation="unkeyed")
 
 
 async def create_offer(
@@ -33,7 +37,7 @@ async def create_offer(
     terms: OfferTerms,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> OfferRow:
     """Add an offer as a DRAFT; it reaches customers once published."""
     now = clock()
@@ -50,9 +54,7 @@ async def create_offer(
         await uow.session.flush()
         return row
 
-    return await _once(
-        db, site_id, idempotency_key, "createOffer", request=asdict(terms), now=now, work=work
-    )
+    return await _once(db, site_id, retry, request=asdict(terms), now=now, work=work)
 
 
 async def update_offer(
@@ -62,7 +64,7 @@ async def update_offer(
     changes: dict[str, Any],
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> OfferRow:
     """Change some terms of an offer that is not deleted; the kind never changes."""
     now = clock()
@@ -83,8 +85,7 @@ async def update_offer(
 
     request = {"offer": offer_id, **changes}
     return await _once(
-        db, f"offer:{offer_id}", idempotency_key, "updateOffer", request=request, now=now,
-        work=work,
+        db, f"offer:{offer_id}", retry, request=request, now=now, work=work,
     )  # fmt: skip
 
 
@@ -95,7 +96,7 @@ async def change_status(
     action: str,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> OfferRow:
     """Publish, unpublish or delete (soft: vouchers and history keep resolving)."""
     now = clock()
@@ -121,8 +122,7 @@ async def change_status(
         return row
 
     return await _once(
-        db, f"offer:{offer_id}", idempotency_key, f"{action}Offer", request={"offer": offer_id},
-        now=now, work=work,
+        db, f"offer:{offer_id}", retry, request={"offer": offer_id}, now=now, work=work,
     )  # fmt: skip
 
 
@@ -132,7 +132,7 @@ async def copy_offer(
     offer_id: int,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> OfferRow:
     """A new DRAFT "Copy of ..." with the same terms, no usage counts and fresh codes."""
     now = clock()
@@ -153,8 +153,7 @@ async def copy_offer(
         return copy
 
     return await _once(
-        db, f"offer:{offer_id}", idempotency_key, "copyOffer", request={"offer": offer_id},
-        now=now, work=work,
+        db, f"offer:{offer_id}", retry, request={"offer": offer_id}, now=now, work=work,
     )  # fmt: skip
 
 
@@ -177,18 +176,18 @@ async def _check_terms(
 async def _once(
     db: Database,
     scope: int | str,
-    key: str | None,
-    operation: str,
+    retry: Idempotency | None,
     *,
     request: dict[str, Any],
     now: datetime,
     work: Any,
 ) -> OfferRow:
+    retry = retry or UNKEYED
     return await run_once(
         db,
         scope=scope if isinstance(scope, str) else f"site:{scope}",
-        key=key,
-        operation=operation,
+        key=retry.key,
+        operation=retry.operation,
         request=request,
         now=now,
         work=work,

@@ -19,7 +19,7 @@ from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import COUPON_CODE, ExchangeStatus, OfferKind, OfferStatus
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 
 MAX_CODES_PER_CALL = 10_000
@@ -41,7 +41,7 @@ async def generate_coupon_codes(
     prefix: str,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> CodeBatch:
     """Add ``count`` unique codes (unique in the site) to a coupon offer."""
     prefix = prefix.strip().upper()
@@ -77,8 +77,8 @@ async def generate_coupon_codes(
     return await run_once(
         db,
         scope=f"offer:{offer_id}",
-        key=idempotency_key,
-        operation="generateCouponCodes",
+        key=retry.key,
+        operation=retry.operation,
         request={"offer": offer_id, "count": count, "prefix": prefix},
         now=now,
         work=work,
@@ -88,8 +88,7 @@ async def generate_coupon_codes(
 
 
 async def confirm_exchange(
-    db: Database, *, exchange_id: int, actor: Actor, clock: Clock,
-    idempotency_key: str | None = None,
+    db: Database, *, exchange_id: int, actor: Actor, clock: Clock, retry: Idempotency
 ) -> ExchangeRow:  # fmt: skip
     """Mark a product exchange handed over; the customer is told (EXCHANGE_CONFIRMED)."""
     now = clock()
@@ -119,8 +118,8 @@ async def confirm_exchange(
     return await run_once(
         db,
         scope=f"exchange:{exchange_id}",
-        key=idempotency_key,
-        operation="confirmExchange",
+        key=retry.key,
+        operation=retry.operation,
         request={"exchange": exchange_id},
         now=now,
         work=work,

@@ -41,7 +41,7 @@ from loyalty_gql.domain.offers import ExchangeStatus, OfferKind, OfferStatus, pr
 from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import participant
 from loyalty_gql.services.points.ledger import (
@@ -60,7 +60,7 @@ async def redeem_offer(
     offer_id: int,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> Purchase:
     """The customer buys the offer at its loyalty price and gets a voucher (or, for a
     clubcard with a fee, the membership).
@@ -99,7 +99,7 @@ async def redeem_offer(
             uow.session.add(OfferCustomerUseRow(offer_id=offer.id, customer_id=customer_id, uses=1))
         else:
             used.uses += 1
-        key = ledger_key("redeem", customer_id, idempotency_key) if idempotency_key else None
+        key = ledger_key("redeem", customer_id, retry.key) if retry.key else None
         price = price_in_points(terms) or 0
         membership = offer.kind == OfferKind.CLUBCARD.value
         entry = await book.spend(
@@ -168,8 +168,8 @@ async def redeem_offer(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="redeemOffer",
+        key=retry.key,
+        operation=retry.operation,
         request={"customer": customer_id, "offer": offer_id},
         now=now,
         work=work,

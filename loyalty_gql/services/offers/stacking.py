@@ -13,7 +13,7 @@ from loyalty_gql.domain.checkout import PriceBase, StackingMode
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import STACKING_GROUP
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 
 
@@ -26,7 +26,7 @@ async def set_stacking_group(
     price_base: PriceBase,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> StackingGroupRow:
     """Create or change a site's stacking group rule (offers name it in stackingGroup)."""
     name = name.strip()
@@ -54,8 +54,8 @@ async def set_stacking_group(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=idempotency_key,
-        operation="setStackingGroup",
+        key=retry.key,
+        operation=retry.operation,
         request={"name": name, "mode": mode.value, "priceBase": price_base.value},
         now=now,
         work=work,
