@@ -113,7 +113,7 @@ class OfferTerms:
             len(self.image_url) > 2000 or not self.image_url.startswith(("https://", "http://"))
         ):
             problems.append(
-                _invalid("imageUrl", "must be an http(s) URL of at most 2000 characters")
+                _invalid("image_url", "must be an http(s) URL of at most 2000 characters")
             )
         return problems
 
@@ -152,30 +152,30 @@ class OfferTerms:
     def _limit_problems(self, currency: str) -> list[FieldProblem]:
         problems = []
         for name, number in (
-            ("loyaltyPrice", self.loyalty_price),
-            ("maxUses", self.max_uses),
-            ("maxUsesPerCustomer", self.max_uses_per_customer),
+            ("loyalty_price", self.loyalty_price),
+            ("max_uses", self.max_uses),
+            ("max_uses_per_customer", self.max_uses_per_customer),
         ):
             if number is not None and not 1 <= number <= MAX_POINTS:
                 problems.append(_invalid(name, f"must be 1 to {MAX_POINTS}, or null"))
         if not 0 <= self.reward_points <= MAX_POINTS:
-            problems.append(_invalid("rewardPoints", f"must be 0 to {MAX_POINTS}"))
+            problems.append(_invalid("reward_points", f"must be 0 to {MAX_POINTS}"))
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            problems.append(_invalid("validUntil", "must be after validFrom"))
+            problems.append(_invalid("valid_until", "must be after validFrom"))
         if not self.minimum_order_value.is_finite() or self.minimum_order_value < 0:
-            problems.append(_invalid("minimumOrderValue", "must be 0 or more"))
+            problems.append(_invalid("minimum_order_value", "must be 0 or more"))
         else:
             problems += _money_problems(
-                "minimumOrderValue", self.minimum_order_value, currency, zero_ok=True
+                "minimum_order_value", self.minimum_order_value, currency, zero_ok=True
             )
         if any(not GROUP.match(g) for g in self.customer_groups):
-            problems.append(_invalid("customerGroups", "group names use letters, digits, _ . : -"))
+            problems.append(_invalid("customer_groups", "group names use letters, digits, _ . : -"))
         if not -1000 <= self.priority <= 1000:
             problems.append(_invalid("priority", "must be -1000 to 1000"))
         if self.stacking_group is not None and not STACKING_GROUP.match(self.stacking_group):
-            problems.append(_invalid("stackingGroup", "use letters, digits, _ . - (1-64)"))
+            problems.append(_invalid("stacking_group", "use letters, digits, _ . - (1-64)"))
         if self.exclusive and self.stacking_group is not None:
-            problems.append(_invalid("stackingGroup", "an exclusive offer stands alone"))
+            problems.append(_invalid("stacking_group", "an exclusive offer stands alone"))
         return problems
 
     def _kind_problems(self, currency: str) -> list[FieldProblem]:
@@ -184,29 +184,29 @@ class OfferTerms:
         if kind is OfferKind.REWARD and self.loyalty_price is None:
             problems.append(
                 FieldProblem(
-                    ("loyaltyPrice",), ErrorCode.REQUIRED, "a reward has a price in points"
+                    ("loyalty_price",), ErrorCode.REQUIRED, "a reward has a price in points"
                 )
             )
         if kind in (OfferKind.PROMOTION, OfferKind.PUNCHCARD, OfferKind.CLUBCARD) and (
             self.loyalty_price is not None
         ):
-            problems.append(_invalid("loyaltyPrice", f"a {kind.value.lower()} is not bought"))
+            problems.append(_invalid("loyalty_price", f"a {kind.value.lower()} is not bought"))
         if kind is OfferKind.PUNCHCARD:
             if self.punches_required is None or not 2 <= self.punches_required <= 100:
-                problems.append(_invalid("punchesRequired", "a punchcard needs 2 to 100 punches"))
+                problems.append(_invalid("punches_required", "a punchcard needs 2 to 100 punches"))
             if not 1 <= self.punch_minimum_quantity <= 1000:
-                problems.append(_invalid("punchMinimumQuantity", "must be 1 to 1000"))
+                problems.append(_invalid("punch_minimum_quantity", "must be 1 to 1000"))
         elif self.punches_required is not None:
-            problems.append(_invalid("punchesRequired", "only punchcards have punches"))
+            problems.append(_invalid("punches_required", "only punchcards have punches"))
         if self.membership_fee_points is not None and (
             kind is not OfferKind.CLUBCARD or not 1 <= self.membership_fee_points <= MAX_POINTS
         ):
-            problems.append(_invalid("membershipFeePoints", "clubcards only, 1 or more points"))
+            problems.append(_invalid("membership_fee_points", "clubcards only, 1 or more points"))
         if self.coupon_code is not None and (
             kind is not OfferKind.COUPON or not COUPON_CODE.match(self.coupon_code)
         ):
             problems.append(
-                _invalid("couponCode", "coupons only: 3-40 characters of A-Z, 0-9, - and _")
+                _invalid("coupon_code", "coupons only: 3-40 characters of A-Z, 0-9, - and _")
             )
         problems += self._exchange_problems(currency)
         return problems
@@ -214,16 +214,16 @@ class OfferTerms:
     def _exchange_problems(self, currency: str) -> list[FieldProblem]:
         if self.exchange_product_id is None:
             if self.exchange_price is not None:
-                return [_invalid("exchangePrice", "only a product exchange has a price")]
+                return [_invalid("exchange_price", "only a product exchange has a price")]
             return []
         if self.kind is not OfferKind.REWARD:
-            return [_invalid("exchangeProductId", "only rewards exchange points for products")]
+            return [_invalid("exchange_product_id", "only rewards exchange points for products")]
         if not 0 < len(self.exchange_product_id) <= 100:
-            return [_invalid("exchangeProductId", "must be 1-100 characters")]
+            return [_invalid("exchange_product_id", "must be 1-100 characters")]
         price = self.exchange_price if self.exchange_price is not None else Decimal(0)
         if not price.is_finite() or price < 0:
-            return [_invalid("exchangePrice", "zero or a token amount")]
-        return _money_problems("exchangePrice", price, currency, zero_ok=True)
+            return [_invalid("exchange_price", "zero or a token amount")]
+        return _money_problems("exchange_price", price, currency, zero_ok=True)
 
 
 COUPON_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")
@@ -240,7 +240,7 @@ def check_transition(action: str, status: OfferStatus) -> None:
     """Refuse a status change that makes no sense (publishing a deleted offer...)."""
     if status not in TRANSITIONS[action]:
         raise DomainError.single(
-            ErrorCode.INVALID_STATE, f"a {status.value} offer cannot be {action}ed", "offerId"
+            ErrorCode.INVALID_STATE, f"a {status.value} offer cannot be {action}ed", "offer_id"
         )
 
 

@@ -73,22 +73,22 @@ async def assign_offer(
         raise DomainError.single(
             ErrorCode.INVALID_VALUE,
             f"at most {MAX_CUSTOMERS_PER_CALL} customers per call",
-            "customerIds",
+            "customer_ids",
         )
     now = clock()
 
     async def work(uow: UnitOfWork) -> Assignment:
         offer = await offer_by_id(uow.session, offer_id)
         if offer is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offer_id")
         if OfferKind(offer.kind) not in ASSIGNABLE:
             raise DomainError.single(
                 ErrorCode.INVALID_VALUE, "promotions apply to everyone; they are not assigned",
-                "offerId",
+                "offer_id",
             )  # fmt: skip
         if offer.status not in (OfferStatus.DRAFT.value, OfferStatus.PUBLISHED.value):
             raise DomainError.single(
-                ErrorCode.INVALID_STATE, f"a {offer.status} offer cannot be assigned", "offerId"
+                ErrorCode.INVALID_STATE, f"a {offer.status} offer cannot be assigned", "offer_id"
             )
         ids = await _audience(uow.session, offer.site_id, audience)
         assigned = 0
@@ -125,7 +125,7 @@ async def _audience(session: Session, site_id: int, audience: Audience) -> list[
             raise DomainError.single(
                 ErrorCode.NOT_FOUND,
                 f"{missing} of the customers are not enrolled customers of this site",
-                "customerIds",
+                "customer_ids",
             )
         return sorted(found)
     if audience.group is not None:
@@ -143,7 +143,7 @@ async def _assign_batch(
             site_id=offer.site_id,
             kind="OFFER_ASSIGNED",
             dedupe_keys={cid: f"assigned:{offer.id}:{cid}" for cid in new},
-            payload={"offerId": offer.id, "offerName": offer.name, "offerKind": offer.kind},
+            payload={"offer_id": offer.id, "offer_name": offer.name, "offer_kind": offer.kind},
             now=now,
         )
     return len(new)

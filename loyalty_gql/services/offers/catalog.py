@@ -73,7 +73,7 @@ async def update_offer(
         row = await _offer(uow, offer_id)
         if row.status == OfferStatus.DELETED.value:
             raise DomainError.single(
-                ErrorCode.INVALID_STATE, "a deleted offer cannot be changed", "offerId"
+                ErrorCode.INVALID_STATE, "a deleted offer cannot be changed", "offer_id"
             )
         site = await _site(uow.session, row.site_id)
         terms = replace(terms_of(row, site.currency), **changes)
@@ -164,12 +164,12 @@ async def _check_terms(
     if terms.tier_ids:
         found = await site_tier_ids(session, site.id, terms.tier_ids)
         if found != set(terms.tier_ids):
-            raise DomainError.single(ErrorCode.NOT_FOUND, "unknown tiers", "tierIds")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "unknown tiers", "tier_ids")
     if terms.coupon_code is not None and await coupon_code_taken(
         session, site.id, terms.coupon_code, besides=offer_id
     ):
         raise DomainError.single(
-            ErrorCode.DUPLICATE, "another offer of this site uses that code", "couponCode"
+            ErrorCode.DUPLICATE, "another offer of this site uses that code", "coupon_code"
         )
 
 
@@ -199,14 +199,14 @@ async def _once(
 async def _site(session: Session, site_id: int) -> SiteRow:
     site = await site_by_id(session, site_id)
     if site is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
     return site
 
 
 async def _offer(uow: UnitOfWork, offer_id: int) -> OfferRow:
     row = await locked_offer(uow.session, offer_id, lock=uow.is_postgres)
     if row is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offer_id")
     return row
 
 

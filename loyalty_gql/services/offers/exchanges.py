@@ -58,11 +58,11 @@ async def generate_coupon_codes(
     async def work(uow: UnitOfWork) -> CodeBatch:
         offer = await offer_by_id(uow.session, offer_id)
         if offer is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offer_id")
         if offer.kind != OfferKind.COUPON.value or offer.status == OfferStatus.DELETED.value:
             raise DomainError.single(
                 ErrorCode.INVALID_VALUE, "codes are generated for coupons that are not deleted",
-                "offerId",
+                "offer_id",
             )  # fmt: skip
         made: list[str] = []
         while len(made) < count:
@@ -96,10 +96,10 @@ async def confirm_exchange(
     async def work(uow: UnitOfWork) -> ExchangeRow:
         exchange = await locked_exchange(uow.session, exchange_id, lock=uow.is_postgres)
         if exchange is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such exchange", "exchangeId")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such exchange", "exchange_id")
         if exchange.status != ExchangeStatus.PENDING:
             raise DomainError.single(
-                ErrorCode.INVALID_STATE, "the exchange was confirmed already", "exchangeId"
+                ErrorCode.INVALID_STATE, "the exchange was confirmed already", "exchange_id"
             )
         exchange.status = ExchangeStatus.CONFIRMED
         exchange.confirmed_at = now
@@ -110,7 +110,7 @@ async def confirm_exchange(
             customer_id=exchange.customer_id,
             kind="EXCHANGE_CONFIRMED",
             dedupe_key=f"exchange:{exchange.id}",
-            payload={"exchangeId": exchange.id, "productId": exchange.product_id},
+            payload={"exchange_id": exchange.id, "product_id": exchange.product_id},
             now=now,
         )
         return exchange

@@ -78,7 +78,7 @@ async def redeem_offer(
         book = await open_book(uow, who.site, who.customer, now)
         offer = await offer_by_id(uow.session, offer_id)
         if offer is None or offer.site_id != who.site.id:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offerId")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such offer", "offer_id")
         held = offer.kind == OfferKind.CLUBCARD.value and await holds_offer(
             uow.session, offer.id, customer_id
         )
@@ -93,7 +93,7 @@ async def redeem_offer(
         terms = terms_of(offer, settings.currency)
         if not await count_use(uow.session, offer.id):
             raise DomainError.single(
-                ErrorCode.USAGE_LIMIT_REACHED, "the offer has been used up", "offerId"
+                ErrorCode.USAGE_LIMIT_REACHED, "the offer has been used up", "offer_id"
             )
         if used is None:
             uow.session.add(OfferCustomerUseRow(offer_id=offer.id, customer_id=customer_id, uses=1))
@@ -152,12 +152,12 @@ async def redeem_offer(
             kind="VOUCHER_ISSUED",
             dedupe_key=ledger_key("voucher", voucher.id),
             payload={
-                "voucherId": voucher.id,
-                "voucherCode": voucher.code,
-                "offerId": offer.id,
-                "offerName": offer.name,
-                "pointsSpent": price,
-                "minimumOrderValue": str(
+                "voucher_id": voucher.id,
+                "voucher_code": voucher.code,
+                "offer_id": offer.id,
+                "offer_name": offer.name,
+                "points_spent": price,
+                "minimum_order_value": str(
                     Money(offer.minimum_order_minor, who.site.currency).amount
                 ),
             },
@@ -191,7 +191,7 @@ class RedemptionRefusal:
 
 
 # where redeemOffer points its userError; the offer for every other rule
-FIELDS: dict[Rule, tuple[str, ...]] = {Rule.PROGRAM_OFF: (), Rule.NOT_ENROLLED: ("customerId",)}
+FIELDS: dict[Rule, tuple[str, ...]] = {Rule.PROGRAM_OFF: (), Rule.NOT_ENROLLED: ("customer_id",)}
 
 
 def redemption_refusal(
@@ -223,7 +223,7 @@ def redemption_refusal(
     return RedemptionRefusal(
         REDEMPTION_CODES[found],
         explain(found, redemption.terms, buyer.available_points),
-        FIELDS.get(found, ("offerId",)),
+        FIELDS.get(found, ("offer_id",)),
     )
 
 

@@ -39,7 +39,7 @@ async def set_stacking_group(
     async def work(uow: UnitOfWork) -> StackingGroupRow:
         site = await site_by_id(uow.session, site_id)
         if site is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
         row = await stacking_group_named(uow.session, site_id, name)
         if row is None:
             row = StackingGroupRow(site_id=site_id, name=name, created_at=now)
