@@ -199,12 +199,11 @@ class OfferMutations:
         ctx = info.context
         current = await admin_offer(info, input.offer_id)
         terms = _terms(OfferKind(current.kind), input.terms)
-        changes = {k: getattr(terms, k) for k in terms.__dataclass_fields__ if k != "kind"}
         row = await _under_terms(
             service.update_offer(
                 ctx.db,
                 offer_id=current.id,
-                changes=changes,
+                changes=service.OfferChanges.every_term(terms),
                 actor=ctx.actor,
                 clock=ctx.clock,
                 retry=retry_of(info, input.idempotency_key),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Final, Literal
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow, SiteRow
@@ -20,7 +22,13 @@ from loyalty_gql.db.repositories.sites import bump_offers_version, site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.offers import OfferStatus, OfferTerms, check_transition
+from loyalty_gql.domain.offers import (
+    OfferScope,
+    OfferStatus,
+    OfferTerms,
+    OfferValueType,
+    check_transition,
+)
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -28,6 +36,61 @@ from loyalty_gql.services.core.uow import UnitOfWork
 # An internal call (the seed, tests) without a key: nothing is stored, so no stored
 # operation name is ever compared with this one.
 UNKEYED = Idempotency(operation="unkeyed")
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""A term an update leaves as it is (None, where a term may be empty, clears it)."""
+Unset = Literal[_Unset.UNSET]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferChanges:
+    """updateOffer's command: the terms to change (every term but the kind, which never
+    changes); UNSET ones keep their value."""
+
+    name: str | Unset = UNSET
+    value_type: OfferValueType | Unset = UNSET
+    value: Decimal | Unset | None = UNSET
+    scope: OfferScope | Unset = UNSET
+    targets: tuple[str, ...] | Unset = UNSET
+    description: str | Unset | None = UNSET
+    image_url: str | Unset | None = UNSET
+    loyalty_price: int | Unset | None = UNSET
+    reward_points: int | Unset = UNSET
+    valid_from: datetime | Unset | None = UNSET
+    valid_until: datetime | Unset | None = UNSET
+    max_uses: int | Unset | None = UNSET
+    max_uses_per_customer: int | Unset | None = UNSET
+    minimum_order_value: Decimal | Unset = UNSET
+    customer_groups: tuple[str, ...] | Unset = UNSET
+    tier_ids: tuple[int, ...] | Unset = UNSET
+    priority: int | Unset = UNSET
+    exclusive: bool | Unset = UNSET
+    stacking_group: str | Unset | None = UNSET
+    punches_required: int | Unset | None = UNSET
+    punch_minimum_quantity: int | Unset = UNSET
+    membership_fee_points: int | Unset | None = UNSET
+    coupon_code: str | Unset | None = UNSET
+    exchange_product_id: str | Unset | None = UNSET
+    exchange_price: Decimal | Unset | None = UNSET
+
+    @classmethod
+    def every_term(cls, terms: OfferTerms) -> OfferChanges:
+        """Changes that replace every term (but the kind) with those of ``terms``."""
+        return cls(**{f.name: getattr(terms, f.name) for f in fields(cls)})
+
+    def given(self) -> dict[str, Any]:
+        """The terms to change, by name."""
+        changed = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return {name: value for name, value in changed if value is not UNSET}
+
+    def applied_to(self, terms: OfferTerms) -> OfferTerms:
+        """``terms`` with these changes."""
+        return replace(terms, **self.given())
 
 
 async def create_offer(
@@ -61,7 +124,7 @@ async def update_offer(
     db: Database,
     *,
     offer_id: int,
-    changes: dict[str, Any],
+    changes: OfferChanges,
     actor: Actor,
     clock: Clock,
     retry: Idempotency,
@@ -76,14 +139,14 @@ async def update_offer(
                 ErrorCode.INVALID_STATE, "a deleted offer cannot be changed", "offer_id"
             )
         site = await _site(uow.session, row.site_id)
-        terms = replace(terms_of(row, site.currency), **changes)
+        terms = changes.applied_to(terms_of(row, site.currency))
         await _check_terms(uow.session, site, terms, offer_id=row.id)
         store_terms(row, terms, site.currency)
         row.updated_at = now
         await bump_offers_version(uow.session, row.site_id)
         return row
 
-    request = {"offer": offer_id, **changes}
+    request = {"offer": offer_id, **changes.given()}
     return await _once(
         db, f"offer:{offer_id}", retry, request=request, now=now, work=work,
     )  # fmt: skip
