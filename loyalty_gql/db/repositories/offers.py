@@ -15,7 +15,7 @@ from loyalty_gql.db.models import (
     TierRow,
 )
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
+from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferStatus, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import Money
 
 
@@ -142,7 +142,7 @@ async def offer_page(
     if statuses:
         query = query.where(OfferRow.status.in_(statuses))
     else:
-        query = query.where(OfferRow.status != "DELETED")
+        query = query.where(OfferRow.status != OfferStatus.DELETED.value)
     return list(await session.scalars(query.order_by(OfferRow.id.desc()).limit(limit)))
 
 
@@ -159,10 +159,11 @@ async def my_offers_page(
     assigned = select(OfferAssignmentRow.offer_id).where(
         OfferAssignmentRow.customer_id == customer_id
     )
-    buyable = OfferRow.kind.in_(("REWARD", "COUPON")) & OfferRow.loyalty_price.is_not(None)
+    sold = (OfferKind.REWARD.value, OfferKind.COUPON.value)
+    buyable = OfferRow.kind.in_(sold) & OfferRow.loyalty_price.is_not(None)
     query = select(OfferRow).where(
         OfferRow.site_id == site_id,
-        OfferRow.status == "PUBLISHED",
+        OfferRow.status == OfferStatus.PUBLISHED.value,
         buyable | OfferRow.id.in_(assigned),
     )
     if kinds:
