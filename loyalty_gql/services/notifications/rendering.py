@@ -191,7 +191,7 @@ def check_template(template: Template) -> None:
         source = getattr(template, part)
         if len(source) > longest:
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{field} is longer than {longest} characters", field
+                ErrorCode.INVALID_VALUE, f"{field} is longer than {longest} characters", part
             )
         env = _env(part)
         try:
@@ -200,21 +200,21 @@ def check_template(template: Template) -> None:
             raise DomainError.single(
                 ErrorCode.INVALID_VALUE,
                 f"{field} is not a valid template: {error.message} (line {error.lineno})",
-                field,
+                part,
             ) from None
         if _reaches_internals(tree):
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{field} uses a name that starts with '_'", field
+                ErrorCode.INVALID_VALUE, f"{field} uses a name that starts with '_'", part
             )
         try:
             env.from_string(source).render(**SAMPLE)
         except SecurityError as error:
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{field} is not allowed: {error}", field
+                ErrorCode.INVALID_VALUE, f"{field} is not allowed: {error}", part
             ) from None
         except Exception as error:
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{field} fails to render: {error}", field
+                ErrorCode.INVALID_VALUE, f"{field} fails to render: {error}", part
             ) from None
 
 
