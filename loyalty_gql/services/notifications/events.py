@@ -52,12 +52,12 @@ OUTPUT_MAX = 200_000  # the most any operator inside a template may build
 RANGE_MAX = 1_000
 
 
-PARTS: dict[str, tuple[str, int]] = {  # attribute -> (API field messages name, longest)
-    "email_subject": ("emailSubject", SUBJECT_MAX),
-    "email_html": ("emailHtml", BODY_MAX),
-    "email_text": ("emailText", BODY_MAX),
-    "push_title": ("pushTitle", SUBJECT_MAX),
-    "push_body": ("pushBody", BODY_MAX),
+PARTS: dict[str, int] = {  # attribute -> longest allowed
+    "email_subject": SUBJECT_MAX,
+    "email_html": BODY_MAX,
+    "email_text": BODY_MAX,
+    "push_title": SUBJECT_MAX,
+    "push_body": BODY_MAX,
 }
 
 
