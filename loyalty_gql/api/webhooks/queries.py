@@ -16,8 +16,9 @@ from loyalty_gql.api.core.pagination import (
 )
 from loyalty_gql.api.core.permissions import IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
-from loyalty_gql.api.webhooks.types import SITE_ID, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from loyalty_gql.api.webhooks.types import SITE_ID, WebhookDelivery, WebhookEndpoint
 from loyalty_gql.db.repositories.webhooks import deliveries_page, endpoints_of_site
+from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
 
 
 @strawberry.type
@@ -54,7 +55,7 @@ class WebhookQueries:
         before = decode_id_cursor(after)
         async with info.context.db.read_sessions() as session:
             rows = await deliveries_page(
-                session, site_pk, status=None if status is None else status.value,
+                session, site_pk, status=status,
                 before_id=before, limit=size + 1,
             )  # fmt: skip
         return build_connection(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
@@ -11,6 +10,7 @@ from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import CanSeeSite
 from loyalty_gql.db.models import WebhookDeliveryRow, WebhookEndpointRow
+from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
 
 SITE_ID = "Global ID of the site."
 TARGET_URL = (
@@ -20,13 +20,7 @@ TARGET_URL = (
 )
 
 
-@strawberry.enum(description="Where a webhook delivery stands.")
-class DeliveryStatus(Enum):
-    """PENDING until the receiver answers 2xx (DELIVERED) or attempts run out (DEAD)."""
-
-    PENDING = "PENDING"
-    DELIVERED = "DELIVERED"
-    DEAD = "DEAD"
+strawberry.enum(DeliveryStatus, description="Where a webhook delivery stands.")
 
 
 @strawberry.type(description="Where a site's events are sent.")
@@ -110,7 +104,7 @@ class WebhookDelivery(Node):
             id=to_global_id("WebhookDelivery", row.id), pk=row.id, site_pk=row.site_id,
             endpoint_id=to_global_id("WebhookEndpoint", row.endpoint_id), event=row.event,
             webhook_id=row.webhook_id, status=DeliveryStatus(row.status), attempts=row.attempts,
-            next_attempt_at=row.next_attempt_at if row.status == "PENDING" else None,
+            next_attempt_at=row.next_attempt_at if row.status == DeliveryStatus.PENDING else None,
             last_status_code=row.last_status_code, last_error=row.last_error, body=row.body,
             created_at=row.created_at, delivered_at=row.delivered_at,
         )  # fmt: skip

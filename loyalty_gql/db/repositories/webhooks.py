@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.models import OutboxEventRow, WebhookDeliveryRow, WebhookEndpointRow
 from loyalty_gql.db.session import Session
+from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
 
 
 async def endpoint_by_id(session: Session, endpoint_id: int) -> WebhookEndpointRow | None:
@@ -55,7 +56,12 @@ async def enabled_endpoints_of_sites(
 
 
 async def deliveries_page(
-    session: Session, site_id: int, *, status: str | None, before_id: int | None, limit: int
+    session: Session,
+    site_id: int,
+    *,
+    status: DeliveryStatus | None,
+    before_id: int | None,
+    limit: int,
 ) -> list[WebhookDeliveryRow]:
     """Up to ``limit`` of the site's deliveries (in ``status`` if given) older than
     ``before_id`` (if given), newest first."""
@@ -97,7 +103,7 @@ async def due_deliveries(
         select(WebhookDeliveryRow, WebhookEndpointRow)
         .join(WebhookEndpointRow, WebhookEndpointRow.id == WebhookDeliveryRow.endpoint_id)
         .where(
-            WebhookDeliveryRow.status == "PENDING",
+            WebhookDeliveryRow.status == DeliveryStatus.PENDING,
             WebhookDeliveryRow.next_attempt_at <= now,
             WebhookEndpointRow.enabled.is_(True),  # a switched-off endpoint waits
             or_(

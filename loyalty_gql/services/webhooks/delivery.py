@@ -17,6 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.repositories.webhooks import due_deliveries, record_attempt
 from loyalty_gql.domain import webhook_targets
+from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.webhooks.endpoints import (
@@ -203,9 +204,9 @@ async def _record(
 ) -> None:
     attempts = delivery.attempts + 1
     if error is None:
-        values: dict[str, Any] = {"status": "DELIVERED", "delivered_at": now}
+        values: dict[str, Any] = {"status": DeliveryStatus.DELIVERED, "delivered_at": now}
     elif attempts >= MAX_ATTEMPTS:
-        values = {"status": "DEAD"}
+        values = {"status": DeliveryStatus.DEAD}
     else:
         values = {"next_attempt_at": now + backoff(attempts)}
     async with UnitOfWork(db) as uow:

@@ -23,6 +23,7 @@ from loyalty_gql.db.repositories.sites import site_by_id, sites_by_ids
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain import webhook_targets
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
+from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
 from loyalty_gql.services import notifications
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
@@ -168,13 +169,13 @@ async def retry_delivery(db: Database, *, delivery_id: int, clock: Clock) -> Web
         row = await stored_webhooks.delivery_by_id(uow.session, delivery_id)
         if row is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such delivery", "delivery_id")
-        if row.status == "DELIVERED":
+        if row.status == DeliveryStatus.DELIVERED:
             raise DomainError.single(
                 ErrorCode.INVALID_STATE, "the delivery was delivered already", "delivery_id"
             )
-        if row.status == "DEAD":
+        if row.status == DeliveryStatus.DEAD:
             row.attempts = 0
-        row.status = "PENDING"
+        row.status = DeliveryStatus.PENDING
         row.next_attempt_at = now
         row.lease_until = None
         await uow.commit()
@@ -236,7 +237,8 @@ async def _deliveries_for(session: Session, events: list[OutboxEventRow], now: d
         rows += [
             {"site_id": event.site_id, "endpoint_id": ep.id, "event_id": event.id,
              "event": event.kind, "webhook_id": f"evt_{event.id}", "body": body,
-             "status": "PENDING", "attempts": 0, "next_attempt_at": now, "created_at": now}
+             "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now,
+             "created_at": now}
             for ep in targets
         ]  # fmt: skip
     if rows:
