@@ -11,7 +11,6 @@ from time import perf_counter
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -27,6 +26,7 @@ from loyalty_gql.api.schema import schema
 from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings, get_settings
 from loyalty_gql.db.engine import Database, create_database
+from loyalty_gql.db.repositories.core import database_answers
 from loyalty_gql.services.core.common import Clock, system_clock
 
 ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
@@ -104,8 +104,7 @@ def create_app(
 
     async def readyz(_: Request) -> Response:
         try:
-            async with database.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await database_answers(database)
         except Exception as error:
             return JSONResponse({"status": "unavailable", "error": type(error).__name__}, 503)
         return JSONResponse({"status": "ready"})

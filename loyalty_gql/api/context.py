@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
 from loyalty_gql.api.auth import Access, Principal, Role
 from loyalty_gql.api.loaders import Loaders
 from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import CustomerRow, SiteRow
+from loyalty_gql.db.repositories.identities import customer_id_by_external_id, site_ids_by_codes
 from loyalty_gql.services.core.common import Actor, Clock
 
 CUSTOMER_CACHE_SIZE = 100_000
@@ -43,10 +41,7 @@ async def resolve_access(principal: Principal, db: Database, cache: IdentityCach
     missing = [code for code in principal.site_codes if code not in cache.site_ids]
     if missing:
         async with db.read_sessions() as session:
-            rows = await session.execute(
-                select(SiteRow.code, SiteRow.id).where(SiteRow.code.in_(missing))
-            )
-            cache.site_ids.update({code: site_id for code, site_id in rows})  # noqa: C416
+            cache.site_ids.update(await site_ids_by_codes(session, missing))
     by_id = {cache.site_ids[c]: c for c in principal.site_codes if c in cache.site_ids}
     access = Access(principal, frozenset(by_id), None, by_id)
     if principal.role is Role.CUSTOMER and by_id and principal.customer_external_id is not None:
@@ -55,11 +50,7 @@ async def resolve_access(principal: Principal, db: Database, cache: IdentityCach
         customer_id = cache.customer_ids.get(key)
         if customer_id is None:
             async with db.read_sessions() as session:
-                customer_id = await session.scalar(
-                    select(CustomerRow.id).where(
-                        CustomerRow.site_id == site_id, CustomerRow.external_id == key[1]
-                    )
-                )
+                customer_id = await customer_id_by_external_id(session, site_id, key[1])
             if customer_id is not None:
                 cache.remember_customer(key, customer_id)
         access.customer_id = customer_id

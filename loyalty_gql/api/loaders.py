@@ -10,7 +10,6 @@ from functools import cached_property
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
@@ -39,6 +38,7 @@ from loyalty_gql.db.repositories.tiers import (
     tiers_by_ids,
     tiers_of_sites,
 )
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.tiers import Measures, TierRule
 from loyalty_gql.services.insight import CustomerInsight, customer_insights, offer_performance
 
@@ -52,7 +52,7 @@ class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[type-arg]
     def __init__(
         self,
         db: Database,
-        fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[dict[K, V]]],
+        fetch: Callable[[Session, Sequence[K]], Awaitable[dict[K, V]]],
     ) -> None:
         super().__init__()
         self._db = db

@@ -14,7 +14,8 @@ from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.insight.queries import InsightQueries
 from loyalty_gql.api.node_query import NodeQueries
-from loyalty_gql.api.notifications import NotificationMutations, NotificationQueries
+from loyalty_gql.api.notifications.mutations import NotificationMutations
+from loyalty_gql.api.notifications.queries import NotificationQueries
 from loyalty_gql.api.offers.exchanges import Exchange, ExchangeMutations, ExchangeQueries
 from loyalty_gql.api.offers.mutations import OfferMutations
 from loyalty_gql.api.offers.queries import OfferQueries
@@ -29,12 +30,9 @@ from loyalty_gql.api.points.types import LedgerEntry, Tier, Voucher
 from loyalty_gql.api.sites.mutations import SiteMutations
 from loyalty_gql.api.sites.queries import SiteQueries
 from loyalty_gql.api.sites.types import Site
-from loyalty_gql.api.webhooks import (
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookMutations,
-    WebhookQueries,
-)
+from loyalty_gql.api.webhooks.mutations import WebhookMutations
+from loyalty_gql.api.webhooks.queries import WebhookQueries
+from loyalty_gql.api.webhooks.types import WebhookDelivery, WebhookEndpoint
 
 Query = merge_types(
     "Query",

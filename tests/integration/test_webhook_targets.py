@@ -36,6 +36,7 @@ from loyalty_gql.db.models import OutboxEventRow, WebhookEndpointRow
 from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.jobs.worker import deliver
 from loyalty_gql.services import webhooks
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.webhooks import MAX_ATTEMPTS, backoff
 from tests.api.helpers import create_site
@@ -539,7 +540,7 @@ async def test_the_service_refuses_private_targets_by_default(db: Database, cloc
     with pytest.raises(DomainError) as refused:
         await webhooks.create_endpoint(
             db, site_id=the_shop.site_id, url="http://10.0.0.1/", events=(), actor=ADMIN,
-            clock=clock,
+            clock=clock, retry=Idempotency("createWebhookEndpoint"),
         )  # fmt: skip
     [problem] = refused.value.problems
     assert (problem.field, problem.code.value) == (("url",), "INVALID_VALUE")

@@ -32,6 +32,7 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow, WebhookDeliveryRow, WebhookEndpointRow
 from loyalty_gql.jobs.worker import deliver, run_worker
 from loyalty_gql.services import webhooks
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.expiry import expire_points, warn_expiring
 from loyalty_gql.services.tiers import review_tiers
@@ -216,6 +217,7 @@ async def _service_site(
         events=events,
         actor=ADMIN,
         clock=clock,
+        retry=Idempotency("createWebhookEndpoint"),
         allow_private=True,
     )
     return the_shop.site_id, the_shop.customer_ids[0], endpoint

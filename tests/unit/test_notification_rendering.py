@@ -132,11 +132,8 @@ def test_html_is_escaped_in_the_html_part_only():
 
 
 @pytest.mark.parametrize("source", ESCAPES)
-@pytest.mark.parametrize(
-    ("part", "field"),
-    [("email_html", "emailHtml"), ("email_text", "emailText"), ("push_title", "pushTitle")],
-)
-def test_reaching_python_internals_is_refused(source: str, part: str, field: str):
+@pytest.mark.parametrize("part", ["email_html", "email_text", "push_title"])
+def test_reaching_python_internals_is_refused(source: str, part: str):
     # given
     template = replace(PLAIN, **{part: source})
     # when
@@ -144,7 +141,7 @@ def test_reaching_python_internals_is_refused(source: str, part: str, field: str
         check_template(template)
     # then
     [problem] = refused.value.problems
-    assert (problem.code, problem.field) == (ErrorCode.INVALID_VALUE, (field,))
+    assert (problem.code, problem.field) == (ErrorCode.INVALID_VALUE, (part,))
 
 
 @pytest.mark.parametrize(
@@ -163,17 +160,17 @@ def test_broken_or_abusive_templates_are_refused(source: str):
     with pytest.raises(DomainError) as refused:
         check_template(replace(PLAIN, email_text=source))
     # then
-    assert refused.value.problems[0].field == ("emailText",)
+    assert refused.value.problems[0].field == ("email_text",)
 
 
 def test_parts_have_length_caps():
     # given / when / then
     with pytest.raises(DomainError) as refused:
         check_template(replace(PLAIN, email_subject="x" * 301))
-    assert refused.value.problems[0].field == ("emailSubject",)
+    assert refused.value.problems[0].field == ("email_subject",)
     with pytest.raises(DomainError) as refused:
         check_template(replace(PLAIN, push_body="x" * 50_001))
-    assert refused.value.problems[0].field == ("pushBody",)
+    assert refused.value.problems[0].field == ("push_body",)
     check_template(replace(PLAIN, email_subject="x" * 300, email_html="x" * 50_000))
 
 

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
+from loyalty_gql.db.errors import DatabaseError, is_retryable
 from loyalty_gql.db.models import IdempotencyRecordRow
+from loyalty_gql.db.repositories.core import idempotency_record, queue_behind_key
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services.core.uow import UnitOfWork
 
@@ -49,7 +48,7 @@ async def run_once(
     now: datetime,
     work: Callable[[UnitOfWork], Awaitable[T]],
     dump: Callable[[T], dict[str, Any]],
-    load: Callable[[AsyncSession, dict[str, Any]], Awaitable[T]],
+    load: Callable[[Session, dict[str, Any]], Awaitable[T]],
 ) -> T:
     """Run ``work`` in one transaction, once per (scope, key).
 
@@ -62,7 +61,7 @@ async def run_once(
         raise DomainError.single(
             ErrorCode.INVALID_VALUE,
             f"idempotency keys are 1-{MAX_KEY_LENGTH} characters",
-            "idempotencyKey",
+            "idempotency_key",
         )
     fingerprint = request_fingerprint(operation, request)
     for attempt in range(ATTEMPTS):
@@ -70,10 +69,7 @@ async def run_once(
             if key is not None and uow.is_postgres:
                 # Callers with the same key queue here, so only the first does the work
                 # and the others replay it (SQLite's write lock already serialises them).
-                await uow.session.execute(
-                    text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                    {"key": f"{scope}|{key}"},
-                )
+                await queue_behind_key(uow.session, f"{scope}|{key}")
             if key is not None:
                 stored = await _stored_outcome(uow.session, scope, key, operation, fingerprint)
                 if stored is not None:
@@ -92,12 +88,12 @@ async def run_once(
                         )
                     )
                 await uow.commit()
-            except DBAPIError as error:
+            except DatabaseError as error:
                 # A concurrent request won a race on the same key or natural key
                 # (an external id, an order id), or PostgreSQL broke a deadlock by
                 # aborting this transaction. Run again: this time the work sees the
                 # winner's rows and the key lookup sees its outcome.
-                if not _worth_retrying(error):
+                if not is_retryable(error):
                     raise
                 if attempt < ATTEMPTS - 1:
                     continue
@@ -110,29 +106,16 @@ async def run_once(
     raise AssertionError(msg)  # pragma: no cover
 
 
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
-
-
-def _worth_retrying(error: DBAPIError) -> bool:
-    if isinstance(error, IntegrityError):
-        return True
-    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
-
-
 async def _stored_outcome(
-    session: AsyncSession, scope: str, key: str, operation: str, fingerprint: str
+    session: Session, scope: str, key: str, operation: str, fingerprint: str
 ) -> dict[str, Any] | None:
-    record = await session.scalar(
-        select(IdempotencyRecordRow).where(
-            IdempotencyRecordRow.scope == scope, IdempotencyRecordRow.key == key
-        )
-    )
+    record = await idempotency_record(session, scope, key)
     if record is None:
         return None
     if record.operation != operation or record.request_hash != fingerprint:
         raise DomainError.single(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
             "this idempotency key was already used with a different request",
-            "idempotencyKey",
+            "idempotency_key",
         )
     return record.outcome

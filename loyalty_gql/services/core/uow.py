@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
+from loyalty_gql.db.session import Session
 
 
 class UnitOfWork:
@@ -14,10 +13,10 @@ class UnitOfWork:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._session: AsyncSession | None = None
+        self._session: Session | None = None
 
     @property
-    def session(self) -> AsyncSession:
+    def session(self) -> Session:
         """The session of the open transaction."""
         if self._session is None:
             msg = "the unit of work is not open"

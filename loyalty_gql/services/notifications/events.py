@@ -52,12 +52,12 @@ OUTPUT_MAX = 200_000  # the most any operator inside a template may build
 RANGE_MAX = 1_000
 
 
-PARTS: dict[str, tuple[str, int]] = {  # attribute -> (API field, longest allowed)
-    "email_subject": ("emailSubject", SUBJECT_MAX),
-    "email_html": ("emailHtml", BODY_MAX),
-    "email_text": ("emailText", BODY_MAX),
-    "push_title": ("pushTitle", SUBJECT_MAX),
-    "push_body": ("pushBody", BODY_MAX),
+PARTS: dict[str, int] = {  # attribute -> longest allowed
+    "email_subject": SUBJECT_MAX,
+    "email_html": BODY_MAX,
+    "email_text": BODY_MAX,
+    "push_title": SUBJECT_MAX,
+    "push_body": BODY_MAX,
 }
 
 
@@ -180,18 +180,18 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
 # a payload with every key any event carries, to render samples and to check templates
 SAMPLE_PAYLOAD: dict[str, Any] = {
     "points": 500,
-    "voucherCode": "SAMPLE-CODE1",
-    "valueType": "PERCENT",
+    "voucher_code": "SAMPLE-CODE1",
+    "value_type": "PERCENT",
     "value": "10",
-    "minimumOrderValue": "20",
-    "expiresAt": "2026-03-31T23:59:00+00:00",
-    "fromTier": "Silver",
-    "toTier": "Gold",
-    "offerName": "Spring sale",
-    "productId": "SKU-1",
-    "orderId": "1001",
+    "minimum_order_value": "20",
+    "expires_at": "2026-03-31T23:59:00+00:00",
+    "from_tier": "Silver",
+    "to_tier": "Gold",
+    "offer_name": "Spring sale",
+    "product_id": "SKU-1",
+    "order_id": "1001",
     "total": "59.90",
-    "pointsTakenBack": 60,
+    "points_taken_back": 60,
 }
 
 

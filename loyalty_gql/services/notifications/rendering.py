@@ -17,7 +17,7 @@ from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.spelling import snake_keys
+from loyalty_gql.domain.spelling import camel, snake_keys
 from loyalty_gql.services.notifications.events import (
     OUTPUT_MAX,
     PARTS,
@@ -187,11 +187,12 @@ def render(template: Template, variables: Mapping[str, Any]) -> Rendered:
 def check_template(template: Template) -> None:
     """Refuse a template that is too long, does not parse, reaches for Python internals
     (an attribute or key starting with "_"), or fails to render with sample variables."""
-    for part, (field, longest) in PARTS.items():
+    for part, longest in PARTS.items():
+        field = camel(part)  # messages name the input field, as clients spell it
         source = getattr(template, part)
         if len(source) > longest:
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{field} is longer than {longest} characters", field
+                ErrorCode.INVALID_VALUE, f"{field} is longer than {longest} characters", part
             )
         env = _env(part)
         try:
@@ -200,21 +201,21 @@ def check_template(template: Template) -> None:
             raise DomainError.single(
                 ErrorCode.INVALID_VALUE,
                 f"{field} is not a valid template: {error.message} (line {error.lineno})",
-                field,
+                part,
             ) from None
         if _reaches_internals(tree):
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{field} uses a name that starts with '_'", field
+                ErrorCode.INVALID_VALUE, f"{field} uses a name that starts with '_'", part
             )
         try:
             env.from_string(source).render(**SAMPLE)
         except SecurityError as error:
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{field} is not allowed: {error}", field
+                ErrorCode.INVALID_VALUE, f"{field} is not allowed: {error}", part
             ) from None
         except Exception as error:
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{field} fails to render: {error}", field
+                ErrorCode.INVALID_VALUE, f"{field} fails to render: {error}", part
             ) from None
 
 

@@ -7,16 +7,21 @@ from dataclasses import asdict
 from typing import Any
 
 from jinja2.exceptions import TemplateError
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, NotificationTemplateRow, OutboxEventRow, SiteRow
 from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.notifications import (
+    outbox_event_by_id,
+    template_by_id,
+    template_for_event,
+    templates_of_site,
+)
 from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.notifications.events import (
     DEFAULT_TEMPLATES,
@@ -38,7 +43,7 @@ async def update_template(
     template: Template,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> NotificationTemplateRow:
     """Store the site's template for ``event``, replacing the default or the last one."""
     now = clock()
@@ -48,12 +53,7 @@ async def update_template(
 
     async def work(uow: UnitOfWork) -> NotificationTemplateRow:
         await _site(uow.session, site_id)
-        query = select(NotificationTemplateRow).where(
-            NotificationTemplateRow.site_id == site_id, NotificationTemplateRow.event == event
-        )
-        if uow.is_postgres:
-            query = query.with_for_update()
-        row = await uow.session.scalar(query)
+        row = await template_for_event(uow.session, site_id, event, lock=uow.is_postgres)
         if row is None:
             row = NotificationTemplateRow(site_id=site_id, event=event)
             uow.session.add(row)
@@ -67,8 +67,8 @@ async def update_template(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=idempotency_key,
-        operation="updateNotificationTemplate",
+        key=retry.key,
+        operation=retry.operation,
         request={"event": event, **asdict(template)},
         now=now,
         work=work,
@@ -77,15 +77,13 @@ async def update_template(
     )
 
 
-async def stored_templates(session: AsyncSession, site_id: int) -> dict[str, Template]:
+async def stored_templates(session: Session, site_id: int) -> dict[str, Template]:
     """The templates the site changed, by event (the others are the defaults)."""
-    rows = await session.scalars(
-        select(NotificationTemplateRow).where(NotificationTemplateRow.site_id == site_id)
-    )
+    rows = await templates_of_site(session, site_id)
     return {row.event: template_of(row) for row in rows if row.event in EVENTS}
 
 
-async def templates_of(session: AsyncSession, site_id: int) -> dict[str, Template]:
+async def templates_of(session: Session, site_id: int) -> dict[str, Template]:
     """Every event's template for the site: its own where stored, else the default."""
     return {**DEFAULT_TEMPLATES, **await stored_templates(session, site_id)}
 
@@ -118,9 +116,9 @@ async def preview(
                 event, SAMPLE_PAYLOAD, *SAMPLE_CUSTOMER, site.name, site.locale, site.currency
             )
         else:
-            row = await session.get(OutboxEventRow, event_id)
+            row = await outbox_event_by_id(session, event_id)
             if row is None or row.site_id != site_id:
-                raise DomainError.single(ErrorCode.NOT_FOUND, "no such event", "eventId")
+                raise DomainError.single(ErrorCode.NOT_FOUND, "no such event", "event_id")
             if row.kind != event:
                 raise DomainError.single(
                     ErrorCode.INVALID_VALUE, f"event {event_id} is a {row.kind} event", "event"
@@ -136,7 +134,7 @@ async def preview(
 
 
 async def render_event(
-    session: AsyncSession,
+    session: Session,
     site: SiteRow,
     event_row: OutboxEventRow,
     customer_row: CustomerRow | None,
@@ -177,15 +175,15 @@ def _event_variables(
     )
 
 
-async def _site(session: AsyncSession, site_id: int) -> SiteRow:
+async def _site(session: Session, site_id: int) -> SiteRow:
     site = await site_by_id(session, site_id)
     if site is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
     return site
 
 
-async def _load_template(session: AsyncSession, stored: dict[str, Any]) -> NotificationTemplateRow:
-    row = await session.get(NotificationTemplateRow, stored["template"])
+async def _load_template(session: Session, stored: dict[str, Any]) -> NotificationTemplateRow:
+    row = await template_by_id(session, stored["template"])
     if row is None:  # pragma: no cover - templates are never removed
         raise DomainError.single(ErrorCode.NOT_FOUND, "the template is gone")
     return row

@@ -12,15 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select, update
 from standardwebhooks.webhooks import Webhook
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import (
-    WebhookDeliveryRow,
-    WebhookEndpointRow,
-)
+from loyalty_gql.db.repositories.webhooks import due_deliveries, record_attempt
 from loyalty_gql.domain import webhook_targets
+from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.webhooks.endpoints import (
@@ -83,25 +80,9 @@ async def _claim(
 ) -> list[Claimed]:
     lease_until = now + lease
     async with UnitOfWork(db) as uow:
-        query = (
-            select(WebhookDeliveryRow, WebhookEndpointRow)
-            .join(WebhookEndpointRow, WebhookEndpointRow.id == WebhookDeliveryRow.endpoint_id)
-            .where(
-                WebhookDeliveryRow.status == "PENDING",
-                WebhookDeliveryRow.next_attempt_at <= now,
-                WebhookEndpointRow.enabled.is_(True),  # a switched-off endpoint waits
-                or_(
-                    WebhookDeliveryRow.lease_until.is_(None),
-                    WebhookDeliveryRow.lease_until <= now,
-                ),
-            )
-            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
-            .limit(batch_size)
-        )
-        if uow.is_postgres:
-            query = query.with_for_update(skip_locked=True, of=WebhookDeliveryRow)
+        due = await due_deliveries(uow.session, now, limit=batch_size, lock=uow.is_postgres)
         claimed = []
-        for delivery, endpoint in await uow.session.execute(query):
+        for delivery, endpoint in due:
             delivery.lease_until = lease_until
             claimed.append(
                 Claimed(delivery.id, lease_until, delivery.webhook_id, delivery.body,
@@ -223,23 +204,16 @@ async def _record(
 ) -> None:
     attempts = delivery.attempts + 1
     if error is None:
-        values: dict[str, Any] = {"status": "DELIVERED", "delivered_at": now}
+        values: dict[str, Any] = {"status": DeliveryStatus.DELIVERED, "delivered_at": now}
     elif attempts >= MAX_ATTEMPTS:
-        values = {"status": "DEAD"}
+        values = {"status": DeliveryStatus.DEAD}
     else:
         values = {"next_attempt_at": now + backoff(attempts)}
     async with UnitOfWork(db) as uow:
         # only while the lease is ours: after it ran out another worker owns the row
-        await uow.session.execute(
-            update(WebhookDeliveryRow)
-            .where(
-                WebhookDeliveryRow.id == delivery.id,
-                WebhookDeliveryRow.lease_until == delivery.lease_until,
-            )
-            .values(
-                attempts=attempts, lease_until=None, last_status_code=status, last_error=error,
-                **values,
-            )
-            .execution_options(synchronize_session=False)
+        await record_attempt(
+            uow.session, delivery.id, delivery.lease_until,
+            {"attempts": attempts, "lease_until": None, "last_status_code": status,
+             "last_error": error, **values},
         )  # fmt: skip
         await uow.commit()

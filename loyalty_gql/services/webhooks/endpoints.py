@@ -9,11 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
     CustomerRow,
@@ -22,13 +17,18 @@ from loyalty_gql.db.models import (
     WebhookDeliveryRow,
     WebhookEndpointRow,
 )
+from loyalty_gql.db.repositories import webhooks as stored_webhooks
+from loyalty_gql.db.repositories.customers import customers_by_ids
+from loyalty_gql.db.repositories.sites import site_by_id, sites_by_ids
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain import webhook_targets
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
-from loyalty_gql.domain.spelling import camel_keys
+from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
 from loyalty_gql.services import notifications
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.webhooks import wire
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ async def create_endpoint(
     events: Sequence[str],
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
     allow_private: bool = False,
 ) -> WebhookEndpointRow:
     """Add an endpoint with a fresh signing secret; no events means every event.
@@ -96,15 +96,9 @@ async def create_endpoint(
     now = clock()
 
     async def work(uow: UnitOfWork) -> WebhookEndpointRow:
-        if await uow.session.get(SiteRow, site_id) is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
-        count = len(
-            list(
-                await uow.session.scalars(
-                    select(WebhookEndpointRow.id).where(WebhookEndpointRow.site_id == site_id)
-                )
-            )
-        )
+        if await site_by_id(uow.session, site_id) is None:
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
+        count = len(await stored_webhooks.endpoint_ids_of_site(uow.session, site_id))
         if count >= MAX_ENDPOINTS_PER_SITE:
             raise DomainError.single(
                 ErrorCode.INVALID_VALUE, f"at most {MAX_ENDPOINTS_PER_SITE} endpoints per site"
@@ -118,7 +112,7 @@ async def create_endpoint(
         return row
 
     return await run_once(
-        db, scope=f"site:{site_id}", key=idempotency_key, operation="createWebhookEndpoint",
+        db, scope=f"site:{site_id}", key=retry.key, operation=retry.operation,
         request={"url": url, "events": sorted(set(events))}, now=now, work=work,
         dump=lambda row: {"id": row.id}, load=_load_endpoint,
     )  # fmt: skip
@@ -134,7 +128,7 @@ async def update_endpoint(
     rotate_secret: bool = False,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
     allow_private: bool = False,
 ) -> WebhookEndpointRow:
     """Change an endpoint's URL, events, switch it on or off, or give it a new secret.
@@ -144,9 +138,9 @@ async def update_endpoint(
     now = clock()
 
     async def work(uow: UnitOfWork) -> WebhookEndpointRow:
-        row = await uow.session.get(WebhookEndpointRow, endpoint_id)
+        row = await stored_webhooks.endpoint_by_id(uow.session, endpoint_id)
         if row is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such endpoint", "endpointId")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such endpoint", "endpoint_id")
         if url is not None:
             row.url = url
         if events is not None:
@@ -162,8 +156,8 @@ async def update_endpoint(
     request = {"endpoint": endpoint_id, "url": url, "events": events, "enabled": enabled,
                "rotate": rotate_secret}  # fmt: skip
     return await run_once(
-        db, scope=f"webhook-endpoint:{endpoint_id}", key=idempotency_key,
-        operation="updateWebhookEndpoint", request=request, now=now, work=work,
+        db, scope=f"webhook-endpoint:{endpoint_id}", key=retry.key,
+        operation=retry.operation, request=request, now=now, work=work,
         dump=lambda row: {"id": row.id}, load=_load_endpoint,
     )  # fmt: skip
 
@@ -172,24 +166,24 @@ async def retry_delivery(db: Database, *, delivery_id: int, clock: Clock) -> Web
     """Send a delivery again at once (a DEAD one gets a fresh set of attempts)."""
     now = clock()
     async with UnitOfWork(db) as uow:
-        row = await uow.session.get(WebhookDeliveryRow, delivery_id)
+        row = await stored_webhooks.delivery_by_id(uow.session, delivery_id)
         if row is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such delivery", "deliveryId")
-        if row.status == "DELIVERED":
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such delivery", "delivery_id")
+        if row.status == DeliveryStatus.DELIVERED:
             raise DomainError.single(
-                ErrorCode.INVALID_STATE, "the delivery was delivered already", "deliveryId"
+                ErrorCode.INVALID_STATE, "the delivery was delivered already", "delivery_id"
             )
-        if row.status == "DEAD":
+        if row.status == DeliveryStatus.DEAD:
             row.attempts = 0
-        row.status = "PENDING"
+        row.status = DeliveryStatus.PENDING
         row.next_attempt_at = now
         row.lease_until = None
         await uow.commit()
         return row
 
 
-async def _load_endpoint(session: AsyncSession, stored: dict[str, Any]) -> WebhookEndpointRow:
-    row = await session.get(WebhookEndpointRow, stored["id"])
+async def _load_endpoint(session: Session, stored: dict[str, Any]) -> WebhookEndpointRow:
+    row = await stored_webhooks.endpoint_by_id(session, stored["id"])
     if row is None:  # pragma: no cover - endpoints are never removed
         raise DomainError.single(ErrorCode.NOT_FOUND, "the endpoint is gone")
     return row
@@ -202,15 +196,9 @@ async def dispatch(db: Database, *, clock: Clock, batch_size: int = 200) -> int:
         async with UnitOfWork(db) as uow:
             now = clock()
             session = uow.session
-            query = (
-                select(OutboxEventRow)
-                .where(OutboxEventRow.delivered_at.is_(None))
-                .order_by(OutboxEventRow.id)
-                .limit(batch_size)
+            events = await stored_webhooks.undispatched_events(
+                session, limit=batch_size, lock=uow.is_postgres
             )
-            if uow.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            events = list(await session.scalars(query))
             if not events:
                 return handled
             await _deliveries_for(session, events, now)
@@ -220,27 +208,16 @@ async def dispatch(db: Database, *, clock: Clock, batch_size: int = 200) -> int:
             handled += len(events)
 
 
-async def _deliveries_for(
-    session: AsyncSession, events: list[OutboxEventRow], now: datetime
-) -> None:
-    site_ids = {e.site_id for e in events}
+async def _deliveries_for(session: Session, events: list[OutboxEventRow], now: datetime) -> None:
+    site_ids = list({e.site_id: None for e in events})
     endpoints: dict[int, list[WebhookEndpointRow]] = {}
-    for row in await session.scalars(
-        select(WebhookEndpointRow).where(
-            WebhookEndpointRow.site_id.in_(site_ids), WebhookEndpointRow.enabled.is_(True)
-        )
-    ):
+    for row in await stored_webhooks.enabled_endpoints_of_sites(session, site_ids):
         endpoints.setdefault(row.site_id, []).append(row)
     if not endpoints:
         return
-    sites = {
-        s.id: s for s in await session.scalars(select(SiteRow).where(SiteRow.id.in_(site_ids)))
-    }
-    customer_ids = {e.customer_id for e in events if e.customer_id is not None}
-    customers = {
-        c.id: c
-        for c in await session.scalars(select(CustomerRow).where(CustomerRow.id.in_(customer_ids)))
-    }
+    sites = await sites_by_ids(session, site_ids)
+    customer_ids = list({e.customer_id: None for e in events if e.customer_id is not None})
+    customers = await customers_by_ids(session, customer_ids)
     stored = {
         site_id: await notifications.stored_templates(session, site_id) for site_id in endpoints
     }
@@ -256,59 +233,28 @@ async def _deliveries_for(
         site = sites[event.site_id]
         customer = customers.get(event.customer_id) if event.customer_id else None
         rendered = await _rendered(session, site, event, customer, stored[site.id])
-        body = _body(event, site, customer, rendered)
+        body = wire.body(event, site, customer, rendered)
         rows += [
             {"site_id": event.site_id, "endpoint_id": ep.id, "event_id": event.id,
              "event": event.kind, "webhook_id": f"evt_{event.id}", "body": body,
-             "status": "PENDING", "attempts": 0, "next_attempt_at": now, "created_at": now}
+             "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now,
+             "created_at": now}
             for ep in targets
         ]  # fmt: skip
     if rows:
-        insert = insert_for(session)
-        await session.execute(insert(WebhookDeliveryRow).values(rows).on_conflict_do_nothing())
+        await stored_webhooks.add_deliveries(session, rows)
 
 
 async def _rendered(
-    session: AsyncSession,
+    session: Session,
     site: SiteRow,
     event: OutboxEventRow,
     customer: CustomerRow | None,
     stored: dict[str, notifications.Template],
-) -> dict[str, Any] | None:
+) -> notifications.Rendered | None:
     try:
         rendered = await notifications.render_event(session, site, event, customer, stored=stored)
     except Exception:  # a broken template must not stop the event
         log.exception("rendering %s %s failed", event.kind, event.id)
         return None
-    return {
-        "email": {
-            "subject": rendered.email_subject,
-            "html": rendered.email_html,
-            "text": rendered.email_text,
-        },
-        "push": {"title": rendered.push_title, "body": rendered.push_body},
-    }
-
-
-def _body(
-    event: OutboxEventRow,
-    site: SiteRow,
-    customer: CustomerRow | None,
-    rendered: dict[str, Any] | None,
-) -> str:
-    """The JSON every attempt of this event sends (fixed, so its signature is too)."""
-    document = {
-        "type": event.kind,
-        "timestamp": event.created_at.isoformat(),
-        "data": {
-            "eventId": event.id,
-            "site": site.code,
-            "customer": None if customer is None else {
-                "externalId": customer.external_id, "email": customer.email,
-                "name": customer.name,
-            },
-            "payload": camel_keys(event.payload),
-            "notification": rendered,
-        },
-    }  # fmt: skip
-    return orjson.dumps(document).decode()
+    return rendered

@@ -1,0 +1,1 @@
+"""Notification templates: listing, editing and previewing them (admins)."""

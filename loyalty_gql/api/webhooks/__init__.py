@@ -1,0 +1,1 @@
+"""Webhook endpoints and the delivery log (site admins)."""
