@@ -354,7 +354,10 @@ class OrderMutations:
         ctx = info.context
         refund = order_service.RefundRequest(
             refund_id=input.refund_id.strip(),
-            lines=tuple((line.line_id.strip(), line.quantity) for line in input.lines or ()),
+            lines=tuple(
+                order_service.RefundLine(line.line_id.strip(), line.quantity)
+                for line in input.lines or ()
+            ),
             amount=input.amount,
         )
         site_pk = staff_site(info, input.site_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,15 +23,18 @@ MAX_ORDER_ID = 128
 
 
 async def run_order_command(
-    db: Database, site_id: int, retry: Idempotency, work: Any, now: datetime
+    db: Database,
+    site_id: int,
+    retry: Idempotency,
+    work: Callable[[UnitOfWork], Awaitable[OrderRow]],
+    now: datetime,
 ) -> OrderRow:
     """Run ``work`` in one transaction, as the operation ``retry`` names. An order is
     idempotent on its order id (and a refund on its refund id), so no key is stored."""
-    result: OrderRow = await run_once(
+    return await run_once(
         db, scope=f"site:{site_id}", key=None, operation=retry.operation, request={}, now=now,
         work=work, dump=lambda _: {}, load=never_loaded,
     )  # fmt: skip
-    return result
 
 
 async def never_loaded(_: Session, __: dict[str, Any]) -> OrderRow:  # pragma: no cover

@@ -30,17 +30,28 @@ from loyalty_gql.services.points.ledger import Source
 
 
 @dataclass(frozen=True, slots=True)
+class RefundLine:
+    """How many of one order line were refunded."""
+
+    line_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
 class RefundRequest:
-    """A refund: some lines (line id, quantity) or an amount of money."""
+    """A refund: some lines or an amount of money."""
 
     refund_id: str
-    lines: tuple[tuple[str, int], ...] = ()
+    lines: tuple[RefundLine, ...] = ()
     amount: Decimal | None = None
 
     def request(self) -> dict[str, Any]:
-        """Plain data for the fingerprint."""
+        """Plain data for the fingerprint (stored with the refund: its shape stays)."""
         amount = None if self.amount is None else format(self.amount.normalize(), "f")
-        return {"lines": sorted(list(x) for x in self.lines), "amount": amount}
+        return {
+            "lines": sorted([line.line_id, line.quantity] for line in self.lines),
+            "amount": amount,
+        }
 
 
 async def refund_order(
@@ -136,7 +147,8 @@ async def _refund_amounts(
     rows = await orders_repo.lines_of_order(session, order.id)
     money = base = 0
     lines = []
-    for index, (line_id, quantity) in enumerate(refund.lines):
+    for index, asked in enumerate(refund.lines):
+        line_id, quantity = asked.line_id, asked.quantity
         row = rows.get(line_id)
         if row is None:
             raise DomainError.single(
