@@ -20,7 +20,7 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.offers import OfferKind
+from loyalty_gql.domain.offers import OfferKind, OfferStatus
 
 AUTOMATIC = (OfferKind.PROMOTION.value, OfferKind.CLUBCARD.value, OfferKind.PUNCHCARD.value)
 
@@ -40,7 +40,7 @@ async def live_automatic_offers(session: Session, site_id: int, now: datetime) -
     rows = await session.scalars(
         select(OfferRow).where(
             OfferRow.site_id == site_id,
-            OfferRow.status == "PUBLISHED",
+            OfferRow.status == OfferStatus.PUBLISHED.value,
             OfferRow.kind.in_(AUTOMATIC),
             or_(OfferRow.valid_until.is_(None), OfferRow.valid_until > now),
         )

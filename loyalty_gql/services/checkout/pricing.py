@@ -38,7 +38,7 @@ from loyalty_gql.domain.checkout import (
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.ledger import VoucherStatus
-from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
+from loyalty_gql.domain.offers import OfferKind, OfferStatus, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout.document import quote_document
 from loyalty_gql.services.checkout.offer_cache import site_offers
@@ -73,7 +73,8 @@ class Basket:
             raise DomainError(problems)
 
     def request(self) -> dict[str, Any]:
-        """The basket as plain data (for fingerprints of retries)."""
+        """The basket as plain data (for fingerprints of retries). Orders store the
+        fingerprint, so these keys keep their spelling (``payPoints`` too)."""
         return {
             "lines": [
                 [ln.line_id, ln.product_id, ln.category, ln.quantity, ln.unit_price,
@@ -224,7 +225,7 @@ async def _coupon_codes(
             candidates.append(_refused(key, Origin.COUPON_CODE, code, unknown))
             continue
         refusal = None
-        if offer.status != "PUBLISHED":
+        if offer.status != OfferStatus.PUBLISHED.value:
             refusal = Refusal(Reason.NOT_AVAILABLE, "the offer of this code is not available")
         elif row is not None and row.used_at is not None:
             refusal = Refusal(Reason.ALREADY_USED, f"{code} has been used")
