@@ -20,10 +20,12 @@ from loyalty_gql.db.models import (
     OfferAssignmentRow,
     OfferCustomerUseRow,
     OfferRow,
+    OrderRow,
     PointAccountRow,
     PointLotRow,
     VoucherRow,
 )
+from loyalty_gql.domain.spelling import camel_keys
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import Clock, GraphQLClient
@@ -605,6 +607,30 @@ async def test_cancelling_an_order_paid_with_points_gives_the_points_back(
     assert order["quote"]["pointsPayment"]["amount"] == {"amount": "3.00"}
     before, during = result["before"], result["during"]
     assert during.account[0] == before.account[0] - 300 + order["pointsEarned"]
+
+
+async def test_an_order_stored_with_a_camel_case_quote_reads_the_same(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: an order with every part a quote has, its stored quote then spelled as
+    # orders recorded before the document was snake_case hold it
+    scene = await _scene(gql, clock, orderPointsPending=False)
+    basket = {**scene.basket, "couponCodes": [*scene.basket["couponCodes"], "NOPE"]}
+    recorded = await scene.shop.record("o-1", "ann", **basket, payWithPoints=300)
+    assert recorded["userErrors"] == []
+    async with db.write_sessions() as session, session.begin():
+        row = await session.scalar(select(OrderRow).where(OrderRow.external_id == "o-1"))
+        assert row is not None
+        assert "points_base" in row.quote
+        row.quote = camel_keys(row.quote)
+    # when
+    order = await scene.shop.order("o-1")
+    again = await scene.shop.record("o-1", "ann", **basket, payWithPoints=300)
+    # then: what clients see is unchanged
+    quote = order["quote"]
+    assert (quote["rejectedOffers"], quote["punchcards"], quote["pointsPayment"]) != ([], [], None)
+    assert order == recorded["order"]
+    assert again == recorded
 
 
 async def test_cancelling_a_completed_order_takes_back_its_points_and_rewards(

@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 
 from loyalty_gql.api.auth import Role
 from loyalty_gql.api.core.errors import UserError
@@ -17,11 +16,13 @@ from loyalty_gql.api.core.resolving import (
     AppInfo,
     count_unknown_codes,
     refuse_code_guessing,
+    retry_of,
     staff_site,
 )
 from loyalty_gql.api.orders.types import CheckoutQuote, Order
 from loyalty_gql.api.sites.mutations import INPUT
 from loyalty_gql.db.models import OrderRow
+from loyalty_gql.db.repositories.orders import order_by_external_id
 from loyalty_gql.domain.checkout import BasketLine
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.values import Money as DomainMoney
@@ -223,11 +224,7 @@ class OrderQueries:
         """One order."""
         site_pk = staff_site(info, site_id)
         async with info.context.db.read_sessions() as session:
-            row = await session.scalar(
-                select(OrderRow).where(
-                    OrderRow.site_id == site_pk, OrderRow.external_id == order_id.strip()
-                )
-            )
+            row = await order_by_external_id(session, site_pk, order_id.strip())
         return Order.from_row(row) if row is not None else None
 
 
@@ -259,7 +256,7 @@ class OrderMutations:
         basket = await _basket(info, site_pk, input)
         row = await order_service.record_order(
             ctx.db, site_id=site_pk, order_id=input.order_id, customer_id=customer_pk,
-            basket=basket, actor=ctx.actor, clock=ctx.clock,
+            basket=basket, retry=retry_of(info, None), actor=ctx.actor, clock=ctx.clock,
         )  # fmt: skip
         return _order_payload(row)
 
@@ -274,8 +271,9 @@ class OrderMutations:
         ctx = info.context
         site_pk = staff_site(info, input.site_id)
         row = await order_service.complete_order(
-            ctx.db, site_id=site_pk, order_id=input.order_id, actor=ctx.actor, clock=ctx.clock
-        )
+            ctx.db, site_id=site_pk, order_id=input.order_id, retry=retry_of(info, None),
+            actor=ctx.actor, clock=ctx.clock,
+        )  # fmt: skip
         return _order_payload(row)
 
     @strawberry.mutation(
@@ -290,8 +288,9 @@ class OrderMutations:
         ctx = info.context
         site_pk = staff_site(info, input.site_id)
         row = await order_service.cancel_order(
-            ctx.db, site_id=site_pk, order_id=input.order_id, actor=ctx.actor, clock=ctx.clock
-        )
+            ctx.db, site_id=site_pk, order_id=input.order_id, retry=retry_of(info, None),
+            actor=ctx.actor, clock=ctx.clock,
+        )  # fmt: skip
         return _order_payload(row)
 
     @strawberry.mutation(
@@ -308,12 +307,15 @@ class OrderMutations:
         ctx = info.context
         refund = order_service.RefundRequest(
             refund_id=input.refund_id.strip(),
-            lines=tuple((line.line_id.strip(), line.quantity) for line in input.lines or ()),
+            lines=tuple(
+                order_service.RefundLine(line.line_id.strip(), line.quantity)
+                for line in input.lines or ()
+            ),
             amount=input.amount,
         )
         site_pk = staff_site(info, input.site_id)
         row = await order_service.refund_order(
-            ctx.db, site_id=site_pk, order_id=input.order_id, refund=refund, actor=ctx.actor,
-            clock=ctx.clock,
+            ctx.db, site_id=site_pk, order_id=input.order_id, refund=refund,
+            retry=retry_of(info, None), actor=ctx.actor, clock=ctx.clock,
         )  # fmt: skip
         return _order_payload(row)

@@ -14,6 +14,7 @@ from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanServeSite
 from loyalty_gql.db.models import OrderRow
 from loyalty_gql.domain.checkout import Origin, Reason
 from loyalty_gql.domain.orders import OrderStatus
+from loyalty_gql.domain.spelling import snake_keys
 from loyalty_gql.domain.values import Money as DomainMoney
 
 strawberry.enum(Origin, name="OfferOrigin", description="How an offer came to a basket.")
@@ -21,6 +22,11 @@ strawberry.enum(Reason, name="OfferRefusal", description="Why an offer did not a
 
 
 strawberry.enum(OrderStatus, description="Where an order is in its life.")
+
+
+def stored_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """A quote document in snake_case, however it was stored (older orders: camelCase)."""
+    return doc if "points_base" in doc else snake_keys(doc)
 
 
 def _offer_id(pk: int | None) -> strawberry.ID | None:
@@ -203,25 +209,28 @@ class CheckoutQuote:
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> CheckoutQuote:
-        """The quote a document describes (see services.checkout.quote_document)."""
+        """The quote a document describes (see services.checkout.quote_document), in
+        snake_case; an order recorded before the document was spelled so holds camelCase
+        keys, which are read the same."""
+        doc = stored_document(doc)
         currency = doc["currency"]
 
         def money(minor: int) -> Money:
             return Money.of(DomainMoney(minor, currency))
 
-        payment = doc["pointsPayment"]
+        payment = doc["points_payment"]
         return cls(
             currency_code=currency,
             lines=[
                 QuoteLine(
-                    line_id=q["lineId"], product_id=q["productId"], category=q["category"],
-                    quantity=q["quantity"], unit_price=money(q["unitPrice"]),
+                    line_id=q["line_id"], product_id=q["product_id"], category=q["category"],
+                    quantity=q["quantity"], unit_price=money(q["unit_price"]),
                     original_price=money(q["original"]),
-                    member_discount=money(q["memberDiscount"]), discount=money(q["discount"]),
-                    final_price=money(q["final"]), earns_points=q["earnsPoints"],
+                    member_discount=money(q["member_discount"]), discount=money(q["discount"]),
+                    final_price=money(q["final"]), earns_points=q["earns_points"],
                     discounts=[
-                        LineDiscount(offer_id=_offer_id(d["offerId"]),
-                                     points_payment=d["pointsPayment"], amount=money(d["amount"]))
+                        LineDiscount(offer_id=_offer_id(d["offer_id"]),
+                                     points_payment=d["points_payment"], amount=money(d["amount"]))
                         for d in q["discounts"]
                     ],
                 )
@@ -232,24 +241,24 @@ class CheckoutQuote:
             total=money(doc["total"]),
             applied_offers=[
                 AppliedOffer(
-                    offer_id=_offer_id(a["offerId"]), name=a["name"], origin=Origin(a["origin"]),
-                    code=a["code"], amount=money(a["amount"]), reward_points=a["rewardPoints"],
+                    offer_id=_offer_id(a["offer_id"]), name=a["name"], origin=Origin(a["origin"]),
+                    code=a["code"], amount=money(a["amount"]), reward_points=a["reward_points"],
                 )
                 for a in doc["applied"]
             ],
             rejected_offers=[
                 RejectedOffer(
-                    offer_id=_offer_id(r["offerId"]), name=r["name"], origin=Origin(r["origin"]),
+                    offer_id=_offer_id(r["offer_id"]), name=r["name"], origin=Origin(r["origin"]),
                     code=r["code"], reason=Reason(r["reason"]), message=r["message"],
                 )
                 for r in doc["rejected"]
             ],
             punchcards=[
                 PunchcardProgress(
-                    offer_id=_offer_id(p["offerId"]), name=p["name"],
+                    offer_id=_offer_id(p["offer_id"]), name=p["name"],
                     punches_required=p["required"], punches_before=p["before"],
-                    punches_after=p["after"], reward_line_id=p["rewardLineId"],
-                    reward_amount=money(p["rewardAmount"]) if p["rewardLineId"] else None,
+                    punches_after=p["after"], reward_line_id=p["reward_line_id"],
+                    reward_amount=money(p["reward_amount"]) if p["reward_line_id"] else None,
                 )
                 for p in doc["punchcards"]
             ],
@@ -259,9 +268,9 @@ class CheckoutQuote:
                 refusal=Reason(payment["reason"]) if payment["reason"] else None,
                 message=payment["message"],
             ),
-            points_base=money(doc["pointsBase"]),
-            base_points=doc["basePoints"],
-            reward_points=doc["rewardPoints"],
+            points_base=money(doc["points_base"]),
+            base_points=doc["base_points"],
+            reward_points=doc["reward_points"],
             points=doc["points"],
         )  # fmt: skip
 

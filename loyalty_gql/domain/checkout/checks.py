@@ -27,20 +27,20 @@ def check_basket(lines: Sequence[BasketLine]) -> None:
         if line.line_id in seen:
             problems.append(
                 FieldProblem(
-                    (*where, "lineId"),
+                    (*where, "line_id"),
                     ErrorCode.DUPLICATE,
                     f"line {line.line_id!r} appears twice: give each line its own lineId",
                 )
             )
         seen.add(line.line_id)
         if not 0 < len(line.line_id) <= 100 or not 0 < len(line.product_id) <= 100:
-            problems.append(_problem((*where, "productId"), "ids are 1-100 characters"))
+            problems.append(_problem((*where, "product_id"), "ids are 1-100 characters"))
         if len(line.category) > 1000:
             problems.append(_problem((*where, "category"), "at most 1000 characters"))
         if not 1 <= line.quantity <= MAX_QUANTITY:
             problems.append(_problem((*where, "quantity"), f"must be 1 to {MAX_QUANTITY}"))
         if not 0 <= line.unit_price <= MAX_UNIT_PRICE_MINOR:
-            problems.append(_problem((*where, "unitPrice"), "must be 0 or more"))
+            problems.append(_problem((*where, "unit_price"), "must be 0 or more"))
     if problems:
         raise DomainError(problems)
 

@@ -1,5 +1,5 @@
-"""A quote as the document the checkout query answers and an order keeps (camelCase keys:
-stored with orders, so they stay)."""
+"""A quote as the document the checkout query answers and an order keeps, in snake_case
+(orders recorded before it was spelled so keep camelCase keys: readers accept both)."""
 
 from __future__ import annotations
 
@@ -23,21 +23,21 @@ def quote_document(quote: Quote) -> dict[str, Any]:
         "total": quote.total,
         "lines": [
             {
-                "lineId": q.line.line_id, "productId": q.line.product_id,
+                "line_id": q.line.line_id, "product_id": q.line.product_id,
                 "category": q.line.category, "quantity": q.line.quantity,
-                "unitPrice": q.line.unit_price, "original": q.original,
-                "memberDiscount": q.member_discount, "discount": q.discount, "final": q.final,
-                "earnsPoints": q.earns_points,
+                "unit_price": q.line.unit_price, "original": q.original,
+                "member_discount": q.member_discount, "discount": q.discount, "final": q.final,
+                "earns_points": q.earns_points,
                 "discounts": [
-                    {"key": d.key, "offerId": d.offer_id, "amount": d.amount,
-                     "pointsPayment": d.key == POINTS_KEY}
+                    {"key": d.key, "offer_id": d.offer_id, "amount": d.amount,
+                     "points_payment": d.key == POINTS_KEY}
                     for d in q.discounts
                 ],
             }
             for q in quote.lines
         ],
         "applied": [
-            {**_candidate(a.candidate), "amount": a.amount, "rewardPoints": a.reward_points}
+            {**_candidate(a.candidate), "amount": a.amount, "reward_points": a.reward_points}
             for a in quote.applied
         ],
         "rejected": [
@@ -46,19 +46,19 @@ def quote_document(quote: Quote) -> dict[str, Any]:
             for r in quote.rejected
         ],
         "punchcards": [
-            {"offerId": p.candidate.offer_id, "name": p.candidate.terms.name,
+            {"offer_id": p.candidate.offer_id, "name": p.candidate.terms.name,
              "required": p.required, "before": p.before, "after": p.after,
-             "rewardLineId": p.reward_line_id, "rewardAmount": p.reward_amount}
+             "reward_line_id": p.reward_line_id, "reward_amount": p.reward_amount}
             for p in quote.punchcards
         ],
-        "pointsPayment": None if payment is None else {
+        "points_payment": None if payment is None else {
             "requested": payment.requested, "used": payment.used, "amount": payment.amount,
             "reason": payment.refusal.reason.value if payment.refusal else None,
             "message": payment.refusal.message if payment.refusal else None,
         },
-        "pointsBase": quote.points_base,
-        "basePoints": quote.base_points,
-        "rewardPoints": quote.reward_points,
+        "points_base": quote.points_base,
+        "base_points": quote.base_points,
+        "reward_points": quote.reward_points,
         "points": quote.points,
     }  # fmt: skip
 
@@ -68,10 +68,10 @@ def _candidate(candidate: Candidate) -> dict[str, Any]:
     return {
         "key": candidate.key,
         "origin": candidate.origin.value,
-        "offerId": candidate.offer_id,
+        "offer_id": candidate.offer_id,
         "name": terms.name,
         "kind": terms.kind.value if candidate.offer_id else None,
         "scope": terms.scope.value if terms.scope is not OfferScope.ORDER else "ORDER",
         "code": candidate.code,
-        "voucherId": candidate.voucher_id,
+        "voucher_id": candidate.voucher_id,
     }

@@ -9,15 +9,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from loyalty_gql.db.models import (
-    OfferRow,
-    SiteRow,
-    StackingGroupRow,
-)
+from loyalty_gql.db.models import SiteRow
+from loyalty_gql.db.repositories import checkout as checkout_repo
 from loyalty_gql.db.repositories.offers import terms_of
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import (
     LiveOffer,
     OfferIndex,
@@ -25,10 +20,6 @@ from loyalty_gql.domain.checkout import (
     StackingGroup,
     StackingMode,
 )
-from loyalty_gql.domain.offers import OfferKind
-
-AUTOMATIC = (OfferKind.PROMOTION.value, OfferKind.CLUBCARD.value, OfferKind.PUNCHCARD.value)
-
 
 CACHED_SITES = 256
 
@@ -48,7 +39,7 @@ _CACHE: OrderedDict[int, SiteOffers] = OrderedDict()
 _BUILDING: dict[tuple[int, int], asyncio.Future[SiteOffers | None]] = {}
 
 
-async def site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> SiteOffers:
+async def site_offers(session: Session, site: SiteRow, now: datetime) -> SiteOffers:
     """The site's live automatic offers, from this process's cache while still current."""
     cached = _CACHE.get(site.id)
     if cached is not None and cached.version == site.offers_version:
@@ -71,23 +62,14 @@ async def site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> Si
         future.set_result(fresh)  # waiters get the index, or None: then they load it
 
 
-async def _build_site_offers(session: AsyncSession, site: SiteRow, now: datetime) -> SiteOffers:
-    rows = await session.scalars(
-        select(OfferRow).where(
-            OfferRow.site_id == site.id,
-            OfferRow.status == "PUBLISHED",
-            OfferRow.kind.in_(AUTOMATIC),
-            or_(OfferRow.valid_until.is_(None), OfferRow.valid_until > now),
-        )
-    )
+async def _build_site_offers(session: Session, site: SiteRow, now: datetime) -> SiteOffers:
+    rows = await checkout_repo.live_automatic_offers(session, site.id, now)
     index = OfferIndex(
         (LiveOffer(row.id, terms_of(row, site.currency)) for row in rows), site.offers_version
     )
     groups = {
         row.name: StackingGroup(row.name, StackingMode(row.mode), PriceBase(row.price_base))
-        for row in await session.scalars(
-            select(StackingGroupRow).where(StackingGroupRow.site_id == site.id)
-        )
+        for row in await checkout_repo.stacking_group_rows(session, site.id)
     }
     fresh = SiteOffers(site.offers_version, index, groups)
     _CACHE[site.id] = fresh

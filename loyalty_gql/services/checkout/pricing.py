@@ -7,24 +7,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
     CouponCodeRow,
     CustomerRow,
     OfferAssignmentRow,
-    OfferCustomerUseRow,
-    OfferRow,
     PointAccountRow,
     SiteRow,
-    TierRow,
     VoucherRow,
 )
+from loyalty_gql.db.repositories import checkout as checkout_repo
 from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.offers import offers_by_ids, terms_of
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import (
     BasketLine,
     Candidate,
@@ -42,7 +38,7 @@ from loyalty_gql.domain.checkout import (
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.ledger import VoucherStatus
-from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
+from loyalty_gql.domain.offers import OfferKind, OfferStatus, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout.document import quote_document
 from loyalty_gql.services.checkout.offer_cache import site_offers
@@ -64,20 +60,21 @@ class Basket:
         """Refuse a basket that cannot be priced (the calculator's checks and the codes')."""
         check_basket(self.lines)
         problems = []
-        for name, codes in (("couponCodes", self.coupon_codes), ("vouchers", self.voucher_codes)):
+        for name, codes in (("coupon_codes", self.coupon_codes), ("vouchers", self.voucher_codes)):
             if len(codes) > 20 or any(not 0 < len(c.strip()) <= 40 for c in codes):
                 problems.append(
                     FieldProblem((name,), ErrorCode.INVALID_VALUE, "up to 20 codes of 1-40 chars")
                 )
         if not 0 <= self.pay_points <= MAX_POINTS_PAYMENT:
             problems.append(
-                FieldProblem(("payWithPoints",), ErrorCode.INVALID_VALUE, "must be 0 or more")
+                FieldProblem(("pay_with_points",), ErrorCode.INVALID_VALUE, "must be 0 or more")
             )
         if problems:
             raise DomainError(problems)
 
     def request(self) -> dict[str, Any]:
-        """The basket as plain data (for fingerprints of retries)."""
+        """The basket as plain data (for fingerprints of retries). Orders store the
+        fingerprint, so these keys keep their spelling (``payPoints`` too)."""
         return {
             "lines": [
                 [ln.line_id, ln.product_id, ln.category, ln.quantity, ln.unit_price,
@@ -103,7 +100,7 @@ class Priced:
 
 
 async def price(
-    session: AsyncSession,
+    session: Session,
     site: SiteRow,
     customer: CustomerRow | None,
     basket: Basket,
@@ -124,10 +121,10 @@ async def price(
     shopper: Shopper | None = None
     if customer is not None:
         if account is None:
-            account = await session.get(PointAccountRow, customer.id)
+            account = await checkout_repo.point_account(session, customer.id)
         multiplier = Decimal(1)
         if account is not None and account.tier_id is not None:
-            tier = await session.get(TierRow, account.tier_id)
+            tier = await checkout_repo.tier_by_id(session, account.tier_id)
             multiplier = tier.earn_multiplier if tier is not None else Decimal(1)
         shopper = Shopper(
             groups=frozenset(customer.groups),
@@ -173,7 +170,7 @@ async def price(
 
 
 async def _automatic(
-    session: AsyncSession,
+    session: Session,
     index: OfferIndex,
     basket: Basket,
     customer: CustomerRow | None,
@@ -189,15 +186,7 @@ async def _automatic(
     held_ids = [o.offer_id for o in touching if o.terms.kind in held_kinds]
     assignments: dict[int, OfferAssignmentRow] = {}
     if customer is not None and held_ids:
-        assignments = {
-            row.offer_id: row
-            for row in await session.scalars(
-                select(OfferAssignmentRow).where(
-                    OfferAssignmentRow.customer_id == customer.id,
-                    OfferAssignmentRow.offer_id.in_(held_ids),
-                )
-            )
-        }
+        assignments = await checkout_repo.held_assignments(session, customer.id, held_ids)
     candidates = []
     for offer in touching:
         kind = offer.terms.kind
@@ -215,24 +204,13 @@ async def _automatic(
 
 
 async def _coupon_codes(
-    session: AsyncSession, site: SiteRow, customer: CustomerRow | None, basket: Basket
+    session: Session, site: SiteRow, customer: CustomerRow | None, basket: Basket
 ) -> tuple[list[Candidate], dict[int, CouponCodeRow]]:
     wanted = [_code(c) for c in basket.coupon_codes]
     if not wanted:
         return [], {}
-    shared = {
-        row.coupon_code: row
-        for row in await session.scalars(
-            select(OfferRow).where(OfferRow.site_id == site.id, OfferRow.coupon_code.in_(wanted))
-        )
-    }
-    query = (
-        select(CouponCodeRow)
-        .where(CouponCodeRow.site_id == site.id, CouponCodeRow.code.in_(wanted))
-        .order_by(CouponCodeRow.id)
-        .execution_options(populate_existing=True)  # fresh when read again under a lock
-    )
-    single = {row.code: row for row in await session.scalars(query)}
+    shared = await checkout_repo.offers_by_shared_codes(session, site.id, wanted)
+    single = await checkout_repo.coupon_codes_by_code(session, site.id, wanted)
     code_offers = await offers_by_ids(session, [row.offer_id for row in single.values()])
     candidates = []
     for code in wanted:
@@ -247,7 +225,7 @@ async def _coupon_codes(
             candidates.append(_refused(key, Origin.COUPON_CODE, code, unknown))
             continue
         refusal = None
-        if offer.status != "PUBLISHED":
+        if offer.status != OfferStatus.PUBLISHED.value:
             refusal = Refusal(Reason.NOT_AVAILABLE, "the offer of this code is not available")
         elif row is not None and row.used_at is not None:
             refusal = Refusal(Reason.ALREADY_USED, f"{code} has been used")
@@ -261,18 +239,12 @@ async def _coupon_codes(
 
 
 async def _vouchers(
-    session: AsyncSession, site: SiteRow, customer: CustomerRow | None, basket: Basket
+    session: Session, site: SiteRow, customer: CustomerRow | None, basket: Basket
 ) -> tuple[list[Candidate], dict[int, VoucherRow]]:
     wanted = [_code(c) for c in basket.voucher_codes]
     if not wanted:
         return [], {}
-    query = (
-        select(VoucherRow)
-        .where(VoucherRow.site_id == site.id, VoucherRow.code.in_(wanted))
-        .order_by(VoucherRow.id)
-        .execution_options(populate_existing=True)  # fresh when read again under a lock
-    )
-    rows = {row.code: row for row in await session.scalars(query)}
+    rows = await checkout_repo.vouchers_by_code(session, site.id, wanted)
     offers = await offers_by_ids(session, [r.offer_id for r in rows.values() if r.offer_id])
     candidates = []
     for code in wanted:
@@ -311,7 +283,7 @@ async def _vouchers(
     return candidates, {row.id: row for row in rows.values()}
 
 
-async def _lock_rows(session: AsyncSession, candidates: list[Candidate]) -> None:
+async def _lock_rows(session: Session, candidates: list[Candidate]) -> None:
     """Row locks (PostgreSQL) on the offers with usage limits, the single-use codes and
     the vouchers of ``candidates``, in that order and by id, refreshing the rows."""
     limited = sorted(
@@ -319,15 +291,17 @@ async def _lock_rows(session: AsyncSession, candidates: list[Candidate]) -> None
     )
     codes = sorted({c.coupon_code_id for c in candidates if c.coupon_code_id})
     vouchers = sorted({c.voucher_id for c in candidates if c.voucher_id})
-    for model, ids in ((OfferRow, limited), (CouponCodeRow, codes), (VoucherRow, vouchers)):
+    for lock, ids in (
+        (checkout_repo.lock_offers, limited),
+        (checkout_repo.lock_coupon_codes, codes),
+        (checkout_repo.lock_vouchers, vouchers),
+    ):
         if ids:
-            await session.execute(
-                select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update()
-            )
+            await lock(session, ids)
 
 
 async def _with_counts(
-    session: AsyncSession, candidates: list[Candidate], customer: CustomerRow | None
+    session: Session, candidates: list[Candidate], customer: CustomerRow | None
 ) -> list[Candidate]:
     """Fill in the usage counts of offers with limits."""
     limited = sorted(
@@ -342,19 +316,10 @@ async def _with_counts(
     )
     uses: dict[int, int] = {}
     if limited:
-        query = select(OfferRow.id, OfferRow.uses).where(OfferRow.id.in_(limited))
-        uses = {int(i): int(n) for i, n in await session.execute(query)}
+        uses = await checkout_repo.offer_uses(session, limited)
     mine: dict[int, int] = {}
     if per_customer and customer is not None:
-        mine = {
-            int(i): int(n)
-            for i, n in await session.execute(
-                select(OfferCustomerUseRow.offer_id, OfferCustomerUseRow.uses).where(
-                    OfferCustomerUseRow.customer_id == customer.id,
-                    OfferCustomerUseRow.offer_id.in_(per_customer),
-                )
-            )
-        }
+        mine = await checkout_repo.customer_offer_uses(session, customer.id, per_customer)
     if not uses and not mine:
         return candidates
     return [
@@ -383,11 +348,11 @@ async def checkout(
     async with db.read_sessions() as session:
         site = await site_by_id(session, site_id)
         if site is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
         customer = None
         if customer_id is not None:
             customer = await customer_by_id(session, customer_id)
             if customer is None or customer.site_id != site.id:
-                raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+                raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
         priced = await price(session, site, customer, basket, now)
     return quote_document(priced.quote)

@@ -12,10 +12,11 @@ from __future__ import annotations
 from loyalty_gql.services.orders.common import MAX_ORDER_ID
 from loyalty_gql.services.orders.lifecycle import cancel_order, complete_order
 from loyalty_gql.services.orders.record import record_order
-from loyalty_gql.services.orders.refunds import RefundRequest, refund_order
+from loyalty_gql.services.orders.refunds import RefundLine, RefundRequest, refund_order
 
 __all__ = [
     "MAX_ORDER_ID",
+    "RefundLine",
     "RefundRequest",
     "cancel_order",
     "complete_order",

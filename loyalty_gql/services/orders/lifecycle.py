@@ -4,32 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import (
-    CouponCodeRow,
-    OfferAssignmentRow,
-    OfferRow,
-    OrderOfferRow,
-    OrderPunchRow,
-    OrderRow,
-    ReferralRow,
-    VoucherRow,
-)
+from loyalty_gql.db.models import OrderRow
+from loyalty_gql.db.repositories import orders as orders_repo
 from loyalty_gql.db.repositories import points as points_repo
 from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.orders import ledger_entry
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import EntryKind, SourceType, VoucherStatus, rolling_expiry
 from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.services.core.common import Actor, Clock
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.orders.common import (
-    add_customer_use,
     checked_order_id,
-    ledger_entry,
     locked_order,
     open_order_book,
     order_event,
@@ -40,7 +30,7 @@ from loyalty_gql.services.points.ledger import AccountBook, Source, ledger_key, 
 
 
 async def complete_order(
-    db: Database, *, site_id: int, order_id: str, actor: Actor, clock: Clock
+    db: Database, *, site_id: int, order_id: str, retry: Idempotency, actor: Actor, clock: Clock
 ) -> OrderRow:
     """The order is final: its pending points become available. Again: no change."""
     now = clock()
@@ -51,7 +41,7 @@ async def complete_order(
             return order
         if order.status == OrderStatus.CANCELLED:
             raise DomainError.single(
-                ErrorCode.INVALID_STATE, "a cancelled order cannot be completed", "orderId"
+                ErrorCode.INVALID_STATE, "a cancelled order cannot be completed", "order_id"
             )
         earned = await ledger_entry(uow.session, order.earn_entry_id)
         book = await open_order_book(uow, order, now) if order.member_order else None
@@ -68,19 +58,19 @@ async def complete_order(
                     *order.threshold_voucher_ids,
                     *(v.id for v in book.vouchers),
                 ]
-        if order.status == "PLACED":
-            order.status = "COMPLETED"
+        if order.status == OrderStatus.PLACED:
+            order.status = OrderStatus.COMPLETED
         order.completed_at = now
         order.updated_at = now
         await order_event(uow.session, order, "ORDER_COMPLETED", now)
         await uow.session.flush()
         return order
 
-    return await run_order_command(db, site_id, "completeOrder", work, now)
+    return await run_order_command(db, site_id, retry, work, now)
 
 
 async def cancel_order(
-    db: Database, *, site_id: int, order_id: str, actor: Actor, clock: Clock
+    db: Database, *, site_id: int, order_id: str, retry: Idempotency, actor: Actor, clock: Clock
 ) -> OrderRow:
     """Undo the order: its points taken back, points it spent and vouchers it used given
     back, codes and usage counts released, punches removed. Again: no change."""
@@ -112,19 +102,14 @@ async def cancel_order(
         await session.flush()
         return order
 
-    return await run_order_command(db, site_id, "cancelOrder", work, now)
+    return await run_order_command(db, site_id, retry, work, now)
 
 
 async def _cancel_threshold_vouchers(book: AccountBook, order: OrderRow, source: Source) -> None:
     """Rewards the order's points triggered go back while unused, with their points."""
     if not order.threshold_voucher_ids:
         return
-    vouchers = await book.session.scalars(
-        select(VoucherRow)
-        .where(VoucherRow.id.in_(order.threshold_voucher_ids))
-        .order_by(VoucherRow.id)
-    )
-    for voucher in vouchers:
+    for voucher in await orders_repo.vouchers_by_ids(book.session, order.threshold_voucher_ids):
         spend = await ledger_entry(book.session, voucher.ledger_entry_id)
         if voucher.status == VoucherStatus.ACTIVE and spend is not None:
             await book.reverse(spend, None, source, ledger_key("order-cancel-reward", voucher.id))
@@ -192,54 +177,34 @@ async def _cancel_referral(uow: UnitOfWork, order: OrderRow, source: Source, now
                                               order.external_id),
         )  # fmt: skip
     # the friend's next order may earn the referral again
-    await uow.session.execute(
-        update(ReferralRow)
-        .where(ReferralRow.rewarded_entry_id == entry.id)
-        .values(rewarded_entry_id=None)
-    )
+    await orders_repo.forget_referral_reward(uow.session, entry.id)
 
 
-async def _release(session: AsyncSession, order: OrderRow) -> None:
+async def _release(session: Session, order: OrderRow) -> None:
     """Uncount uses, give back codes and vouchers, remove punches. Rows are changed in
     the order recording locks them: offers with a usage limit, single-use codes,
     vouchers, then offers without a limit, each by id."""
-    used = list(
-        await session.scalars(select(OrderOfferRow).where(OrderOfferRow.order_id == order.id))
-    )
+    used = await orders_repo.offers_of_order(session, order.id)
     counted = sorted({r.offer_id for r in used if r.counted_use and r.offer_id})
     limits: dict[int, int | None] = {}
     if counted:
-        rows = await session.execute(
-            select(OfferRow.id, OfferRow.max_uses).where(OfferRow.id.in_(counted))
-        )
-        limits = {int(pk): limit for pk, limit in rows}
+        limits = await orders_repo.usage_limits(session, counted)
 
     async def uncount(offer_ids: list[int]) -> None:
         for offer_id in offer_ids:
-            await session.execute(
-                update(OfferRow).where(OfferRow.id == offer_id).values(uses=OfferRow.uses - 1)
-            )
+            await orders_repo.uncount_offer_use(session, offer_id)
             if order.customer_id is not None:
-                await add_customer_use(session, offer_id, order.customer_id, -1)
+                await orders_repo.add_customer_use(session, offer_id, order.customer_id, -1)
 
     await uncount([pk for pk in counted if limits.get(pk) is not None])
     for code_id in sorted({r.coupon_code_id for r in used if r.coupon_code_id}):
-        await session.execute(
-            update(CouponCodeRow).where(CouponCodeRow.id == code_id).values(used_at=None)
-        )
+        await orders_repo.release_coupon_code(session, code_id)
     for voucher_id in sorted({r.voucher_id for r in used if r.voucher_id}):
-        await session.execute(
-            update(VoucherRow)
-            .where(VoucherRow.id == voucher_id, VoucherRow.status == VoucherStatus.USED)
-            .values(status=VoucherStatus.ACTIVE, used_at=None)
-        )
+        await orders_repo.release_voucher(session, voucher_id)
     await uncount([pk for pk in counted if limits.get(pk) is None])
     if used:
-        await session.execute(
-            update(OrderOfferRow).where(OrderOfferRow.order_id == order.id).values(cancelled=True)
-        )
-    punches = await session.scalars(select(OrderPunchRow).where(OrderPunchRow.order_id == order.id))
-    for punch in punches:
-        assignment = await session.get(OfferAssignmentRow, punch.assignment_id)
+        await orders_repo.cancel_offers_of_order(session, order.id)
+    for punch in await orders_repo.punches_of_order(session, order.id):
+        assignment = await orders_repo.assignment_by_id(session, punch.assignment_id)
         if assignment is not None:
             assignment.punches = max(0, assignment.punches + punch.before - punch.after)

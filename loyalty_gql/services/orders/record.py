@@ -4,40 +4,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
-    CouponCodeRow,
     CustomerRow,
     OfferAssignmentRow,
-    OfferRow,
     OrderLineRow,
     OrderOfferRow,
     OrderPunchRow,
     OrderRow,
     SiteRow,
-    VoucherRow,
 )
+from loyalty_gql.db.repositories import orders as orders_repo
 from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import Candidate, Quote
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import SourceType, VoucherStatus
+from loyalty_gql.domain.ledger import SourceType
+from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout import Basket, price, quote_document
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import request_fingerprint, run_once
+from loyalty_gql.services.core.idempotency import Idempotency, request_fingerprint
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.orders.common import (
-    add_customer_use,
     checked_order_id,
-    find_order,
-    never_loaded,
+    expect_changed,
     order_event,
     order_lock,
-    update_one,
+    run_order_command,
 )
 from loyalty_gql.services.points import reward_referral
 from loyalty_gql.services.points.ledger import AccountBook, Source, ledger_key, open_book
@@ -50,47 +45,49 @@ async def record_order(
     order_id: str,
     customer_id: int | None,
     basket: Basket,
+    retry: Idempotency,
     actor: Actor,
     clock: Clock,
 ) -> OrderRow:
     """Store the order with exactly the checkout's quote and apply its effects.
 
     Idempotent on (site, order id): the same order again returns the stored
-    order; the same id with other contents is ORDER_ALREADY_RECORDED.
+    order; the same id with other contents is ORDER_ALREADY_RECORDED. ``retry``
+    names the operation (the API: ``recordOrder``), part of the order's fingerprint.
     """
     order_id = checked_order_id(order_id)
     basket.check()
     now = clock()
-    fingerprint = request_fingerprint("recordOrder", {"customer": customer_id, **basket.request()})
+    fingerprint = request_fingerprint(
+        retry.operation, {"customer": customer_id, **basket.request()}
+    )
 
     async def work(uow: UnitOfWork) -> OrderRow:
         session = uow.session
         await order_lock(uow, site_id, order_id)
-        existing = await find_order(session, site_id, order_id)
+        existing = await orders_repo.order_by_external_id(session, site_id, order_id)
         if existing is not None:
             if existing.request_hash != fingerprint:
                 raise DomainError.single(
                     ErrorCode.ORDER_ALREADY_RECORDED,
                     f"order {order_id} was already recorded with other contents",
-                    "orderId",
+                    "order_id",
                 )
             return existing
         site = await site_by_id(session, site_id)
         if site is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
         customer = None
         book = None
         if customer_id is not None:
             customer = await customer_by_id(session, customer_id)
             if customer is None or customer.site_id != site.id:
-                raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+                raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
             if site.program_enabled and customer.enrolled_at is not None:
                 book = await open_book(uow, site, customer, now)  # the account lock, first
             elif uow.is_postgres:
                 # no account to lock: the customer row keeps per-customer limits honest
-                await session.execute(
-                    select(CustomerRow.id).where(CustomerRow.id == customer.id).with_for_update()
-                )
+                await orders_repo.lock_customer(session, customer.id)
         priced = await price(
             session, site, customer, basket, now,
             account=book.account if book else None, lock=uow.is_postgres,
@@ -106,10 +103,7 @@ async def record_order(
         await session.flush()
         return order
 
-    return await run_once(
-        db, scope=f"site:{site_id}", key=None, operation="recordOrder", request={}, now=now,
-        work=work, dump=lambda _: {}, load=never_loaded,
-    )  # fmt: skip
+    return await run_order_command(db, site_id, retry, work, now)
 
 
 def _new_order(  # noqa: PLR0917 - one call site, every part needed
@@ -127,7 +121,7 @@ def _new_order(  # noqa: PLR0917 - one call site, every part needed
         site_id=site.id,
         external_id=order_id,
         customer_id=customer.id if customer else None,
-        status="PLACED",
+        status=OrderStatus.PLACED,
         currency=site.currency,
         subtotal_minor=quote.subtotal,
         # what offers and member prices took off: points paid are a payment, not a discount
@@ -152,7 +146,7 @@ def _new_order(  # noqa: PLR0917 - one call site, every part needed
     )
 
 
-def _add_lines(session: AsyncSession, order: OrderRow, quote: Quote) -> None:
+def _add_lines(session: Session, order: OrderRow, quote: Quote) -> None:
     for q in quote.lines:
         session.add(
             OrderLineRow(
@@ -166,7 +160,7 @@ def _add_lines(session: AsyncSession, order: OrderRow, quote: Quote) -> None:
 
 
 async def _consume(  # noqa: PLR0917
-    session: AsyncSession,
+    session: Session,
     order: OrderRow,
     quote: Quote,
     customer: CustomerRow | None,
@@ -213,38 +207,20 @@ async def _consume(  # noqa: PLR0917
 
 
 async def _count_uses(
-    session: AsyncSession, counted: list[Candidate], customer: CustomerRow | None
+    session: Session, counted: list[Candidate], customer: CustomerRow | None
 ) -> None:
     for c in counted:
-        await update_one(
-            session,
-            update(OfferRow)
-            .where(
-                OfferRow.id == c.offer_id,
-                (OfferRow.max_uses.is_(None)) | (OfferRow.uses < OfferRow.max_uses),
-            )
-            .values(uses=OfferRow.uses + 1),
-        )
+        expect_changed(await orders_repo.count_offer_use(session, c.offer_id or 0))
         if customer is not None:
-            await add_customer_use(session, c.offer_id or 0, customer.id, 1)
+            await orders_repo.add_customer_use(session, c.offer_id or 0, customer.id, 1)
 
 
-async def _use_codes_and_vouchers(session: AsyncSession, quote: Quote, now: datetime) -> None:
+async def _use_codes_and_vouchers(session: Session, quote: Quote, now: datetime) -> None:
     used = [a.candidate for a in quote.applied]
     for code_id in sorted(c.coupon_code_id for c in used if c.coupon_code_id):
-        await update_one(
-            session,
-            update(CouponCodeRow)
-            .where(CouponCodeRow.id == code_id, CouponCodeRow.used_at.is_(None))
-            .values(used_at=now),
-        )
+        expect_changed(await orders_repo.use_coupon_code(session, code_id, now))
     for voucher_id in sorted(c.voucher_id for c in used if c.voucher_id):
-        await update_one(
-            session,
-            update(VoucherRow)
-            .where(VoucherRow.id == voucher_id, VoucherRow.status == VoucherStatus.ACTIVE)
-            .values(status=VoucherStatus.USED, used_at=now),
-        )
+        expect_changed(await orders_repo.use_voucher(session, voucher_id, now))
 
 
 async def _earn(

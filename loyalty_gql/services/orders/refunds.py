@@ -6,22 +6,16 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import (
-    OrderLineRow,
-    OrderOfferRow,
-    OrderRefundRow,
-    OrderRow,
-)
+from loyalty_gql.db.models import OrderRefundRow, OrderRow
+from loyalty_gql.db.repositories import orders as orders_repo
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import request_fingerprint
+from loyalty_gql.services.core.idempotency import Idempotency, request_fingerprint
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.orders.common import (
     MAX_ORDER_ID,
@@ -36,17 +30,28 @@ from loyalty_gql.services.points.ledger import Source
 
 
 @dataclass(frozen=True, slots=True)
+class RefundLine:
+    """How many of one order line were refunded."""
+
+    line_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
 class RefundRequest:
-    """A refund: some lines (line id, quantity) or an amount of money."""
+    """A refund: some lines or an amount of money."""
 
     refund_id: str
-    lines: tuple[tuple[str, int], ...] = ()
+    lines: tuple[RefundLine, ...] = ()
     amount: Decimal | None = None
 
     def request(self) -> dict[str, Any]:
-        """Plain data for the fingerprint."""
+        """Plain data for the fingerprint (stored with the refund: its shape stays)."""
         amount = None if self.amount is None else format(self.amount.normalize(), "f")
-        return {"lines": sorted(list(x) for x in self.lines), "amount": amount}
+        return {
+            "lines": sorted([line.line_id, line.quantity] for line in self.lines),
+            "amount": amount,
+        }
 
 
 async def refund_order(
@@ -55,37 +60,35 @@ async def refund_order(
     site_id: int,
     order_id: str,
     refund: RefundRequest,
+    retry: Idempotency,
     actor: Actor,
     clock: Clock,
 ) -> OrderRow:
     """Record a refund and take back the order's points in proportion to the money
-    refunded from lines that earn points. Idempotent on (order, refund id)."""
+    refunded from lines that earn points. Idempotent on (order, refund id); ``retry``
+    names the operation (the API: ``refundOrder``), part of the refund's fingerprint."""
     if (refund.amount is None) == (not refund.lines):
         raise DomainError.single(ErrorCode.INVALID_VALUE, "give either lines or an amount")
     if not 0 < len(refund.refund_id) <= MAX_ORDER_ID:
-        raise DomainError.single(ErrorCode.INVALID_VALUE, "1-128 characters", "refundId")
+        raise DomainError.single(ErrorCode.INVALID_VALUE, "1-128 characters", "refund_id")
     now = clock()
-    fingerprint = request_fingerprint("refundOrder", refund.request())
+    fingerprint = request_fingerprint(retry.operation, refund.request())
 
     async def work(uow: UnitOfWork) -> OrderRow:
         session = uow.session
         order = await locked_order(uow, site_id, checked_order_id(order_id))
-        earlier = await session.scalar(
-            select(OrderRefundRow).where(
-                OrderRefundRow.order_id == order.id, OrderRefundRow.refund_id == refund.refund_id
-            )
-        )
+        earlier = await orders_repo.refund_of_order(session, order.id, refund.refund_id)
         if earlier is not None:
             if earlier.request_hash != fingerprint:
                 raise DomainError.single(
                     ErrorCode.REFUND_ALREADY_RECORDED,
                     f"refund {refund.refund_id} was already recorded with other contents",
-                    "refundId",
+                    "refund_id",
                 )
             return order
         if order.status == OrderStatus.CANCELLED:
             raise DomainError.single(
-                ErrorCode.INVALID_STATE, "a cancelled order cannot be refunded", "orderId"
+                ErrorCode.INVALID_STATE, "a cancelled order cannot be refunded", "order_id"
             )
         money, base, lines = await _refund_amounts(session, order, refund)
         order.refunded_minor += money
@@ -99,11 +102,9 @@ async def refund_order(
                 book, order, target - order.points_taken_back, source, "order-refund"
             )
         if order.refunded_minor >= order.total_minor:
-            order.status = "REFUNDED"
-        await session.execute(
-            update(OrderOfferRow)
-            .where(OrderOfferRow.order_id == order.id)
-            .values(order_value_minor=order.total_minor - order.refunded_minor)
+            order.status = OrderStatus.REFUNDED
+        await orders_repo.set_order_value_of_offers(
+            session, order.id, order.total_minor - order.refunded_minor
         )
         order.updated_at = now
         session.add(
@@ -117,11 +118,11 @@ async def refund_order(
         await session.flush()
         return order
 
-    return await run_order_command(db, site_id, "refundOrder", work, now)
+    return await run_order_command(db, site_id, retry, work, now)
 
 
 async def _refund_amounts(
-    session: AsyncSession, order: OrderRow, refund: RefundRequest
+    session: Session, order: OrderRow, refund: RefundRequest
 ) -> tuple[int, int, list[dict[str, Any]]]:
     """(money refunded, of it on lines that earn points, the lines)."""
     left = order.total_minor - order.refunded_minor
@@ -143,15 +144,11 @@ async def _refund_amounts(
             else refunded * order.points_base_minor // max(order.total_minor, 1)
         )
         return money, max(0, cumulative - order.refunded_points_base_minor), []
-    rows = {
-        row.line_id: row
-        for row in await session.scalars(
-            select(OrderLineRow).where(OrderLineRow.order_id == order.id)
-        )
-    }
+    rows = await orders_repo.lines_of_order(session, order.id)
     money = base = 0
     lines = []
-    for index, (line_id, quantity) in enumerate(refund.lines):
+    for index, asked in enumerate(refund.lines):
+        line_id, quantity = asked.line_id, asked.quantity
         row = rows.get(line_id)
         if row is None:
             raise DomainError.single(
@@ -169,7 +166,7 @@ async def _refund_amounts(
         row.refunded_minor = cumulative
         money += share
         base += share if row.earns_points else 0
-        lines.append({"lineId": line_id, "quantity": quantity, "amount": share})
+        lines.append({"line_id": line_id, "quantity": quantity, "amount": share})
     if money > left:  # pragma: no cover - lines never refund more than they cost
         raise DomainError.single(ErrorCode.INVALID_VALUE, "more than the order is refunded")
     return money, base, lines

@@ -1,0 +1,222 @@
+"""Orders: finding and locking them, and the counters, codes, vouchers and punches that
+recording an order changes and cancelling it gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+
+from loyalty_gql.db.dialect import insert_for
+from loyalty_gql.db.models import (
+    CouponCodeRow,
+    CustomerRow,
+    LedgerEntryRow,
+    OfferAssignmentRow,
+    OfferCustomerUseRow,
+    OfferRow,
+    OrderLineRow,
+    OrderOfferRow,
+    OrderPunchRow,
+    OrderRefundRow,
+    OrderRow,
+    ReferralRow,
+    VoucherRow,
+)
+from loyalty_gql.db.session import Session
+from loyalty_gql.domain.ledger import VoucherStatus
+
+# -- the order -------------------------------------------------------------------------
+
+
+async def lock_order_id(session: Session, site_id: int, order_id: str) -> None:
+    """Queue behind other calls for this order id (PostgreSQL: an advisory lock held
+    until the transaction ends), even before the order exists."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"order|{site_id}|{order_id}"},
+    )
+
+
+async def order_by_external_id(
+    session: Session, site_id: int, order_id: str, *, lock: bool = False
+) -> OrderRow | None:
+    """The site's order with the shop's order id, optionally locked for update."""
+    query = select(OrderRow).where(OrderRow.site_id == site_id, OrderRow.external_id == order_id)
+    if lock:
+        query = query.with_for_update()
+    found: OrderRow | None = await session.scalar(query)
+    return found
+
+
+async def lock_customer(session: Session, customer_id: int) -> None:
+    """A row lock on the customer (PostgreSQL), for an order without an account to lock."""
+    await session.execute(
+        select(CustomerRow.id).where(CustomerRow.id == customer_id).with_for_update()
+    )
+
+
+async def ledger_entry(session: Session, entry_id: int | None) -> LedgerEntryRow | None:
+    """A ledger entry the order points to (from the session when already loaded)."""
+    if entry_id is None:
+        return None
+    return await session.get(LedgerEntryRow, entry_id)
+
+
+async def vouchers_by_ids(session: Session, ids: Sequence[int]) -> list[VoucherRow]:
+    """These vouchers, in id order."""
+    rows = await session.scalars(
+        select(VoucherRow).where(VoucherRow.id.in_(ids)).order_by(VoucherRow.id)
+    )
+    return list(rows)
+
+
+async def forget_referral_reward(session: Session, entry_id: int) -> None:
+    """The referral rewarded by this entry may be rewarded again."""
+    await session.execute(
+        update(ReferralRow)
+        .where(ReferralRow.rewarded_entry_id == entry_id)
+        .values(rewarded_entry_id=None)
+    )
+
+
+# -- what recording uses up (each returns whether its row changed) ---------------------
+
+
+async def count_offer_use(session: Session, offer_id: int) -> bool:
+    """One more use of the offer, unless its usage limit is reached."""
+    return await _changed_one(
+        session,
+        update(OfferRow)
+        .where(
+            OfferRow.id == offer_id,
+            (OfferRow.max_uses.is_(None)) | (OfferRow.uses < OfferRow.max_uses),
+        )
+        .values(uses=OfferRow.uses + 1),
+    )
+
+
+async def use_coupon_code(session: Session, code_id: int, now: datetime) -> bool:
+    """The single-use code is used, unless it was already."""
+    return await _changed_one(
+        session,
+        update(CouponCodeRow)
+        .where(CouponCodeRow.id == code_id, CouponCodeRow.used_at.is_(None))
+        .values(used_at=now),
+    )
+
+
+async def use_voucher(session: Session, voucher_id: int, now: datetime) -> bool:
+    """The voucher is used, unless it is no longer active."""
+    return await _changed_one(
+        session,
+        update(VoucherRow)
+        .where(VoucherRow.id == voucher_id, VoucherRow.status == VoucherStatus.ACTIVE)
+        .values(status=VoucherStatus.USED, used_at=now),
+    )
+
+
+async def _changed_one(session: Session, statement: Any) -> bool:
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def add_customer_use(session: Session, offer_id: int, customer_id: int, n: int) -> None:
+    """Add ``n`` (may be negative) to the customer's uses of the offer."""
+    insert = insert_for(session)
+    await session.execute(
+        insert(OfferCustomerUseRow)
+        .values(offer_id=offer_id, customer_id=customer_id, uses=max(n, 0))
+        .on_conflict_do_update(
+            index_elements=[OfferCustomerUseRow.offer_id, OfferCustomerUseRow.customer_id],
+            set_={"uses": OfferCustomerUseRow.uses + n},
+        )
+    )
+
+
+# -- what cancelling gives back --------------------------------------------------------
+
+
+async def offers_of_order(session: Session, order_pk: int) -> list[OrderOfferRow]:
+    """The offers, codes and vouchers the order used."""
+    rows = await session.scalars(select(OrderOfferRow).where(OrderOfferRow.order_id == order_pk))
+    return list(rows)
+
+
+async def usage_limits(session: Session, offer_ids: Sequence[int]) -> dict[int, int | None]:
+    """Each offer's usage limit (None: unlimited), by offer id."""
+    rows = await session.execute(
+        select(OfferRow.id, OfferRow.max_uses).where(OfferRow.id.in_(offer_ids))
+    )
+    return {int(pk): limit for pk, limit in rows}
+
+
+async def uncount_offer_use(session: Session, offer_id: int) -> None:
+    """One use of the offer fewer."""
+    await session.execute(
+        update(OfferRow).where(OfferRow.id == offer_id).values(uses=OfferRow.uses - 1)
+    )
+
+
+async def release_coupon_code(session: Session, code_id: int) -> None:
+    """The single-use code may be used again."""
+    await session.execute(
+        update(CouponCodeRow).where(CouponCodeRow.id == code_id).values(used_at=None)
+    )
+
+
+async def release_voucher(session: Session, voucher_id: int) -> None:
+    """The used voucher is active again."""
+    await session.execute(
+        update(VoucherRow)
+        .where(VoucherRow.id == voucher_id, VoucherRow.status == VoucherStatus.USED)
+        .values(status=VoucherStatus.ACTIVE, used_at=None)
+    )
+
+
+async def cancel_offers_of_order(session: Session, order_pk: int) -> None:
+    """The order's offer uses no longer count."""
+    await session.execute(
+        update(OrderOfferRow).where(OrderOfferRow.order_id == order_pk).values(cancelled=True)
+    )
+
+
+async def punches_of_order(session: Session, order_pk: int) -> list[OrderPunchRow]:
+    """The punches the order moved."""
+    rows = await session.scalars(select(OrderPunchRow).where(OrderPunchRow.order_id == order_pk))
+    return list(rows)
+
+
+async def assignment_by_id(session: Session, assignment_id: int) -> OfferAssignmentRow | None:
+    """An offer assignment (from the session when already loaded)."""
+    return await session.get(OfferAssignmentRow, assignment_id)
+
+
+# -- refunds ---------------------------------------------------------------------------
+
+
+async def refund_of_order(session: Session, order_pk: int, refund_id: str) -> OrderRefundRow | None:
+    """The order's refund with the shop's refund id."""
+    found: OrderRefundRow | None = await session.scalar(
+        select(OrderRefundRow).where(
+            OrderRefundRow.order_id == order_pk, OrderRefundRow.refund_id == refund_id
+        )
+    )
+    return found
+
+
+async def lines_of_order(session: Session, order_pk: int) -> dict[str, OrderLineRow]:
+    """The order's lines, by line id."""
+    rows = await session.scalars(select(OrderLineRow).where(OrderLineRow.order_id == order_pk))
+    return {row.line_id: row for row in rows}
+
+
+async def set_order_value_of_offers(session: Session, order_pk: int, value_minor: int) -> None:
+    """The order value its offer uses record (what is left after refunds)."""
+    await session.execute(
+        update(OrderOfferRow)
+        .where(OrderOfferRow.order_id == order_pk)
+        .values(order_value_minor=value_minor)
+    )
