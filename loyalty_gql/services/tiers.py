@@ -8,18 +8,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import PointAccountRow, SiteRow, TierRow
 from loyalty_gql.db.repositories import points as points_repo
 from loyalty_gql.db.repositories.tiers import (
+    accounts_to_review,
     measures_for,
     measures_for_many,
+    members_of_tier,
     rule_of,
+    tier_by_id,
+    tier_name_taken,
     tiers_of_site,
 )
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.tiers import TierMetric, TierRule, best_tier
 from loyalty_gql.services.core.common import Actor, Clock
@@ -40,7 +42,7 @@ class LockedAccount(Protocol):
     naming it here would make the ledger and tiers import each other)."""
 
     @property
-    def session(self) -> AsyncSession: ...
+    def session(self) -> Session: ...
 
     @property
     def site(self) -> SiteRow: ...
@@ -79,7 +81,7 @@ async def upgrade_if_qualified(book: LockedAccount) -> None:
 
 
 async def change_tier(
-    session: AsyncSession,
+    session: Session,
     account: PointAccountRow,
     *,
     old: TierRule | None,
@@ -123,12 +125,9 @@ def _tier_rule(fields: dict[str, Any], tier_id: int = 0) -> TierRule:
 
 
 async def _check_unique_name(
-    session: AsyncSession, site_id: int, name: str, tier_id: int | None
+    session: Session, site_id: int, name: str, tier_id: int | None
 ) -> None:
-    query = select(TierRow.id).where(TierRow.site_id == site_id, TierRow.name == name)
-    if tier_id is not None:
-        query = query.where(TierRow.id != tier_id)
-    if await session.scalar(query) is not None:
+    if await tier_name_taken(session, site_id, name, other_than=tier_id):
         raise DomainError.single(ErrorCode.DUPLICATE, f"a tier named {name!r} exists", "name")
 
 
@@ -234,10 +233,7 @@ async def delete_tier(
         remaining = [rule_of(r) for r in await tiers_of_site(uow.session, row.site_id)]
         gone = next(r for r in remaining if r.id == row.id)
         remaining = [r for r in remaining if r.id != row.id]
-        members_query = select(PointAccountRow).where(PointAccountRow.tier_id == row.id)
-        if uow.is_postgres:
-            members_query = members_query.with_for_update()
-        members = list(await uow.session.scalars(members_query))
+        members = await members_of_tier(uow.session, row.id, lock=uow.is_postgres)
         measures = await measures_for_many(uow.session, members, remaining, now.date())
         for account in members:
             best = best_tier(remaining, measures[account.customer_id])
@@ -270,15 +266,9 @@ async def review_tiers(db: Database, *, clock: Clock, batch_size: int = 500) -> 
     after = 0
     while True:
         async with UnitOfWork(db) as uow:
-            query = (
-                select(PointAccountRow)
-                .where(PointAccountRow.customer_id > after)
-                .order_by(PointAccountRow.customer_id)
-                .limit(batch_size)
+            accounts = await accounts_to_review(
+                uow.session, after=after, limit=batch_size, lock=uow.is_postgres
             )
-            if uow.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            accounts = list(await uow.session.scalars(query))
             if not accounts:
                 return changed
             after = accounts[-1].customer_id
@@ -301,19 +291,16 @@ async def review_tiers(db: Database, *, clock: Clock, batch_size: int = 500) -> 
             await uow.commit()
 
 
-async def _tier(session: AsyncSession, tier_id: int, *, lock: bool) -> TierRow:
-    query = select(TierRow).where(TierRow.id == tier_id)
-    if lock:
-        query = query.with_for_update()
-    row = await session.scalar(query)
+async def _tier(session: Session, tier_id: int, *, lock: bool) -> TierRow:
+    row = await tier_by_id(session, tier_id, lock=lock)
     if row is None:
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
     return row
 
 
-async def _load_tier(session: AsyncSession, stored: dict[str, Any]) -> TierRow:
+async def _load_tier(session: Session, stored: dict[str, Any]) -> TierRow:
     return await _tier(session, stored["tier"], lock=False)
 
 
-async def _load_deleted(_: AsyncSession, stored: dict[str, Any]) -> DeletedTier:
+async def _load_deleted(_: Session, stored: dict[str, Any]) -> DeletedTier:
     return DeletedTier(int(stored["tier"]), int(stored["site"]))

@@ -350,3 +350,34 @@ async def latest_expiry_taken_by_reversals(session: AsyncSession, entry_id: int)
         .where(LotMovementRow.entry_id.in_(reversals), LotMovementRow.points < 0)
     )
     return latest
+
+
+async def entry_by_id(session: AsyncSession, entry_id: int) -> LedgerEntryRow | None:
+    """A ledger entry by primary key (from the session's identity map when loaded)."""
+    return await session.get(LedgerEntryRow, entry_id)
+
+
+async def entry_by_key(session: AsyncSession, site_id: int, key: str) -> LedgerEntryRow | None:
+    """The entry written earlier under the ledger key ``key``, if any."""
+    found: LedgerEntryRow | None = await session.scalar(
+        select(LedgerEntryRow).where(
+            LedgerEntryRow.site_id == site_id, LedgerEntryRow.idempotency_key == key
+        )
+    )
+    return found
+
+
+async def lot_of_entry(session: AsyncSession, entry_id: int) -> PointLotRow | None:
+    """The lot a gain created."""
+    lot: PointLotRow | None = await session.scalar(
+        select(PointLotRow).where(PointLotRow.entry_id == entry_id)
+    )
+    return lot
+
+
+async def voucher_of_entry(session: AsyncSession, entry_id: int) -> VoucherRow | None:
+    """The voucher a spend bought, if it bought one."""
+    voucher: VoucherRow | None = await session.scalar(
+        select(VoucherRow).where(VoucherRow.ledger_entry_id == entry_id)
+    )
+    return voucher

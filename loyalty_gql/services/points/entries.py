@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, SiteRow
 from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.points import entry_by_id
 from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType, check_points
 from loyalty_gql.services.core.common import Actor, Clock
@@ -69,8 +69,8 @@ def _entry_outcome(entry: LedgerEntryRow) -> dict[str, Any]:
     return {"entry": entry.id}
 
 
-async def load_entry(session: AsyncSession, stored: dict[str, Any]) -> LedgerEntryRow:
-    entry = await session.get(LedgerEntryRow, stored["entry"])
+async def load_entry(session: Session, stored: dict[str, Any]) -> LedgerEntryRow:
+    entry = await entry_by_id(session, stored["entry"])
     if entry is None:  # pragma: no cover - entries are never deleted
         raise DomainError.single(ErrorCode.NOT_FOUND, "the entry is gone")
     return entry
@@ -242,7 +242,7 @@ async def reverse_entry(
 
 
 async def _entry(uow: UnitOfWork, entry_id: int) -> LedgerEntryRow:
-    entry = await uow.session.get(LedgerEntryRow, entry_id)
+    entry = await entry_by_id(uow.session, entry_id)
     if entry is None:
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such ledger entry", "entryId")
     return entry

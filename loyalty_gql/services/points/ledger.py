@@ -12,8 +12,6 @@ import hashlib
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from loyalty_gql.db.models import (
     CustomerRow,
     LedgerEntryRow,
@@ -199,9 +197,7 @@ class AccountBook(EntryWriter):
         """The lot a gain created, and how many of its points expired and were not
         written off yet (read once per reversal: reversible() then reverse())."""
         if gain.id not in self._own_lots:
-            lot = await self.session.scalar(
-                select(PointLotRow).where(PointLotRow.entry_id == gain.id)
-            )
+            lot = await repo.lot_of_entry(self.session, gain.id)
             forgivable = (
                 await repo.expired_not_forgiven(self.session, lot.id, gain.id) if lot else 0
             )
@@ -250,9 +246,7 @@ class AccountBook(EntryWriter):
     ) -> LedgerEntryRow:
         left = -original.points - done
         amount = _reversal_amount(points, left)
-        voucher = await self.session.scalar(
-            select(VoucherRow).where(VoucherRow.ledger_entry_id == original.id)
-        )
+        voucher = await repo.voucher_of_entry(self.session, original.id)
         if voucher is not None:
             self._cancel_voucher(voucher, amount, left)
         net = await repo.net_movements_of_entry(self.session, original.id)
@@ -346,12 +340,7 @@ async def open_book(
 
 async def entry_by_key(uow: UnitOfWork, site_id: int, key: str) -> LedgerEntryRow | None:
     """The entry written earlier under ``key``, if any."""
-    found: LedgerEntryRow | None = await uow.session.scalar(
-        select(LedgerEntryRow).where(
-            LedgerEntryRow.site_id == site_id, LedgerEntryRow.idempotency_key == key
-        )
-    )
-    return found
+    return await repo.entry_by_key(uow.session, site_id, key)
 
 
 def _reversal_amount(points: int | None, left: int) -> int:
