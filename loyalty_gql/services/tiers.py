@@ -25,7 +25,7 @@ from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.tiers import TierMetric, TierRule, best_tier
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 
 
@@ -138,7 +138,7 @@ async def create_tier(
     fields: dict[str, Any],
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> TierRow:
     """Add a tier to a site. Customers who qualify move up on their next qualifying event."""
     rule = _tier_rule(fields)
@@ -165,8 +165,8 @@ async def create_tier(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=idempotency_key,
-        operation="createTier",
+        key=retry.key,
+        operation=retry.operation,
         request={"site": site_id, **fields},
         now=now,
         work=work,
@@ -182,7 +182,7 @@ async def update_tier(
     changes: dict[str, Any],
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> TierRow:
     """Change a tier; members stay until they qualify higher or the review moves them."""
     now = clock()
@@ -203,8 +203,8 @@ async def update_tier(
     return await run_once(
         db,
         scope=f"tier:{tier_id}",
-        key=idempotency_key,
-        operation="updateTier",
+        key=retry.key,
+        operation=retry.operation,
         request={"tier": tier_id, **changes},
         now=now,
         work=work,
@@ -219,7 +219,7 @@ async def delete_tier(
     tier_id: int,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> DeletedTier:
     """Remove a tier; its members move to the best remaining tier they qualify for.
 
@@ -247,8 +247,8 @@ async def delete_tier(
     return await run_once(
         db,
         scope=f"tier:{tier_id}",
-        key=idempotency_key,
-        operation="deleteTier",
+        key=retry.key,
+        operation=retry.operation,
         request={"tier": tier_id},
         now=now,
         work=work,

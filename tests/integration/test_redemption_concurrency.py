@@ -12,6 +12,7 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow, PointAccountRow, VoucherRow
 from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.offers import catalog as offers
 from loyalty_gql.services.offers.redemptions import redeem_offer
 from loyalty_gql.services.points import grant_points
@@ -62,7 +63,13 @@ async def test_an_offer_limited_to_10_uses_is_redeemed_exactly_10_times_by_50(db
     the_shop = await shop(db, Clock(), customers_count=50)
     for customer in the_shop.customer_ids:
         await grant_points(
-            db, customer_id=customer, points=300, reason="test", actor=ADMIN, clock=Clock()
+            db,
+            customer_id=customer,
+            points=300,
+            reason="test",
+            actor=ADMIN,
+            clock=Clock(),
+            retry=Idempotency("grantPoints"),
         )
     offer_id = await _reward(db, the_shop.site_id, max_uses=10)
     # when: all 50 buy at once
@@ -82,7 +89,13 @@ async def test_the_per_customer_limit_holds_under_concurrency(db: Database):
     the_shop = await shop(db, Clock())
     customer = the_shop.customer_ids[0]
     await grant_points(
-        db, customer_id=customer, points=1000, reason="t", actor=ADMIN, clock=Clock()
+        db,
+        customer_id=customer,
+        points=1000,
+        reason="t",
+        actor=ADMIN,
+        clock=Clock(),
+        retry=Idempotency("grantPoints"),
     )
     offer_id = await _reward(db, the_shop.site_id, max_uses_per_customer=2)
     # when

@@ -14,6 +14,7 @@ from loyalty_gql.api.core.resolving import (
     AppInfo,
     managed,
     node_or_not_found,
+    retry_of,
     served,
 )
 from loyalty_gql.api.customers.types import Customer
@@ -121,7 +122,7 @@ class PointsMutations:
             referred_customer_id=referred,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         entry = LedgerEntry.from_row(result) if isinstance(result, LedgerEntryRow) else None
         return RecordActivityPayload(
@@ -147,7 +148,7 @@ class PointsMutations:
             reason=input.reason,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return GrantPointsPayload(
             entry=LedgerEntry.from_row(row),

@@ -10,7 +10,14 @@ import strawberry
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
-from loyalty_gql.api.core.resolving import TIER, AppInfo, admin_site, managed, node_or_not_found
+from loyalty_gql.api.core.resolving import (
+    TIER,
+    AppInfo,
+    admin_site,
+    managed,
+    node_or_not_found,
+    retry_of,
+)
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.tiers.types import Tier
 from loyalty_gql.db.models import TierRow
@@ -126,7 +133,7 @@ class TierMutations:
             fields=fields,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return TierPayload(tier=Tier.from_row(row), user_errors=[])
 
@@ -153,7 +160,7 @@ class TierMutations:
             changes=changes,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return TierPayload(tier=Tier.from_row(row), user_errors=[])
 
@@ -178,7 +185,7 @@ class TierMutations:
             tier_id=pk,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         if not ctx.access.manages_site(gone.site_id):
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")

@@ -19,7 +19,7 @@ from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.entries import (
     MAX_REFERENCE,
@@ -46,7 +46,7 @@ async def record_activity(
     referred_customer_id: int | None,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> LedgerEntryRow | ReferralRow:
     """Reward an activity: newsletter sign-up (once), product review (once per product),
     a custom activity (within its daily cap), or record a referral (rewarded later)."""
@@ -65,7 +65,7 @@ async def record_activity(
         if code == "REFERRAL":
             return await _record_referral(uow, who, referred_customer_id, now)
         settings = settings_of(who.site)
-        points, key = _activity_terms(settings, code, ref, customer_id, idempotency_key)
+        points, key = _activity_terms(settings, code, ref, customer_id, retry.key)
         # Lock the account first: the once-only and daily-cap checks below must see
         # every earlier activity of this customer, including concurrent ones.
         book = await open_customer_book(uow, who, now)
@@ -84,8 +84,8 @@ async def record_activity(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="recordActivity",
+        key=retry.key,
+        operation=retry.operation,
         request={"customer": customer_id, "activity": code, "ref": ref,
                  "referred": referred_customer_id},
         now=now,
