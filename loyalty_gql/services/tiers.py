@@ -100,10 +100,10 @@ async def change_tier(
         kind="TIER_CHANGED",
         dedupe_key=f"tier:{account.customer_id}:{uuid.uuid4().hex}",
         payload={
-            "fromTierId": old.id if old else None,
-            "fromTier": old.name if old else None,
-            "toTierId": new.id if new else None,
-            "toTier": new.name if new else None,
+            "from_tier_id": old.id if old else None,
+            "from_tier": old.name if old else None,
+            "to_tier_id": new.id if new else None,
+            "to_tier": new.name if new else None,
             "reason": reason,
         },
         now=now,
@@ -294,7 +294,7 @@ async def review_tiers(db: Database, *, clock: Clock, batch_size: int = 500) -> 
 async def _tier(session: Session, tier_id: int, *, lock: bool) -> TierRow:
     row = await tier_by_id(session, tier_id, lock=lock)
     if row is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tierId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such tier", "tier_id")
     return row
 
 

@@ -149,7 +149,7 @@ async def _tier_events(db: Database) -> list[tuple[str | None, str | None, str]]
             .where(OutboxEventRow.kind == "TIER_CHANGED")
             .order_by(OutboxEventRow.id)
         )
-        return [(r.payload["fromTier"], r.payload["toTier"], r.payload["reason"]) for r in rows]
+        return [(r.payload["from_tier"], r.payload["to_tier"], r.payload["reason"]) for r in rows]
 
 
 def _progress(next_tier: str | None, value: int, remaining: int) -> dict[str, Any]:

@@ -135,7 +135,7 @@ async def _warnings(db: Database) -> list[tuple[int, str]]:
             .where(OutboxEventRow.kind == "POINTS_EXPIRING")
             .order_by(OutboxEventRow.id)
         )
-        return [(row.payload["daysBefore"], row.payload["expiresOn"]) for row in rows]
+        return [(row.payload["days_before"], row.payload["expires_on"]) for row in rows]
 
 
 async def test_warnings_are_written_once_per_step(db: Database):

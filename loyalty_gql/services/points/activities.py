@@ -155,21 +155,21 @@ async def _record_referral(
         )
     if referred_id is None:
         raise DomainError.single(
-            ErrorCode.REQUIRED, "name the referred customer", "referredCustomerId"
+            ErrorCode.REQUIRED, "name the referred customer", "referred_customer_id"
         )
     if referred_id == who.customer.id:
         raise DomainError.single(
-            ErrorCode.SELF_REFERRAL, "customers cannot refer themselves", "referredCustomerId"
+            ErrorCode.SELF_REFERRAL, "customers cannot refer themselves", "referred_customer_id"
         )
     referred = await customer_by_id(uow.session, referred_id)
     if referred is None or referred.site_id != who.site.id:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "referredCustomerId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "referred_customer_id")
     existing = await referral_of(uow.session, referred_id)
     if existing is not None:
         raise DomainError.single(
             ErrorCode.ACTIVITY_ALREADY_REWARDED,
             "this customer was already referred",
-            "referredCustomerId",
+            "referred_customer_id",
         )
     row = ReferralRow(
         site_id=who.site.id, referrer_id=who.customer.id, referred_id=referred_id, created_at=now

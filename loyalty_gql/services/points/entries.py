@@ -46,7 +46,7 @@ async def participant(
     """The customer and site, refusing with PROGRAM_DISABLED or NOT_ENROLLED."""
     customer = await customer_by_id(uow.session, customer_id)
     if customer is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
     site = await site_by_id(uow.session, customer.site_id)
     if site is None:  # pragma: no cover - foreign key
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such site")
@@ -56,7 +56,7 @@ async def participant(
         )
     if need_enrolled and customer.enrolled_at is None:
         raise DomainError.single(
-            ErrorCode.NOT_ENROLLED, "the customer is not enrolled in the program", "customerId"
+            ErrorCode.NOT_ENROLLED, "the customer is not enrolled in the program", "customer_id"
         )
     return Participant(site, customer)
 
@@ -243,5 +243,5 @@ async def reverse_entry(
 async def _entry(uow: UnitOfWork, entry_id: int) -> LedgerEntryRow:
     entry = await entry_by_id(uow.session, entry_id)
     if entry is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such ledger entry", "entryId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such ledger entry", "entry_id")
     return entry

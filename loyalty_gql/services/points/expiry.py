@@ -79,7 +79,7 @@ async def _expire_accounts(uow: UnitOfWork, accounts: list[PointAccountRow], now
                 dedupe_key=f"expired:{entry.id}",
                 payload={
                     "points": entry.expired_points,
-                    "expiredAt": now.isoformat(),
+                    "expired_at": now.isoformat(),
                     "available": account.available,
                 },
                 now=now,
@@ -115,9 +115,9 @@ async def warn_expiring(db: Database, *, clock: Clock) -> int:
                     dedupe_key=f"expiring:{customer_id}:{day.isoformat()}:{step}",
                     payload={
                         "points": points,
-                        "expiresAt": expires_at.isoformat(),
-                        "expiresOn": day.isoformat(),
-                        "daysBefore": step,
+                        "expires_at": expires_at.isoformat(),
+                        "expires_on": day.isoformat(),
+                        "days_before": step,
                     },
                     now=now,
                 ):

@@ -143,7 +143,7 @@ class AccountBook(EntryWriter):
         kind = EntryKind(original.kind)
         if kind in (EntryKind.REVERSED, EntryKind.EXPIRED):
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{kind.value} entries cannot be reversed", "entryId"
+                ErrorCode.INVALID_VALUE, f"{kind.value} entries cannot be reversed", "entry_id"
             )
         done, done_pending, done_earned = await repo.reversed_so_far(self.session, original.id)
         if kind is EntryKind.PENDING:
@@ -268,7 +268,7 @@ class AccountBook(EntryWriter):
             raise DomainError.single(
                 ErrorCode.INVALID_VALUE,
                 "the points bought a voucher: only an unused voucher can be refunded, in full",
-                "entryId",
+                "entry_id",
             )
         voucher.status = VoucherStatus.CANCELLED
 
@@ -315,14 +315,14 @@ class AccountBook(EntryWriter):
                 kind="REWARD_EARNED",
                 dedupe_key=ledger_key("reward", spend_key),
                 payload={
-                    "voucherId": voucher.id,
-                    "voucherCode": voucher.code,
-                    "valueType": voucher.value_type,
+                    "voucher_id": voucher.id,
+                    "voucher_code": voucher.code,
+                    "value_type": voucher.value_type,
                     "value": str(voucher.value),
                     "currency": voucher.currency,
-                    "minimumOrderValue": str(reward.minimum_order_value),
-                    "expiresAt": voucher.expires_at.isoformat() if voucher.expires_at else None,
-                    "pointsSpent": reward.points,
+                    "minimum_order_value": str(reward.minimum_order_value),
+                    "expires_at": voucher.expires_at.isoformat() if voucher.expires_at else None,
+                    "points_spent": reward.points,
                 },
                 now=self.now,
             )
@@ -346,7 +346,7 @@ async def entry_by_key(uow: UnitOfWork, site_id: int, key: str) -> LedgerEntryRo
 def _reversal_amount(points: int | None, left: int) -> int:
     if left <= 0:
         raise DomainError.single(
-            ErrorCode.ALREADY_REVERSED, "this entry has already been reversed in full", "entryId"
+            ErrorCode.ALREADY_REVERSED, "this entry has already been reversed in full", "entry_id"
         )
     if points is None:
         return left
