@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -276,16 +277,22 @@ async def test_concurrent_activations_activate_once(db: Database):
 
 async def test_reversing_an_old_earning_does_not_lower_this_months_points(db: Database):
     from loyalty_gql.domain.tiers import TierMetric
-    from loyalty_gql.services.tiers import create_tier, review_tiers
+    from loyalty_gql.services.tiers import TierTerms, create_tier, review_tiers
 
     clock = Clock()
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
+    gold = TierTerms(
+        name="Gold",
+        rank=1,
+        metric=TierMetric.POINTS_EARNED,
+        threshold=100,
+        window_months=1,
+        earn_multiplier=Decimal(1),
+    )
     await create_tier(
-        db, site_id=the_shop.site_id,
-        fields={"name": "Gold", "rank": 1, "metric": TierMetric.POINTS_EARNED, "threshold": 100,
-                "window_months": 1, "earn_multiplier": "1", "benefits": None},
-        actor=ADMIN, clock=clock, retry=Idempotency("createTier"),
+        db, site_id=the_shop.site_id, terms=gold, actor=ADMIN, clock=clock,
+        retry=Idempotency("createTier"),
     )  # fmt: skip
     old = await _earn(db, clock.day(0), customer, 100)  # earned 40 days before the review
     await _earn(db, clock.day(40), customer, 100)  # earned this month: Gold

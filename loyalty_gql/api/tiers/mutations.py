@@ -100,6 +100,20 @@ class DeleteTierPayload:
     )
 
 
+def _changes(input: UpdateTierInput) -> tier_service.TierChanges:
+    """The changes an update asks for: the fields given; a field that may be omitted but
+    not cleared is REQUIRED when null."""
+    given: dict[str, Any] = {
+        name: value
+        for name, value in vars(input).items()
+        if value is not strawberry.UNSET and name not in ("tier_id", "idempotency_key")
+    }
+    for name in ("name", "rank", "metric", "threshold", "earn_multiplier"):
+        if name in given and given[name] is None:
+            raise DomainError.single(ErrorCode.REQUIRED, "may be omitted but not null", name)
+    return tier_service.TierChanges(**given)
+
+
 async def _tier_of_admin(info: AppInfo, tier_id: str) -> int:
     row = await node_or_not_found(info, tier_id, TIER, managed, field="tierId")
     return row.id
@@ -118,19 +132,19 @@ class TierMutations:
         """Create a tier."""
         ctx = info.context
         site_pk = admin_site(info, input.site_id)
-        fields = {
-            "name": input.name,
-            "rank": input.rank,
-            "metric": input.metric,
-            "threshold": input.threshold,
-            "window_months": input.window_months,
-            "earn_multiplier": input.earn_multiplier,
-            "benefits": input.benefits,
-        }
+        terms = tier_service.TierTerms(
+            name=input.name,
+            rank=input.rank,
+            metric=input.metric,
+            threshold=input.threshold,
+            window_months=input.window_months,
+            earn_multiplier=input.earn_multiplier,
+            benefits=input.benefits,
+        )
         row: TierRow = await tier_service.create_tier(
             ctx.db,
             site_id=site_pk,
-            fields=fields,
+            terms=terms,
             actor=ctx.actor,
             clock=ctx.clock,
             retry=retry_of(info, input.idempotency_key),
@@ -145,14 +159,7 @@ class TierMutations:
     ) -> TierPayload:
         """Update a tier."""
         ctx = info.context
-        changes: dict[str, Any] = {
-            name: value
-            for name, value in vars(input).items()
-            if value is not strawberry.UNSET and name not in ("tier_id", "idempotency_key")
-        }
-        for name in ("name", "rank", "metric", "threshold", "earn_multiplier"):
-            if name in changes and changes[name] is None:
-                raise DomainError.single(ErrorCode.REQUIRED, "may be omitted but not null", name)
+        changes = _changes(input)
         pk = await _tier_of_admin(info, input.tier_id)
         row = await tier_service.update_tier(
             ctx.db,

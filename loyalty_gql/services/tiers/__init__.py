@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from loyalty_gql.services.tiers.definitions import (
+    UNSET,
     DeletedTier,
+    TierChanges,
+    TierTerms,
     create_tier,
     delete_tier,
     update_tier,
@@ -16,8 +19,11 @@ from loyalty_gql.services.tiers.moves import (
 )
 
 __all__ = [
+    "UNSET",
     "DeletedTier",
     "LockedAccount",
+    "TierChanges",
+    "TierTerms",
     "change_tier",
     "create_tier",
     "delete_tier",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import TierRow
@@ -33,29 +34,80 @@ class DeletedTier:
     site_id: int
 
 
-TIER_FIELDS = (
-    "name",
-    "rank",
-    "metric",
-    "threshold",
-    "window_months",
-    "earn_multiplier",
-    "benefits",
-)
+class _Unset(Enum):
+    UNSET = "UNSET"
 
 
-def _tier_rule(fields: dict[str, Any], tier_id: int = 0) -> TierRule:
-    rule = TierRule(
-        id=tier_id,
-        name=fields["name"].strip(),
-        rank=fields["rank"],
-        metric=fields["metric"],
-        threshold=fields["threshold"],
-        window_months=fields["window_months"],
-        earn_multiplier=Decimal(fields["earn_multiplier"]),
-    )
-    rule.check()
-    return rule
+UNSET: Final = _Unset.UNSET
+"""A term an update leaves as it is (None, where a term may be empty, clears it)."""
+Unset = Literal[_Unset.UNSET]
+
+
+@dataclass(frozen=True, slots=True)
+class TierTerms:
+    """What defines a tier, as an admin gives it: createTier's command, and what
+    updateTier's changes apply to."""
+
+    name: str
+    rank: int
+    metric: TierMetric
+    threshold: int
+    window_months: int | None
+    earn_multiplier: Decimal
+    benefits: str | None = None
+
+    @classmethod
+    def of(cls, row: TierRow) -> TierTerms:
+        """The terms a tier has now."""
+        return cls(
+            name=row.name,
+            rank=row.rank,
+            metric=TierMetric(row.metric),
+            threshold=row.threshold,
+            window_months=row.window_months,
+            earn_multiplier=row.earn_multiplier,
+            benefits=row.benefits,
+        )
+
+    def given(self) -> dict[str, Any]:
+        """Every term, by name (what the stored request fingerprint holds)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def rule(self, tier_id: int = 0) -> TierRule:
+        """The domain rule of these terms, its name trimmed; INVALID_VALUE when wrong."""
+        rule = TierRule(
+            id=tier_id,
+            name=self.name.strip(),
+            rank=self.rank,
+            metric=self.metric,
+            threshold=self.threshold,
+            window_months=self.window_months,
+            earn_multiplier=Decimal(self.earn_multiplier),
+        )
+        rule.check()
+        return rule
+
+
+@dataclass(frozen=True, slots=True)
+class TierChanges:
+    """updateTier's command: the terms to change; UNSET ones keep their value."""
+
+    name: str | Unset = UNSET
+    rank: int | Unset = UNSET
+    metric: TierMetric | Unset = UNSET
+    threshold: int | Unset = UNSET
+    window_months: int | Unset | None = UNSET
+    earn_multiplier: Decimal | Unset = UNSET
+    benefits: str | Unset | None = UNSET
+
+    def given(self) -> dict[str, Any]:
+        """The terms to change, by name (what the stored request fingerprint holds)."""
+        changed = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return {name: value for name, value in changed if value is not UNSET}
+
+    def applied_to(self, terms: TierTerms) -> TierTerms:
+        """``terms`` with these changes."""
+        return replace(terms, **self.given())
 
 
 async def _check_unique_name(
@@ -69,13 +121,13 @@ async def create_tier(
     db: Database,
     *,
     site_id: int,
-    fields: dict[str, Any],
+    terms: TierTerms,
     actor: Actor,
     clock: Clock,
     retry: Idempotency,
 ) -> TierRow:
     """Add a tier to a site. Customers who qualify move up on their next qualifying event."""
-    rule = _tier_rule(fields)
+    rule = terms.rule()
     now = clock()
 
     async def work(uow: UnitOfWork) -> TierRow:
@@ -88,7 +140,7 @@ async def create_tier(
             threshold=rule.threshold,
             window_months=rule.window_months,
             earn_multiplier=rule.earn_multiplier,
-            benefits=fields.get("benefits"),
+            benefits=terms.benefits,
             created_at=now,
             updated_at=now,
         )
@@ -101,7 +153,7 @@ async def create_tier(
         scope=f"site:{site_id}",
         key=retry.key,
         operation=retry.operation,
-        request={"site": site_id, **fields},
+        request={"site": site_id, **terms.given()},
         now=now,
         work=work,
         dump=lambda row: {"tier": row.id},
@@ -113,7 +165,7 @@ async def update_tier(
     db: Database,
     *,
     tier_id: int,
-    changes: dict[str, Any],
+    changes: TierChanges,
     actor: Actor,
     clock: Clock,
     retry: Idempotency,
@@ -123,14 +175,12 @@ async def update_tier(
 
     async def work(uow: UnitOfWork) -> TierRow:
         row = await _tier(uow.session, tier_id, lock=uow.is_postgres)
-        current = {name: getattr(row, name) for name in TIER_FIELDS}
-        current["metric"] = TierMetric(row.metric)
-        merged = {**current, **changes}
-        rule = _tier_rule(merged, row.id)
+        terms = changes.applied_to(TierTerms.of(row))
+        rule = terms.rule(row.id)
         await _check_unique_name(uow.session, row.site_id, rule.name, row.id)
         row.name, row.rank, row.metric = rule.name, rule.rank, rule.metric.value
         row.threshold, row.window_months = rule.threshold, rule.window_months
-        row.earn_multiplier, row.benefits = rule.earn_multiplier, merged.get("benefits")
+        row.earn_multiplier, row.benefits = rule.earn_multiplier, terms.benefits
         row.updated_at = now
         return row
 
@@ -139,7 +189,7 @@ async def update_tier(
         scope=f"tier:{tier_id}",
         key=retry.key,
         operation=retry.operation,
-        request={"tier": tier_id, **changes},
+        request={"tier": tier_id, **changes.given()},
         now=now,
         work=work,
         dump=lambda row: {"tier": row.id},
