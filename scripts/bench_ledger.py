@@ -35,6 +35,7 @@ from loyalty_gql.db.repositories.points import accounts_by_customer_ids
 from loyalty_gql.domain.program import ValidityPolicy
 from loyalty_gql.services import program
 from loyalty_gql.services.core.common import Actor
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import spend_points
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,7 +173,7 @@ async def measure(db: Database, ids: list[int], reads: int, spends: int) -> dict
         cid = rng.choice(ids)
         started = time.perf_counter()
         await spend_points(db, customer_id=cid, points=10, source_ref=None, actor=ADMIN,
-                           clock=clock)  # fmt: skip
+                           clock=clock, retry=Idempotency("spendPoints"))  # fmt: skip
         spend_times.append((time.perf_counter() - started) * 1000)
     return {"read": summary(read_times), "spend": summary(spend_times)}
 

@@ -14,8 +14,9 @@ from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.orders.types import Order
-from loyalty_gql.api.points.types import LedgerEntry, Tier
+from loyalty_gql.api.points.types import LedgerEntry
 from loyalty_gql.api.sites.types import Site
+from loyalty_gql.api.tiers.types import Tier
 from loyalty_gql.db.models import OrderRow
 
 

@@ -26,10 +26,13 @@ from loyalty_gql.api.orders.resolvers import OrderMutations, OrderQueries
 from loyalty_gql.api.orders.types import Order
 from loyalty_gql.api.points.mutations import PointsMutations
 from loyalty_gql.api.points.queries import PointsQueries
-from loyalty_gql.api.points.types import LedgerEntry, Tier, Voucher
+from loyalty_gql.api.points.types import LedgerEntry, Voucher
 from loyalty_gql.api.sites.mutations import SiteMutations
 from loyalty_gql.api.sites.queries import SiteQueries
 from loyalty_gql.api.sites.types import Site
+from loyalty_gql.api.tiers.mutations import TierMutations
+from loyalty_gql.api.tiers.queries import TierQueries
+from loyalty_gql.api.tiers.types import Tier
 from loyalty_gql.api.webhooks.mutations import WebhookMutations
 from loyalty_gql.api.webhooks.queries import WebhookQueries
 from loyalty_gql.api.webhooks.types import WebhookDelivery, WebhookEndpoint
@@ -41,6 +44,7 @@ Query = merge_types(
         SiteQueries,
         CustomerQueries,
         PointsQueries,
+        TierQueries,
         OfferQueries,
         ExchangeQueries,
         OrderQueries,
@@ -56,6 +60,7 @@ Mutation = merge_types(
         SiteMutations,
         CustomerMutations,
         PointsMutations,
+        TierMutations,
         OfferMutations,
         RedemptionMutations,
         AssignmentMutations,

@@ -47,11 +47,11 @@ class TierRule:
         if not 0 <= self.threshold <= 10**12:
             problems.append(_invalid("threshold", "must be 0 or more"))
         if self.window_months is not None and not 1 <= self.window_months <= 120:
-            problems.append(_invalid("windowMonths", "must be 1 to 120 months, or null"))
+            problems.append(_invalid("window_months", "must be 1 to 120 months, or null"))
         if not Decimal(1) <= self.earn_multiplier <= MAX_MULTIPLIER:
-            problems.append(_invalid("earnMultiplier", f"must be 1 to {MAX_MULTIPLIER}"))
+            problems.append(_invalid("earn_multiplier", f"must be 1 to {MAX_MULTIPLIER}"))
         elif self.earn_multiplier.as_tuple().exponent < -2:  # type: ignore[operator]
-            problems.append(_invalid("earnMultiplier", "may have at most 2 decimal places"))
+            problems.append(_invalid("earn_multiplier", "may have at most 2 decimal places"))
         if problems:
             raise DomainError(problems)
 

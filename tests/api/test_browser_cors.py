@@ -37,6 +37,7 @@ from loyalty_gql.db.engine import create_database
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.seed import DEMO_SITE
 from loyalty_gql.services.core.common import Actor, system_clock
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import grant_points
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -110,6 +111,7 @@ async def _give_points(url: str) -> None:
             reason="browser CORS test",
             actor=Actor("admin", "test"),
             clock=system_clock,
+            retry=Idempotency("grantPoints"),
         )
     finally:
         await db.dispose()

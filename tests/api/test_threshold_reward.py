@@ -152,7 +152,7 @@ async def test_reaching_the_threshold_turns_points_into_a_voucher(
         ("ADJUSTED", 620, 620, "ADMIN"),
     ]
     events = await _reward_events(db)
-    assert [(e["voucherCode"], e["pointsSpent"], e["valueType"]) for e in events] == [
+    assert [(e["voucher_code"], e["points_spent"], e["value_type"]) for e in events] == [
         (code, 500, "PERCENT")
     ]
 
@@ -212,7 +212,7 @@ async def test_crossing_the_threshold_twice_at_once_gives_two_vouchers(
         ("ADJUSTED", 1100, 1100, "ADMIN"),
     ]
     # vouchers are listed newest first; the events were written oldest first
-    assert [e["voucherCode"] for e in await _reward_events(db)] == codes[::-1]
+    assert [e["voucher_code"] for e in await _reward_events(db)] == codes[::-1]
 
 
 async def test_a_retried_grant_converts_its_points_once(gql: GraphQLClient, db: Database):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow
-from loyalty_gql.services.tiers import review_tiers
+from loyalty_gql.domain.tiers import TierMetric
+from loyalty_gql.services.core.idempotency import request_fingerprint
+from loyalty_gql.services.tiers import TierChanges, TierTerms, review_tiers
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import Clock, GraphQLClient
 
@@ -149,7 +152,7 @@ async def _tier_events(db: Database) -> list[tuple[str | None, str | None, str]]
             .where(OutboxEventRow.kind == "TIER_CHANGED")
             .order_by(OutboxEventRow.id)
         )
-        return [(r.payload["fromTier"], r.payload["toTier"], r.payload["reason"]) for r in rows]
+        return [(r.payload["from_tier"], r.payload["to_tier"], r.payload["reason"]) for r in rows]
 
 
 def _progress(next_tier: str | None, value: int, remaining: int) -> dict[str, Any]:
@@ -523,3 +526,24 @@ async def test_a_deleted_tiers_key_replays_to_no_other_sites_admin(gql: GraphQLC
     other = await _delete(gql, tier_id, site="shop-b", idempotencyKey="drop-gold")
     assert other["deletedTierId"] is None
     assert [e["code"] for e in other["userErrors"]] == ["NOT_FOUND"]
+
+
+def test_tier_commands_keep_the_request_fingerprints_stored_before_they_were_typed():
+    # given: the requests as createTier and updateTier stored them from their input dicts
+    created = {"site": 1, "name": " Gold ", "rank": 2, "metric": TierMetric.POINTS_EARNED,
+               "threshold": 500, "window_months": None, "earn_multiplier": Decimal("1.5"),
+               "benefits": None}  # fmt: skip
+    updated = {"tier": 1, "threshold": 750, "window_months": None}
+    # when: the same requests as typed commands
+    terms = TierTerms(
+        name=" Gold ", rank=2, metric=TierMetric.POINTS_EARNED, threshold=500,
+        window_months=None, earn_multiplier=Decimal("1.5"),
+    )  # fmt: skip
+    changes = TierChanges(threshold=750, window_months=None)
+    # then: a retry after the deploy replays the stored outcome
+    assert request_fingerprint("createTier", {"site": 1, **terms.given()}) == (
+        request_fingerprint("createTier", created)
+    )
+    assert request_fingerprint("updateTier", {"tier": 1, **changes.given()}) == (
+        request_fingerprint("updateTier", updated)
+    )

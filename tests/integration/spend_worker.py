@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from loyalty_gql.db.engine import create_database
 from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.services.core.common import Actor
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import spend_points
 
 
@@ -27,6 +28,7 @@ async def main(url: str, customer_id: int, count: int) -> None:
                 source_ref=None,
                 actor=Actor("service", "worker"),
                 clock=lambda: datetime(2026, 1, 15, 12, tzinfo=UTC),
+                retry=Idempotency("spendPoints"),
             )
         except DomainError as error:
             return error.problems[0].code.value

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from loyalty_gql.db.engine import Database
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import earn_points, grant_points, spend_points
 from tests.conftest import Clock, DatabaseBackend
@@ -51,10 +52,26 @@ async def _some_activity(db: Database, clock: Clock) -> list[int]:
     for customer, points in ((ann, 120), (bob, 40)):
         await earn_points(
             db, customer_id=customer, points=points, pending=False, source=SourceType.ACTIVITY,
-            source_ref=None, actor=SERVICE, clock=clock,
+            source_ref=None, actor=SERVICE, clock=clock, retry=Idempotency("earnPoints"),
         )  # fmt: skip
-    await spend_points(db, customer_id=ann, points=50, source_ref=None, actor=SERVICE, clock=clock)
-    await grant_points(db, customer_id=bob, points=-10, reason="fix", actor=ADMIN, clock=clock)
+    await spend_points(
+        db,
+        customer_id=ann,
+        points=50,
+        source_ref=None,
+        actor=SERVICE,
+        clock=clock,
+        retry=Idempotency("spendPoints"),
+    )
+    await grant_points(
+        db,
+        customer_id=bob,
+        points=-10,
+        reason="fix",
+        actor=ADMIN,
+        clock=clock,
+        retry=Idempotency("grantPoints"),
+    )
     return the_shop.customer_ids
 
 
@@ -97,7 +114,7 @@ async def test_jobs_expire_prints_how_many_entries_it_wrote(
     for customer in the_shop.customer_ids:
         await earn_points(
             db, customer_id=customer, points=25, pending=False, source=SourceType.ACTIVITY,
-            source_ref=None, actor=SERVICE, clock=clock,
+            source_ref=None, actor=SERVICE, clock=clock, retry=Idempotency("earnPoints"),
         )  # fmt: skip
     # when
     first = await _cli(backend, "jobs", "expire")

@@ -12,6 +12,7 @@ from loyalty_gql.db.models import LedgerEntryRow, OutboxEventRow, PointAccountRo
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
 from loyalty_gql.services.core.common import system_clock
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import earn_points, spend_points
 from loyalty_gql.services.points.expiry import expire_points, warn_expiring
 from loyalty_gql.services.points.verify import verify_ledger
@@ -40,6 +41,7 @@ async def _earn(db: Database, customer_id: int, points: int, source=SourceType.A
         source_ref=None,
         actor=SERVICE,
         clock=system_clock,
+        retry=Idempotency("earnPoints"),
     )
 
 
@@ -86,7 +88,13 @@ async def test_spends_use_the_lots_that_expire_soonest(db: Database):
         await _earn(db, customer, 100)
     with at(11):
         await spend_points(
-            db, customer_id=customer, points=150, source_ref=None, actor=SERVICE, clock=system_clock
+            db,
+            customer_id=customer,
+            points=150,
+            source_ref=None,
+            actor=SERVICE,
+            clock=system_clock,
+            retry=Idempotency("spendPoints"),
         )
     with at(31):  # the first lot was spent in full: nothing to expire
         assert await expire_points(db, clock=system_clock) == 0
@@ -127,7 +135,7 @@ async def _warnings(db: Database) -> list[tuple[int, str]]:
             .where(OutboxEventRow.kind == "POINTS_EXPIRING")
             .order_by(OutboxEventRow.id)
         )
-        return [(row.payload["daysBefore"], row.payload["expiresOn"]) for row in rows]
+        return [(row.payload["days_before"], row.payload["expires_on"]) for row in rows]
 
 
 async def test_warnings_are_written_once_per_step(db: Database):

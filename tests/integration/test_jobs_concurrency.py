@@ -11,6 +11,7 @@ from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.models import LedgerEntryRow, PointLotRow
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import earn_points
 from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.points.verify import verify_ledger
@@ -45,6 +46,7 @@ async def test_two_expiry_workers_expire_every_lot_exactly_once(
             await earn_points(
                 db, customer_id=customer, points=points, pending=False,
                 source=SourceType.ACTIVITY, source_ref=None, actor=SERVICE, clock=clock,
+                retry=Idempotency("earnPoints"),
             )  # fmt: skip
     clock.now += timedelta(days=31)
     # when: two workers, each with its own engine, in small batches at the same time

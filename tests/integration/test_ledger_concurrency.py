@@ -12,6 +12,7 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import PointAccountRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import grant_points, spend_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
@@ -32,7 +33,13 @@ async def _balance(db: Database, customer_id: int) -> int:
 async def _spend(db: Database, clock, customer_id: int) -> str:
     try:
         await spend_points(
-            db, customer_id=customer_id, points=100, source_ref=None, actor=SERVICE, clock=clock
+            db,
+            customer_id=customer_id,
+            points=100,
+            source_ref=None,
+            actor=SERVICE,
+            clock=clock,
+            retry=Idempotency("spendPoints"),
         )
     except DomainError as error:
         return error.problems[0].code.value
@@ -44,7 +51,13 @@ async def test_50_concurrent_spends_of_100_against_2000_give_exactly_20(db: Data
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
     await grant_points(
-        db, customer_id=customer, points=2000, reason="welcome", actor=ADMIN, clock=clock
+        db,
+        customer_id=customer,
+        points=2000,
+        reason="welcome",
+        actor=ADMIN,
+        clock=clock,
+        retry=Idempotency("grantPoints"),
     )
     # when
     outcomes = await asyncio.gather(*(_spend(db, clock, customer) for _ in range(50)))
@@ -60,7 +73,13 @@ async def test_spends_split_across_two_processes_never_overdraw(db: Database, cl
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
     await grant_points(
-        db, customer_id=customer, points=2000, reason="welcome", actor=ADMIN, clock=clock
+        db,
+        customer_id=customer,
+        points=2000,
+        reason="welcome",
+        actor=ADMIN,
+        clock=clock,
+        retry=Idempotency("grantPoints"),
     )
     # when: two OS processes, 25 concurrent spends each
     command = [sys.executable, str(SPENDER), backend.url, str(customer), "25"]

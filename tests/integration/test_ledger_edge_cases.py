@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -13,6 +14,7 @@ from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import CustomActivity, ThresholdReward, ValidityPolicy
 from loyalty_gql.services import points
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
@@ -41,19 +43,31 @@ async def _available(db: Database, customer_id: int) -> int:
 async def _earn(db, clock, customer, n, *, pending=False, source=SourceType.ACTIVITY, key=None):
     return await points.earn_points(
         db, customer_id=customer, points=n, pending=pending, source=source, source_ref=None,
-        actor=SERVICE, clock=clock, idempotency_key=key,
+        actor=SERVICE, clock=clock, retry=Idempotency("earnPoints", key),
     )  # fmt: skip
 
 
 async def _spend(db, clock, customer, n):
     return await points.spend_points(
-        db, customer_id=customer, points=n, source_ref=None, actor=SERVICE, clock=clock
+        db,
+        customer_id=customer,
+        points=n,
+        source_ref=None,
+        actor=SERVICE,
+        clock=clock,
+        retry=Idempotency("spendPoints"),
     )
 
 
 async def _reverse(db, clock, entry_id, n=None):
     return await points.reverse_entry(
-        db, entry_id=entry_id, points=n, reason="refund", actor=SERVICE, clock=clock
+        db,
+        entry_id=entry_id,
+        points=n,
+        reason="refund",
+        actor=SERVICE,
+        clock=clock,
+        retry=Idempotency("reverseEntry"),
     )
 
 
@@ -122,6 +136,7 @@ async def test_concurrent_capped_activities_respect_the_daily_cap(db: Database, 
             await points.record_activity(
                 db, customer_id=customer, activity="APP_LOGIN", reference=None,
                 referred_customer_id=None, actor=SERVICE, clock=clock,
+                retry=Idempotency("recordActivity"),
             )  # fmt: skip
         except DomainError as error:
             return error.problems[0].code.value
@@ -145,7 +160,7 @@ async def test_a_long_idempotency_key_on_an_activity_crossing_the_threshold(db: 
     customer = the_shop.customer_ids[0]
     entry = await points.record_activity(
         db, customer_id=customer, activity=code, reference=None, referred_customer_id=None,
-        actor=SERVICE, clock=clock, idempotency_key="k" * 200,
+        actor=SERVICE, clock=clock, retry=Idempotency("recordActivity", "k" * 200),
     )  # fmt: skip
     assert entry is not None
     async with db.read_sessions() as session:
@@ -162,7 +177,13 @@ async def test_rolling_days_points_activated_late_are_not_expired_at_once(db: Da
     customer = the_shop.customer_ids[0]
     pending = await _earn(db, clock.day(0), customer, 100, pending=True, source=SourceType.ORDER)
     # the order completes late (day 35, e.g. a long return window)
-    await points.activate_points(db, entry_id=pending.id, actor=SERVICE, clock=clock.day(35))
+    await points.activate_points(
+        db,
+        entry_id=pending.id,
+        actor=SERVICE,
+        clock=clock.day(35),
+        retry=Idempotency("activatePoints"),
+    )
     assert await _available(db, customer) == 100
     await expire_points(db, clock=clock.day(35.01))
     assert await _available(db, customer) == 100
@@ -203,7 +224,13 @@ async def test_concurrent_partial_reversals_never_sum_past_the_original(db: Data
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
     await points.grant_points(
-        db, customer_id=customer, points=1000, reason="x", actor=ADMIN, clock=clock
+        db,
+        customer_id=customer,
+        points=1000,
+        reason="x",
+        actor=ADMIN,
+        clock=clock,
+        retry=Idempotency("grantPoints"),
     )
     e1 = await _earn(db, clock, customer, 100)
 
@@ -229,7 +256,11 @@ async def test_concurrent_activations_activate_once(db: Database):
     async def one(n: int) -> str:
         try:
             await points.activate_points(
-                db, entry_id=pending.id, actor=SERVICE, clock=clock, idempotency_key=f"k{n}"
+                db,
+                entry_id=pending.id,
+                actor=SERVICE,
+                clock=clock,
+                retry=Idempotency("activatePoints", f"k{n}"),
             )
         except DomainError as error:
             return error.problems[0].code.value
@@ -246,16 +277,22 @@ async def test_concurrent_activations_activate_once(db: Database):
 
 async def test_reversing_an_old_earning_does_not_lower_this_months_points(db: Database):
     from loyalty_gql.domain.tiers import TierMetric
-    from loyalty_gql.services.tiers import create_tier, review_tiers
+    from loyalty_gql.services.tiers import TierTerms, create_tier, review_tiers
 
     clock = Clock()
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
+    gold = TierTerms(
+        name="Gold",
+        rank=1,
+        metric=TierMetric.POINTS_EARNED,
+        threshold=100,
+        window_months=1,
+        earn_multiplier=Decimal(1),
+    )
     await create_tier(
-        db, site_id=the_shop.site_id,
-        fields={"name": "Gold", "rank": 1, "metric": TierMetric.POINTS_EARNED, "threshold": 100,
-                "window_months": 1, "earn_multiplier": "1", "benefits": None},
-        actor=ADMIN, clock=clock,
+        db, site_id=the_shop.site_id, terms=gold, actor=ADMIN, clock=clock,
+        retry=Idempotency("createTier"),
     )  # fmt: skip
     old = await _earn(db, clock.day(0), customer, 100)  # earned 40 days before the review
     await _earn(db, clock.day(40), customer, 100)  # earned this month: Gold

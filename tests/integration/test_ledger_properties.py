@@ -18,6 +18,7 @@ from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ThresholdReward, ValidityPolicy
 from loyalty_gql.services import points
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import wipe
@@ -105,15 +106,27 @@ async def _apply(db: Database, clock: Clock, customer: int, op: tuple[Any, ...])
         await points.earn_points(
             db, customer_id=customer, points=op[1], pending=name == "earn" and op[2],
             source=SourceType.ORDER if name == "order" else SourceType.ACTIVITY,
-            source_ref=None, actor=SERVICE, clock=clock,
+            source_ref=None, actor=SERVICE, clock=clock, retry=Idempotency("earnPoints"),
         )  # fmt: skip
     elif name == "spend":
         await points.spend_points(
-            db, customer_id=customer, points=op[1], source_ref=None, actor=SERVICE, clock=clock
+            db,
+            customer_id=customer,
+            points=op[1],
+            source_ref=None,
+            actor=SERVICE,
+            clock=clock,
+            retry=Idempotency("spendPoints"),
         )
     elif name == "adjust":
         await points.grant_points(
-            db, customer_id=customer, points=op[1], reason="test", actor=ADMIN, clock=clock
+            db,
+            customer_id=customer,
+            points=op[1],
+            reason="test",
+            actor=ADMIN,
+            clock=clock,
+            retry=Idempotency("grantPoints"),
         )
     elif name == "expire":
         clock.now += timedelta(days=op[1])
@@ -122,14 +135,26 @@ async def _apply(db: Database, clock: Clock, customer: int, op: tuple[Any, ...])
         pending = [e for e in await _entries(db, customer) if e.kind == "PENDING"]
         if pending:
             entry = pending[op[1] % len(pending)]
-            await points.activate_points(db, entry_id=entry.id, actor=SERVICE, clock=clock)
+            await points.activate_points(
+                db,
+                entry_id=entry.id,
+                actor=SERVICE,
+                clock=clock,
+                retry=Idempotency("activatePoints"),
+            )
     elif name == "reverse":
         entries = await _entries(db, customer)
         if not entries:
             return
         entry = entries[op[1] % len(entries)]
         await points.reverse_entry(
-            db, entry_id=entry.id, points=op[2], reason="refund", actor=SERVICE, clock=clock
+            db,
+            entry_id=entry.id,
+            points=op[2],
+            reason="refund",
+            actor=SERVICE,
+            clock=clock,
+            retry=Idempotency("reverseEntry"),
         )
 
 

@@ -64,7 +64,13 @@ async def test_an_offer_limited_to_10_uses_is_redeemed_exactly_10_times_by_50(db
     the_shop = await shop(db, Clock(), customers_count=50)
     for customer in the_shop.customer_ids:
         await grant_points(
-            db, customer_id=customer, points=300, reason="test", actor=ADMIN, clock=Clock()
+            db,
+            customer_id=customer,
+            points=300,
+            reason="test",
+            actor=ADMIN,
+            clock=Clock(),
+            retry=Idempotency("grantPoints"),
         )
     offer_id = await _reward(db, the_shop.site_id, max_uses=10)
     # when: all 50 buy at once
@@ -84,7 +90,13 @@ async def test_the_per_customer_limit_holds_under_concurrency(db: Database):
     the_shop = await shop(db, Clock())
     customer = the_shop.customer_ids[0]
     await grant_points(
-        db, customer_id=customer, points=1000, reason="t", actor=ADMIN, clock=Clock()
+        db,
+        customer_id=customer,
+        points=1000,
+        reason="t",
+        actor=ADMIN,
+        clock=Clock(),
+        retry=Idempotency("grantPoints"),
     )
     offer_id = await _reward(db, the_shop.site_id, max_uses_per_customer=2)
     # when

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, PointAccountRow, SiteRow
 from loyalty_gql.services import customers, program
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import record_activity, reward_referral
 from loyalty_gql.services.points.verify import verify_ledger
@@ -27,6 +28,7 @@ async def _refer(db: Database, clock: Clock, referrer_id: int, referred_id: int)
         referred_customer_id=referred_id,
         actor=SERVICE,
         clock=clock,
+        retry=Idempotency("recordActivity"),
     )
 
 

@@ -11,6 +11,7 @@ from loyalty_gql.db.models import PointLotRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import earn_points, reverse_entry, spend_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import SERVICE, shop
@@ -37,7 +38,7 @@ async def _lots(db: Database, customer_id: int) -> list[tuple[int, int, datetime
 async def _earn(db: Database, clock: Clock, customer: int, points: int):
     return await earn_points(
         db, customer_id=customer, points=points, pending=False, source=SourceType.ORDER,
-        source_ref=None, actor=SERVICE, clock=clock,
+        source_ref=None, actor=SERVICE, clock=clock, retry=Idempotency("earnPoints"),
     )  # fmt: skip
 
 
@@ -53,17 +54,35 @@ async def test_a_reversed_spend_gives_back_the_same_lots_with_their_dates(db: Da
     second_expiry = clock.now + timedelta(days=30)
     clock.now += timedelta(days=1)
     spend = await spend_points(
-        db, customer_id=customer, points=150, source_ref="order-1", actor=SERVICE, clock=clock
+        db,
+        customer_id=customer,
+        points=150,
+        source_ref="order-1",
+        actor=SERVICE,
+        clock=clock,
+        retry=Idempotency("spendPoints"),
     )
     assert await _lots(db, customer) == [(100, 0, first_expiry), (100, 50, second_expiry)]
     # when: 30 points come back, then the rest
     clock.now += timedelta(days=1)
     await reverse_entry(
-        db, entry_id=spend.id, points=30, reason="partial refund", actor=SERVICE, clock=clock
+        db,
+        entry_id=spend.id,
+        points=30,
+        reason="partial refund",
+        actor=SERVICE,
+        clock=clock,
+        retry=Idempotency("reverseEntry"),
     )
     partly = await _lots(db, customer)
     await reverse_entry(
-        db, entry_id=spend.id, points=None, reason="cancelled", actor=SERVICE, clock=clock
+        db,
+        entry_id=spend.id,
+        points=None,
+        reason="cancelled",
+        actor=SERVICE,
+        clock=clock,
+        retry=Idempotency("reverseEntry"),
     )
     # then: the lot used last is refilled first, and in the end both are whole again
     assert partly == [(100, 0, first_expiry), (100, 80, second_expiry)]
@@ -76,12 +95,26 @@ async def test_nothing_can_be_reversed_twice(db: Database):
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
     earned = await _earn(db, clock, customer, 100)
-    await reverse_entry(db, entry_id=earned.id, points=60, reason=None, actor=SERVICE, clock=clock)
+    await reverse_entry(
+        db,
+        entry_id=earned.id,
+        points=60,
+        reason=None,
+        actor=SERVICE,
+        clock=clock,
+        retry=Idempotency("reverseEntry"),
+    )
     refusals = []
     for points in (41, None, None):
         try:
             await reverse_entry(
-                db, entry_id=earned.id, points=points, reason=None, actor=SERVICE, clock=clock
+                db,
+                entry_id=earned.id,
+                points=points,
+                reason=None,
+                actor=SERVICE,
+                clock=clock,
+                retry=Idempotency("reverseEntry"),
             )
         except DomainError as error:
             refusals.append(error.problems[0].code)

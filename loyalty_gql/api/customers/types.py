@@ -21,8 +21,9 @@ from loyalty_gql.api.core.permissions import CanSeeCustomer, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.insight.types import CustomerInsight
 from loyalty_gql.api.offers.my_offers import AFTER_ARG, FIRST_ARG, KIND, MyOffer, my_offers
-from loyalty_gql.api.points.types import Balance, LedgerEntry, Tier, TierProgress, Voucher
+from loyalty_gql.api.points.types import Balance, LedgerEntry, Voucher
 from loyalty_gql.api.sites.types import Site
+from loyalty_gql.api.tiers.types import Tier, TierProgress
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.domain.tiers import next_tier
 

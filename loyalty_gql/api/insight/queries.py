@@ -13,7 +13,7 @@ from loyalty_gql.api.core.permissions import WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
 from loyalty_gql.api.insight.types import field, maybe_money, money
 from loyalty_gql.api.offers.types import Offer
-from loyalty_gql.api.points.types import Tier
+from loyalty_gql.api.tiers.types import Tier
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.db.repositories.insight import OfferUse
 from loyalty_gql.domain.errors import DomainError, ErrorCode

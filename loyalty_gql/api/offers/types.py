@@ -14,7 +14,7 @@ from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import CanSeeSite, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.insight.types import OfferPerformance
-from loyalty_gql.api.points.types import Tier
+from loyalty_gql.api.tiers.types import Tier
 from loyalty_gql.db.models import OfferRow
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferStatus, OfferValueType
 from loyalty_gql.domain.values import Money as DomainMoney

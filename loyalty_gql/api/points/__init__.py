@@ -1,1 +1,1 @@
-"""Points: balances, the ledger, activities, grants and tiers."""
+"""Points: balances, the ledger, vouchers, activities and grants."""

@@ -1,4 +1,4 @@
-"""Queries on the shop's ledger and tiers."""
+"""Queries on the shop's ledger."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import strawberry
 
 from loyalty_gql.api.core.errors import BadRequestError
 from loyalty_gql.api.core.ids import parse_id
-from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.pagination import (
     AFTER,
     FIRST,
@@ -18,9 +17,9 @@ from loyalty_gql.api.core.pagination import (
     decode_id_cursor,
     page_size,
 )
-from loyalty_gql.api.core.permissions import IsStaff, SignedIn
+from loyalty_gql.api.core.permissions import IsStaff
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
-from loyalty_gql.api.points.types import LedgerEntry, Tier
+from loyalty_gql.api.points.types import LedgerEntry
 from loyalty_gql.db.repositories.points import site_ledger_page
 from loyalty_gql.domain.ledger import EntryKind
 
@@ -41,7 +40,7 @@ class LedgerFilter:
 
 @strawberry.type
 class PointsQueries:
-    """Reading the ledger and tiers."""
+    """Reading the ledger."""
 
     @strawberry.field(
         description="The whole shop's ledger, newest first (admins and the shop backend).",
@@ -83,20 +82,3 @@ class PointsQueries:
         return build_connection(
             rows, size=size, after=after, key=lambda r: [r.id], node=LedgerEntry.from_row
         )
-
-    @strawberry.field(
-        description="A site's tiers, lowest rank first.", permission_classes=[SignedIn]
-    )
-    async def tiers(
-        self,
-        info: AppInfo,
-        site_id: Annotated[
-            strawberry.ID, strawberry.argument(description="Global ID of the site.")
-        ],
-    ) -> list[Tier]:
-        """The site's tiers."""
-        pk = parse_id(site_id, "Site")
-        if not info.context.access.sees_site(pk):
-            raise ForbiddenError("Not permitted on this site.")
-        rows = await info.context.loaders.tiers_by_site.load(pk)
-        return [Tier.from_row(row) for row in rows or []]

@@ -19,7 +19,10 @@ from loyalty_gql.db.models import (
     PointLotRow,
     VoucherRow,
 )
+from loyalty_gql.domain.ledger import EntryKind
 
+REVERSED = EntryKind.REVERSED.value
+EXPIRED = EntryKind.EXPIRED.value
 FIRST_LOT_CHUNK = 8
 MAX_LOT_CHUNK = 512
 
@@ -121,7 +124,7 @@ async def net_movements_of_entry(session: AsyncSession, entry_id: int) -> list[t
 async def reversed_so_far(session: AsyncSession, entry_id: int) -> tuple[int, int, int]:
     """What later entries did to ``entry_id``: (points and earned points its reversals
     moved, pending points moved by its reversals and activations)."""
-    reversal = LedgerEntryRow.kind == "REVERSED"
+    reversal = LedgerEntryRow.kind == REVERSED
     row = (
         await session.execute(
             select(
@@ -139,12 +142,12 @@ async def expired_not_forgiven(session: AsyncSession, lot_id: int, entry_id: int
     expired = await session.scalar(
         select(func.coalesce(func.sum(LotMovementRow.points), 0))
         .join(LedgerEntryRow, LedgerEntryRow.id == LotMovementRow.entry_id)
-        .where(LotMovementRow.lot_id == lot_id, LedgerEntryRow.kind == "EXPIRED")
+        .where(LotMovementRow.lot_id == lot_id, LedgerEntryRow.kind == EXPIRED)
     )
     forgiven = await session.scalar(
         select(
             func.coalesce(func.sum(LedgerEntryRow.points - LedgerEntryRow.earned_points), 0)
-        ).where(LedgerEntryRow.reverses_entry_id == entry_id, LedgerEntryRow.kind == "REVERSED")
+        ).where(LedgerEntryRow.reverses_entry_id == entry_id, LedgerEntryRow.kind == REVERSED)
     )
     # expired is negative (taken from the lot); forgiven is voided minus taken, >= 0
     return max(0, -int(expired or 0) - int(forgiven or 0))
@@ -155,7 +158,7 @@ async def last_expiry_day(session: AsyncSession, lot_id: int) -> date | None:
     moment: datetime | None = await session.scalar(
         select(LedgerEntryRow.created_at)
         .join(LotMovementRow, LotMovementRow.entry_id == LedgerEntryRow.id)
-        .where(LotMovementRow.lot_id == lot_id, LedgerEntryRow.kind == "EXPIRED")
+        .where(LotMovementRow.lot_id == lot_id, LedgerEntryRow.kind == EXPIRED)
         .order_by(LedgerEntryRow.id.desc())
         .limit(1)
     )
@@ -333,7 +336,7 @@ async def voided_points(session: AsyncSession, entry_id: int) -> int:
     """Points of an earning that its reversals cancelled (0 for other entries)."""
     voided = await session.scalar(
         select(func.coalesce(func.sum(LedgerEntryRow.earned_points), 0)).where(
-            LedgerEntryRow.reverses_entry_id == entry_id, LedgerEntryRow.kind == "REVERSED"
+            LedgerEntryRow.reverses_entry_id == entry_id, LedgerEntryRow.kind == REVERSED
         )
     )
     return -int(voided or 0)
@@ -342,7 +345,7 @@ async def voided_points(session: AsyncSession, entry_id: int) -> int:
 async def latest_expiry_taken_by_reversals(session: AsyncSession, entry_id: int) -> datetime | None:
     """The latest expiry among the lots that reversals of ``entry_id`` took points from."""
     reversals = select(LedgerEntryRow.id).where(
-        LedgerEntryRow.reverses_entry_id == entry_id, LedgerEntryRow.kind == "REVERSED"
+        LedgerEntryRow.reverses_entry_id == entry_id, LedgerEntryRow.kind == REVERSED
     )
     latest: datetime | None = await session.scalar(
         select(func.max(PointLotRow.expires_at))
@@ -350,3 +353,34 @@ async def latest_expiry_taken_by_reversals(session: AsyncSession, entry_id: int)
         .where(LotMovementRow.entry_id.in_(reversals), LotMovementRow.points < 0)
     )
     return latest
+
+
+async def entry_by_id(session: AsyncSession, entry_id: int) -> LedgerEntryRow | None:
+    """A ledger entry by primary key (from the session's identity map when loaded)."""
+    return await session.get(LedgerEntryRow, entry_id)
+
+
+async def entry_by_key(session: AsyncSession, site_id: int, key: str) -> LedgerEntryRow | None:
+    """The entry written earlier under the ledger key ``key``, if any."""
+    found: LedgerEntryRow | None = await session.scalar(
+        select(LedgerEntryRow).where(
+            LedgerEntryRow.site_id == site_id, LedgerEntryRow.idempotency_key == key
+        )
+    )
+    return found
+
+
+async def lot_of_entry(session: AsyncSession, entry_id: int) -> PointLotRow | None:
+    """The lot a gain created."""
+    lot: PointLotRow | None = await session.scalar(
+        select(PointLotRow).where(PointLotRow.entry_id == entry_id)
+    )
+    return lot
+
+
+async def voucher_of_entry(session: AsyncSession, entry_id: int) -> VoucherRow | None:
+    """The voucher a spend bought, if it bought one."""
+    voucher: VoucherRow | None = await session.scalar(
+        select(VoucherRow).where(VoucherRow.ledger_entry_id == entry_id)
+    )
+    return voucher

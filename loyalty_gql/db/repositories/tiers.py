@@ -111,3 +111,48 @@ async def tiers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, T
     """Tiers keyed by id."""
     rows = await session.scalars(select(TierRow).where(TierRow.id.in_(ids)))
     return {row.id: row for row in rows}
+
+
+async def tier_by_id(session: AsyncSession, tier_id: int, *, lock: bool) -> TierRow | None:
+    """A tier, locked for this transaction when ``lock``."""
+    query = select(TierRow).where(TierRow.id == tier_id)
+    if lock:
+        query = query.with_for_update()
+    row: TierRow | None = await session.scalar(query)
+    return row
+
+
+async def tier_name_taken(
+    session: AsyncSession, site_id: int, name: str, *, other_than: int | None
+) -> bool:
+    """Whether another tier of the site (not ``other_than``) has this name."""
+    query = select(TierRow.id).where(TierRow.site_id == site_id, TierRow.name == name)
+    if other_than is not None:
+        query = query.where(TierRow.id != other_than)
+    return await session.scalar(query) is not None
+
+
+async def members_of_tier(
+    session: AsyncSession, tier_id: int, *, lock: bool
+) -> list[PointAccountRow]:
+    """The accounts in a tier, locked for this transaction when ``lock``."""
+    query = select(PointAccountRow).where(PointAccountRow.tier_id == tier_id)
+    if lock:
+        query = query.with_for_update()
+    return list(await session.scalars(query))
+
+
+async def accounts_to_review(
+    session: AsyncSession, *, after: int, limit: int, lock: bool
+) -> list[PointAccountRow]:
+    """The next ``limit`` accounts after customer ``after``, in customer order; with
+    ``lock``, locked, skipping those another transaction holds (SKIP LOCKED)."""
+    query = (
+        select(PointAccountRow)
+        .where(PointAccountRow.customer_id > after)
+        .order_by(PointAccountRow.customer_id)
+        .limit(limit)
+    )
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return list(await session.scalars(query))

@@ -5,17 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, ReferralRow, SiteRow
 from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.points_activities import (
+    activity_earnings_since,
+    referral_by_id,
+    referral_of,
+    unrewarded_referral_of,
+)
 from loyalty_gql.db.repositories.sites import settings_of
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.entries import (
     MAX_REFERENCE,
@@ -42,7 +46,7 @@ async def record_activity(
     referred_customer_id: int | None,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> LedgerEntryRow | ReferralRow:
     """Reward an activity: newsletter sign-up (once), product review (once per product),
     a custom activity (within its daily cap), or record a referral (rewarded later)."""
@@ -61,7 +65,7 @@ async def record_activity(
         if code == "REFERRAL":
             return await _record_referral(uow, who, referred_customer_id, now)
         settings = settings_of(who.site)
-        points, key = _activity_terms(settings, code, ref, customer_id, idempotency_key)
+        points, key = _activity_terms(settings, code, ref, customer_id, retry.key)
         # Lock the account first: the once-only and daily-cap checks below must see
         # every earlier activity of this customer, including concurrent ones.
         book = await open_customer_book(uow, who, now)
@@ -80,8 +84,8 @@ async def record_activity(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="recordActivity",
+        key=retry.key,
+        operation=retry.operation,
         request={"customer": customer_id, "activity": code, "ref": ref,
                  "referred": referred_customer_id},
         now=now,
@@ -134,15 +138,7 @@ async def _check_daily_cap(
     uow: UnitOfWork, customer_id: int, code: str, cap: int, now: datetime
 ) -> None:
     day_start = datetime.combine(now.date(), time.min, tzinfo=UTC)
-    count = await uow.session.scalar(
-        select(func.count()).where(
-            LedgerEntryRow.customer_id == customer_id,
-            LedgerEntryRow.activity_code == code,
-            LedgerEntryRow.kind == "EARNED",
-            LedgerEntryRow.created_at >= day_start,
-        )
-    )
-    if (count or 0) >= cap:
+    if await activity_earnings_since(uow.session, customer_id, code, day_start) >= cap:
         raise DomainError.single(
             ErrorCode.DAILY_CAP_REACHED, f"{code} earns points at most {cap} times a day",
             "activity",
@@ -159,23 +155,21 @@ async def _record_referral(
         )
     if referred_id is None:
         raise DomainError.single(
-            ErrorCode.REQUIRED, "name the referred customer", "referredCustomerId"
+            ErrorCode.REQUIRED, "name the referred customer", "referred_customer_id"
         )
     if referred_id == who.customer.id:
         raise DomainError.single(
-            ErrorCode.SELF_REFERRAL, "customers cannot refer themselves", "referredCustomerId"
+            ErrorCode.SELF_REFERRAL, "customers cannot refer themselves", "referred_customer_id"
         )
     referred = await customer_by_id(uow.session, referred_id)
     if referred is None or referred.site_id != who.site.id:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "referredCustomerId")
-    existing = await uow.session.scalar(
-        select(ReferralRow).where(ReferralRow.referred_id == referred_id)
-    )
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "referred_customer_id")
+    existing = await referral_of(uow.session, referred_id)
     if existing is not None:
         raise DomainError.single(
             ErrorCode.ACTIVITY_ALREADY_REWARDED,
             "this customer was already referred",
-            "referredCustomerId",
+            "referred_customer_id",
         )
     row = ReferralRow(
         site_id=who.site.id, referrer_id=who.customer.id, referred_id=referred_id, created_at=now
@@ -194,11 +188,7 @@ async def reward_referral(
     does nothing when there is no unrewarded referral. A cancelled order gives the
     referral back (its reward reversed), so the entry's key names the order.
     """
-    referral = await uow.session.scalar(
-        select(ReferralRow).where(
-            ReferralRow.referred_id == referred.id, ReferralRow.rewarded_entry_id.is_(None)
-        )
-    )
+    referral = await unrewarded_referral_of(uow.session, referred.id)
     settings = settings_of(site)
     if referral is None or settings.referral_points <= 0 or not site.program_enabled:
         return None
@@ -221,11 +211,9 @@ def _activity_outcome(result: LedgerEntryRow | ReferralRow) -> dict[str, Any]:
     return {"entry": result.id}
 
 
-async def _load_activity(
-    session: AsyncSession, stored: dict[str, Any]
-) -> LedgerEntryRow | ReferralRow:
+async def _load_activity(session: Session, stored: dict[str, Any]) -> LedgerEntryRow | ReferralRow:
     if "referral" in stored:
-        row = await session.get(ReferralRow, stored["referral"])
+        row = await referral_by_id(session, stored["referral"])
         if row is None:  # pragma: no cover
             raise DomainError.single(ErrorCode.NOT_FOUND, "the referral is gone")
         return row

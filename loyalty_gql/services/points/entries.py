@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, SiteRow
 from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.points import entry_by_id
 from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import SourceType, check_points
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.ledger import (
     AccountBook,
@@ -46,7 +46,7 @@ async def participant(
     """The customer and site, refusing with PROGRAM_DISABLED or NOT_ENROLLED."""
     customer = await customer_by_id(uow.session, customer_id)
     if customer is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
     site = await site_by_id(uow.session, customer.site_id)
     if site is None:  # pragma: no cover - foreign key
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such site")
@@ -56,7 +56,7 @@ async def participant(
         )
     if need_enrolled and customer.enrolled_at is None:
         raise DomainError.single(
-            ErrorCode.NOT_ENROLLED, "the customer is not enrolled in the program", "customerId"
+            ErrorCode.NOT_ENROLLED, "the customer is not enrolled in the program", "customer_id"
         )
     return Participant(site, customer)
 
@@ -69,8 +69,8 @@ def _entry_outcome(entry: LedgerEntryRow) -> dict[str, Any]:
     return {"entry": entry.id}
 
 
-async def load_entry(session: AsyncSession, stored: dict[str, Any]) -> LedgerEntryRow:
-    entry = await session.get(LedgerEntryRow, stored["entry"])
+async def load_entry(session: Session, stored: dict[str, Any]) -> LedgerEntryRow:
+    entry = await entry_by_id(session, stored["entry"])
     if entry is None:  # pragma: no cover - entries are never deleted
         raise DomainError.single(ErrorCode.NOT_FOUND, "the entry is gone")
     return entry
@@ -85,16 +85,15 @@ async def _entry_once(
     db: Database,
     *,
     scope: str,
-    key: str | None,
-    operation: str,
+    retry: Idempotency,
     request: dict[str, Any],
     now: datetime,
     work: Callable[[UnitOfWork], Awaitable[LedgerEntryRow]],
 ) -> LedgerEntryRow:
     """run_once for use cases whose result is one ledger entry."""
     return await run_once(
-        db, scope=scope, key=key, operation=operation, request=request, now=now, work=work,
-        dump=_entry_outcome, load=load_entry,
+        db, scope=scope, key=retry.key, operation=retry.operation, request=request, now=now,
+        work=work, dump=_entry_outcome, load=load_entry,
     )  # fmt: skip
 
 
@@ -117,7 +116,7 @@ async def grant_points(
     reason: str,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> LedgerEntryRow:
     """An admin adds (positive) or removes (negative) points, with a reason."""
     check_points(points, allow_negative=True)
@@ -128,11 +127,11 @@ async def grant_points(
         who = await participant(uow, customer_id, need_program=False, need_enrolled=points > 0)
         book = await open_customer_book(uow, who, now)
         source = Source(SourceType.ADMIN, str(actor), reason=why)
-        key = _entry_key("grant", customer_id, idempotency_key)
+        key = _entry_key("grant", customer_id, retry.key)
         return await book.adjust(points, source, key)
 
     return await _entry_once(
-        db, scope=f"customer:{customer_id}", key=idempotency_key, operation="grantPoints",
+        db, scope=f"customer:{customer_id}", retry=retry,
         request={"customer": customer_id, "points": points, "reason": why}, now=now, work=work,
     )  # fmt: skip
 
@@ -145,7 +144,7 @@ async def spend_points(
     source_ref: str | None,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> LedgerEntryRow:
     """Spend a customer's points (oldest-expiring first); INSUFFICIENT_POINTS otherwise."""
     check_points(points)
@@ -154,11 +153,11 @@ async def spend_points(
     async def work(uow: UnitOfWork) -> LedgerEntryRow:
         who = await participant(uow, customer_id)
         book = await open_customer_book(uow, who, now)
-        key = _entry_key("spend", customer_id, idempotency_key)
+        key = _entry_key("spend", customer_id, retry.key)
         return await book.spend(points, Source(SourceType.OFFER, str(actor), source_ref), key)
 
     return await _entry_once(
-        db, scope=f"customer:{customer_id}", key=idempotency_key, operation="spendPoints",
+        db, scope=f"customer:{customer_id}", retry=retry,
         request={"customer": customer_id, "points": points, "ref": source_ref}, now=now, work=work,
     )  # fmt: skip
 
@@ -173,7 +172,7 @@ async def earn_points(
     source_ref: str | None,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> LedgerEntryRow:
     """Credit points (pending or available); an ORDER source also resets rolling expiry."""
     check_points(points)
@@ -182,20 +181,20 @@ async def earn_points(
     async def work(uow: UnitOfWork) -> LedgerEntryRow:
         who = await participant(uow, customer_id)
         book = await open_customer_book(uow, who, now)
-        key = _entry_key("earn", customer_id, idempotency_key)
+        key = _entry_key("earn", customer_id, retry.key)
         if source is SourceType.ORDER:
             await book.note_order(None)
         return await book.earn(points, Source(source, str(actor), source_ref), key, pending=pending)
 
     return await _entry_once(
-        db, scope=f"customer:{customer_id}", key=idempotency_key, operation="earnPoints",
+        db, scope=f"customer:{customer_id}", retry=retry,
         request={"customer": customer_id, "points": points, "pending": pending,
                  "source": source.value, "ref": source_ref}, now=now, work=work,
     )  # fmt: skip  # fmt: skip
 
 
 async def activate_points(
-    db: Database, *, entry_id: int, actor: Actor, clock: Clock, idempotency_key: str | None = None
+    db: Database, *, entry_id: int, actor: Actor, clock: Clock, retry: Idempotency
 ) -> LedgerEntryRow:
     """Make a PENDING entry's points available."""
     now = clock()
@@ -204,11 +203,11 @@ async def activate_points(
         pending = await _entry(uow, entry_id)
         who = await participant(uow, pending.customer_id, need_program=False)
         book = await open_customer_book(uow, who, now)
-        key = ledger_key("activate", entry_id, idempotency_key or "")
+        key = ledger_key("activate", entry_id, retry.key or "")
         return await book.activate(pending, key)
 
     return await _entry_once(
-        db, scope=f"entry:{entry_id}", key=idempotency_key, operation="activatePoints",
+        db, scope=f"entry:{entry_id}", retry=retry,
         request={"entry": entry_id}, now=now, work=work,
     )  # fmt: skip
 
@@ -221,7 +220,7 @@ async def reverse_entry(
     reason: str | None,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency,
 ) -> LedgerEntryRow:
     """Undo an entry in whole or in part (refunds, cancellations, corrections)."""
     why = _reason(reason, required=False)
@@ -231,18 +230,18 @@ async def reverse_entry(
         original = await _entry(uow, entry_id)
         who = await participant(uow, original.customer_id, need_program=False, need_enrolled=False)
         book = await open_customer_book(uow, who, now)
-        key = _entry_key("reverse", entry_id, idempotency_key)
+        key = _entry_key("reverse", entry_id, retry.key)
         source = Source(SourceType.REVERSAL, str(actor), original.source_ref, why)
         return await book.reverse(original, points, source, key)
 
     return await _entry_once(
-        db, scope=f"entry:{entry_id}", key=idempotency_key, operation="reverseEntry",
+        db, scope=f"entry:{entry_id}", retry=retry,
         request={"entry": entry_id, "points": points, "reason": why}, now=now, work=work,
     )  # fmt: skip
 
 
 async def _entry(uow: UnitOfWork, entry_id: int) -> LedgerEntryRow:
-    entry = await uow.session.get(LedgerEntryRow, entry_id)
+    entry = await entry_by_id(uow.session, entry_id)
     if entry is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such ledger entry", "entryId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such ledger entry", "entry_id")
     return entry

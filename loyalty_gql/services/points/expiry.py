@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import CustomerRow, PointAccountRow, PointLotRow, SiteRow
+from loyalty_gql.db.models import PointAccountRow, PointLotRow
 from loyalty_gql.db.repositories.points import add_event_once
+from loyalty_gql.db.repositories.points_expiry import (
+    customers_by_ids,
+    customers_due_to_expire,
+    lock_accounts_skipping_held,
+    lot_expiries_between,
+    open_lots_of,
+    rolling_expiries_between,
+    sites_by_ids,
+    sites_with_program,
+)
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.ledger import warning_step
 from loyalty_gql.domain.program import ValidityPolicy
@@ -26,25 +34,12 @@ async def expire_points(db: Database, *, clock: Clock, batch_size: int = 200) ->
     while True:
         async with UnitOfWork(db) as uow:
             now = clock()
-            session = uow.session
-            due_lots = select(PointLotRow.customer_id).where(
-                PointLotRow.remaining > 0, PointLotRow.expires_at <= now
-            )
-            due_accounts = select(PointAccountRow.customer_id).where(
-                PointAccountRow.rolling_expires_at <= now, PointAccountRow.available > 0
-            )
-            candidates = set(await session.scalars(due_lots.distinct().limit(batch_size)))
-            candidates |= set(await session.scalars(due_accounts.limit(batch_size)))
+            candidates = await customers_due_to_expire(uow.session, now, limit=batch_size)
             if not candidates:
                 return written
-            lock = (
-                select(PointAccountRow)
-                .where(PointAccountRow.customer_id.in_(candidates))
-                .order_by(PointAccountRow.customer_id)
+            accounts = await lock_accounts_skipping_held(
+                uow.session, candidates, lock=uow.is_postgres
             )
-            if uow.is_postgres:
-                lock = lock.with_for_update(skip_locked=True)
-            accounts = list(await session.scalars(lock))
             if not accounts:
                 return written  # another worker holds them all; it will expire them
             written += await _expire_accounts(uow, accounts, now)
@@ -52,20 +47,10 @@ async def expire_points(db: Database, *, clock: Clock, batch_size: int = 200) ->
 
 
 async def _expire_accounts(uow: UnitOfWork, accounts: list[PointAccountRow], now: datetime) -> int:
-    session = uow.session
     ids = [a.customer_id for a in accounts]
-    customers = {
-        c.id: c for c in await session.scalars(select(CustomerRow).where(CustomerRow.id.in_(ids)))
-    }
-    site_ids = {a.site_id for a in accounts}
-    sites = {
-        s.id: s for s in await session.scalars(select(SiteRow).where(SiteRow.id.in_(site_ids)))
-    }
-    open_lots = await session.scalars(
-        select(PointLotRow)
-        .where(PointLotRow.customer_id.in_(ids), PointLotRow.remaining > 0)
-        .order_by(PointLotRow.customer_id, PointLotRow.id)
-    )
+    customers = await customers_by_ids(uow.session, ids)
+    sites = await sites_by_ids(uow.session, {a.site_id for a in accounts})
+    open_lots = await open_lots_of(uow.session, ids)
     lots_of: dict[int, list[PointLotRow]] = defaultdict(list)
     for lot in open_lots:
         lots_of[lot.customer_id].append(lot)
@@ -94,7 +79,7 @@ async def _expire_accounts(uow: UnitOfWork, accounts: list[PointAccountRow], now
                 dedupe_key=f"expired:{entry.id}",
                 payload={
                     "points": entry.expired_points,
-                    "expiredAt": now.isoformat(),
+                    "expired_at": now.isoformat(),
                     "available": account.available,
                 },
                 now=now,
@@ -107,7 +92,7 @@ async def warn_expiring(db: Database, *, clock: Clock) -> int:
     never two (the outbox's dedupe key). Returns how many were written."""
     now = clock()
     async with db.read_sessions() as session:
-        sites = list(await session.scalars(select(SiteRow).where(SiteRow.program_enabled)))
+        sites = await sites_with_program(session)
     written = 0
     for site in sites:
         settings = settings_of(site)
@@ -130,9 +115,9 @@ async def warn_expiring(db: Database, *, clock: Clock) -> int:
                     dedupe_key=f"expiring:{customer_id}:{day.isoformat()}:{step}",
                     payload={
                         "points": points,
-                        "expiresAt": expires_at.isoformat(),
-                        "expiresOn": day.isoformat(),
-                        "daysBefore": step,
+                        "expires_at": expires_at.isoformat(),
+                        "expires_on": day.isoformat(),
+                        "days_before": step,
                     },
                     now=now,
                 ):
@@ -147,31 +132,13 @@ async def _expiring(
     """Points expiring by (customer, day) before the horizon, with the earliest moment."""
     result: dict[tuple[int, date], tuple[int, datetime]] = {}
     if policy is ValidityPolicy.ROLLING_DAYS:
-        rows = await uow.session.execute(
-            select(
-                PointAccountRow.customer_id,
-                PointAccountRow.available,
-                PointAccountRow.rolling_expires_at,
-            ).where(
-                PointAccountRow.site_id == site_id,
-                PointAccountRow.available > 0,
-                PointAccountRow.rolling_expires_at > now,
-                PointAccountRow.rolling_expires_at <= horizon,
-            )
-        )
+        rows = await rolling_expiries_between(uow.session, site_id, now, horizon)
         for customer_id, available, expires_at in rows:
             if expires_at is not None:
                 result[(customer_id, expires_at.date())] = (available, expires_at)
         return result
-    rows = await uow.session.execute(
-        select(PointLotRow.customer_id, PointLotRow.remaining, PointLotRow.expires_at).where(
-            PointLotRow.site_id == site_id,
-            PointLotRow.remaining > 0,
-            PointLotRow.expires_at > now,
-            PointLotRow.expires_at <= horizon,
-        )
-    )
-    for customer_id, remaining, expires_at in rows:
+    lots = await lot_expiries_between(uow.session, site_id, now, horizon)
+    for customer_id, remaining, expires_at in lots:
         if expires_at is None:  # pragma: no cover - filtered by the query
             continue
         key = (customer_id, expires_at.date())

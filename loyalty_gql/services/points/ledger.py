@@ -12,8 +12,6 @@ import hashlib
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from loyalty_gql.db.models import (
     CustomerRow,
     LedgerEntryRow,
@@ -145,7 +143,7 @@ class AccountBook(EntryWriter):
         kind = EntryKind(original.kind)
         if kind in (EntryKind.REVERSED, EntryKind.EXPIRED):
             raise DomainError.single(
-                ErrorCode.INVALID_VALUE, f"{kind.value} entries cannot be reversed", "entryId"
+                ErrorCode.INVALID_VALUE, f"{kind.value} entries cannot be reversed", "entry_id"
             )
         done, done_pending, done_earned = await repo.reversed_so_far(self.session, original.id)
         if kind is EntryKind.PENDING:
@@ -199,9 +197,7 @@ class AccountBook(EntryWriter):
         """The lot a gain created, and how many of its points expired and were not
         written off yet (read once per reversal: reversible() then reverse())."""
         if gain.id not in self._own_lots:
-            lot = await self.session.scalar(
-                select(PointLotRow).where(PointLotRow.entry_id == gain.id)
-            )
+            lot = await repo.lot_of_entry(self.session, gain.id)
             forgivable = (
                 await repo.expired_not_forgiven(self.session, lot.id, gain.id) if lot else 0
             )
@@ -250,9 +246,7 @@ class AccountBook(EntryWriter):
     ) -> LedgerEntryRow:
         left = -original.points - done
         amount = _reversal_amount(points, left)
-        voucher = await self.session.scalar(
-            select(VoucherRow).where(VoucherRow.ledger_entry_id == original.id)
-        )
+        voucher = await repo.voucher_of_entry(self.session, original.id)
         if voucher is not None:
             self._cancel_voucher(voucher, amount, left)
         net = await repo.net_movements_of_entry(self.session, original.id)
@@ -274,7 +268,7 @@ class AccountBook(EntryWriter):
             raise DomainError.single(
                 ErrorCode.INVALID_VALUE,
                 "the points bought a voucher: only an unused voucher can be refunded, in full",
-                "entryId",
+                "entry_id",
             )
         voucher.status = VoucherStatus.CANCELLED
 
@@ -321,14 +315,14 @@ class AccountBook(EntryWriter):
                 kind="REWARD_EARNED",
                 dedupe_key=ledger_key("reward", spend_key),
                 payload={
-                    "voucherId": voucher.id,
-                    "voucherCode": voucher.code,
-                    "valueType": voucher.value_type,
+                    "voucher_id": voucher.id,
+                    "voucher_code": voucher.code,
+                    "value_type": voucher.value_type,
                     "value": str(voucher.value),
                     "currency": voucher.currency,
-                    "minimumOrderValue": str(reward.minimum_order_value),
-                    "expiresAt": voucher.expires_at.isoformat() if voucher.expires_at else None,
-                    "pointsSpent": reward.points,
+                    "minimum_order_value": str(reward.minimum_order_value),
+                    "expires_at": voucher.expires_at.isoformat() if voucher.expires_at else None,
+                    "points_spent": reward.points,
                 },
                 now=self.now,
             )
@@ -346,18 +340,13 @@ async def open_book(
 
 async def entry_by_key(uow: UnitOfWork, site_id: int, key: str) -> LedgerEntryRow | None:
     """The entry written earlier under ``key``, if any."""
-    found: LedgerEntryRow | None = await uow.session.scalar(
-        select(LedgerEntryRow).where(
-            LedgerEntryRow.site_id == site_id, LedgerEntryRow.idempotency_key == key
-        )
-    )
-    return found
+    return await repo.entry_by_key(uow.session, site_id, key)
 
 
 def _reversal_amount(points: int | None, left: int) -> int:
     if left <= 0:
         raise DomainError.single(
-            ErrorCode.ALREADY_REVERSED, "this entry has already been reversed in full", "entryId"
+            ErrorCode.ALREADY_REVERSED, "this entry has already been reversed in full", "entry_id"
         )
     if points is None:
         return left

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.models import (
     CustomerRow,
     LedgerEntryRow,
@@ -19,6 +17,7 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.db.repositories import points as repo
 from loyalty_gql.db.repositories.sites import settings_of
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.ledger import (
     EntryKind,
@@ -66,7 +65,7 @@ class EntryWriter:
         self._own_lots: dict[int, tuple[PointLotRow | None, int]] = {}
 
     @property
-    def session(self) -> AsyncSession:
+    def session(self) -> Session:
         """The transaction's session."""
         return self.uow.session
 

@@ -1,0 +1,1 @@
+"""Tiers: the levels of a program, and defining them."""
