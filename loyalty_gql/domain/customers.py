@@ -38,7 +38,7 @@ class CustomerProfile:
         """Raise a DomainError listing every invalid field."""
         problems: list[FieldProblem] = []
         if not 1 <= len(self.external_id) <= 128:
-            problems.append(_invalid("externalId", "must be 1-128 characters"))
+            problems.append(_invalid("external_id", "must be 1-128 characters"))
         if self.email is not None and (len(self.email) > 254 or not EMAIL.match(self.email)):
             problems.append(_invalid("email", f"{self.email!r} is not an email address"))
         if self.name is not None and len(self.name) > 200:

@@ -108,7 +108,7 @@ async def update_customer(
                 raise DomainError.single(
                     ErrorCode.ALREADY_EXISTS,
                     "another customer of this site has that external id",
-                    "externalId",
+                    "external_id",
                 )
         row.external_id = profile.external_id
         row.email = profile.email
@@ -149,7 +149,7 @@ async def enroll_customer(
             raise _program_disabled()
         if row.enrolled_at is not None:
             raise DomainError.single(
-                ErrorCode.ALREADY_ENROLLED, "the customer is already enrolled", "customerId"
+                ErrorCode.ALREADY_ENROLLED, "the customer is already enrolled", "customer_id"
             )
         await _enroll(uow.session, row, actor, now)
         return row
@@ -182,7 +182,7 @@ async def leave_program(
         row = await _customer(uow, customer_id)
         if row.enrolled_at is None:
             raise DomainError.single(
-                ErrorCode.NOT_ENROLLED, "the customer is not enrolled", "customerId"
+                ErrorCode.NOT_ENROLLED, "the customer is not enrolled", "customer_id"
             )
         row.enrolled_at = None
         row.updated_at = now
@@ -224,7 +224,7 @@ def _same_registration(existing: CustomerRow, profile: CustomerProfile) -> Custo
             ErrorCode.ALREADY_EXISTS,
             "a customer with this external id is registered with other details; "
             "use updateCustomer to change them",
-            "externalId",
+            "external_id",
         )
     return existing
 
@@ -248,14 +248,14 @@ def _program_disabled() -> DomainError:
 async def _site(session: AsyncSession, site_id: int) -> SiteRow:
     site = await site_by_id(session, site_id)
     if site is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
     return site
 
 
 async def _customer(uow: UnitOfWork, customer_id: int) -> CustomerRow:
     row = await customer_by_id(uow.session, customer_id, lock=uow.is_postgres)
     if row is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
     return row
 
 

@@ -80,7 +80,7 @@ async def configure_program(
     async def work(uow: UnitOfWork) -> SiteRow:
         row = await site_by_id(uow.session, site_id, lock=uow.is_postgres)
         if row is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
         settings = settings_of(row).changed(**changes)
         store_settings(row, settings)
         row.updated_at = now
