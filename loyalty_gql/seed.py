@@ -11,7 +11,7 @@ from loyalty_gql.db.models import SiteRow
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.domain.program import ThresholdReward, ValidityPolicy
-from loyalty_gql.services import customers, program
+from loyalty_gql.services import customers, sites
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.offers import catalog as offers
 
@@ -29,10 +29,10 @@ async def seed_demo(db: Database) -> bool:
         if await session.scalar(select(SiteRow.id).where(SiteRow.code == DEMO_SITE)):
             return False
     actor = Actor("admin", "seed-demo")
-    site = await program.create_site(
+    site = await sites.create_site(
         db, code=DEMO_SITE, name="Demo Shop", currency="EUR", actor=actor, clock=system_clock
     )
-    await program.configure_program(
+    await sites.configure_program(
         db,
         site_id=site.id,
         changes={

@@ -6,14 +6,16 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, EnrollmentEventRow, SiteRow
-from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.customers import (
+    customer_by_external_id,
+    customer_by_id,
+    external_id_taken,
+)
 from loyalty_gql.db.repositories.points import locked_account
 from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import Participation
@@ -39,11 +41,7 @@ async def register_customer(
 
     async def work(uow: UnitOfWork) -> CustomerRow:
         site = await _site(uow.session, site_id)
-        existing = await uow.session.scalar(
-            select(CustomerRow).where(
-                CustomerRow.site_id == site_id, CustomerRow.external_id == profile.external_id
-            )
-        )
+        existing = await customer_by_external_id(uow.session, site_id, profile.external_id)
         if existing is not None:
             return _same_registration(existing, profile)
         auto = site.participation == Participation.ALL_REGISTERED_CUSTOMERS.value
@@ -97,19 +95,14 @@ async def update_customer(
         merged["groups"] = tuple(merged["groups"])
         profile = CustomerProfile(**merged).normalised()
         profile.check()
-        if profile.external_id != row.external_id:
-            clash = await uow.session.scalar(
-                select(CustomerRow.id).where(
-                    CustomerRow.site_id == row.site_id,
-                    CustomerRow.external_id == profile.external_id,
-                )
+        if profile.external_id != row.external_id and await external_id_taken(
+            uow.session, row.site_id, profile.external_id
+        ):
+            raise DomainError.single(
+                ErrorCode.ALREADY_EXISTS,
+                "another customer of this site has that external id",
+                "external_id",
             )
-            if clash is not None:
-                raise DomainError.single(
-                    ErrorCode.ALREADY_EXISTS,
-                    "another customer of this site has that external id",
-                    "external_id",
-                )
         row.external_id = profile.external_id
         row.email = profile.email
         row.name = profile.name
@@ -206,7 +199,7 @@ async def leave_program(
     )
 
 
-async def _enroll(session: AsyncSession, row: CustomerRow, actor: Actor, now: datetime) -> None:
+async def _enroll(session: Session, row: CustomerRow, actor: Actor, now: datetime) -> None:
     # The points account exists from enrolment on, so the ledger only ever locks it.
     await locked_account(session, row.site_id, row.id, now, lock=False)
     row.enrolled_at = now
@@ -245,7 +238,7 @@ def _program_disabled() -> DomainError:
     )
 
 
-async def _site(session: AsyncSession, site_id: int) -> SiteRow:
+async def _site(session: Session, site_id: int) -> SiteRow:
     site = await site_by_id(session, site_id)
     if site is None:
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
@@ -259,7 +252,7 @@ async def _customer(uow: UnitOfWork, customer_id: int) -> CustomerRow:
     return row
 
 
-async def _load_customer(session: AsyncSession, stored: dict[str, Any]) -> CustomerRow:
+async def _load_customer(session: Session, stored: dict[str, Any]) -> CustomerRow:
     row = await customer_by_id(session, stored["customer"])
     if row is None:  # pragma: no cover - customers are never deleted
         raise DomainError.single(ErrorCode.NOT_FOUND, "the customer is gone")

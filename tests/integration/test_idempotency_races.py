@@ -23,7 +23,7 @@ from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.customers import register_customer
-from loyalty_gql.services.program import configure_program, create_site
+from loyalty_gql.services.sites import configure_program, create_site
 from tests.conftest import Clock
 
 CALLERS = 20

@@ -18,7 +18,7 @@ from loyalty_gql.domain import program as domain
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import DiscountValueType, Participation, ValidityPolicy
 from loyalty_gql.domain.values import PointsRounding
-from loyalty_gql.services import program as service
+from loyalty_gql.services import sites as service
 
 INPUT = "What to do."
 IDEMPOTENCY_KEY = (

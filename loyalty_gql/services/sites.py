@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import AuditTrailRow, SiteRow
 from loyalty_gql.db.repositories.sites import (
     settings_document,
     settings_of,
     site_by_id,
+    site_code_taken,
     store_settings,
 )
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.domain.sites import check_site
@@ -40,8 +39,7 @@ async def create_site(
     now = clock()
 
     async def work(uow: UnitOfWork) -> SiteRow:
-        existing = await uow.session.scalar(select(SiteRow.id).where(SiteRow.code == code))
-        if existing is not None:
+        if await site_code_taken(uow.session, code):
             raise DomainError.single(
                 ErrorCode.ALREADY_EXISTS, f"a site with code {code!r} exists", "code"
             )
@@ -111,7 +109,7 @@ def _audit(row: SiteRow, actor: Actor, note: str | None) -> AuditTrailRow:
     )
 
 
-async def _load_site(session: AsyncSession, stored: dict[str, Any]) -> SiteRow:
+async def _load_site(session: Session, stored: dict[str, Any]) -> SiteRow:
     row = await site_by_id(session, stored["site"])
     if row is None:  # pragma: no cover - sites are never deleted
         raise DomainError.single(ErrorCode.NOT_FOUND, "the site is gone")
