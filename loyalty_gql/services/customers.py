@@ -20,7 +20,7 @@ from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import Participation
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 
 
@@ -32,7 +32,7 @@ async def register_customer(
     enroll: bool,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> CustomerRow:
     """Register a shop customer; the same external id twice gives the same customer."""
     profile = profile.normalised()
@@ -66,8 +66,8 @@ async def register_customer(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=idempotency_key,
-        operation="registerCustomer",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"site": site_id, "enroll": enroll, **asdict(profile)},
         now=now,
         work=work,
@@ -83,7 +83,7 @@ async def update_customer(
     changes: dict[str, Any],
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> CustomerRow:
     """Change a customer's email, name, groups or consent; the rest stay."""
     now = clock()
@@ -114,8 +114,8 @@ async def update_customer(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="updateCustomer",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"customer": customer_id, **changes},
         now=now,
         work=work,
@@ -130,7 +130,7 @@ async def enroll_customer(
     customer_id: int,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> CustomerRow:
     """Enrol a registered customer in the program, recording when and by whom."""
     now = clock()
@@ -150,8 +150,8 @@ async def enroll_customer(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="enrollCustomer",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"customer": customer_id},
         now=now,
         work=work,
@@ -166,7 +166,7 @@ async def leave_program(
     customer_id: int,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> CustomerRow:
     """Take a customer out of the program; they stop earning and spending points."""
     now = clock()
@@ -189,8 +189,8 @@ async def leave_program(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="leaveProgram",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"customer": customer_id},
         now=now,
         work=work,

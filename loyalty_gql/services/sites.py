@@ -18,7 +18,7 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import ProgramSettings
 from loyalty_gql.domain.sites import check_site
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 
 
@@ -30,7 +30,7 @@ async def create_site(
     currency: str,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> SiteRow:
     """Add a shop; its program starts switched off with default settings."""
     code, name, currency = code.strip(), name.strip(), currency.strip().upper()
@@ -53,8 +53,8 @@ async def create_site(
     return await run_once(
         db,
         scope=f"actor:{actor}",
-        key=idempotency_key,
-        operation="createSite",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"code": code, "name": name, "currency": currency},
         now=now,
         work=work,
@@ -70,7 +70,7 @@ async def configure_program(
     changes: dict[str, Any],
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> SiteRow:
     """Change some of a site's program settings; the rest stay as they are."""
     now = clock()
@@ -89,8 +89,8 @@ async def configure_program(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=idempotency_key,
-        operation="configureProgram",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"site": site_id, **changes},
         now=now,
         work=work,

@@ -14,6 +14,7 @@ from loyalty_gql.api.core.resolving import (
     CUSTOMER,
     AppInfo,
     node_or_not_found,
+    retry_of,
     seen_customer,
     staff_site,
 )
@@ -134,7 +135,7 @@ class CustomerMutations:
             enroll=input.enroll,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return _customer_payload(row)
 
@@ -165,7 +166,7 @@ class CustomerMutations:
             changes=changes,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return _customer_payload(row)
 
@@ -185,7 +186,7 @@ class CustomerMutations:
             customer_id=await visible_customer(info, input.customer_id),
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return _customer_payload(row)
 
@@ -205,6 +206,6 @@ class CustomerMutations:
             customer_id=await visible_customer(info, input.customer_id),
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return _customer_payload(row)

@@ -11,7 +11,7 @@ from strawberry.utils.str_converters import to_camel_case
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
-from loyalty_gql.api.core.resolving import AppInfo, admin_site
+from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of
 from loyalty_gql.api.sites.types import Program, Site
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.domain import program as domain
@@ -222,7 +222,7 @@ class SiteMutations:
             currency=input.currency_code,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         # The new site becomes visible to this request's admin at once.
         ctx.access.site_ids = ctx.access.site_ids | {row.id}
@@ -246,7 +246,7 @@ class SiteMutations:
             changes=program_changes(input),
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return ConfigureProgramPayload(
             site=Site.from_row(row), program=Program.from_row(row), user_errors=[]
