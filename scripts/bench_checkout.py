@@ -62,7 +62,7 @@ from loyalty_gql.domain.checkout import (
 )
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.program import ProgramChanges, ProgramSettings
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.customers import register_customer
 from loyalty_gql.services.sites import configure_program, create_site
@@ -378,7 +378,11 @@ async def build_database(url: str, offers: dict[int, list[OfferTerms]]) -> list[
                 clock=system_clock,
             )  # fmt: skip
             await configure_program(
-                db, site_id=site.id, changes={"enabled": True}, actor=ADMIN, clock=system_clock
+                db,
+                site_id=site.id,
+                changes=ProgramChanges(enabled=True),
+                actor=ADMIN,
+                clock=system_clock,
             )
             await register_customer(
                 db, site_id=site.id, enroll=True, actor=ADMIN, clock=system_clock,

@@ -50,6 +50,7 @@ from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import OfferRow
 from loyalty_gql.db.repositories.offers import store_terms
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
+from loyalty_gql.domain.program import ProgramChanges
 from loyalty_gql.services import sites
 from loyalty_gql.services.core.common import Actor
 
@@ -338,7 +339,7 @@ async def create_site(url: str) -> tuple[int, list[int]]:
         )  # fmt: skip
         await sites.configure_program(
             db, site_id=site.id, actor=ADMIN, clock=lambda: created,
-            changes={"enabled": True, "earn_rate": Decimal(1), "point_value": Decimal("0.01")},
+            changes=ProgramChanges(enabled=True, earn_rate=Decimal(1), point_value=Decimal("0.01")),
         )  # fmt: skip
         rows = []
         async with db.write_sessions() as session, session.begin():

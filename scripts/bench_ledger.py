@@ -32,7 +32,7 @@ from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, PointAccountRow, PointLotRow
 from loyalty_gql.db.repositories.points import accounts_by_customer_ids
-from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.domain.program import ProgramChanges, ValidityPolicy
 from loyalty_gql.services import sites
 from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.points import spend_points
@@ -76,8 +76,8 @@ async def build(db: Database, customers: int, per_customer: int) -> list[int]:
     await sites.configure_program(
         db,
         site_id=site.id,
-        changes={"enabled": True, "validity_policy": ValidityPolicy.FIXED_DAYS,
-                 "validity_days": 730},
+        changes=ProgramChanges(enabled=True, validity_policy=ValidityPolicy.FIXED_DAYS,
+                               validity_days=730),
         actor=ADMIN,
         clock=clock,
     )  # fmt: skip

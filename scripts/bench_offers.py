@@ -30,6 +30,7 @@ from loyalty_gql.db.engine import create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
+from loyalty_gql.domain.program import ProgramChanges
 from loyalty_gql.services import sites
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.offers import catalog as offers
@@ -54,7 +55,11 @@ async def run(base_url: str | None, rounds: int) -> dict[str, float]:
                 db, code="bench", name="Bench", currency="EUR", actor=admin, clock=system_clock
             )
             await sites.configure_program(
-                db, site_id=site.id, changes={"enabled": True}, actor=admin, clock=system_clock
+                db,
+                site_id=site.id,
+                changes=ProgramChanges(enabled=True),
+                actor=admin,
+                clock=system_clock,
             )
             now = datetime.now(UTC)
             async with db.write_sessions() as session, session.begin():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
+from loyalty_gql.domain.unset import UNSET, Unset
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -52,6 +54,26 @@ class CustomerProfile:
             )
         if problems:
             raise DomainError(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerChanges:
+    """A partial profile update: UNSET fields keep their value, None clears one."""
+
+    external_id: str | Unset = UNSET
+    email: str | Unset | None = UNSET
+    name: str | Unset | None = UNSET
+    groups: tuple[str, ...] | Unset = UNSET
+    marketing_consent: bool | Unset = UNSET
+
+    def given(self) -> dict[str, Any]:
+        """The fields the update names, by name (what a retry must repeat)."""
+        named = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: value for name, value in named.items() if value is not UNSET}
+
+    def applied_to(self, profile: CustomerProfile) -> CustomerProfile:
+        """``profile`` with these changes, normalised (not yet checked)."""
+        return replace(profile, **self.given()).normalised()
 
 
 def _invalid(field: str, message: str) -> FieldProblem:

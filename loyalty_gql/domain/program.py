@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
+from loyalty_gql.domain.unset import UNSET, Unset
 from loyalty_gql.domain.values import (
     PointsRounding,
     currency_exponent,
@@ -70,6 +71,36 @@ class CustomActivity:
     name: str
     points: int
     daily_cap: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramChanges:
+    """Some of a site's program settings to change: UNSET ones stay, None clears the
+    two that may be empty (``validity_days``, ``point_value``)."""
+
+    enabled: bool | Unset = UNSET
+    currency: str | Unset = UNSET
+    earn_rate: Decimal | Unset = UNSET
+    points_rounding: PointsRounding | Unset = UNSET
+    participation: Participation | Unset = UNSET
+    order_points_pending: bool | Unset = UNSET
+    validity_policy: ValidityPolicy | Unset = UNSET
+    validity_days: int | Unset | None = UNSET
+    threshold_reward: ThresholdReward | Unset = UNSET
+    newsletter_signup_points: int | Unset = UNSET
+    product_review_points: int | Unset = UNSET
+    referral_points: int | Unset = UNSET
+    custom_activities: tuple[CustomActivity, ...] | Unset = UNSET
+    expiry_warning_days: tuple[int, ...] | Unset = UNSET
+    exchange_customer_groups: tuple[str, ...] | Unset = UNSET
+    exchange_categories: tuple[str, ...] | Unset = UNSET
+    point_value: Decimal | Unset | None = UNSET
+    locale: str | Unset = UNSET
+
+    def given(self) -> dict[str, Any]:
+        """The settings the change names, by name (what a retry must repeat)."""
+        named = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: value for name, value in named.items() if value is not UNSET}
 
 
 @dataclass(frozen=True, slots=True)

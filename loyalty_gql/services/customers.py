@@ -16,7 +16,7 @@ from loyalty_gql.db.repositories.customers import (
 from loyalty_gql.db.repositories.points import locked_account
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.domain.customers import CustomerChanges, CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import Participation
 from loyalty_gql.services.core.common import Actor, Clock
@@ -80,7 +80,7 @@ async def update_customer(
     db: Database,
     *,
     customer_id: int,
-    changes: dict[str, Any],
+    changes: CustomerChanges,
     actor: Actor,
     clock: Clock,
     retry: Idempotency | None = None,
@@ -90,10 +90,7 @@ async def update_customer(
 
     async def work(uow: UnitOfWork) -> CustomerRow:
         row = await _customer(uow, customer_id)
-        current = _profile(row)
-        merged = {**asdict(current), **changes}
-        merged["groups"] = tuple(merged["groups"])
-        profile = CustomerProfile(**merged).normalised()
+        profile = changes.applied_to(_profile(row))
         profile.check()
         if profile.external_id != row.external_id and await external_id_taken(
             uow.session, row.site_id, profile.external_id
@@ -116,7 +113,7 @@ async def update_customer(
         scope=f"customer:{customer_id}",
         key=retry.key if retry else None,
         operation=retry.operation if retry else "",
-        request={"customer": customer_id, **changes},
+        request={"customer": customer_id, **changes.given()},
         now=now,
         work=work,
         dump=lambda row: {"customer": row.id},

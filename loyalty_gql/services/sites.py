@@ -15,7 +15,7 @@ from loyalty_gql.db.repositories.sites import (
 )
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.program import ProgramChanges, ProgramSettings
 from loyalty_gql.domain.sites import check_site
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
@@ -67,7 +67,7 @@ async def configure_program(
     db: Database,
     *,
     site_id: int,
-    changes: dict[str, Any],
+    changes: ProgramChanges,
     actor: Actor,
     clock: Clock,
     retry: Idempotency | None = None,
@@ -79,7 +79,7 @@ async def configure_program(
         row = await site_by_id(uow.session, site_id, lock=uow.is_postgres)
         if row is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
-        settings = settings_of(row).changed(**changes)
+        settings = settings_of(row).changed(**changes.given())
         store_settings(row, settings)
         row.updated_at = now
         row.settings_version += 1
@@ -91,7 +91,7 @@ async def configure_program(
         scope=f"site:{site_id}",
         key=retry.key if retry else None,
         operation=retry.operation if retry else "",
-        request={"site": site_id, **changes},
+        request={"site": site_id, **changes.given()},
         now=now,
         work=work,
         dump=lambda row: {"site": row.id},

@@ -7,6 +7,7 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.domain.program import ProgramChanges
 from loyalty_gql.services import customers, sites
 from loyalty_gql.services.core.common import Actor, Clock
 
@@ -30,7 +31,11 @@ async def shop(
         db, code=code, name="Shop", currency="EUR", actor=ADMIN, clock=clock
     )
     await sites.configure_program(
-        db, site_id=site.id, changes={"enabled": True, **settings}, actor=ADMIN, clock=clock
+        db,
+        site_id=site.id,
+        changes=ProgramChanges(enabled=True, **settings),
+        actor=ADMIN,
+        clock=clock,
     )
     ids = []
     for n in range(customers_count):

@@ -21,6 +21,7 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.program import ProgramChanges
 from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.customers import register_customer
@@ -34,7 +35,9 @@ ADMIN = Actor("admin", "t")
 
 async def _site(db: Database, clock: Clock, code: str = "shop-a") -> int:
     row = await create_site(db, code=code, name="Shop A", currency="EUR", actor=ADMIN, clock=clock)
-    await configure_program(db, site_id=row.id, changes={"enabled": True}, actor=ADMIN, clock=clock)
+    await configure_program(
+        db, site_id=row.id, changes=ProgramChanges(enabled=True), actor=ADMIN, clock=clock
+    )
     return row.id
 
 
@@ -205,7 +208,7 @@ async def test_concurrent_program_changes_are_all_applied_one_after_another(
             configure_program(
                 db,
                 site_id=site_id,
-                changes={"referral_points": n},
+                changes=ProgramChanges(referral_points=n),
                 actor=ADMIN,
                 clock=clock,
             )
@@ -229,7 +232,7 @@ async def test_concurrent_program_changes_with_one_key_apply_once(db: Database, 
             configure_program(
                 db,
                 site_id=site_id,
-                changes={"referral_points": 250},
+                changes=ProgramChanges(referral_points=250),
                 actor=ADMIN,
                 clock=clock,
                 retry=Idempotency("configureProgram", "cfg-1"),

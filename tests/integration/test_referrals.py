@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, PointAccountRow, SiteRow
+from loyalty_gql.domain.program import ProgramChanges
 from loyalty_gql.services import customers, sites
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import record_activity, reward_referral
@@ -106,7 +107,11 @@ async def test_no_reward_while_the_program_is_switched_off(db: Database, clock: 
     referrer, referred = the_shop.customer_ids
     await _refer(db, clock, referrer, referred)
     await sites.configure_program(
-        db, site_id=the_shop.site_id, changes={"enabled": False}, actor=ADMIN, clock=clock
+        db,
+        site_id=the_shop.site_id,
+        changes=ProgramChanges(enabled=False),
+        actor=ADMIN,
+        clock=clock,
     )
     # when
     rewarded = await _first_order_completes(db, clock, referred)

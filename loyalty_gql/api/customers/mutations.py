@@ -21,7 +21,7 @@ from loyalty_gql.api.core.resolving import (
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import CustomerRow
-from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.domain.customers import CustomerChanges, CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services import customers as service
 
@@ -160,10 +160,12 @@ class CustomerMutations:
                 raise DomainError.single(
                     ErrorCode.REQUIRED, "may be omitted but not null", to_camel_case(name)
                 )
+        if "groups" in changes:
+            changes["groups"] = tuple(changes["groups"])
         row = await service.update_customer(
             ctx.db,
             customer_id=await visible_customer(info, input.customer_id),
-            changes=changes,
+            changes=CustomerChanges(**changes),
             actor=ctx.actor,
             clock=ctx.clock,
             retry=retry_of(info, input.idempotency_key),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
@@ -165,7 +165,7 @@ NOT_NULLABLE = {
 }  # fmt: skip
 
 
-def program_changes(data: ConfigureProgramInput) -> dict[str, Any]:
+def program_changes(data: ConfigureProgramInput) -> domain.ProgramChanges:
     """The settings changes an input asks for, as domain values."""
     given = {
         name: value
@@ -195,7 +195,7 @@ def program_changes(data: ConfigureProgramInput) -> dict[str, Any]:
     for name in ("exchange_customer_groups", "exchange_categories"):
         if given.get(name) is not None:
             given[name] = tuple(v.strip() for v in given[name])
-    return given
+    return domain.ProgramChanges(**given)
 
 
 @strawberry.type
