@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
+from enum import Enum
 from typing import Any
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
@@ -12,6 +13,15 @@ from loyalty_gql.domain.unset import UNSET, Unset
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 MAX_GROUPS = 50
+
+
+class EnrollmentKind(Enum):
+    """What an enrolment event records."""
+
+    ENROLLED = "ENROLLED"
+    """The customer joined the program."""
+    LEFT = "LEFT"
+    """The customer left it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from loyalty_gql.db.repositories.customers import (
 from loyalty_gql.db.repositories.points import locked_account
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.customers import CustomerChanges, CustomerProfile
+from loyalty_gql.domain.customers import CustomerChanges, CustomerProfile, EnrollmentKind
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import Participation
 from loyalty_gql.services.core.common import Actor, Clock
@@ -178,7 +178,11 @@ async def leave_program(
         row.updated_at = now
         uow.session.add(
             EnrollmentEventRow(
-                site_id=row.site_id, customer_id=row.id, kind="LEFT", actor=str(actor), at=now
+                site_id=row.site_id,
+                customer_id=row.id,
+                kind=EnrollmentKind.LEFT.value,
+                actor=str(actor),
+                at=now,
             )
         )
         return row
@@ -203,7 +207,11 @@ async def _enroll(session: Session, row: CustomerRow, actor: Actor, now: datetim
     row.updated_at = now
     session.add(
         EnrollmentEventRow(
-            site_id=row.site_id, customer_id=row.id, kind="ENROLLED", actor=str(actor), at=now
+            site_id=row.site_id,
+            customer_id=row.id,
+            kind=EnrollmentKind.ENROLLED.value,
+            actor=str(actor),
+            at=now,
         )
     )
 
