@@ -10,8 +10,8 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.domain.program import ThresholdReward, ValidityPolicy
-from loyalty_gql.services import customers, program
+from loyalty_gql.domain.program import ProgramChanges, ThresholdReward, ValidityPolicy
+from loyalty_gql.services import customers, sites
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.offers import catalog as offers
 
@@ -29,25 +29,25 @@ async def seed_demo(db: Database) -> bool:
         if await session.scalar(select(SiteRow.id).where(SiteRow.code == DEMO_SITE)):
             return False
     actor = Actor("admin", "seed-demo")
-    site = await program.create_site(
+    site = await sites.create_site(
         db, code=DEMO_SITE, name="Demo Shop", currency="EUR", actor=actor, clock=system_clock
     )
-    await program.configure_program(
+    await sites.configure_program(
         db,
         site_id=site.id,
-        changes={
-            "enabled": True,
-            "earn_rate": Decimal(10),
-            "validity_policy": ValidityPolicy.FIXED_DAYS,
-            "validity_days": 365,
-            "expiry_warning_days": (60, 30, 14, 7),
-            "newsletter_signup_points": 100,
-            "product_review_points": 50,
-            "referral_points": 500,
-            "threshold_reward": ThresholdReward(
+        changes=ProgramChanges(
+            enabled=True,
+            earn_rate=Decimal(10),
+            validity_policy=ValidityPolicy.FIXED_DAYS,
+            validity_days=365,
+            expiry_warning_days=(60, 30, 14, 7),
+            newsletter_signup_points=100,
+            product_review_points=50,
+            referral_points=500,
+            threshold_reward=ThresholdReward(
                 enabled=True, points=5000, value=Decimal(10), minimum_order_value=Decimal(50)
             ),
-        },
+        ),
         actor=actor,
         clock=system_clock,
     )

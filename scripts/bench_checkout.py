@@ -62,10 +62,10 @@ from loyalty_gql.domain.checkout import (
 )
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.domain.program import ProgramSettings
-from loyalty_gql.services import program
+from loyalty_gql.domain.program import ProgramChanges, ProgramSettings
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.customers import register_customer
+from loyalty_gql.services.sites import configure_program, create_site
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## Checkout (scripts/bench-checkout)"
@@ -373,12 +373,16 @@ async def build_database(url: str, offers: dict[int, list[OfferTerms]]) -> list[
     try:
         for size, terms in offers.items():
             code = f"bench-{size}"
-            site = await program.create_site(
+            site = await create_site(
                 db, code=code, name=f"Bench {size}", currency=CURRENCY, actor=ADMIN,
                 clock=system_clock,
             )  # fmt: skip
-            await program.configure_program(
-                db, site_id=site.id, changes={"enabled": True}, actor=ADMIN, clock=system_clock
+            await configure_program(
+                db,
+                site_id=site.id,
+                changes=ProgramChanges(enabled=True),
+                actor=ADMIN,
+                clock=system_clock,
             )
             await register_customer(
                 db, site_id=site.id, enroll=True, actor=ADMIN, clock=system_clock,

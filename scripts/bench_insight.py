@@ -50,7 +50,8 @@ from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import OfferRow
 from loyalty_gql.db.repositories.offers import store_terms
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.services import program
+from loyalty_gql.domain.program import ProgramChanges
+from loyalty_gql.services import sites
 from loyalty_gql.services.core.common import Actor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -332,13 +333,13 @@ async def create_site(url: str) -> tuple[int, list[int]]:
     db = create_database(url)
     created = EARLIEST - timedelta(days=30)
     try:
-        site = await program.create_site(
+        site = await sites.create_site(
             db, code=SITE_CODE, name="Bench insight", currency=CURRENCY, actor=ADMIN,
             clock=lambda: created,
         )  # fmt: skip
-        await program.configure_program(
+        await sites.configure_program(
             db, site_id=site.id, actor=ADMIN, clock=lambda: created,
-            changes={"enabled": True, "earn_rate": Decimal(1), "point_value": Decimal("0.01")},
+            changes=ProgramChanges(enabled=True, earn_rate=Decimal(1), point_value=Decimal("0.01")),
         )  # fmt: skip
         rows = []
         async with db.write_sessions() as session, session.begin():

@@ -32,8 +32,8 @@ from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, PointAccountRow, PointLotRow
 from loyalty_gql.db.repositories.points import accounts_by_customer_ids
-from loyalty_gql.domain.program import ValidityPolicy
-from loyalty_gql.services import program
+from loyalty_gql.domain.program import ProgramChanges, ValidityPolicy
+from loyalty_gql.services import sites
 from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import spend_points
@@ -71,14 +71,14 @@ async def fresh_database(base_url: str | None, folder: Path, name: str) -> tuple
 
 async def build(db: Database, customers: int, per_customer: int) -> list[int]:
     """A site with enrolled customers, each with ``per_customer`` earnings of 10 points."""
-    site = await program.create_site(
+    site = await sites.create_site(
         db, code="bench", name="Bench", currency="EUR", actor=ADMIN, clock=clock
     )
-    await program.configure_program(
+    await sites.configure_program(
         db,
         site_id=site.id,
-        changes={"enabled": True, "validity_policy": ValidityPolicy.FIXED_DAYS,
-                 "validity_days": 730},
+        changes=ProgramChanges(enabled=True, validity_policy=ValidityPolicy.FIXED_DAYS,
+                               validity_days=730),
         actor=ADMIN,
         clock=clock,
     )  # fmt: skip

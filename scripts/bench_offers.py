@@ -30,7 +30,8 @@ from loyalty_gql.db.engine import create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.services import program
+from loyalty_gql.domain.program import ProgramChanges
+from loyalty_gql.services import sites
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.offers import catalog as offers
 
@@ -50,11 +51,15 @@ async def run(base_url: str | None, rounds: int) -> dict[str, float]:
             await upgrade(url)
             db = create_database(url)
             admin = Actor("admin", "bench")
-            site = await program.create_site(
+            site = await sites.create_site(
                 db, code="bench", name="Bench", currency="EUR", actor=admin, clock=system_clock
             )
-            await program.configure_program(
-                db, site_id=site.id, changes={"enabled": True}, actor=admin, clock=system_clock
+            await sites.configure_program(
+                db,
+                site_id=site.id,
+                changes=ProgramChanges(enabled=True),
+                actor=admin,
+                clock=system_clock,
             )
             now = datetime.now(UTC)
             async with db.write_sessions() as session, session.begin():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
+from loyalty_gql.domain.unset import UNSET, Unset
 from loyalty_gql.domain.values import (
     PointsRounding,
     currency_exponent,
@@ -73,6 +74,36 @@ class CustomActivity:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgramChanges:
+    """Some of a site's program settings to change: UNSET ones stay, None clears the
+    two that may be empty (``validity_days``, ``point_value``)."""
+
+    enabled: bool | Unset = UNSET
+    currency: str | Unset = UNSET
+    earn_rate: Decimal | Unset = UNSET
+    points_rounding: PointsRounding | Unset = UNSET
+    participation: Participation | Unset = UNSET
+    order_points_pending: bool | Unset = UNSET
+    validity_policy: ValidityPolicy | Unset = UNSET
+    validity_days: int | Unset | None = UNSET
+    threshold_reward: ThresholdReward | Unset = UNSET
+    newsletter_signup_points: int | Unset = UNSET
+    product_review_points: int | Unset = UNSET
+    referral_points: int | Unset = UNSET
+    custom_activities: tuple[CustomActivity, ...] | Unset = UNSET
+    expiry_warning_days: tuple[int, ...] | Unset = UNSET
+    exchange_customer_groups: tuple[str, ...] | Unset = UNSET
+    exchange_categories: tuple[str, ...] | Unset = UNSET
+    point_value: Decimal | Unset | None = UNSET
+    locale: str | Unset = UNSET
+
+    def given(self) -> dict[str, Any]:
+        """The settings the change names, by name (what a retry must repeat)."""
+        named = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: value for name, value in named.items() if value is not UNSET}
+
+
+@dataclass(frozen=True, slots=True)
 class ProgramSettings:
     """Everything that shapes one site's program."""
 
@@ -119,17 +150,17 @@ class ProgramSettings:
         if not is_known_currency(self.currency):
             problems.append(
                 FieldProblem(
-                    ("currencyCode",),
+                    ("currency_code",),
                     ErrorCode.UNKNOWN_CURRENCY,
                     f"{self.currency!r} is not an ISO 4217 currency code",
                 )
             )
         if not self.earn_rate.is_finite() or not Decimal(0) <= self.earn_rate <= MAX_EARN_RATE:
             problems.append(
-                _invalid("earnRate", f"must be between 0 and {MAX_EARN_RATE} points per 1.00")
+                _invalid("earn_rate", f"must be between 0 and {MAX_EARN_RATE} points per 1.00")
             )
         elif self.earn_rate.as_tuple().exponent < -4:  # type: ignore[operator]
-            problems.append(_invalid("earnRate", "may have at most 4 decimal places"))
+            problems.append(_invalid("earn_rate", "may have at most 4 decimal places"))
         if not is_known_locale(self.locale):
             problems.append(
                 _invalid("locale", f"{self.locale!r} is not a locale (for example en, de_DE)")
@@ -142,7 +173,7 @@ class ProgramSettings:
         ):
             problems.append(
                 _invalid(
-                    "pointValue",
+                    "point_value",
                     f"money per point: above 0, at most {MAX_POINT_VALUE}, 6 decimal places",
                 )
             )
@@ -152,21 +183,23 @@ class ProgramSettings:
         problems = []
         if self.validity_policy is ValidityPolicy.NONE:
             if self.validity_days is not None:
-                problems.append(_invalid("validityDays", "must be empty when points never expire"))
+                problems.append(_invalid("validity_days", "must be empty when points never expire"))
         elif self.validity_days is None or not 1 <= self.validity_days <= 36_500:
-            problems.append(_invalid("validityDays", "must be 1 to 36500 days when points expire"))
+            problems.append(_invalid("validity_days", "must be 1 to 36500 days when points expire"))
         days = self.expiry_warning_days
         if len(days) > MAX_WARNING_STEPS:
             problems.append(
-                _invalid("expiryWarningDays", f"at most {MAX_WARNING_STEPS} steps are allowed")
+                _invalid("expiry_warning_days", f"at most {MAX_WARNING_STEPS} steps are allowed")
             )
         if any(not 1 <= d <= 3650 for d in days) or len(set(days)) != len(days):
             problems.append(
-                _invalid("expiryWarningDays", "steps must be distinct numbers from 1 to 3650")
+                _invalid("expiry_warning_days", "steps must be distinct numbers from 1 to 3650")
             )
         if days and self.validity_policy is ValidityPolicy.NONE:
             problems.append(
-                _invalid("expiryWarningDays", "warnings need a validity policy that expires points")
+                _invalid(
+                    "expiry_warning_days", "warnings need a validity policy that expires points"
+                )
             )
         return problems
 
@@ -174,12 +207,12 @@ class ProgramSettings:
         # Checked even while the reward is off: the settings must stay displayable,
         # and switching it on later must not meet stored nonsense.
         reward = self.threshold_reward
-        path = "thresholdReward"
+        path = "threshold_reward"
         problems = [
             _invalid(path, "must be a finite number", name)
             for name, number in (
                 ("value", reward.value),
-                ("minimumOrderValue", reward.minimum_order_value),
+                ("minimum_order_value", reward.minimum_order_value),
             )
             if not number.is_finite()
         ]
@@ -192,25 +225,26 @@ class ProgramSettings:
         if reward.value_type is DiscountValueType.FIXED_AMOUNT:
             problems += _money_amount_problems(reward.value, self.currency, (path, "value"))
         if reward.minimum_order_value < 0:
-            problems.append(_invalid(path, "must not be negative", "minimumOrderValue"))
+            problems.append(_invalid(path, "must not be negative", "minimum_order_value"))
         else:
             problems += _money_amount_problems(
-                reward.minimum_order_value, self.currency, (path, "minimumOrderValue"), zero_ok=True
+                reward.minimum_order_value,
+                self.currency,
+                (path, "minimum_order_value"),
+                zero_ok=True,
             )
         if not 1 <= reward.validity_days <= 3650:
-            problems.append(_invalid(path, "must be 1 to 3650 days", "validityDays"))
+            problems.append(_invalid(path, "must be 1 to 3650 days", "validity_days"))
         return problems
 
     def _activity_problems(self) -> list[FieldProblem]:
         problems = []
         for name in ("newsletter_signup_points", "product_review_points", "referral_points"):
             if not 0 <= getattr(self, name) <= MAX_POINTS_PER_EVENT:
-                problems.append(
-                    _invalid(_camel(name), f"must be 0 to {MAX_POINTS_PER_EVENT} points")
-                )
+                problems.append(_invalid(name, f"must be 0 to {MAX_POINTS_PER_EVENT} points"))
         if len(self.custom_activities) > MAX_CUSTOM_ACTIVITIES:
             problems.append(
-                _invalid("customActivities", f"at most {MAX_CUSTOM_ACTIVITIES} are allowed")
+                _invalid("custom_activities", f"at most {MAX_CUSTOM_ACTIVITIES} are allowed")
             )
         seen: set[str] = set()
         for index, activity in enumerate(self.custom_activities):
@@ -225,14 +259,14 @@ class ProgramSettings:
         ):
             problems.append(
                 _invalid(
-                    "exchangeCustomerGroups", "up to 50 group names (letters, digits, _ . : -)"
+                    "exchange_customer_groups", "up to 50 group names (letters, digits, _ . : -)"
                 )
             )
         if len(self.exchange_categories) > 200 or any(
             not 0 < len(c) <= 200 or c != c.strip("/ ") for c in self.exchange_categories
         ):
             problems.append(
-                _invalid("exchangeCategories", "up to 200 category paths like home/kitchen")
+                _invalid("exchange_categories", "up to 200 category paths like home/kitchen")
             )
         return problems
 
@@ -244,7 +278,7 @@ class ProgramSettings:
 def _custom_activity_problems(
     activity: CustomActivity, index: str, seen: set[str]
 ) -> list[FieldProblem]:
-    path = ("customActivities", index)
+    path = ("custom_activities", index)
     problems = []
     if not ACTIVITY_CODE.match(activity.code):
         problems.append(
@@ -278,7 +312,7 @@ def _custom_activity_problems(
         )
     if activity.daily_cap is not None and activity.daily_cap < 1:
         problems.append(
-            FieldProblem((*path, "dailyCap"), ErrorCode.INVALID_VALUE, "must be at least 1")
+            FieldProblem((*path, "daily_cap"), ErrorCode.INVALID_VALUE, "must be at least 1")
         )
     return problems
 
@@ -302,8 +336,3 @@ def _money_amount_problems(
 
 def _invalid(head: str, message: str, *rest: str) -> FieldProblem:
     return FieldProblem((head, *rest), ErrorCode.INVALID_VALUE, message)
-
-
-def _camel(snake: str) -> str:
-    first, *others = snake.split("_")
-    return first + "".join(o.capitalize() for o in others)

@@ -6,19 +6,21 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, EnrollmentEventRow, SiteRow
-from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.customers import (
+    customer_by_external_id,
+    customer_by_id,
+    external_id_taken,
+)
 from loyalty_gql.db.repositories.points import locked_account
 from loyalty_gql.db.repositories.sites import site_by_id
-from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.db.session import Session
+from loyalty_gql.domain.customers import CustomerChanges, CustomerProfile, EnrollmentKind
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import Participation
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 
 
@@ -30,7 +32,7 @@ async def register_customer(
     enroll: bool,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> CustomerRow:
     """Register a shop customer; the same external id twice gives the same customer."""
     profile = profile.normalised()
@@ -39,11 +41,7 @@ async def register_customer(
 
     async def work(uow: UnitOfWork) -> CustomerRow:
         site = await _site(uow.session, site_id)
-        existing = await uow.session.scalar(
-            select(CustomerRow).where(
-                CustomerRow.site_id == site_id, CustomerRow.external_id == profile.external_id
-            )
-        )
+        existing = await customer_by_external_id(uow.session, site_id, profile.external_id)
         if existing is not None:
             return _same_registration(existing, profile)
         auto = site.participation == Participation.ALL_REGISTERED_CUSTOMERS.value
@@ -68,8 +66,8 @@ async def register_customer(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=idempotency_key,
-        operation="registerCustomer",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"site": site_id, "enroll": enroll, **asdict(profile)},
         now=now,
         work=work,
@@ -82,34 +80,26 @@ async def update_customer(
     db: Database,
     *,
     customer_id: int,
-    changes: dict[str, Any],
+    changes: CustomerChanges,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> CustomerRow:
     """Change a customer's email, name, groups or consent; the rest stay."""
     now = clock()
 
     async def work(uow: UnitOfWork) -> CustomerRow:
         row = await _customer(uow, customer_id)
-        current = _profile(row)
-        merged = {**asdict(current), **changes}
-        merged["groups"] = tuple(merged["groups"])
-        profile = CustomerProfile(**merged).normalised()
+        profile = changes.applied_to(_profile(row))
         profile.check()
-        if profile.external_id != row.external_id:
-            clash = await uow.session.scalar(
-                select(CustomerRow.id).where(
-                    CustomerRow.site_id == row.site_id,
-                    CustomerRow.external_id == profile.external_id,
-                )
+        if profile.external_id != row.external_id and await external_id_taken(
+            uow.session, row.site_id, profile.external_id
+        ):
+            raise DomainError.single(
+                ErrorCode.ALREADY_EXISTS,
+                "another customer of this site has that external id",
+                "external_id",
             )
-            if clash is not None:
-                raise DomainError.single(
-                    ErrorCode.ALREADY_EXISTS,
-                    "another customer of this site has that external id",
-                    "externalId",
-                )
         row.external_id = profile.external_id
         row.email = profile.email
         row.name = profile.name
@@ -121,9 +111,9 @@ async def update_customer(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="updateCustomer",
-        request={"customer": customer_id, **changes},
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
+        request={"customer": customer_id, **changes.given()},
         now=now,
         work=work,
         dump=lambda row: {"customer": row.id},
@@ -137,7 +127,7 @@ async def enroll_customer(
     customer_id: int,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> CustomerRow:
     """Enrol a registered customer in the program, recording when and by whom."""
     now = clock()
@@ -149,7 +139,7 @@ async def enroll_customer(
             raise _program_disabled()
         if row.enrolled_at is not None:
             raise DomainError.single(
-                ErrorCode.ALREADY_ENROLLED, "the customer is already enrolled", "customerId"
+                ErrorCode.ALREADY_ENROLLED, "the customer is already enrolled", "customer_id"
             )
         await _enroll(uow.session, row, actor, now)
         return row
@@ -157,8 +147,8 @@ async def enroll_customer(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="enrollCustomer",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"customer": customer_id},
         now=now,
         work=work,
@@ -173,7 +163,7 @@ async def leave_program(
     customer_id: int,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> CustomerRow:
     """Take a customer out of the program; they stop earning and spending points."""
     now = clock()
@@ -182,13 +172,17 @@ async def leave_program(
         row = await _customer(uow, customer_id)
         if row.enrolled_at is None:
             raise DomainError.single(
-                ErrorCode.NOT_ENROLLED, "the customer is not enrolled", "customerId"
+                ErrorCode.NOT_ENROLLED, "the customer is not enrolled", "customer_id"
             )
         row.enrolled_at = None
         row.updated_at = now
         uow.session.add(
             EnrollmentEventRow(
-                site_id=row.site_id, customer_id=row.id, kind="LEFT", actor=str(actor), at=now
+                site_id=row.site_id,
+                customer_id=row.id,
+                kind=EnrollmentKind.LEFT.value,
+                actor=str(actor),
+                at=now,
             )
         )
         return row
@@ -196,8 +190,8 @@ async def leave_program(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=idempotency_key,
-        operation="leaveProgram",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"customer": customer_id},
         now=now,
         work=work,
@@ -206,14 +200,18 @@ async def leave_program(
     )
 
 
-async def _enroll(session: AsyncSession, row: CustomerRow, actor: Actor, now: datetime) -> None:
+async def _enroll(session: Session, row: CustomerRow, actor: Actor, now: datetime) -> None:
     # The points account exists from enrolment on, so the ledger only ever locks it.
     await locked_account(session, row.site_id, row.id, now, lock=False)
     row.enrolled_at = now
     row.updated_at = now
     session.add(
         EnrollmentEventRow(
-            site_id=row.site_id, customer_id=row.id, kind="ENROLLED", actor=str(actor), at=now
+            site_id=row.site_id,
+            customer_id=row.id,
+            kind=EnrollmentKind.ENROLLED.value,
+            actor=str(actor),
+            at=now,
         )
     )
 
@@ -224,7 +222,7 @@ def _same_registration(existing: CustomerRow, profile: CustomerProfile) -> Custo
             ErrorCode.ALREADY_EXISTS,
             "a customer with this external id is registered with other details; "
             "use updateCustomer to change them",
-            "externalId",
+            "external_id",
         )
     return existing
 
@@ -245,21 +243,21 @@ def _program_disabled() -> DomainError:
     )
 
 
-async def _site(session: AsyncSession, site_id: int) -> SiteRow:
+async def _site(session: Session, site_id: int) -> SiteRow:
     site = await site_by_id(session, site_id)
     if site is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
     return site
 
 
 async def _customer(uow: UnitOfWork, customer_id: int) -> CustomerRow:
     row = await customer_by_id(uow.session, customer_id, lock=uow.is_postgres)
     if row is None:
-        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customerId")
+        raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
     return row
 
 
-async def _load_customer(session: AsyncSession, stored: dict[str, Any]) -> CustomerRow:
+async def _load_customer(session: Session, stored: dict[str, Any]) -> CustomerRow:
     row = await customer_by_id(session, stored["customer"])
     if row is None:  # pragma: no cover - customers are never deleted
         raise DomainError.single(ErrorCode.NOT_FOUND, "the customer is gone")

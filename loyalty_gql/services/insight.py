@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.db.repositories import insight as repo
 from loyalty_gql.db.repositories.insight import OfferUse, OrderGroup
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.insight import (
     Bought,
     Period,
@@ -105,7 +104,7 @@ class ProgramStats:
         return self.members_now - sum(self.tiers.values())
 
 
-async def program_stats(session: AsyncSession, site: SiteRow, period: Period) -> ProgramStats:
+async def program_stats(session: Session, site: SiteRow, period: Period) -> ProgramStats:
     """Every number of ``programStats``: about ten statements, none proportional to the
     site's whole history except the balances' change since the period ended."""
     await repo.analytic(session)
@@ -138,7 +137,7 @@ async def program_stats(session: AsyncSession, site: SiteRow, period: Period) ->
 
 
 async def program_series(
-    session: AsyncSession, site: SiteRow, period: Period, metric: Metric
+    session: Session, site: SiteRow, period: Period, metric: Metric
 ) -> list[tuple[date, int]]:
     """(day, value) for every day of the period, 0 on days without any."""
     by_day: dict[date, int]
@@ -156,7 +155,7 @@ async def program_series(
 
 
 async def _outstanding_by_day(
-    session: AsyncSession, site: SiteRow, period: Period
+    session: Session, site: SiteRow, period: Period
 ) -> list[tuple[date, int]]:
     """Points held at the end of each day: today's, less every change after that day."""
     await repo.analytic(session)
@@ -196,7 +195,7 @@ class CustomerInsight:
 
 
 async def customer_insights(
-    session: AsyncSession, customer_ids: Sequence[int]
+    session: Session, customer_ids: Sequence[int]
 ) -> dict[int, CustomerInsight]:
     """Insight of many customers in two statements (their orders, their orders' lines)."""
     ids = list(dict.fromkeys(customer_ids))
@@ -222,6 +221,6 @@ async def customer_insights(
     return found
 
 
-async def offer_performance(session: AsyncSession, offer_ids: Sequence[int]) -> dict[int, OfferUse]:
+async def offer_performance(session: Session, offer_ids: Sequence[int]) -> dict[int, OfferUse]:
     """All-time performance of each offer (offers never used are missing)."""
     return await repo.offer_performance(session, list(dict.fromkeys(offer_ids)))

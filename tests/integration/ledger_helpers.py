@@ -7,7 +7,8 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.domain.customers import CustomerProfile
-from loyalty_gql.services import customers, program
+from loyalty_gql.domain.program import ProgramChanges
+from loyalty_gql.services import customers, sites
 from loyalty_gql.services.core.common import Actor, Clock
 
 ADMIN = Actor("admin", "tester")
@@ -26,11 +27,15 @@ async def shop(
     db: Database, clock: Clock, *, code: str = "shop", customers_count: int = 1, **settings: Any
 ) -> Shop:
     """A site with its program on (plus ``settings``) and enrolled customers."""
-    site = await program.create_site(
+    site = await sites.create_site(
         db, code=code, name="Shop", currency="EUR", actor=ADMIN, clock=clock
     )
-    await program.configure_program(
-        db, site_id=site.id, changes={"enabled": True, **settings}, actor=ADMIN, clock=clock
+    await sites.configure_program(
+        db,
+        site_id=site.id,
+        changes=ProgramChanges(enabled=True, **settings),
+        actor=ADMIN,
+        clock=clock,
     )
     ids = []
     for n in range(customers_count):

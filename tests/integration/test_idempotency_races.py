@@ -21,9 +21,11 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.program import ProgramChanges
 from loyalty_gql.services.core.common import Actor
+from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.customers import register_customer
-from loyalty_gql.services.program import configure_program, create_site
+from loyalty_gql.services.sites import configure_program, create_site
 from tests.conftest import Clock
 
 CALLERS = 20
@@ -33,7 +35,9 @@ ADMIN = Actor("admin", "t")
 
 async def _site(db: Database, clock: Clock, code: str = "shop-a") -> int:
     row = await create_site(db, code=code, name="Shop A", currency="EUR", actor=ADMIN, clock=clock)
-    await configure_program(db, site_id=row.id, changes={"enabled": True}, actor=ADMIN, clock=clock)
+    await configure_program(
+        db, site_id=row.id, changes=ProgramChanges(enabled=True), actor=ADMIN, clock=clock
+    )
     return row.id
 
 
@@ -56,7 +60,7 @@ async def test_concurrent_registrations_with_one_key_make_one_customer(db: Datab
                 enroll=False,
                 actor=SERVICE,
                 clock=clock,
-                idempotency_key="reg-c-1",
+                retry=Idempotency("registerCustomer", "reg-c-1"),
             )
             for _ in range(CALLERS)
         )
@@ -109,7 +113,7 @@ async def test_concurrent_registrations_with_enrolment_enrol_the_customer_once(
                 enroll=True,
                 actor=SERVICE,
                 clock=clock,
-                idempotency_key="reg-c-1",
+                retry=Idempotency("registerCustomer", "reg-c-1"),
             )
             for _ in range(CALLERS)
         )
@@ -136,7 +140,7 @@ async def test_concurrent_registrations_of_different_customers_all_succeed(
                 enroll=False,
                 actor=SERVICE,
                 clock=clock,
-                idempotency_key=f"reg-c-{n}",
+                retry=Idempotency("registerCustomer", f"reg-c-{n}"),
             )
             for n in range(CALLERS)
         )
@@ -158,7 +162,7 @@ async def test_concurrent_site_creations_with_one_key_make_one_site(db: Database
                 currency="EUR",
                 actor=ADMIN,
                 clock=clock,
-                idempotency_key="site-a",
+                retry=Idempotency("createSite", "site-a"),
             )
             for _ in range(CALLERS)
         )
@@ -204,7 +208,7 @@ async def test_concurrent_program_changes_are_all_applied_one_after_another(
             configure_program(
                 db,
                 site_id=site_id,
-                changes={"referral_points": n},
+                changes=ProgramChanges(referral_points=n),
                 actor=ADMIN,
                 clock=clock,
             )
@@ -228,10 +232,10 @@ async def test_concurrent_program_changes_with_one_key_apply_once(db: Database, 
             configure_program(
                 db,
                 site_id=site_id,
-                changes={"referral_points": 250},
+                changes=ProgramChanges(referral_points=250),
                 actor=ADMIN,
                 clock=clock,
-                idempotency_key="cfg-1",
+                retry=Idempotency("configureProgram", "cfg-1"),
             )
             for _ in range(CALLERS)
         )
@@ -254,7 +258,7 @@ async def test_concurrent_registrations_under_two_keys_all_get_the_customer(
                 enroll=False,
                 actor=SERVICE,
                 clock=clock,
-                idempotency_key=f"reg-{n % 2}",
+                retry=Idempotency("registerCustomer", f"reg-{n % 2}"),
             )
             for n in range(CALLERS)
         ),

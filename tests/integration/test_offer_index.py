@@ -10,7 +10,7 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.domain.offers import OfferKind, OfferTerms, OfferValueType
-from loyalty_gql.services import program
+from loyalty_gql.services import sites
 from loyalty_gql.services.checkout import site_offers
 from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.offers import catalog as offers
@@ -20,7 +20,7 @@ ADMIN = Actor("admin", "test")
 
 
 async def _site_with_promotion(db: Database, clock: Clock) -> int:
-    site = await program.create_site(
+    site = await sites.create_site(
         db, code="shop-a", name="Shop A", currency="EUR", actor=ADMIN, clock=clock
     )
     terms = OfferTerms(

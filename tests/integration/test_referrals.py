@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, PointAccountRow, SiteRow
-from loyalty_gql.services import customers, program
+from loyalty_gql.domain.program import ProgramChanges
+from loyalty_gql.services import customers, sites
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import record_activity, reward_referral
@@ -107,8 +108,12 @@ async def test_no_reward_while_the_program_is_switched_off(db: Database, clock: 
     the_shop = await shop(db, clock, customers_count=2, referral_points=REFERRAL_POINTS)
     referrer, referred = the_shop.customer_ids
     await _refer(db, clock, referrer, referred)
-    await program.configure_program(
-        db, site_id=the_shop.site_id, changes={"enabled": False}, actor=ADMIN, clock=clock
+    await sites.configure_program(
+        db,
+        site_id=the_shop.site_id,
+        changes=ProgramChanges(enabled=False),
+        actor=ADMIN,
+        clock=clock,
     )
     # when
     rewarded = await _first_order_completes(db, clock, referred)

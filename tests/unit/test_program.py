@@ -74,7 +74,7 @@ def test_changed_refuses_an_incoherent_result():
     with pytest.raises(DomainError) as raised:
         ProgramSettings().changed(validity_policy=ValidityPolicy.FIXED_DAYS)
     assert raised.value.problems == [
-        FieldProblem(("validityDays",), INVALID, "must be 1 to 36500 days when points expire")
+        FieldProblem(("validity_days",), INVALID, "must be 1 to 36500 days when points expire")
     ]
     assert str(raised.value) == "must be 1 to 36500 days when points expire"
 
@@ -87,56 +87,56 @@ def test_changed_checks_the_new_currency_against_kept_amounts():
         settings.changed(currency="JPY")
     # then
     assert raised.value.problems == [
-        FieldProblem(("thresholdReward", "value"), INVALID, "JPY amounts have 0 decimal places")
+        FieldProblem(("threshold_reward", "value"), INVALID, "JPY amounts have 0 decimal places")
     ]
 
 
 @pytest.mark.parametrize(
     ("settings", "field"),
     [
-        (ProgramSettings(earn_rate=Decimal(-1)), ("earnRate",)),
-        (ProgramSettings(earn_rate=Decimal("10000.0001")), ("earnRate",)),
-        (ProgramSettings(earn_rate=Decimal("0.00001")), ("earnRate",)),
-        (ProgramSettings(validity_days=30), ("validityDays",)),
-        (ProgramSettings(validity_policy=ROLLING, validity_days=36_501), ("validityDays",)),
+        (ProgramSettings(earn_rate=Decimal(-1)), ("earn_rate",)),
+        (ProgramSettings(earn_rate=Decimal("10000.0001")), ("earn_rate",)),
+        (ProgramSettings(earn_rate=Decimal("0.00001")), ("earn_rate",)),
+        (ProgramSettings(validity_days=30), ("validity_days",)),
+        (ProgramSettings(validity_policy=ROLLING, validity_days=36_501), ("validity_days",)),
         (
             ProgramSettings(validity_policy=ROLLING, validity_days=30, expiry_warning_days=(7, 7)),
-            ("expiryWarningDays",),
+            ("expiry_warning_days",),
         ),
-        (ProgramSettings(expiry_warning_days=(7,)), ("expiryWarningDays",)),
-        (ProgramSettings(threshold_reward=_reward(points=0)), ("thresholdReward", "points")),
+        (ProgramSettings(expiry_warning_days=(7,)), ("expiry_warning_days",)),
+        (ProgramSettings(threshold_reward=_reward(points=0)), ("threshold_reward", "points")),
         (
             ProgramSettings(threshold_reward=_reward(value=Decimal("100.01"))),
-            ("thresholdReward", "value"),
+            ("threshold_reward", "value"),
         ),
         (
             ProgramSettings(threshold_reward=_reward(value_type=FIXED, value=Decimal("-1"))),
-            ("thresholdReward", "value"),
+            ("threshold_reward", "value"),
         ),
         (
             ProgramSettings(threshold_reward=_reward(minimum_order_value=Decimal("0.005"))),
-            ("thresholdReward", "minimumOrderValue"),
+            ("threshold_reward", "minimum_order_value"),
         ),
         (
             ProgramSettings(threshold_reward=_reward(validity_days=0)),
-            ("thresholdReward", "validityDays"),
+            ("threshold_reward", "validity_days"),
         ),
-        (ProgramSettings(product_review_points=-1), ("productReviewPoints",)),
+        (ProgramSettings(product_review_points=-1), ("product_review_points",)),
         (
             ProgramSettings(custom_activities=(CustomActivity("B", "B", 1),)),
-            ("customActivities", "0", "code"),
+            ("custom_activities", "0", "code"),
         ),
         (
             ProgramSettings(custom_activities=(CustomActivity("GOOD", "", 1),)),
-            ("customActivities", "0", "name"),
+            ("custom_activities", "0", "name"),
         ),
         (
             ProgramSettings(custom_activities=(CustomActivity("GOOD", "Good", 10_000_001),)),
-            ("customActivities", "0", "points"),
+            ("custom_activities", "0", "points"),
         ),
         (
             ProgramSettings(custom_activities=(CustomActivity("GOOD", "Good", 1, daily_cap=-1),)),
-            ("customActivities", "0", "dailyCap"),
+            ("custom_activities", "0", "daily_cap"),
         ),
     ],
 )
@@ -150,7 +150,7 @@ def test_an_unknown_currency_is_reported_and_amounts_are_not_checked_against_it(
     settings = ProgramSettings(
         currency="EUR1", threshold_reward=_reward(value_type=FIXED, value=Decimal("0.0001"))
     )
-    assert _problems(settings) == [(("currencyCode",), ErrorCode.UNKNOWN_CURRENCY)]
+    assert _problems(settings) == [(("currency_code",), ErrorCode.UNKNOWN_CURRENCY)]
 
 
 def test_built_in_and_repeated_activity_codes_are_duplicates():
@@ -165,12 +165,12 @@ def test_built_in_and_repeated_activity_codes_are_duplicates():
         settings.check()
     assert raised.value.problems == [
         FieldProblem(
-            ("customActivities", "0", "code"),
+            ("custom_activities", "0", "code"),
             ErrorCode.DUPLICATE,
             "PRODUCT_REVIEW is a built-in activity",
         ),
         FieldProblem(
-            ("customActivities", "2", "code"), ErrorCode.DUPLICATE, "BIRTHDAY is listed twice"
+            ("custom_activities", "2", "code"), ErrorCode.DUPLICATE, "BIRTHDAY is listed twice"
         ),
     ]
 
@@ -185,13 +185,13 @@ def test_every_problem_is_listed_in_field_order():
         custom_activities=tuple(CustomActivity(f"A{n}", "A", 1) for n in range(101)),
     )
     assert _problems(settings) == [
-        (("currencyCode",), ErrorCode.UNKNOWN_CURRENCY),
-        (("earnRate",), INVALID),
-        (("validityDays",), INVALID),
-        (("thresholdReward", "points"), INVALID),
-        (("thresholdReward", "validityDays"), INVALID),
-        (("referralPoints",), INVALID),
-        (("customActivities",), INVALID),
+        (("currency_code",), ErrorCode.UNKNOWN_CURRENCY),
+        (("earn_rate",), INVALID),
+        (("validity_days",), INVALID),
+        (("threshold_reward", "points"), INVALID),
+        (("threshold_reward", "validity_days"), INVALID),
+        (("referral_points",), INVALID),
+        (("custom_activities",), INVALID),
     ]
 
 

@@ -153,8 +153,8 @@ def test_a_complete_profile_is_valid():
 @pytest.mark.parametrize(
     ("profile", "field"),
     [
-        (CustomerProfile(external_id=""), "externalId"),
-        (CustomerProfile(external_id="x" * 129), "externalId"),
+        (CustomerProfile(external_id=""), "external_id"),
+        (CustomerProfile(external_id="x" * 129), "external_id"),
         (CustomerProfile("c-1", email="not-an-email"), "email"),
         (CustomerProfile("c-1", email="a@b"), "email"),
         (CustomerProfile("c-1", email="a b@shop.test"), "email"),
@@ -181,7 +181,7 @@ def test_every_invalid_profile_field_is_reported_at_once():
     with pytest.raises(DomainError) as raised:
         profile.check()
     assert [p.field for p in raised.value.problems] == [
-        ("externalId",),
+        ("external_id",),
         ("email",),
         ("name",),
         ("groups",),

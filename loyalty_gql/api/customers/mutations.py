@@ -14,13 +14,14 @@ from loyalty_gql.api.core.resolving import (
     CUSTOMER,
     AppInfo,
     node_or_not_found,
+    retry_of,
     seen_customer,
     staff_site,
 )
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import CustomerRow
-from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.domain.customers import CustomerChanges, CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services import customers as service
 
@@ -134,7 +135,7 @@ class CustomerMutations:
             enroll=input.enroll,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return _customer_payload(row)
 
@@ -159,13 +160,15 @@ class CustomerMutations:
                 raise DomainError.single(
                     ErrorCode.REQUIRED, "may be omitted but not null", to_camel_case(name)
                 )
+        if "groups" in changes:
+            changes["groups"] = tuple(changes["groups"])
         row = await service.update_customer(
             ctx.db,
             customer_id=await visible_customer(info, input.customer_id),
-            changes=changes,
+            changes=CustomerChanges(**changes),
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return _customer_payload(row)
 
@@ -185,7 +188,7 @@ class CustomerMutations:
             customer_id=await visible_customer(info, input.customer_id),
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return _customer_payload(row)
 
@@ -205,6 +208,6 @@ class CustomerMutations:
             customer_id=await visible_customer(info, input.customer_id),
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return _customer_payload(row)

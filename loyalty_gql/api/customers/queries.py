@@ -18,7 +18,7 @@ from loyalty_gql.api.core.pagination import (
 from loyalty_gql.api.core.permissions import Anyone, IsStaff, IsStaffOrCustomer
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
 from loyalty_gql.api.customers.types import Customer
-from loyalty_gql.db.repositories.customers import customer_page_query, customers_by_external_ids
+from loyalty_gql.db.repositories.customers import customer_page, customers_by_external_ids
 
 
 @strawberry.type
@@ -95,11 +95,11 @@ class CustomerQueries:
         settings = info.context.settings
         site_pk = staff_site(info, site_id)
         size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-        query = customer_page_query(
-            site_pk, after_id=decode_id_cursor(after), limit=size + 1, search=search
-        )
+        after_id = decode_id_cursor(after)
         async with info.context.db.read_sessions() as session:
-            rows = list(await session.scalars(query))
+            rows = await customer_page(
+                session, site_pk, after_id=after_id, limit=size + 1, search=search
+            )
         return build_connection(
             rows, size=size, after=after, key=lambda r: [r.id], node=Customer.from_row
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
@@ -11,14 +11,14 @@ from strawberry.utils.str_converters import to_camel_case
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
-from loyalty_gql.api.core.resolving import AppInfo, admin_site
+from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of
 from loyalty_gql.api.sites.types import Program, Site
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.domain import program as domain
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.program import DiscountValueType, Participation, ValidityPolicy
 from loyalty_gql.domain.values import PointsRounding
-from loyalty_gql.services import program as service
+from loyalty_gql.services import sites as service
 
 INPUT = "What to do."
 IDEMPOTENCY_KEY = (
@@ -165,7 +165,7 @@ NOT_NULLABLE = {
 }  # fmt: skip
 
 
-def program_changes(data: ConfigureProgramInput) -> dict[str, Any]:
+def program_changes(data: ConfigureProgramInput) -> domain.ProgramChanges:
     """The settings changes an input asks for, as domain values."""
     given = {
         name: value
@@ -195,7 +195,7 @@ def program_changes(data: ConfigureProgramInput) -> dict[str, Any]:
     for name in ("exchange_customer_groups", "exchange_categories"):
         if given.get(name) is not None:
             given[name] = tuple(v.strip() for v in given[name])
-    return given
+    return domain.ProgramChanges(**given)
 
 
 @strawberry.type
@@ -222,7 +222,7 @@ class SiteMutations:
             currency=input.currency_code,
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         # The new site becomes visible to this request's admin at once.
         ctx.access.site_ids = ctx.access.site_ids | {row.id}
@@ -246,7 +246,7 @@ class SiteMutations:
             changes=program_changes(input),
             actor=ctx.actor,
             clock=ctx.clock,
-            idempotency_key=input.idempotency_key,
+            retry=retry_of(info, input.idempotency_key),
         )
         return ConfigureProgramPayload(
             site=Site.from_row(row), program=Program.from_row(row), user_errors=[]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, or_, select
 
 from loyalty_gql.db.models import CustomerRow
+from loyalty_gql.db.session import Session
 
 
 async def customer_by_id(
-    session: AsyncSession, customer_id: int, *, lock: bool = False
+    session: Session, customer_id: int, *, lock: bool = False
 ) -> CustomerRow | None:
     """One customer, optionally locked for update."""
     query = select(CustomerRow).where(CustomerRow.id == customer_id)
@@ -20,14 +20,35 @@ async def customer_by_id(
     return await session.scalar(query)
 
 
-async def customers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, CustomerRow]:
+async def customer_by_external_id(
+    session: Session, site_id: int, external_id: str
+) -> CustomerRow | None:
+    """The site's customer with this external id, if registered."""
+    return await session.scalar(
+        select(CustomerRow).where(
+            CustomerRow.site_id == site_id, CustomerRow.external_id == external_id
+        )
+    )
+
+
+async def external_id_taken(session: Session, site_id: int, external_id: str) -> bool:
+    """Whether a customer of the site already has this external id."""
+    found = await session.scalar(
+        select(CustomerRow.id).where(
+            CustomerRow.site_id == site_id, CustomerRow.external_id == external_id
+        )
+    )
+    return found is not None
+
+
+async def customers_by_ids(session: Session, ids: Sequence[int]) -> dict[int, CustomerRow]:
     """Customers keyed by id, in one query."""
     rows = await session.scalars(select(CustomerRow).where(CustomerRow.id.in_(ids)))
     return {row.id: row for row in rows}
 
 
 async def customers_by_external_ids(
-    session: AsyncSession, keys: Sequence[tuple[int, str]]
+    session: Session, keys: Sequence[tuple[int, str]]
 ) -> dict[tuple[int, str], CustomerRow]:
     """Customers keyed by (site id, external id), in one query."""
     conditions = [
@@ -38,9 +59,9 @@ async def customers_by_external_ids(
     return {(row.site_id, row.external_id): row for row in rows}
 
 
-def customer_page_query(
-    site_id: int, *, after_id: int | None, limit: int, search: str | None
-) -> Select[CustomerRow]:
+async def customer_page(
+    session: Session, site_id: int, *, after_id: int | None, limit: int, search: str | None
+) -> list[CustomerRow]:
     """Customers of a site in id order after a cursor, optionally matching a search."""
     query = select(CustomerRow).where(CustomerRow.site_id == site_id)
     if after_id is not None:
@@ -54,7 +75,7 @@ def customer_page_query(
                 CustomerRow.external_id == search.strip(),
             )
         )
-    return query.order_by(CustomerRow.id).limit(limit)
+    return list(await session.scalars(query.order_by(CustomerRow.id).limit(limit)))
 
 
 def _like_prefix(text: str) -> str:

@@ -25,6 +25,7 @@ from loyalty_gql.db.models import (
     OrderRow,
     PointAccountRow,
 )
+from loyalty_gql.domain.customers import EnrollmentKind
 from loyalty_gql.domain.insight import Period
 from loyalty_gql.domain.orders import OrderStatus
 
@@ -180,7 +181,7 @@ class Enrolments:
 async def enrolments(session: AsyncSession, site_id: int, period: Period) -> Enrolments:
     """From enrollment_events since the period began, in one statement."""
     at = EnrollmentEventRow.at
-    joined = EnrollmentEventRow.kind == "ENROLLED"
+    joined = EnrollmentEventRow.kind == EnrollmentKind.ENROLLED.value
     after = at >= period.end
     row = (
         await session.execute(
@@ -315,7 +316,7 @@ async def joins_by_day(session: AsyncSession, site_id: int, period: Period) -> d
         select(day, func.count(distinct(EnrollmentEventRow.customer_id)))
         .where(
             EnrollmentEventRow.site_id == site_id,
-            EnrollmentEventRow.kind == "ENROLLED",
+            EnrollmentEventRow.kind == EnrollmentKind.ENROLLED.value,
             EnrollmentEventRow.at >= period.start,
             EnrollmentEventRow.at < period.end,
         )

@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.models import SiteRow
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.program import (
     CustomActivity,
     DiscountValueType,
@@ -117,7 +117,7 @@ def settings_document(row: SiteRow) -> dict[str, Any]:
     return document
 
 
-async def site_by_id(session: AsyncSession, site_id: int, *, lock: bool = False) -> SiteRow | None:
+async def site_by_id(session: Session, site_id: int, *, lock: bool = False) -> SiteRow | None:
     """One site, optionally locked for update."""
     query = select(SiteRow).where(SiteRow.id == site_id)
     if lock:
@@ -125,19 +125,24 @@ async def site_by_id(session: AsyncSession, site_id: int, *, lock: bool = False)
     return await session.scalar(query)
 
 
-async def sites_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, SiteRow]:
+async def site_code_taken(session: Session, code: str) -> bool:
+    """Whether a site already has this code."""
+    return await session.scalar(select(SiteRow.id).where(SiteRow.code == code)) is not None
+
+
+async def sites_by_ids(session: Session, ids: Sequence[int]) -> dict[int, SiteRow]:
     """Sites keyed by id, in one query."""
     rows = await session.scalars(select(SiteRow).where(SiteRow.id.in_(ids)))
     return {row.id: row for row in rows}
 
 
-async def sites_by_codes(session: AsyncSession, codes: Sequence[str]) -> dict[str, SiteRow]:
+async def sites_by_codes(session: Session, codes: Sequence[str]) -> dict[str, SiteRow]:
     """Sites keyed by code, in one query."""
     rows = await session.scalars(select(SiteRow).where(SiteRow.code.in_(codes)))
     return {row.code: row for row in rows}
 
 
-async def bump_offers_version(session: AsyncSession, site_id: int) -> None:
+async def bump_offers_version(session: Session, site_id: int) -> None:
     """Tell every process that the site's live offers or stacking groups changed."""
     await session.execute(
         update(SiteRow)

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import AuditTrailRow, SiteRow
 from loyalty_gql.db.repositories.sites import (
     settings_document,
     settings_of,
     site_by_id,
+    site_code_taken,
     store_settings,
 )
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.program import ProgramChanges, ProgramSettings
 from loyalty_gql.domain.sites import check_site
 from loyalty_gql.services.core.common import Actor, Clock
-from loyalty_gql.services.core.idempotency import run_once
+from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 
 
@@ -31,7 +30,7 @@ async def create_site(
     currency: str,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> SiteRow:
     """Add a shop; its program starts switched off with default settings."""
     code, name, currency = code.strip(), name.strip(), currency.strip().upper()
@@ -40,8 +39,7 @@ async def create_site(
     now = clock()
 
     async def work(uow: UnitOfWork) -> SiteRow:
-        existing = await uow.session.scalar(select(SiteRow.id).where(SiteRow.code == code))
-        if existing is not None:
+        if await site_code_taken(uow.session, code):
             raise DomainError.single(
                 ErrorCode.ALREADY_EXISTS, f"a site with code {code!r} exists", "code"
             )
@@ -55,8 +53,8 @@ async def create_site(
     return await run_once(
         db,
         scope=f"actor:{actor}",
-        key=idempotency_key,
-        operation="createSite",
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
         request={"code": code, "name": name, "currency": currency},
         now=now,
         work=work,
@@ -69,10 +67,10 @@ async def configure_program(
     db: Database,
     *,
     site_id: int,
-    changes: dict[str, Any],
+    changes: ProgramChanges,
     actor: Actor,
     clock: Clock,
-    idempotency_key: str | None = None,
+    retry: Idempotency | None = None,
 ) -> SiteRow:
     """Change some of a site's program settings; the rest stay as they are."""
     now = clock()
@@ -80,8 +78,8 @@ async def configure_program(
     async def work(uow: UnitOfWork) -> SiteRow:
         row = await site_by_id(uow.session, site_id, lock=uow.is_postgres)
         if row is None:
-            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
-        settings = settings_of(row).changed(**changes)
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
+        settings = settings_of(row).changed(**changes.given())
         store_settings(row, settings)
         row.updated_at = now
         row.settings_version += 1
@@ -91,9 +89,9 @@ async def configure_program(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=idempotency_key,
-        operation="configureProgram",
-        request={"site": site_id, **changes},
+        key=retry.key if retry else None,
+        operation=retry.operation if retry else "",
+        request={"site": site_id, **changes.given()},
         now=now,
         work=work,
         dump=lambda row: {"site": row.id},
@@ -111,7 +109,7 @@ def _audit(row: SiteRow, actor: Actor, note: str | None) -> AuditTrailRow:
     )
 
 
-async def _load_site(session: AsyncSession, stored: dict[str, Any]) -> SiteRow:
+async def _load_site(session: Session, stored: dict[str, Any]) -> SiteRow:
     row = await site_by_id(session, stored["site"])
     if row is None:  # pragma: no cover - sites are never deleted
         raise DomainError.single(ErrorCode.NOT_FOUND, "the site is gone")
