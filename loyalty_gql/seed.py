@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import SiteRow
+from loyalty_gql.db.repositories.sites import site_code_taken
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
 from loyalty_gql.domain.program import ProgramChanges, ThresholdReward, ValidityPolicy
@@ -26,7 +24,7 @@ DEMO_CUSTOMERS = (
 async def seed_demo(db: Database) -> bool:
     """Create the demo site and customers unless they exist; True when created."""
     async with db.read_sessions() as session:
-        if await session.scalar(select(SiteRow.id).where(SiteRow.code == DEMO_SITE)):
+        if await site_code_taken(session, DEMO_SITE):
             return False
     actor = Actor("admin", "seed-demo")
     site = await sites.create_site(

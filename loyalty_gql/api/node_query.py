@@ -17,7 +17,7 @@ from loyalty_gql.api.orders.types import Order
 from loyalty_gql.api.points.types import LedgerEntry
 from loyalty_gql.api.sites.types import Site
 from loyalty_gql.api.tiers.types import Tier
-from loyalty_gql.db.models import OrderRow
+from loyalty_gql.db.repositories.orders import order_by_id
 
 
 @strawberry.type
@@ -73,7 +73,7 @@ async def _offer(info: AppInfo, pk: int) -> Node | None:
 
 async def _order(info: AppInfo, pk: int) -> Node | None:
     async with info.context.db.read_sessions() as session:
-        row = await session.get(OrderRow, pk)
+        row = await order_by_id(session, pk)
     if row is None or not info.context.access.serves_site(row.site_id):
         return None
     return Order.from_row(row)

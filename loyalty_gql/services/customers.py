@@ -66,8 +66,7 @@ async def register_customer(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=retry.key if retry else None,
-        operation=retry.operation if retry else "",
+        retry=retry,
         request={"site": site_id, "enroll": enroll, **asdict(profile)},
         now=now,
         work=work,
@@ -111,8 +110,7 @@ async def update_customer(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=retry.key if retry else None,
-        operation=retry.operation if retry else "",
+        retry=retry,
         request={"customer": customer_id, **changes.given()},
         now=now,
         work=work,
@@ -147,8 +145,7 @@ async def enroll_customer(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=retry.key if retry else None,
-        operation=retry.operation if retry else "",
+        retry=retry,
         request={"customer": customer_id},
         now=now,
         work=work,
@@ -190,8 +187,7 @@ async def leave_program(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=retry.key if retry else None,
-        operation=retry.operation if retry else "",
+        retry=retry,
         request={"customer": customer_id},
         now=now,
         work=work,

@@ -53,8 +53,7 @@ async def create_site(
     return await run_once(
         db,
         scope=f"actor:{actor}",
-        key=retry.key if retry else None,
-        operation=retry.operation if retry else "",
+        retry=retry,
         request={"code": code, "name": name, "currency": currency},
         now=now,
         work=work,
@@ -89,8 +88,7 @@ async def configure_program(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=retry.key if retry else None,
-        operation=retry.operation if retry else "",
+        retry=retry,
         request={"site": site_id, **changes.given()},
         now=now,
         work=work,

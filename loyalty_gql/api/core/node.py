@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 
@@ -22,3 +25,21 @@ class ForbiddenError(GraphQLError):
 
     def __init__(self, message: str = "Not permitted.") -> None:
         super().__init__(message, extensions={"code": "FORBIDDEN"})
+
+
+_BUILDERS: dict[str, Callable[..., Any]] = {}
+
+
+def builds_node(type_name: str, build: Callable[..., Any]) -> None:
+    """Record how the area that owns ``type_name`` builds it from its row (its
+    ``from_row``). Each area records its own Node types when its types module loads."""
+    _BUILDERS[type_name] = build
+
+
+def build_node(type_name: str, *args: Any) -> Any:
+    """Another area's Node built from its row: for a field whose type belongs to an area
+    that imports this one (a redemption's customer; an offer in an insight report). The
+    field names the type with ``strawberry.lazy`` and builds it here, so areas import
+    each other one way only. The schema imports every area, so every builder is recorded
+    before a request runs."""
+    return _BUILDERS[type_name](*args)

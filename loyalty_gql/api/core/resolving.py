@@ -10,7 +10,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from loyalty_gql.api.auth import Access
+from loyalty_gql.api.auth import Access, Role
 from loyalty_gql.api.context import Context
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import ForbiddenError
@@ -128,3 +128,14 @@ async def count_unknown_codes(info: AppInfo, rejected: list[dict[str, Any]]) -> 
     unknown = sum(1 for r in rejected if r["reason"] == UNKNOWN_CODE)
     if ctx.throttle is not None and unknown:
         await ctx.throttle.unknown_codes_tried(ctx.caller, unknown)
+
+
+async def visible_customer(info: AppInfo, customer_id: str | None) -> int:
+    """The customer a mutation acts on, or a NOT_FOUND error if the caller can't see it."""
+    access = info.context.access
+    if customer_id is None:
+        if access.role is Role.CUSTOMER and access.customer_id is not None:
+            return access.customer_id
+        raise DomainError.single(ErrorCode.REQUIRED, "name the customer", "customer_id")
+    row = await node_or_not_found(info, customer_id, CUSTOMER, seen_customer, field="customerId")
+    return row.id

@@ -7,16 +7,13 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from loyalty_gql.api.auth import Role
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsStaff, IsStaffOrCustomer
 from loyalty_gql.api.core.resolving import (
-    CUSTOMER,
     AppInfo,
-    node_or_not_found,
     retry_of,
-    seen_customer,
     staff_site,
+    visible_customer,
 )
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
@@ -92,17 +89,6 @@ class CustomerPayload:
 
 def _customer_payload(row: CustomerRow) -> CustomerPayload:
     return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
-
-
-async def visible_customer(info: AppInfo, customer_id: str | None) -> int:
-    """The customer a mutation acts on, or a NOT_FOUND error if the caller can't see it."""
-    access = info.context.access
-    if customer_id is None:
-        if access.role is Role.CUSTOMER and access.customer_id is not None:
-            return access.customer_id
-        raise DomainError.single(ErrorCode.REQUIRED, "name the customer", "customerId")
-    row = await node_or_not_found(info, customer_id, CUSTOMER, seen_customer, field="customerId")
-    return row.id
 
 
 @strawberry.type

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from loyalty_gql.api.core.ids import to_global_id
-from loyalty_gql.api.core.node import Node
+from loyalty_gql.api.core.node import Node, builds_node
 from loyalty_gql.api.core.pagination import (
     AFTER,
     FIRST,
@@ -189,3 +189,6 @@ class Customer(Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+
+builds_node("Customer", Customer.from_row)

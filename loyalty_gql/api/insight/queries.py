@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from loyalty_gql.api.core.money import Money
+from loyalty_gql.api.core.node import build_node
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
 from loyalty_gql.api.insight.types import field, maybe_money, money
-from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.tiers.types import Tier
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.db.repositories.insight import OfferUse
@@ -20,6 +20,11 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.insight import Period
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services import insight as service
+
+if TYPE_CHECKING:
+    from loyalty_gql.api.offers.types import Offer
+
+LazyOffer = Annotated["Offer", strawberry.lazy("loyalty_gql.api.offers.types")]
 
 SiteArg = Annotated[strawberry.ID, strawberry.argument(description="Global ID of the site.")]
 FromArg = Annotated[
@@ -78,10 +83,10 @@ class OfferStats:
     discount_given: Money = field("Money it took off.")
 
     @strawberry.field(description="The offer.", metadata=WITHIN_PARENT)
-    async def offer(self, info: AppInfo) -> Offer | None:
+    async def offer(self, info: AppInfo) -> LazyOffer | None:
         """The offer (deleted ones too)."""
         row = await info.context.loaders.offer_by_id.load(self.offer_pk)
-        return Offer.from_row(row, self.currency) if row else None
+        return build_node("Offer", row, self.currency) if row else None
 
     @classmethod
     def of(cls, use: OfferUse, currency: str) -> OfferStats:

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
+from loyalty_gql.api.core.node import build_node
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin, IsStaffOrCustomer
 from loyalty_gql.api.core.resolving import (
     TIER,
     AppInfo,
     node_or_not_found,
     retry_of,
+    visible_customer,
 )
-from loyalty_gql.api.customers.mutations import visible_customer
-from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.offers.mutations import admin_offer, offer_payload
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import Voucher
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.services.offers import assignments, redemptions
 from loyalty_gql.services.offers.assignments import Audience
+
+if TYPE_CHECKING:
+    from loyalty_gql.api.customers.types import Customer
+
+LazyCustomer = Annotated["Customer", strawberry.lazy("loyalty_gql.api.customers.types")]
 
 
 @strawberry.input(description="An offer a customer buys with points.")
@@ -44,7 +49,7 @@ class RedeemOfferPayload:
         description="The voucher to use at checkout (null for a clubcard membership).",
         metadata=WITHIN_PARENT,
     )
-    customer: Customer | None = strawberry.field(
+    customer: LazyCustomer | None = strawberry.field(
         description="The customer, with their new balance.", metadata=WITHIN_PARENT
     )
     user_errors: list[UserError] = strawberry.field(
@@ -81,7 +86,7 @@ class RedemptionMutations:
         row = await ctx.loaders.customer_by_id.load(customer_pk)
         return RedeemOfferPayload(
             voucher=Voucher.from_row(bought.voucher) if bought.voucher else None,
-            customer=Customer.from_row(row) if row else None,
+            customer=build_node("Customer", row) if row else None,
             user_errors=[],
         )
 

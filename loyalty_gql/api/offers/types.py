@@ -10,7 +10,7 @@ import strawberry
 
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
-from loyalty_gql.api.core.node import Node
+from loyalty_gql.api.core.node import Node, builds_node
 from loyalty_gql.api.core.permissions import CanSeeSite, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.insight.types import OfferPerformance
@@ -150,3 +150,6 @@ class Offer(Node):
             published_at=row.published_at,
             deleted_at=row.deleted_at,
         )
+
+
+builds_node("Offer", Offer.from_row)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
+from loyalty_gql.api.core.node import build_node
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin, IsStaff
 from loyalty_gql.api.core.resolving import (
     CUSTOMER,
@@ -17,11 +18,15 @@ from loyalty_gql.api.core.resolving import (
     retry_of,
     served,
 )
-from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.points.types import LedgerEntry
 from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import LedgerEntryRow
 from loyalty_gql.services import points as points_service
+
+if TYPE_CHECKING:
+    from loyalty_gql.api.customers.types import Customer
+
+LazyCustomer = Annotated["Customer", strawberry.lazy("loyalty_gql.api.customers.types")]
 
 
 @strawberry.input(description="An activity of a customer that may earn points.")
@@ -49,7 +54,7 @@ class RecordActivityPayload:
         description="The EARNED entry; null for a referral, which earns on the first order.",
         metadata=WITHIN_PARENT,
     )
-    customer: Customer | None = strawberry.field(
+    customer: LazyCustomer | None = strawberry.field(
         description="The customer, with their new balance.", metadata=WITHIN_PARENT
     )
     user_errors: list[UserError] = strawberry.field(
@@ -74,7 +79,7 @@ class GrantPointsPayload:
     entry: LedgerEntry | None = strawberry.field(
         description="The ADJUSTED entry.", metadata=WITHIN_PARENT
     )
-    customer: Customer | None = strawberry.field(
+    customer: LazyCustomer | None = strawberry.field(
         description="The customer, with their new balance.", metadata=WITHIN_PARENT
     )
     user_errors: list[UserError] = strawberry.field(
@@ -89,10 +94,10 @@ async def _staff_customer(info: AppInfo, customer_id: str, *, admin: bool) -> in
     return row.id
 
 
-async def _customer_after(info: AppInfo, pk: int) -> Customer | None:
+async def _customer_after(info: AppInfo, pk: int) -> LazyCustomer | None:
     info.context.loaders.account_by_customer.clear(pk)
     row = await info.context.loaders.customer_by_id.load(pk)
-    return Customer.from_row(row) if row else None
+    return build_node("Customer", row) if row else None
 
 
 @strawberry.type

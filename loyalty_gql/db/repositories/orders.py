@@ -31,6 +31,11 @@ from loyalty_gql.domain.ledger import VoucherStatus
 # -- the order -------------------------------------------------------------------------
 
 
+async def order_by_id(session: Session, order_id: int) -> OrderRow | None:
+    """An order by primary key (for ``node(id:)``)."""
+    return await session.get(OrderRow, order_id)
+
+
 async def lock_order_id(session: Session, site_id: int, order_id: str) -> None:
     """Queue behind other calls for this order id (PostgreSQL: an advisory lock held
     until the transaction ends), even before the order exists."""

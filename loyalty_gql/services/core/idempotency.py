@@ -42,21 +42,23 @@ async def run_once(
     db: Database,
     *,
     scope: str,
-    key: str | None,
-    operation: str,
+    retry: Idempotency | None,
     request: Mapping[str, Any],
     now: datetime,
     work: Callable[[UnitOfWork], Awaitable[T]],
     dump: Callable[[T], dict[str, Any]],
     load: Callable[[Session, dict[str, Any]], Awaitable[T]],
 ) -> T:
-    """Run ``work`` in one transaction, once per (scope, key).
+    """Run ``work`` in one transaction, once per (scope, key) when ``retry`` has a key.
 
     ``work`` must not commit. Its result is stored (via ``dump``) in the same
     transaction; a retry with the same key and the same request gets it back
     (via ``load``); the same key with another request is IDEMPOTENCY_KEY_REUSED.
-    Failures (DomainError) are not stored, so a corrected retry may succeed.
+    Failures (DomainError) are not stored, so a corrected retry may succeed. Without a
+    key (``retry`` None, or its key None) nothing is stored and nothing replayed.
     """
+    key = retry.key if retry is not None else None
+    operation = retry.operation if retry is not None else ""
     if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise DomainError.single(
             ErrorCode.INVALID_VALUE,

@@ -67,8 +67,7 @@ async def update_template(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request={"event": event, **asdict(template)},
         now=now,
         work=work,

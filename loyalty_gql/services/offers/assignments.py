@@ -103,8 +103,7 @@ async def assign_offer(
     return await run_once(
         db,
         scope=f"offer:{offer_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request=request,
         now=now,
         work=work,

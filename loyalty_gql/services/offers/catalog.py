@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
-from typing import Any, Final, Literal
+from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow, SiteRow
@@ -29,22 +28,10 @@ from loyalty_gql.domain.offers import (
     OfferValueType,
     check_transition,
 )
+from loyalty_gql.domain.unset import UNSET, Unset
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
-
-# An internal call (the seed, tests) without a key: nothing is stored, so no stored
-# operation name is ever compared with this one.
-UNKEYED = Idempotency(operation="unkeyed")
-
-
-class _Unset(Enum):
-    UNSET = "UNSET"
-
-
-UNSET: Final = _Unset.UNSET
-"""A term an update leaves as it is (None, where a term may be empty, clears it)."""
-Unset = Literal[_Unset.UNSET]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,12 +232,10 @@ async def _once(
     now: datetime,
     work: Any,
 ) -> OfferRow:
-    retry = retry or UNKEYED
     return await run_once(
         db,
         scope=scope if isinstance(scope, str) else f"site:{scope}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request=request,
         now=now,
         work=work,

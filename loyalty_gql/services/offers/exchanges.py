@@ -77,8 +77,7 @@ async def generate_coupon_codes(
     return await run_once(
         db,
         scope=f"offer:{offer_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request={"offer": offer_id, "count": count, "prefix": prefix},
         now=now,
         work=work,
@@ -118,8 +117,7 @@ async def confirm_exchange(
     return await run_once(
         db,
         scope=f"exchange:{exchange_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request={"exchange": exchange_id},
         now=now,
         work=work,

@@ -168,8 +168,7 @@ async def redeem_offer(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request={"customer": customer_id, "offer": offer_id},
         now=now,
         work=work,

@@ -54,8 +54,7 @@ async def set_stacking_group(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request={"name": name, "mode": mode.value, "priceBase": price_base.value},
         now=now,
         work=work,

@@ -32,7 +32,7 @@ async def run_order_command(
     """Run ``work`` in one transaction, as the operation ``retry`` names. An order is
     idempotent on its order id (and a refund on its refund id), so no key is stored."""
     return await run_once(
-        db, scope=f"site:{site_id}", key=None, operation=retry.operation, request={}, now=now,
+        db, scope=f"site:{site_id}", retry=None, request={}, now=now,
         work=work, dump=lambda _: {}, load=never_loaded,
     )  # fmt: skip
 

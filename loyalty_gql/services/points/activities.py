@@ -84,8 +84,7 @@ async def record_activity(
     return await run_once(
         db,
         scope=f"customer:{customer_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request={"customer": customer_id, "activity": code, "ref": ref,
                  "referred": referred_customer_id},
         now=now,

@@ -92,7 +92,7 @@ async def _entry_once(
 ) -> LedgerEntryRow:
     """run_once for use cases whose result is one ledger entry."""
     return await run_once(
-        db, scope=scope, key=retry.key, operation=retry.operation, request=request, now=now,
+        db, scope=scope, retry=retry, request=request, now=now,
         work=work, dump=_entry_outcome, load=load_entry,
     )  # fmt: skip
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from loyalty_gql.services.tiers.definitions import (
-    UNSET,
     DeletedTier,
     TierChanges,
     TierTerms,
@@ -19,7 +18,6 @@ from loyalty_gql.services.tiers.moves import (
 )
 
 __all__ = [
-    "UNSET",
     "DeletedTier",
     "LockedAccount",
     "TierChanges",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
-from enum import Enum
-from typing import Any, Final, Literal
+from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import TierRow
@@ -20,6 +19,7 @@ from loyalty_gql.db.repositories.tiers import (
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.tiers import TierMetric, TierRule, best_tier
+from loyalty_gql.domain.unset import UNSET, Unset
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -32,15 +32,6 @@ class DeletedTier:
 
     tier_id: int
     site_id: int
-
-
-class _Unset(Enum):
-    UNSET = "UNSET"
-
-
-UNSET: Final = _Unset.UNSET
-"""A term an update leaves as it is (None, where a term may be empty, clears it)."""
-Unset = Literal[_Unset.UNSET]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +142,7 @@ async def create_tier(
     return await run_once(
         db,
         scope=f"site:{site_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request={"site": site_id, **terms.given()},
         now=now,
         work=work,
@@ -187,8 +177,7 @@ async def update_tier(
     return await run_once(
         db,
         scope=f"tier:{tier_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request={"tier": tier_id, **changes.given()},
         now=now,
         work=work,
@@ -231,8 +220,7 @@ async def delete_tier(
     return await run_once(
         db,
         scope=f"tier:{tier_id}",
-        key=retry.key,
-        operation=retry.operation,
+        retry=retry,
         request={"tier": tier_id},
         now=now,
         work=work,

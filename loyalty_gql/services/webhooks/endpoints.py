@@ -112,7 +112,7 @@ async def create_endpoint(
         return row
 
     return await run_once(
-        db, scope=f"site:{site_id}", key=retry.key, operation=retry.operation,
+        db, scope=f"site:{site_id}", retry=retry,
         request={"url": url, "events": sorted(set(events))}, now=now, work=work,
         dump=lambda row: {"id": row.id}, load=_load_endpoint,
     )  # fmt: skip
@@ -156,9 +156,8 @@ async def update_endpoint(
     request = {"endpoint": endpoint_id, "url": url, "events": events, "enabled": enabled,
                "rotate": rotate_secret}  # fmt: skip
     return await run_once(
-        db, scope=f"webhook-endpoint:{endpoint_id}", key=retry.key,
-        operation=retry.operation, request=request, now=now, work=work,
-        dump=lambda row: {"id": row.id}, load=_load_endpoint,
+        db, scope=f"webhook-endpoint:{endpoint_id}", retry=retry, request=request, now=now,
+        work=work, dump=lambda row: {"id": row.id}, load=_load_endpoint,
     )  # fmt: skip
 
 
