@@ -33,6 +33,43 @@ if BACKEND == "postgres" and not POSTGRES_URL:
     msg = "LOYALTY_TEST_BACKEND=postgres needs LOYALTY_TEST_POSTGRES_URL"
     raise RuntimeError(msg)
 
+ON_SQLITE_ONLY_IN_PROCESS = (
+    "SQLite runs one writer at a time, so racers in one process cannot lose this race here; "
+    "it runs on PostgreSQL (LOYALTY_TEST_BACKEND=postgres)"
+)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On PostgreSQL, stop the run at once when the server does not answer (never skip)."""
+    if BACKEND != "postgres" or not POSTGRES_URL:
+        return
+    import asyncio
+
+    dsn = make_url(POSTGRES_URL).set(drivername="postgresql")
+
+    async def ping() -> None:
+        conn = await asyncpg.connect(dsn.render_as_string(hide_password=False), timeout=10)
+        await conn.close()
+
+    try:
+        asyncio.run(ping())
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        shown = dsn.render_as_string(hide_password=True)
+        msg = f"LOYALTY_TEST_BACKEND=postgres, but PostgreSQL at {shown} is unreachable: {error!r}"
+        raise pytest.UsageError(msg) from error
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip, saying why, what cannot run or cannot fail on SQLite (markers in pyproject)."""
+    if BACKEND == "postgres":
+        return
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL only (marked postgres)"))
+        race = item.get_closest_marker("concurrency")
+        if race and not race.kwargs.get("across_processes", False):
+            item.add_marker(pytest.mark.skip(reason=ON_SQLITE_ONLY_IN_PROCESS))
+
 
 @dataclass
 class DatabaseBackend:

@@ -353,6 +353,7 @@ async def test_migration_0010_rebuilds_the_rollups_from_the_ledger_and_the_order
     assert await verify_ledger(database) == []  # per-day sums equal every account again
 
 
+@pytest.mark.concurrency
 async def test_orders_and_cancels_at_the_same_moment_add_up_exactly(
     gql: GraphQLClient, clock: Clock, db: Database
 ):

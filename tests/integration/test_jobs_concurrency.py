@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from loyalty_gql.db.engine import Database, create_database
@@ -28,6 +29,7 @@ class Clock:
         return self.now
 
 
+@pytest.mark.concurrency
 async def test_two_expiry_workers_expire_every_lot_exactly_once(
     db: Database, backend: DatabaseBackend
 ):

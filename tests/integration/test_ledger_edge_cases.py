@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from loyalty_gql.db.engine import Database
@@ -109,6 +110,7 @@ async def test_refunding_a_spend_after_reversing_the_earning_keeps_the_other_lot
 # -- 3. daily cap is checked before the account lock (PostgreSQL) -------------------------
 
 
+@pytest.mark.concurrency
 async def test_concurrent_capped_activities_respect_the_daily_cap(db: Database, backend):
     clock = Clock()
     the_shop = await shop(
@@ -198,6 +200,7 @@ async def test_verify_notices_movements_that_do_not_match_their_entry(db: Databa
 # -- sanity (expected to pass): concurrent reversals/activations of one entry ---------------
 
 
+@pytest.mark.concurrency
 async def test_concurrent_partial_reversals_never_sum_past_the_original(db: Database):
     clock = Clock()
     the_shop = await shop(db, clock)
@@ -220,6 +223,7 @@ async def test_concurrent_partial_reversals_never_sum_past_the_original(db: Data
     assert await verify_ledger(db) == []
 
 
+@pytest.mark.concurrency
 async def test_concurrent_activations_activate_once(db: Database):
     clock = Clock()
     the_shop = await shop(db, clock)

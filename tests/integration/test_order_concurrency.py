@@ -1,7 +1,8 @@
 """Orders recorded at the same time never use a voucher, a code or a usage limit twice.
 
-Runs against the suite's backend (SQLite or PostgreSQL, see tests/conftest.py); the
-recordOrder calls go through the API at once (asyncio.gather), as a busy shop's would.
+The recordOrder calls go through the API at once (asyncio.gather), as a busy shop's would.
+Marked ``concurrency``: it runs on PostgreSQL and is skipped on SQLite, where one writer
+at a time could not lose these races.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from loyalty_gql.db.models import (
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient
+
+pytestmark = pytest.mark.concurrency
 
 RECORD = """
 mutation($input: RecordOrderInput!) {

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from loyalty_gql.db.engine import Database
@@ -17,6 +18,8 @@ from loyalty_gql.services.offers.redemptions import redeem_offer
 from loyalty_gql.services.points import grant_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
+
+pytestmark = pytest.mark.concurrency
 
 
 class Clock:

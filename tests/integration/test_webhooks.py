@@ -697,6 +697,7 @@ async def test_an_endpoint_switched_off_gets_no_more_attempts(
 # -- e) workers side by side -------------------------------------------------------------
 
 
+@pytest.mark.concurrency
 async def test_two_workers_side_by_side_deliver_each_of_1000_events_once(
     db: Database, clock: Clock, receiver: Receiver
 ) -> None:
