@@ -7,7 +7,6 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from loyalty_gql.db.engine import WRITE, Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import Base
 from loyalty_gql.services.checkout import forget_site_offers
+from tests.support.clock import Clock
 
 # scripts/test runs the suite once per backend: LOYALTY_TEST_BACKEND=sqlite (the default)
 # or postgres, which creates a fresh database on the server LOYALTY_TEST_POSTGRES_URL names.
@@ -148,16 +148,6 @@ async def db(database: Database) -> Database:
     """The database, emptied before each test."""
     await wipe(database)
     return database
-
-
-class Clock:
-    """A clock tests can set and move."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

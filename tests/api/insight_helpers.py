@@ -9,7 +9,8 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.migrate import downgrade, upgrade
 from tests.api.test_orders import Shop
-from tests.conftest import Clock, DatabaseBackend
+from tests.conftest import DatabaseBackend
+from tests.support.clock import Clock
 
 STATS = """
 query($s: ID!, $from: Date!, $to: Date!) {

@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
 
 RECORD_ACTIVITY = """
 mutation Record($input: RecordActivityInput!) {

@@ -11,7 +11,8 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, OfferAssignmentRow, OutboxEventRow
 from loyalty_gql.db.repositories.sites import sites_by_codes
 from tests.api.helpers import create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
 
 CREATE = """
 mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }

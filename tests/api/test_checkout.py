@@ -19,7 +19,8 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient, StatementCounter
+from tests.conftest import GraphQLClient, StatementCounter
+from tests.support.clock import Clock
 
 QUOTE = """
 fragment Q on CheckoutQuote {

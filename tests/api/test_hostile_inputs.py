@@ -47,7 +47,8 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.services import webhooks
 from tests.api import hostile
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import BACKEND, Clock, GraphQLClient
+from tests.conftest import BACKEND, GraphQLClient
+from tests.support.clock import Clock
 
 EXAMPLES = int(os.environ.get("LOYALTY_HOSTILE_EXAMPLES", "20"))
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate]

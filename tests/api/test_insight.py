@@ -30,7 +30,8 @@ from tests.api.insight_helpers import (
     migrate_round_trip,
 )
 from tests.api.test_orders import CANCEL, REFUND, Shop, line
-from tests.conftest import Clock, DatabaseBackend, GraphQLClient
+from tests.conftest import DatabaseBackend, GraphQLClient
+from tests.support.clock import Clock
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}

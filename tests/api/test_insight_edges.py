@@ -29,7 +29,8 @@ from tests.api.insight_helpers import (
     migrate_round_trip,
 )
 from tests.api.test_orders import ACTIVITY, CANCEL, COMPLETE, REFUND, Shop, line
-from tests.conftest import Clock, DatabaseBackend, GraphQLClient
+from tests.conftest import DatabaseBackend, GraphQLClient
+from tests.support.clock import Clock
 
 ENROLL = """
 mutation($input: EnrollmentInput!) { enrollCustomer(input: $input) { userErrors { code } } }

@@ -7,7 +7,8 @@ from typing import Any
 
 from tests.api.helpers import create_site
 from tests.api.test_orders import Shop, line
-from tests.conftest import Clock, GraphQLClient, StatementCounter
+from tests.conftest import GraphQLClient, StatementCounter
+from tests.support.clock import Clock
 
 CUSTOMERS = """
 query($s: ID!, $n: Int) {

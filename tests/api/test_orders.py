@@ -26,7 +26,8 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
 
 QUOTE = """
 fragment Q on CheckoutQuote {

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
 
 CREATE = """
 mutation($input: CreateOfferInput!) {

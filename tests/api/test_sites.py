@@ -8,7 +8,8 @@ import pytest
 
 from loyalty_gql.api.core.ids import to_global_id
 from tests.api.helpers import CONFIGURE_PROGRAM, CREATE_SITE, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
 
 PROGRAM_FIELDS = """
   enabled currencyCode earnRate pointsRounding participation orderPointsPending

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
 
 GRANT_POINTS = """
 mutation Grant($input: GrantPointsInput!) {

@@ -11,7 +11,8 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow
 from loyalty_gql.services.tiers import review_tiers
 from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
 
 TIER_FIELDS = "id name rank metric threshold windowMonths earnMultiplier benefits"
 

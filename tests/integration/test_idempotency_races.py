@@ -26,7 +26,7 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.customers import register_customer
 from loyalty_gql.services.program import configure_program, create_site
-from tests.conftest import Clock
+from tests.support.clock import Clock
 
 CALLERS = 20
 SERVICE = Actor("service", "t")

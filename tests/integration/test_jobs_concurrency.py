@@ -17,16 +17,9 @@ from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import DatabaseBackend
 from tests.integration.ledger_helpers import SERVICE, shop
+from tests.support.clock import Clock
 
 CUSTOMERS = 60
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.mark.concurrency
