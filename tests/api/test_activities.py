@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import create_site, register
 
 RECORD_ACTIVITY = """
 mutation Record($input: RecordActivityInput!) {

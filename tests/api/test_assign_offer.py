@@ -10,9 +10,9 @@ from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, OfferAssignmentRow, OutboxEventRow
 from loyalty_gql.db.repositories.sites import sites_by_codes
-from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
+from tests.support.shop import create_site, register
 
 CREATE = """
 mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow
-from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.shop import create_site, register
 
 CREATE = """
 mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import create_site, register
 
 SITE = "shop-a"
 

@@ -46,9 +46,10 @@ from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services import webhooks
 from tests.api import hostile
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import BACKEND, GraphQLClient
 from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import create_site, register
 
 EXAMPLES = int(os.environ.get("LOYALTY_HOSTILE_EXAMPLES", "20"))
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate]

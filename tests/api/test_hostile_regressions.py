@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from loyalty_gql.api.core.pagination import MAX_ID, encode_cursor
-from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.shop import create_site, register
 
 CREATE = """
 mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient, StatementCounter
+from tests.support.shop import create_site, register
 
 CREATE = """
 mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }

@@ -7,9 +7,10 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services.points.expiry import expire_points
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import create_site, register
 
 GRANT_POINTS = """
 mutation Grant($input: GrantPointsInput!) {

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import create_site, register
 
 CREATE = """
 mutation($input: CreateOfferInput!) {

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow
 from loyalty_gql.services.tiers import review_tiers
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import create_site, register
 
 TIER_FIELDS = "id name rank metric threshold windowMonths earnMultiplier benefits"
 

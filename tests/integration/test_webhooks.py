@@ -36,11 +36,12 @@ from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.expiry import expire_points, warn_expiring
 from loyalty_gql.services.tiers import review_tiers
 from loyalty_gql.services.webhooks import LEASE, MAX_ATTEMPTS, backoff
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import DatabaseBackend, GraphQLClient
 from tests.integration.ledger_helpers import ADMIN, shop
 from tests.integration.receiver import Received, Receiver, webhook_receiver
 from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import create_site, register
 
 CLI = str(Path(sys.executable).with_name("loyalty-gql"))
 ALLOW_PRIVATE = {"LOYALTY_WEBHOOK_ALLOW_PRIVATE": "true"}  # the receiver is on loopback
