@@ -12,11 +12,9 @@ from loyalty_gql.db.models import CustomerRow, OfferAssignmentRow, OutboxEventRo
 from loyalty_gql.db.repositories.sites import sites_by_codes
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
+from tests.support.operations import CREATE_OFFER
 from tests.support.shop import create_site, register
 
-CREATE = """
-mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }
-"""
 ASSIGN = """
 mutation($input: AssignOfferInput!) {
   assignOffer(input: $input) {
@@ -30,7 +28,7 @@ PUNCHCARD = {"name": "Coffee card", "valueType": "FREE_ITEM", "punchesRequired":
 
 async def _punchcard(gql: GraphQLClient, site_id: str) -> str:
     body = await gql.execute(
-        CREATE,
+        CREATE_OFFER,
         {"input": {"siteId": site_id, "kind": "PUNCHCARD", "terms": PUNCHCARD}},
         token=gql.token("admin", "shop-a"),
     )
@@ -114,7 +112,7 @@ async def test_promotions_are_not_assigned(gql: GraphQLClient):
     site_id = await create_site(gql, "shop-a")
     customer = await register(gql, "shop-a", site_id, "c-1", enroll=True)
     body = await gql.execute(
-        CREATE,
+        CREATE_OFFER,
         {"input": {"siteId": site_id, "kind": "PROMOTION",
                    "terms": {"name": "p", "valueType": "PERCENT", "value": "5"}}},
         token=gql.token("admin", "shop-a"),

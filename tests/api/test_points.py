@@ -9,7 +9,7 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.services.points.expiry import expire_points
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
-from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.operations import CONFIGURE_PROGRAM, RECORD_ACTIVITY
 from tests.support.shop import create_site, register
 
 GRANT_POINTS = """
@@ -25,14 +25,6 @@ mutation Grant($input: GrantPointsInput!) {
 }
 """
 
-RECORD_ACTIVITY = """
-mutation Record($input: RecordActivityInput!) {
-  recordActivity(input: $input) {
-    entry { id }
-    userErrors { field code message }
-  }
-}
-"""
 
 POINTS_FIELDS = """
 fragment Points on Customer {

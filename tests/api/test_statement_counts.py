@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import GraphQLClient, StatementCounter
-from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.operations import CONFIGURE_PROGRAM, GRANT_POINTS
 from tests.support.shop import create_site, register
 
 CUSTOMERS = """
@@ -61,9 +61,6 @@ query($s: ID!, $n: Int) {
 CREATE_TIER = """
 mutation($input: CreateTierInput!) { createTier(input: $input) { tier { id } userErrors { code } } }
 """
-GRANT = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
-"""
 
 
 async def test_balances_tiers_and_ledgers_of_100_customers_cost_as_much_as_of_1(
@@ -88,7 +85,7 @@ async def test_balances_tiers_and_ledgers_of_100_customers_cost_as_much_as_of_1(
         customer = await register(gql, "shop-a", site_id, f"c-{n:03}", enroll=True)
         for points in (100, 50):
             await gql.execute(
-                GRANT,
+                GRANT_POINTS,
                 {"input": {"customerId": customer["id"], "points": points, "reason": "test"}},
                 token=admin,
             )

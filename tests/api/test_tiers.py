@@ -12,7 +12,7 @@ from loyalty_gql.db.models import OutboxEventRow
 from loyalty_gql.services.tiers import review_tiers
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
-from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.operations import CONFIGURE_PROGRAM, RECORD_ACTIVITY
 from tests.support.shop import create_site, register
 
 TIER_FIELDS = "id name rank metric threshold windowMonths earnMultiplier benefits"
@@ -60,12 +60,6 @@ query Standing {
 GRANT_POINTS = """
 mutation Grant($input: GrantPointsInput!) {
   grantPoints(input: $input) { entry { id } userErrors { field code message } }
-}
-"""
-
-RECORD_ACTIVITY = """
-mutation Record($input: RecordActivityInput!) {
-  recordActivity(input: $input) { entry { id } userErrors { field code message } }
 }
 """
 

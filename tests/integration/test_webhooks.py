@@ -40,7 +40,7 @@ from tests.conftest import DatabaseBackend, GraphQLClient
 from tests.integration.ledger_helpers import ADMIN, shop
 from tests.integration.receiver import Received, Receiver, webhook_receiver
 from tests.support.clock import Clock
-from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.operations import CONFIGURE_PROGRAM, CREATE_TIER, GRANT_POINTS
 from tests.support.shop import create_site, register
 
 CLI = str(Path(sys.executable).with_name("loyalty-gql"))
@@ -86,14 +86,6 @@ mutation($input: RecordOrderInput!) {
 COMPLETE_ORDER = """
 mutation($input: OrderInput!) {
   completeOrder(input: $input) { order { status } userErrors { field code message } }
-}
-"""
-GRANT_POINTS = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
-"""
-CREATE_TIER = """
-mutation($input: CreateTierInput!) {
-  createTier(input: $input) { tier { id } userErrors { field code message } }
 }
 """
 
