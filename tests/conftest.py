@@ -33,6 +33,7 @@ if BACKEND == "postgres" and not POSTGRES_URL:
     msg = "LOYALTY_TEST_BACKEND=postgres needs LOYALTY_TEST_POSTGRES_URL"
     raise RuntimeError(msg)
 
+POSTGRES_ONLY = "PostgreSQL only (marked postgres): LOYALTY_TEST_BACKEND=postgres runs it"
 ON_SQLITE_ONLY_IN_PROCESS = (
     "SQLite runs one writer at a time, so racers in one process cannot lose this race here; "
     "it runs on PostgreSQL (LOYALTY_TEST_BACKEND=postgres)"
@@ -65,7 +66,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     for item in items:
         if item.get_closest_marker("postgres"):
-            item.add_marker(pytest.mark.skip(reason="PostgreSQL only (marked postgres)"))
+            item.add_marker(pytest.mark.skip(reason=POSTGRES_ONLY))
         race = item.get_closest_marker("concurrency")
         if race and not race.kwargs.get("across_processes", False):
             item.add_marker(pytest.mark.skip(reason=ON_SQLITE_ONLY_IN_PROCESS))
