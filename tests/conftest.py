@@ -29,6 +29,9 @@ from tests.support.clock import Clock
 # or postgres, which creates a fresh database on the server LOYALTY_TEST_POSTGRES_URL names.
 BACKEND = os.environ.get("LOYALTY_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL")
+if BACKEND not in ("sqlite", "postgres"):
+    msg = f"LOYALTY_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}"
+    raise RuntimeError(msg)
 if BACKEND == "postgres" and not POSTGRES_URL:
     msg = "LOYALTY_TEST_BACKEND=postgres needs LOYALTY_TEST_POSTGRES_URL"
     raise RuntimeError(msg)
