@@ -7,7 +7,6 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,56 @@ from loyalty_gql.db.engine import WRITE, Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import Base
 from loyalty_gql.services.checkout import forget_site_offers
+from tests.support.clock import Clock
 
 # scripts/test runs the suite once per backend: LOYALTY_TEST_BACKEND=sqlite (the default)
 # or postgres, which creates a fresh database on the server LOYALTY_TEST_POSTGRES_URL names.
 BACKEND = os.environ.get("LOYALTY_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL")
+if BACKEND not in ("sqlite", "postgres"):
+    msg = f"LOYALTY_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}"
+    raise RuntimeError(msg)
 if BACKEND == "postgres" and not POSTGRES_URL:
     msg = "LOYALTY_TEST_BACKEND=postgres needs LOYALTY_TEST_POSTGRES_URL"
     raise RuntimeError(msg)
+
+POSTGRES_ONLY = "PostgreSQL only (marked postgres): LOYALTY_TEST_BACKEND=postgres runs it"
+ON_SQLITE_ONLY_IN_PROCESS = (
+    "SQLite runs one writer at a time, so racers in one process cannot lose this race here; "
+    "it runs on PostgreSQL (LOYALTY_TEST_BACKEND=postgres)"
+)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On PostgreSQL, stop the run at once when the server does not answer (never skip)."""
+    if BACKEND != "postgres" or not POSTGRES_URL:
+        return
+    import asyncio
+
+    dsn = make_url(POSTGRES_URL).set(drivername="postgresql")
+
+    async def ping() -> None:
+        conn = await asyncpg.connect(dsn.render_as_string(hide_password=False), timeout=10)
+        await conn.close()
+
+    try:
+        asyncio.run(ping())
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        shown = dsn.render_as_string(hide_password=True)
+        msg = f"LOYALTY_TEST_BACKEND=postgres, but PostgreSQL at {shown} is unreachable: {error!r}"
+        raise pytest.UsageError(msg) from error
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip, saying why, what cannot run or cannot fail on SQLite (markers in pyproject)."""
+    if BACKEND == "postgres":
+        return
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.skip(reason=POSTGRES_ONLY))
+        race = item.get_closest_marker("concurrency")
+        if race and not race.kwargs.get("across_processes", False):
+            item.add_marker(pytest.mark.skip(reason=ON_SQLITE_ONLY_IN_PROCESS))
 
 
 @dataclass
@@ -111,16 +152,6 @@ async def db(database: Database) -> Database:
     """The database, emptied before each test."""
     await wipe(database)
     return database
-
-
-class Clock:
-    """A clock tests can set and move."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.migrate import downgrade, upgrade
-from tests.api.test_orders import Shop
-from tests.conftest import Clock, DatabaseBackend
+from tests.conftest import DatabaseBackend
+from tests.support.clock import Clock
+from tests.support.shop import Shop
 
 STATS = """
 query($s: ID!, $from: Date!, $to: Date!) {
@@ -53,12 +54,6 @@ query($id: ID!) {
     }
   }
 }
-"""
-CREATE_TIER = """
-mutation($input: CreateTierInput!) { createTier(input: $input) { userErrors { code } } }
-"""
-LEAVE = """
-mutation($input: EnrollmentInput!) { leaveProgram(input: $input) { userErrors { code } } }
 """
 
 

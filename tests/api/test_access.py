@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import create_site, register
 
 CUSTOMER = "query($id: ID!) { customer(id: $id) { id email } }"
 CUSTOMERS = "query($s: ID!) { customers(siteId: $s) { edges { node { id } } } }"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import Shop, register
 
 RECORD_ACTIVITY = """
 mutation Record($input: RecordActivityInput!) {
@@ -40,15 +42,8 @@ ACTIVITIES: dict[str, Any] = {
 
 async def _shop(gql: GraphQLClient, code: str = "shop-a", **settings: Any) -> str:
     """A site with its program on, every registered customer enrolled, and activities."""
-    site_id = await create_site(gql, code)
     changes = {"participation": "ALL_REGISTERED_CUSTOMERS", **ACTIVITIES, **settings}
-    body = await gql.execute(
-        CONFIGURE_PROGRAM,
-        {"input": {"siteId": site_id, **changes}},
-        token=gql.token("admin", code),
-    )
-    assert body["data"]["configureProgram"]["userErrors"] == []
-    return site_id
+    return (await Shop.open(gql, code, **changes)).site_id
 
 
 async def _record(

@@ -10,12 +10,11 @@ from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, OfferAssignmentRow, OutboxEventRow
 from loyalty_gql.db.repositories.sites import sites_by_codes
-from tests.api.helpers import create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import CREATE_OFFER
+from tests.support.shop import create_site, register
 
-CREATE = """
-mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }
-"""
 ASSIGN = """
 mutation($input: AssignOfferInput!) {
   assignOffer(input: $input) {
@@ -29,7 +28,7 @@ PUNCHCARD = {"name": "Coffee card", "valueType": "FREE_ITEM", "punchesRequired":
 
 async def _punchcard(gql: GraphQLClient, site_id: str) -> str:
     body = await gql.execute(
-        CREATE,
+        CREATE_OFFER,
         {"input": {"siteId": site_id, "kind": "PUNCHCARD", "terms": PUNCHCARD}},
         token=gql.token("admin", "shop-a"),
     )
@@ -113,7 +112,7 @@ async def test_promotions_are_not_assigned(gql: GraphQLClient):
     site_id = await create_site(gql, "shop-a")
     customer = await register(gql, "shop-a", site_id, "c-1", enroll=True)
     body = await gql.execute(
-        CREATE,
+        CREATE_OFFER,
         {"input": {"siteId": site_id, "kind": "PROMOTION",
                    "terms": {"name": "p", "valueType": "PERCENT", "value": "5"}}},
         token=gql.token("admin", "shop-a"),

@@ -8,22 +8,14 @@ from sqlalchemy import select
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow
-from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.operations import CREATE_OFFER, GRANT_POINTS, PUBLISH_OFFER
+from tests.support.shop import create_site, register
 
-CREATE = """
-mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }
-"""
-PUBLISH = """
-mutation($input: OfferActionInput!) { publishOffer(input: $input) { userErrors { code } } }
-"""
 GENERATE = """
 mutation($input: GenerateCouponCodesInput!) {
   generateCouponCodes(input: $input) { codes userErrors { field code } }
 }
-"""
-GRANT = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
 """
 REDEEM = """
 mutation($input: RedeemOfferInput!) {
@@ -47,10 +39,10 @@ mutation($input: ConfirmExchangeInput!) {
 async def _offer(gql: GraphQLClient, site_id: str, kind: str, **terms: Any) -> str:
     admin = gql.token("admin", "shop-a")
     body = await gql.execute(
-        CREATE, {"input": {"siteId": site_id, "kind": kind, "terms": terms}}, token=admin
+        CREATE_OFFER, {"input": {"siteId": site_id, "kind": kind, "terms": terms}}, token=admin
     )
     offer_id: str = body["data"]["createOffer"]["offer"]["id"]
-    await gql.execute(PUBLISH, {"input": {"offerId": offer_id}}, token=admin)
+    await gql.execute(PUBLISH_OFFER, {"input": {"offerId": offer_id}}, token=admin)
     return offer_id
 
 
@@ -95,7 +87,9 @@ async def test_a_product_exchange_is_listed_and_confirmed_once(gql: GraphQLClien
     ann = await register(gql, "shop-a", site_id, "ann", enroll=True)
     admin = gql.token("admin", "shop-a")
     await gql.execute(
-        GRANT, {"input": {"customerId": ann["id"], "points": 300, "reason": "t"}}, token=admin
+        GRANT_POINTS,
+        {"input": {"customerId": ann["id"], "points": 300, "reason": "t"}},
+        token=admin,
     )
     reward = await _offer(
         gql, site_id, "REWARD", name="Mug", valueType="FREE_ITEM", loyaltyPrice=250,
@@ -157,7 +151,9 @@ async def test_a_site_limits_exchanges_to_groups_and_categories(gql: GraphQLClie
     plain = await register(gql, "shop-a", site_id, "plain", enroll=True)
     for who in (vip, plain):
         await gql.execute(
-            GRANT, {"input": {"customerId": who["id"], "points": 1000, "reason": "t"}}, token=admin
+            GRANT_POINTS,
+            {"input": {"customerId": who["id"], "points": 1000, "reason": "t"}},
+            token=admin,
         )
     kitchen = await _offer(
         gql, site_id, "REWARD", name="Mug", valueType="FREE_ITEM", loyaltyPrice=100,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import REGISTER_CUSTOMER, create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.operations import REGISTER_CUSTOMER
+from tests.support.shop import create_site, register
 
 UPDATE_CUSTOMER = """
 mutation Update($input: UpdateCustomerInput!) {

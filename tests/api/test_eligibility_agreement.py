@@ -6,31 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.operations import (
+    ASSIGN_OFFER,
+    CONFIGURE_PROGRAM,
+    CREATE_OFFER,
+    CREATE_TIER,
+    GRANT_POINTS,
+    LEAVE_PROGRAM,
+    PUBLISH_OFFER,
+)
+from tests.support.shop import create_site, register
 
 SITE = "shop-a"
 
-CREATE_OFFER = """
-mutation($input: CreateOfferInput!) {
-  createOffer(input: $input) { offer { id } userErrors { field code message } }
-}
-"""
-PUBLISH = """
-mutation($input: OfferActionInput!) { publishOffer(input: $input) { userErrors { code } } }
-"""
-ASSIGN = """
-mutation($input: AssignOfferInput!) { assignOffer(input: $input) { assignedCount } }
-"""
-GRANT = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
-"""
-CREATE_TIER = """
-mutation($input: CreateTierInput!) { createTier(input: $input) { tier { id } } }
-"""
-LEAVE = """
-mutation($input: EnrollmentInput!) { leaveProgram(input: $input) { userErrors { code } } }
-"""
 CONFIGURE_EXCHANGES = """
 mutation($input: ConfigureProgramInput!) {
   configureProgram(input: $input) { userErrors { field code } }
@@ -151,7 +140,7 @@ async def _world(gql: GraphQLClient) -> tuple[str, dict[str, str], dict[str, str
         who = await register(gql, SITE, site_id, name, enroll=True, groups=groups)
         customers[name] = who["id"]
         granted = await gql.execute(
-            GRANT, {"input": {"customerId": who["id"], "points": points, "reason": "t"}},
+            GRANT_POINTS, {"input": {"customerId": who["id"], "points": points, "reason": "t"}},
             token=admin,
         )  # fmt: skip
         assert granted["data"]["grantPoints"]["userErrors"] == []
@@ -166,13 +155,13 @@ async def _world(gql: GraphQLClient) -> tuple[str, dict[str, str], dict[str, str
         assert body["data"]["createOffer"]["userErrors"] == [], name
         offers[name] = body["data"]["createOffer"]["offer"]["id"]
         if name != "draft":
-            await gql.execute(PUBLISH, {"input": {"offerId": offers[name]}}, token=admin)
+            await gql.execute(PUBLISH_OFFER, {"input": {"offerId": offers[name]}}, token=admin)
     await _assign(gql, offers["card"], list(customers.values()))
     await _assign(gql, offers["club"], [customers["bob"]])
     for bought in ("used-up", "once", "club"):
         assert (await _redeem(gql, "ann", offers[bought]))["userErrors"] == []
     left = await gql.execute(
-        LEAVE, {"input": {"customerId": customers["dee"]}}, token=gql.token("service", SITE)
+        LEAVE_PROGRAM, {"input": {"customerId": customers["dee"]}}, token=gql.token("service", SITE)
     )
     assert left["data"]["leaveProgram"]["userErrors"] == []
     return site_id, customers, offers
@@ -180,7 +169,7 @@ async def _world(gql: GraphQLClient) -> tuple[str, dict[str, str], dict[str, str
 
 async def _assign(gql: GraphQLClient, offer_id: str, customer_ids: list[str]) -> None:
     body = await gql.execute(
-        ASSIGN,
+        ASSIGN_OFFER,
         {"input": {"offerId": offer_id, "customerIds": customer_ids}},
         token=gql.token("admin", SITE),
     )

@@ -46,8 +46,10 @@ from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services import webhooks
 from tests.api import hostile
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import BACKEND, Clock, GraphQLClient
+from tests.conftest import BACKEND, GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM, CREATE_OFFER, PUBLISH_OFFER
+from tests.support.shop import create_site, register
 
 EXAMPLES = int(os.environ.get("LOYALTY_HOSTILE_EXAMPLES", "20"))
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate]
@@ -77,14 +79,6 @@ def _settings() -> Settings:
 
 # -- seeding ---------------------------------------------------------------------------------
 
-CREATE_OFFER = """
-mutation($input: CreateOfferInput!) {
-  createOffer(input: $input) { offer { id } userErrors { field code message } }
-}
-"""
-OFFER_ACTION = """
-mutation($input: OfferActionInput!) { publishOffer(input: $input) { userErrors { code } } }
-"""
 SEED_STEPS = {
     "grant": "mutation($input: GrantPointsInput!) { grantPoints(input: $input) "
     "{ entry { id } userErrors { field code message } } }",
@@ -155,7 +149,9 @@ class Seeder:
         assert payload["userErrors"] == [], payload
         offer_id: str = payload["offer"]["id"]
         if publish:
-            await self.gql.execute(OFFER_ACTION, {"input": {"offerId": offer_id}}, token=self.admin)
+            await self.gql.execute(
+                PUBLISH_OFFER, {"input": {"offerId": offer_id}}, token=self.admin
+            )
         hostile.POOL.add("Offer", offer_id)
         return offer_id
 

@@ -5,15 +5,10 @@ from __future__ import annotations
 import pytest
 
 from loyalty_gql.api.core.pagination import MAX_ID, encode_cursor
-from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.operations import CREATE_OFFER, PUBLISH_OFFER
+from tests.support.shop import create_site, register
 
-CREATE = """
-mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }
-"""
-PUBLISH = """
-mutation($input: OfferActionInput!) { publishOffer(input: $input) { userErrors { code } } }
-"""
 MY_OFFERS = """
 query($a: String) { viewer { offers(after: $a) { nodes { offer { name } } } } }
 """
@@ -33,10 +28,10 @@ async def test_a_my_offers_cursor_with_an_id_out_of_range_is_a_bad_request(
     admin = gql.token("admin", "shop-a")
     terms = {"name": "Mug", "valueType": "FIXED_AMOUNT", "value": "1", "loyaltyPrice": 10}
     body = await gql.execute(
-        CREATE, {"input": {"siteId": site_id, "kind": "REWARD", "terms": terms}}, token=admin
+        CREATE_OFFER, {"input": {"siteId": site_id, "kind": "REWARD", "terms": terms}}, token=admin
     )
     offer_id = body["data"]["createOffer"]["offer"]["id"]
-    await gql.execute(PUBLISH, {"input": {"offerId": offer_id}}, token=admin)
+    await gql.execute(PUBLISH_OFFER, {"input": {"offerId": offer_id}}, token=admin)
     customer = gql.token("customer", "shop-a", subject="ann")
     # when: the cursor's id is beyond what a 64-bit id column holds, or below 1
     body = await gql.execute(

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.shop import create_site, register
 
 NUL = "a\x00b"
 

@@ -85,7 +85,7 @@ async def test_unexpected_errors_are_masked(gql: GraphQLClient, monkeypatch):
 
     monkeypatch.setattr(queries, "customer_page_query", explode)
     admin = gql.token("admin", "shop-a")
-    from tests.api.helpers import create_site
+    from tests.support.shop import create_site
 
     site_id = await create_site(gql, "shop-a")
     # when
@@ -132,7 +132,7 @@ async def test_a_100000_token_document_is_refused(http: httpx.AsyncClient):
 
 
 async def test_first_100000_is_refused(gql: GraphQLClient):
-    from tests.api.helpers import create_site
+    from tests.support.shop import create_site
 
     site_id = await create_site(gql, "shop-a")
     body = await gql.execute(

@@ -17,11 +17,8 @@ import pytest
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.points.verify import verify_ledger
-from tests.api.helpers import create_site
 from tests.api.insight_helpers import (
-    CREATE_TIER,
     INSIGHT,
-    LEAVE,
     PERFORMANCE,
     SERIES,
     STATS,
@@ -29,8 +26,10 @@ from tests.api.insight_helpers import (
     at,
     migrate_round_trip,
 )
-from tests.api.test_orders import CANCEL, REFUND, Shop, line
-from tests.conftest import Clock, DatabaseBackend, GraphQLClient
+from tests.conftest import DatabaseBackend, GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import CANCEL_ORDER, CREATE_TIER, LEAVE_PROGRAM, REFUND_ORDER
+from tests.support.shop import Shop, create_site, line
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
@@ -90,10 +89,10 @@ async def month(gql: GraphQLClient, clock: Clock, db: Database) -> Month:
     clock.now = at(11, 10)
     await shop.voucher("ann", m.offers["coffee"])  # 50 points, from the lot due 11-24
     await m.order(at(11, 12), "o7", "bob", line("p2", 1, "10", "books"))  # 9.00, then
-    await m.step(at(11, 13), CANCEL, "o7")  # cancelled: its 9 points taken back
+    await m.step(at(11, 13), CANCEL_ORDER, "o7")  # cancelled: its 9 points taken back
     await m.order(at(11, 15), "o8", "ann", line("p4", 2, "50", "garden"))  # 90.00, 90 points
     await m.step(
-        at(11, 16), REFUND, "o8", refundId="r1", lines=[{"lineId": "p4", "quantity": 1}]
+        at(11, 16), REFUND_ORDER, "o8", refundId="r1", lines=[{"lineId": "p4", "quantity": 1}]
     )  # 45.00 back, and 45 points
     o6 = await m.order(at(11, 20), "o6", "cid", line("p3", 2, "10", "toys"), couponCodes=["SAVE5"])
     assert o6["quote"]["total"]["amount"] == "13.00"  # 2 (10%) and 5 (coupon) off 20
@@ -101,7 +100,7 @@ async def month(gql: GraphQLClient, clock: Clock, db: Database) -> Month:
     assert await expire_points(db, clock=clock) == 1  # ann's October lot: 108 - 50 = 58
     clock.now = at(11, 28)
     body = await gql.execute(
-        LEAVE, {"input": {"customerId": shop.customers["bob"]}}, token=shop.admin
+        LEAVE_PROGRAM, {"input": {"customerId": shop.customers["bob"]}}, token=shop.admin
     )
     assert body["data"]["leaveProgram"]["userErrors"] == []
     # December
@@ -110,7 +109,7 @@ async def month(gql: GraphQLClient, clock: Clock, db: Database) -> Month:
     await shop.register("eve", enroll=True)
     clock.now = at(12, 3)
     body = await gql.execute(
-        LEAVE, {"input": {"customerId": shop.customers["dan"]}}, token=shop.admin
+        LEAVE_PROGRAM, {"input": {"customerId": shop.customers["dan"]}}, token=shop.admin
     )
     assert body["data"]["leaveProgram"]["userErrors"] == []
     clock.now = at(12, 5)
@@ -353,6 +352,7 @@ async def test_migration_0010_rebuilds_the_rollups_from_the_ledger_and_the_order
     assert await verify_ledger(database) == []  # per-day sums equal every account again
 
 
+@pytest.mark.concurrency
 async def test_orders_and_cancels_at_the_same_moment_add_up_exactly(
     gql: GraphQLClient, clock: Clock, db: Database
 ):
@@ -372,7 +372,7 @@ async def test_orders_and_cancels_at_the_same_moment_add_up_exactly(
         assert payload["userErrors"] == [], payload
 
     async def cancel(order_id: str) -> None:
-        payload = await shop.step(CANCEL, order_id)
+        payload = await shop.step(CANCEL_ORDER, order_id)
         assert payload["userErrors"] == [], payload
 
     # when: 24 orders at once (5 per member, 2 of the customer, 2 anonymous), then 4

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import create_site
 from tests.api.insight_helpers import INSIGHT, PERFORMANCE, SERIES, STATS
 from tests.api.test_insight import NOVEMBER
-from tests.api.test_orders import Shop, line
 from tests.conftest import GraphQLClient
+from tests.support.shop import Shop, create_site, line
 
 OWN_CUSTOMER = """
 query($id: ID!) {

@@ -16,11 +16,8 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.points.verify import verify_ledger
-from tests.api.helpers import create_site, register
 from tests.api.insight_helpers import (
-    CREATE_TIER,
     INSIGHT,
-    LEAVE,
     PERFORMANCE,
     SERIES,
     STATS,
@@ -28,8 +25,17 @@ from tests.api.insight_helpers import (
     at,
     migrate_round_trip,
 )
-from tests.api.test_orders import ACTIVITY, CANCEL, COMPLETE, REFUND, Shop, line
-from tests.conftest import Clock, DatabaseBackend, GraphQLClient
+from tests.conftest import DatabaseBackend, GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import (
+    CANCEL_ORDER,
+    COMPLETE_ORDER,
+    CREATE_TIER,
+    LEAVE_PROGRAM,
+    RECORD_ACTIVITY,
+    REFUND_ORDER,
+)
+from tests.support.shop import Shop, create_site, line
 
 ENROLL = """
 mutation($input: EnrollmentInput!) { enrollCustomer(input: $input) { userErrors { code } } }
@@ -52,29 +58,13 @@ def last_moment(month: int, day: int) -> datetime:
     return datetime.combine(date(2026, month, day), time(23, 59, 59, 999999), UTC)
 
 
-class SiteShop(Shop):
-    """test_orders' Shop for any site code (its tokens and registrations name the code)."""
-
-    def __init__(self, gql: GraphQLClient, site_id: str, code: str) -> None:
-        super().__init__(gql, site_id)
-        self.code = code
-        self.admin = gql.token("admin", code)
-        self.service = gql.token("service", code)
-
-    async def register(self, external_id: str, **fields: Any) -> str:
-        customer = await register(self.gql, self.code, self.site_id, external_id, **fields)
-        customer_id: str = customer["id"]
-        self.customers[external_id] = customer_id
-        return customer_id
-
-
 class Scene(Timeline):
     """A shop and the clock: every step happens at a given moment."""
 
-    def __init__(self, gql: GraphQLClient, clock: Clock, shop: SiteShop) -> None:
+    def __init__(self, gql: GraphQLClient, clock: Clock, shop: Shop) -> None:
         super().__init__(shop, clock)
         self.gql = gql
-        self.shop: SiteShop = shop
+        self.shop: Shop = shop
 
     async def grant(self, when: datetime, customer: str, points: int) -> None:
         self.clock.now = when
@@ -144,7 +134,7 @@ async def scene_of(
 ) -> Scene:
     """A new site (created on 2026-10-01) with ``settings`` (earnRate 1 unless given)."""
     clock.now = at(10, 1)
-    shop = SiteShop(gql, await create_site(gql, code), code)
+    shop = Shop(gql, await create_site(gql, code), code)
     await shop.configure(**{"earnRate": "1", **settings})
     return Scene(gql, clock, shop)
 
@@ -170,14 +160,14 @@ async def test_pending_points_count_as_issued_on_the_day_the_order_completes(
     await s.register(at(11, 1), "ann", enroll=True)
     await s.order(at(11, 3), "o1", "ann", line("p1", 1, "40.00"))  # 40 pending
     await s.order(at(11, 4), "o2", "ann", line("p2", 1, "25.00"))  # 25 pending...
-    await s.step(at(11, 5), CANCEL, "o2")  # ...cancelled before completion: nothing issued
-    await s.step(at(11, 10), COMPLETE, "o1")  # o1's 40 issued on the 10th
+    await s.step(at(11, 5), CANCEL_ORDER, "o2")  # ...cancelled before completion: nothing issued
+    await s.step(at(11, 10), COMPLETE_ORDER, "o1")  # o1's 40 issued on the 10th
     await s.order(at(11, 12), "o3", "ann", line("p3", 1, "30.00"))  # 30 pending
-    await s.step(at(11, 14), COMPLETE, "o3")  # 30 issued on the 14th
+    await s.step(at(11, 14), COMPLETE_ORDER, "o3")  # 30 issued on the 14th
     # half refunded on the 20th: 15 points taken back, counted on the 14th (activation)
-    await s.step(at(11, 20), REFUND, "o3", refundId="r1", amount="15.00")
+    await s.step(at(11, 20), REFUND_ORDER, "o3", refundId="r1", amount="15.00")
     await s.order(at(11, 30), "o4", "ann", line("p4", 1, "20.00"))  # 20 pending at month end
-    await s.step(at(12, 2), COMPLETE, "o4")  # issued in December
+    await s.step(at(12, 2), COMPLETE_ORDER, "o4")  # issued in December
     # when
     november = await s.stats()
     december = await s.stats("2026-12-01", "2026-12-31")
@@ -231,7 +221,7 @@ async def test_points_paid_on_an_order_are_redeemed_that_day_until_the_order_is_
     assert paid["liability"] == {"amount": "2.17", "currencyCode": "EUR"}
     assert await s.nonzero("POINTS_REDEEMED") == {"2026-11-05": 300}
     # when: cancelled on the 8th
-    await s.step(at(11, 8), CANCEL, "o1")
+    await s.step(at(11, 8), CANCEL_ORDER, "o1")
     cancelled = await s.stats()
     early = await s.stats("2026-11-01", "2026-11-05")
     outstanding = await s.held()
@@ -293,7 +283,7 @@ async def test_points_converted_into_a_threshold_voucher_count_as_redeemed(
     assert converted["redemptionRate"] == 0.7692  # 100 / 130
     assert await s.nonzero("POINTS_REDEEMED") == {"2026-11-03": 100}
     # when: the order is cancelled on the 6th: the unused voucher goes back with its points
-    await s.step(at(11, 6), CANCEL, "o1")
+    await s.step(at(11, 6), CANCEL_ORDER, "o1")
     cancelled = await s.stats()
     outstanding = await s.held()
     # then: the redemption and the issue both disappear from the 3rd
@@ -319,7 +309,7 @@ async def test_referral_points_count_as_issued_on_the_friends_order_day(
     await s.register(at(11, 1), "bob", enroll=True)
     clock.now = at(11, 2)
     body = await gql.execute(
-        ACTIVITY,
+        RECORD_ACTIVITY,
         {"input": {"customerId": s.shop.customers["ann"], "activity": "REFERRAL",
                    "referredCustomerId": s.shop.customers["bob"]}},
         token=s.shop.service,
@@ -332,7 +322,7 @@ async def test_referral_points_count_as_issued_on_the_friends_order_day(
     assert points_of(rewarded) == (310, 0, 0, 310)
     assert await s.nonzero("POINTS_ISSUED") == {"2026-11-04": 310}
     # when: bob's order is cancelled: both rewards are taken back, on the 4th
-    await s.step(at(11, 6), CANCEL, "o1")
+    await s.step(at(11, 6), CANCEL_ORDER, "o1")
     cancelled = await s.stats()
     # then
     assert points_of(cancelled) == (0, 0, 0, 0)
@@ -348,7 +338,7 @@ async def test_with_pending_order_points_the_referral_counts_on_the_completion_d
     await s.register(at(11, 1), "ann", enroll=True)
     await s.register(at(11, 1), "bob", enroll=True)
     body = await gql.execute(
-        ACTIVITY,
+        RECORD_ACTIVITY,
         {"input": {"customerId": s.shop.customers["ann"], "activity": "REFERRAL",
                    "referredCustomerId": s.shop.customers["bob"]}},
         token=s.shop.service,
@@ -356,7 +346,7 @@ async def test_with_pending_order_points_the_referral_counts_on_the_completion_d
     assert body["data"]["recordActivity"]["userErrors"] == []
     await s.order(at(11, 4), "o1", "bob", line("p1", 1, "10.00"))
     # when
-    await s.step(at(11, 9), COMPLETE, "o1")
+    await s.step(at(11, 9), COMPLETE_ORDER, "o1")
     # then: bob's 10 and ann's 300 are both issued on the 9th
     assert points_of(await s.stats()) == (310, 0, 0, 310)
     assert await s.nonzero("POINTS_ISSUED") == {"2026-11-09": 310}
@@ -375,7 +365,7 @@ async def test_a_fully_refunded_order_counts_with_value_0_and_its_points_leave_i
     await s.order(at(11, 3), "o1", "ann", line("p1", 1, "50.00"))  # 50 points
     await s.order(at(11, 4), "o2", "ann", line("p2", 1, "30.00"))  # 30 points
     # when: o1 refunded in full on the 10th
-    refunded = await s.step(at(11, 10), REFUND, "o1", refundId="r1", amount="50.00")
+    refunded = await s.step(at(11, 10), REFUND_ORDER, "o1", refundId="r1", amount="50.00")
     stats = await s.stats()
     outstanding = await s.held()
     # then
@@ -409,7 +399,7 @@ async def test_a_refund_in_a_later_month_lowers_the_earlier_months_issued_points
     await s.register(at(11, 1), "ann", enroll=True)
     await s.order(at(11, 20), "o1", "ann", line("p1", 1, "50.00"))  # 50 points
     # when
-    await s.step(at(12, 5), REFUND, "o1", refundId="r1", amount="25.00")  # 25 taken back
+    await s.step(at(12, 5), REFUND_ORDER, "o1", refundId="r1", amount="25.00")  # 25 taken back
     november = await s.stats()
     december = await s.stats("2026-12-01", "2026-12-31")
     in_december = await s.held("2026-12-01", "2026-12-31")
@@ -512,13 +502,13 @@ async def test_members_who_leave_and_rejoin_are_counted_once_and_as_at_the_perio
     s = await scene_of(gql, clock)
     await s.register(at(10, 20), "ann", enroll=True)  # a member since October
     await s.register(at(11, 2), "cid", enroll=True)
-    await s.membership(at(11, 10), LEAVE, "cid")
+    await s.membership(at(11, 10), LEAVE_PROGRAM, "cid")
     await s.membership(at(11, 15), ENROLL, "cid")  # back within November
     await s.register(at(11, 3), "dan", enroll=True)
-    await s.membership(at(11, 20), LEAVE, "dan")
+    await s.membership(at(11, 20), LEAVE_PROGRAM, "dan")
     await s.membership(at(12, 3), ENROLL, "dan")  # back only in December
     await s.register(at(11, 4), "eve", enroll=True)
-    await s.membership(at(12, 2), LEAVE, "eve")  # leaves and rejoins in December
+    await s.membership(at(12, 2), LEAVE_PROGRAM, "eve")  # leaves and rejoins in December
     await s.membership(at(12, 5), ENROLL, "eve")
     # when
     november = await s.stats()
@@ -565,7 +555,7 @@ async def test_a_sites_numbers_ignore_everything_another_site_does(
     await a.shop.voucher("ann", coffee)
     clock.now = at(11, 20)
     assert await expire_points(db, clock=clock) == 1  # what is left of ann's points
-    await a.membership(at(11, 21), LEAVE, "zed")
+    await a.membership(at(11, 21), LEAVE_PROGRAM, "zed")
     # ...and shop-b quiet: one member, one order
     b = await scene_of(gql, clock, "shop-b", orderPointsPending=False, earnRate="2",
                        pointValue="0.05")  # fmt: skip
@@ -741,8 +731,8 @@ async def test_issued_less_redeemed_and_expired_is_held_when_expired_order_point
     assert await expire_points(db, clock=clock) == 2  # both lots expire: 40 + 40
     await s.grant(at(11, 14), "ann", 100)  # ann has points again; bob has none
     # when: both orders are cancelled
-    ann = await s.step(at(11, 16), CANCEL, "oa")
-    bob = await s.step(at(11, 16), CANCEL, "ob")
+    ann = await s.step(at(11, 16), CANCEL_ORDER, "oa")
+    bob = await s.step(at(11, 16), CANCEL_ORDER, "ob")
     stats = await s.stats()
     # then: nobody lost anything (expired points are not taken twice)...
     assert (await s.shop.balance("ann"))["available"] == 100
@@ -771,7 +761,7 @@ async def test_an_expiry_taken_back_a_month_later_leaves_the_day_it_expired(
     assert await expire_points(db, clock=clock) == 1
     before = await s.stats()
     # when
-    await s.step(at(12, 3), CANCEL, "o1")
+    await s.step(at(12, 3), CANCEL_ORDER, "o1")
     # then: October issued nothing, November expired nothing (before: 40 expired then)
     assert points_of(before) == (0, 0, 40, 0)
     assert points_of(await s.stats()) == (0, 0, 0, 0)
@@ -798,7 +788,7 @@ async def test_migration_0010_rebuilds_points_paid_and_expiries_taken_back_as_th
     clock.now = at(11, 5)
     assert await expire_points(db, clock=clock) == 1  # o1's 36, due Nov 4
     await s.order(at(11, 6), "o2", "ann", line("p1", 1, "20.00"), payWithPoints=300)
-    await s.step(at(12, 3), CANCEL, "o1")
+    await s.step(at(12, 3), CANCEL_ORDER, "o1")
     periods = [("2026-10-01", "2026-10-31"), NOVEMBER, ("2026-12-01", "2026-12-31")]
 
     async def everything() -> list[Any]:
@@ -865,7 +855,7 @@ async def test_in_a_currency_without_cents_liability_rounds_down_and_averages_ro
 ):
     # given: a yen shop where a point pays 0.5 yen
     clock.now = at(10, 1)
-    shop = SiteShop(gql, await create_site(gql, "shop-a", currency="JPY"), "shop-a")
+    shop = Shop(gql, await create_site(gql, "shop-a", currency="JPY"), "shop-a")
     await shop.configure(earnRate="1", orderPointsPending=False, pointValue="0.5")
     s = Scene(gql, clock, shop)
     await s.register(at(11, 1), "ann", enroll=True)

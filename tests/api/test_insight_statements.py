@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.api.helpers import create_site
-from tests.api.test_orders import Shop, line
-from tests.conftest import Clock, GraphQLClient, StatementCounter
+from tests.conftest import GraphQLClient, StatementCounter
+from tests.support.clock import Clock
+from tests.support.shop import Shop, create_site, line
 
 CUSTOMERS = """
 query($s: ID!, $n: Int) {

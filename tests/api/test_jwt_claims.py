@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from loyalty_gql.api.auth import AuthenticationError, Principal, Role, TokenVerifier
 from loyalty_gql.config import Settings
-from tests.api.helpers import create_site, register
 from tests.api.jwt_helpers import ADMIN_CLAIMS, FAR_FUTURE, hs256, raw_claims
 from tests.conftest import GraphQLClient
+from tests.support.shop import create_site, register
 
 SERVICE_CLAIMS = {**ADMIN_CLAIMS, "role": '"service"', "sites": None, "site": '"shop-a"'}
 TIME_MESSAGE = "must be a number of seconds since 1970, before year 10000"

@@ -18,9 +18,9 @@ from loyalty_gql.api.app import create_app
 from loyalty_gql.api.auth import KeyConfigurationError, Role, TokenVerifier, issue_token
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
-from tests.api.helpers import create_site
 from tests.api.jwt_helpers import b64url, hs256, raw_claims
 from tests.conftest import GraphQLClient
+from tests.support.shop import create_site
 
 CLI = str(Path(sys.executable).with_name("loyalty-gql"))
 SITES = {"query": "{ sites { code } }"}

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient, StatementCounter
+from tests.support.operations import ASSIGN_OFFER, CREATE_OFFER, GRANT_POINTS
+from tests.support.shop import create_site, register
 
-CREATE = """
-mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } } }
-"""
 ACT = """
 mutation($input: OfferActionInput!) {{ {name}(input: $input) {{ userErrors {{ code }} }} }}
 """
-GRANT = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
-"""
 REDEEM = """
 mutation($input: RedeemOfferInput!) { redeemOffer(input: $input) { userErrors { code } } }
-"""
-ASSIGN = """
-mutation($input: AssignOfferInput!) { assignOffer(input: $input) { assignedCount } }
 """
 MY_OFFERS = """
 query($n: Int, $kind: OfferKind) {
@@ -42,7 +34,7 @@ async def _offer(
 ) -> str:
     admin = gql.token("admin", "shop-a")
     body = await gql.execute(
-        CREATE, {"input": {"siteId": site_id, "kind": kind, "terms": terms}}, token=admin
+        CREATE_OFFER, {"input": {"siteId": site_id, "kind": kind, "terms": terms}}, token=admin
     )
     offer_id: str = body["data"]["createOffer"]["offer"]["id"]
     if publish:
@@ -56,7 +48,7 @@ async def _shop(gql: GraphQLClient, points: int) -> tuple[str, str]:
     site_id = await create_site(gql, "shop-a")
     ann = await register(gql, "shop-a", site_id, "ann", enroll=True)
     await gql.execute(
-        GRANT,
+        GRANT_POINTS,
         {"input": {"customerId": ann["id"], "points": points, "reason": "welcome"}},
         token=gql.token("admin", "shop-a"),
     )
@@ -108,7 +100,7 @@ async def test_bought_vouchers_and_assigned_punchcards_show_and_deleted_offers_l
     customer = gql.token("customer", "shop-a", subject="ann")
     await gql.execute(REDEEM, {"input": {"offerId": reward}}, token=customer)
     await gql.execute(
-        ASSIGN,
+        ASSIGN_OFFER,
         {"input": {"offerId": card, "customerIds": [ann]}},
         token=gql.token("admin", "shop-a"),
     )
@@ -167,7 +159,7 @@ async def test_threshold_reward_vouchers_come_first_and_pages_cross_into_offers(
         token=admin,
     )  # fmt: skip
     await gql.execute(
-        GRANT, {"input": {"customerId": ann, "points": 250, "reason": "t"}}, token=admin
+        GRANT_POINTS, {"input": {"customerId": ann, "points": 250, "reason": "t"}}, token=admin
     )
     for n in range(2):
         await _offer(gql, site_id, "REWARD", name=f"r{n}", valueType="PERCENT", value="5",

@@ -11,8 +11,9 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import NotificationTemplateRow, OutboxEventRow, SiteRow
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.notifications import EVENTS, VARIABLES
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import create_site, register
 
 TEMPLATES = """
 query Templates($siteId: ID!) {

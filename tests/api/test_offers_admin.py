@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import create_site
 from tests.conftest import GraphQLClient
+from tests.support.shop import create_site
 
 FIELDS = """
   id kind status name valueType value scope targets loyaltyPrice rewardPoints

@@ -27,235 +27,16 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.domain.spelling import camel_keys
 from loyalty_gql.services.points.verify import verify_ledger
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
-
-QUOTE = """
-fragment Q on CheckoutQuote {
-  currencyCode
-  subtotal { amount currencyCode } discount { amount } total { amount }
-  lines {
-    lineId productId category quantity unitPrice { amount } originalPrice { amount }
-    memberDiscount { amount } discount { amount } finalPrice { amount } earnsPoints
-    discounts { offerId pointsPayment amount { amount } }
-  }
-  appliedOffers { offerId name origin code amount { amount } rewardPoints }
-  rejectedOffers { offerId name origin code reason message }
-  punchcards {
-    offerId name punchesRequired punchesBefore punchesAfter rewardLineId rewardAmount { amount }
-  }
-  pointsPayment { requested used amount { amount } refusal message }
-  pointsBase { amount } basePoints rewardPoints points
-}
-"""
-ORDER = """
-fragment O on Order {
-  id orderId status customerId quote { ...Q } pointsEarned pointsPaid pointsTakenBack
-  pointsNotRecovered refunded { amount currencyCode } createdAt completedAt cancelledAt
-}
-"""
-CHECKOUT = "query($input: CheckoutInput!) { checkout(input: $input) { ...Q } }" + QUOTE
-PAYLOAD = "{ order { ...O } userErrors { field code message } }"
-RECORD = (
-    f"mutation($input: RecordOrderInput!) {{ recordOrder(input: $input) {PAYLOAD} }}"
-    + ORDER
-    + QUOTE
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import (
+    CANCEL_ORDER,
+    COMPLETE_ORDER,
+    RECORD_ACTIVITY,
+    RECORD_ORDER,
+    REFUND_ORDER,
 )
-COMPLETE = (
-    f"mutation($input: OrderInput!) {{ completeOrder(input: $input) {PAYLOAD} }}" + ORDER + QUOTE
-)
-CANCEL = f"mutation($input: OrderInput!) {{ cancelOrder(input: $input) {PAYLOAD} }}" + ORDER + QUOTE
-REFUND = (
-    f"mutation($input: RefundOrderInput!) {{ refundOrder(input: $input) {PAYLOAD} }}"
-    + ORDER
-    + QUOTE
-)
-ORDER_QUERY = (
-    "query($s: ID!, $o: String!) { order(siteId: $s, orderId: $o) { ...O } }" + ORDER + QUOTE
-)
-CUSTOMER = """
-query($id: ID!) {
-  customer(id: $id) {
-    balance { available pending lifetimeEarned lifetimeRedeemed }
-    vouchers { code status source }
-  }
-}
-"""
-CREATE = """
-mutation($input: CreateOfferInput!) {
-  createOffer(input: $input) { offer { id } userErrors { field code message } }
-}
-"""
-PUBLISH = """
-mutation($input: OfferActionInput!) { publishOffer(input: $input) { userErrors { code } } }
-"""
-ASSIGN = """
-mutation($input: AssignOfferInput!) {
-  assignOffer(input: $input) { assignedCount userErrors { field code message } }
-}
-"""
-GENERATE = """
-mutation($input: GenerateCouponCodesInput!) {
-  generateCouponCodes(input: $input) { codes userErrors { code } }
-}
-"""
-GRANT = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
-"""
-REDEEM = """
-mutation($input: RedeemOfferInput!) {
-  redeemOffer(input: $input) { voucher { code } userErrors { field code message } }
-}
-"""
-STACKING = """
-mutation($input: SetStackingGroupInput!) {
-  setStackingGroup(input: $input) { userErrors { field code message } }
-}
-"""
-
-
-def line(
-    product: str, quantity: int, price: str, category: str = "", **extra: Any
-) -> dict[str, Any]:
-    """A basket line as the API takes it."""
-    return {
-        "productId": product, "quantity": quantity, "unitPrice": price, "category": category,
-        **extra,
-    }  # fmt: skip
-
-
-class Shop:
-    """One site driven through the API: offers, customers and the order lifecycle."""
-
-    def __init__(self, gql: GraphQLClient, site_id: str) -> None:
-        self.gql = gql
-        self.site_id = site_id
-        self.admin = gql.token("admin", "shop-a")
-        self.service = gql.token("service", "shop-a")
-        self.customers: dict[str, str] = {}
-
-    async def configure(self, **changes: Any) -> None:
-        body = await self.gql.execute(
-            CONFIGURE_PROGRAM, {"input": {"siteId": self.site_id, **changes}}, token=self.admin
-        )
-        assert body["data"]["configureProgram"]["userErrors"] == [], body
-
-    async def register(self, external_id: str, **fields: Any) -> str:
-        customer = await register(self.gql, "shop-a", self.site_id, external_id, **fields)
-        customer_id: str = customer["id"]
-        self.customers[external_id] = customer_id
-        return customer_id
-
-    async def offer(self, kind: str, **terms: Any) -> str:
-        """A published offer's global ID."""
-        body = await self.gql.execute(
-            CREATE,
-            {"input": {"siteId": self.site_id, "kind": kind, "terms": terms}},
-            token=self.admin,
-        )
-        payload = body["data"]["createOffer"]
-        assert payload["userErrors"] == [], payload
-        offer_id: str = payload["offer"]["id"]
-        published = await self.gql.execute(
-            PUBLISH, {"input": {"offerId": offer_id}}, token=self.admin
-        )
-        assert published["data"]["publishOffer"]["userErrors"] == []
-        return offer_id
-
-    async def assign(self, offer_id: str, *external_ids: str) -> None:
-        ids = [self.customers[e] for e in external_ids]
-        body = await self.gql.execute(
-            ASSIGN, {"input": {"offerId": offer_id, "customerIds": ids}}, token=self.admin
-        )
-        assert body["data"]["assignOffer"]["userErrors"] == []
-
-    async def codes(self, offer_id: str, count: int) -> list[str]:
-        body = await self.gql.execute(
-            GENERATE, {"input": {"offerId": offer_id, "count": count}}, token=self.admin
-        )
-        codes: list[str] = body["data"]["generateCouponCodes"]["codes"]
-        return codes
-
-    async def grant(self, external_id: str, points: int) -> None:
-        body = await self.gql.execute(
-            GRANT,
-            {"input": {"customerId": self.customers[external_id], "points": points,
-                       "reason": "test"}},
-            token=self.admin,
-        )  # fmt: skip
-        assert body["data"]["grantPoints"]["userErrors"] == []
-
-    async def voucher(self, external_id: str, reward_id: str) -> str:
-        """A voucher the customer buys with points."""
-        body = await self.gql.execute(
-            REDEEM,
-            {"input": {"offerId": reward_id}},
-            token=self.gql.token("customer", "shop-a", subject=external_id),
-        )
-        payload = body["data"]["redeemOffer"]
-        assert payload["userErrors"] == [], payload
-        code: str = payload["voucher"]["code"]
-        return code
-
-    async def stacking(self, name: str, mode: str) -> None:
-        body = await self.gql.execute(
-            STACKING, {"input": {"siteId": self.site_id, "name": name, "mode": mode}},
-            token=self.admin,
-        )  # fmt: skip
-        assert body["data"]["setStackingGroup"]["userErrors"] == []
-
-    def basket(self, customer: str | None, **basket: Any) -> dict[str, Any]:
-        ids = {"customerId": self.customers[customer]} if customer else {}
-        return {"siteId": self.site_id, **ids, **basket}
-
-    async def checkout(self, customer: str | None, **basket: Any) -> dict[str, Any]:
-        body = await self.gql.execute(
-            CHECKOUT, {"input": self.basket(customer, **basket)}, token=self.service
-        )
-        quote: dict[str, Any] = body["data"]["checkout"]
-        return quote
-
-    async def record(
-        self, order_id: str, customer: str | None, *, token: str | None = None, **basket: Any
-    ) -> dict[str, Any]:
-        body = await self.gql.execute(
-            RECORD,
-            {"input": {"orderId": order_id, **self.basket(customer, **basket)}},
-            token=token or self.service,
-        )
-        payload: dict[str, Any] = body["data"]["recordOrder"]
-        return payload
-
-    async def step(self, mutation: str, order_id: str, **extra: Any) -> dict[str, Any]:
-        """completeOrder, cancelOrder or refundOrder."""
-        body = await self.gql.execute(
-            mutation,
-            {"input": {"siteId": self.site_id, "orderId": order_id, **extra}},
-            token=self.service,
-        )
-        [payload] = body["data"].values()
-        assert isinstance(payload, dict)
-        return payload
-
-    async def order(self, order_id: str) -> dict[str, Any]:
-        body = await self.gql.execute(
-            ORDER_QUERY, {"s": self.site_id, "o": order_id}, token=self.service
-        )
-        order: dict[str, Any] = body["data"]["order"]
-        return order
-
-    async def balance(self, external_id: str) -> dict[str, int]:
-        body = await self.gql.execute(
-            CUSTOMER, {"id": self.customers[external_id]}, token=self.admin
-        )
-        balance: dict[str, int] = body["data"]["customer"]["balance"]
-        return balance
-
-    async def vouchers(self, external_id: str) -> dict[str, str]:
-        body = await self.gql.execute(
-            CUSTOMER, {"id": self.customers[external_id]}, token=self.admin
-        )
-        return {v["code"]: v["status"] for v in body["data"]["customer"]["vouchers"]}
+from tests.support.shop import Shop, create_site, line, register
 
 
 async def _shop(gql: GraphQLClient, **settings: Any) -> Shop:
@@ -534,7 +315,7 @@ async def _cancel_restores_everything(
     assert recorded["userErrors"] == []
     during = await _snapshot(db)
     clock.now += timedelta(hours=2)
-    cancelled = await shop.step(CANCEL, "o-1")
+    cancelled = await shop.step(CANCEL_ORDER, "o-1")
     # then: the order did use everything...
     assert {a["origin"] for a in recorded["order"]["quote"]["appliedOffers"]} == {
         "PROMOTION", "COUPON_CODE", "VOUCHER",
@@ -644,10 +425,10 @@ async def test_cancelling_a_completed_order_takes_back_its_points_and_rewards(
     shop = scene.shop
     before = await _snapshot(db)
     recorded = await shop.record("o-1", "ann", **scene.basket)
-    completed = await shop.step(COMPLETE, "o-1")
+    completed = await shop.step(COMPLETE_ORDER, "o-1")
     after_completion = await shop.vouchers("ann")
     # when
-    cancelled = await shop.step(CANCEL, "o-1")
+    cancelled = await shop.step(CANCEL_ORDER, "o-1")
     # then
     assert completed["order"]["status"] == "COMPLETED"
     [new_voucher] = set(after_completion) - set(before.vouchers)
@@ -679,10 +460,10 @@ async def test_completing_an_order_makes_its_pending_points_available_once(
     }  # fmt: skip
     # when
     clock.now += timedelta(days=3)
-    completed = await shop.step(COMPLETE, "o-1")
+    completed = await shop.step(COMPLETE_ORDER, "o-1")
     entries = await _ledger_size(db)
     clock.now += timedelta(days=1)
-    again = await shop.step(COMPLETE, "o-1")
+    again = await shop.step(COMPLETE_ORDER, "o-1")
     # then
     assert completed["userErrors"] == []
     assert completed["order"]["status"] == "COMPLETED"
@@ -702,7 +483,7 @@ async def test_completing_an_order_that_earned_at_once_changes_no_points(
     await shop.register("ann", enroll=True)
     await shop.record("o-1", "ann", lines=[line("p1", 1, "10.00")])
     entries = await _ledger_size(db)
-    completed = await shop.step(COMPLETE, "o-1")
+    completed = await shop.step(COMPLETE_ORDER, "o-1")
     assert completed["order"]["status"] == "COMPLETED"
     assert await shop.balance("ann") == {
         "available": 100, "pending": 0, "lifetimeEarned": 100, "lifetimeRedeemed": 0,
@@ -717,12 +498,12 @@ async def test_a_cancelled_order_cannot_be_completed_and_cancelling_twice_change
     shop = await _shop(gql)
     await shop.register("ann", enroll=True)
     await shop.record("o-1", "ann", lines=[line("p1", 1, "10.00")])
-    cancelled = await shop.step(CANCEL, "o-1")
+    cancelled = await shop.step(CANCEL_ORDER, "o-1")
     entries = await _ledger_size(db)
     # when
-    again = await shop.step(CANCEL, "o-1")
-    complete = await shop.step(COMPLETE, "o-1")
-    refund = await shop.step(REFUND, "o-1", refundId="r-1", amount="1.00")
+    again = await shop.step(CANCEL_ORDER, "o-1")
+    complete = await shop.step(COMPLETE_ORDER, "o-1")
+    refund = await shop.step(REFUND_ORDER, "o-1", refundId="r-1", amount="1.00")
     # then
     assert cancelled["order"]["status"] == "CANCELLED"
     assert again == cancelled
@@ -739,9 +520,9 @@ async def test_a_cancelled_order_cannot_be_completed_and_cancelling_twice_change
 async def test_steps_on_an_unknown_order_are_not_found(gql: GraphQLClient) -> None:
     shop = await _shop(gql)
     for mutation, extra in (
-        (COMPLETE, {}),
-        (CANCEL, {}),
-        (REFUND, {"refundId": "r", "amount": "1"}),
+        (COMPLETE_ORDER, {}),
+        (CANCEL_ORDER, {}),
+        (REFUND_ORDER, {"refundId": "r", "amount": "1"}),
     ):
         payload = await shop.step(mutation, "nope", **extra)
         assert _errors(payload) == [(["input", "orderId"], "NOT_FOUND")]
@@ -764,7 +545,9 @@ async def test_a_partial_refund_by_lines_takes_back_points_in_proportion(
     recorded = await shop.record("o-1", "ann", lines=[line("a", 4, "10.00"), line("b", 1, "60.00")])
     assert recorded["order"]["pointsEarned"] == 1000
     # when: 2 of the 4 units of line a come back
-    refund = await shop.step(REFUND, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 2}])
+    refund = await shop.step(
+        REFUND_ORDER, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 2}]
+    )
     # then: 20.00 of 100.00 -> 200 points
     assert refund["userErrors"] == []
     order = refund["order"]
@@ -791,9 +574,15 @@ async def test_a_refund_by_lines_counts_what_each_line_paid_and_whether_it_earns
     assert recorded["order"]["pointsEarned"] == 500
     assert recorded["order"]["quote"]["total"]["amount"] == "72.00"
     # when: half of a, then the gift card, then the rest of a
-    half = await shop.step(REFUND, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 2}])
-    gift = await shop.step(REFUND, "o-1", refundId="r-2", lines=[{"lineId": "gift", "quantity": 1}])
-    rest = await shop.step(REFUND, "o-1", refundId="r-3", lines=[{"lineId": "a", "quantity": 2}])
+    half = await shop.step(
+        REFUND_ORDER, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 2}]
+    )
+    gift = await shop.step(
+        REFUND_ORDER, "o-1", refundId="r-2", lines=[{"lineId": "gift", "quantity": 1}]
+    )
+    rest = await shop.step(
+        REFUND_ORDER, "o-1", refundId="r-3", lines=[{"lineId": "a", "quantity": 2}]
+    )
     # then: 22.50 of 45.00 earning -> half of 500; the gift card takes no points back
     assert (half["order"]["refunded"]["amount"], half["order"]["pointsTakenBack"]) == (
         "22.50", 250,
@@ -814,25 +603,25 @@ async def test_refunds_by_amount_and_their_limits(gql: GraphQLClient, db: Databa
     shop = await _refund_scene(gql)
     await shop.record("o-1", "ann", lines=[line("a", 4, "10.00"), line("b", 1, "60.00")])
     # when
-    first = await shop.step(REFUND, "o-1", refundId="r-1", amount="30.00")
+    first = await shop.step(REFUND_ORDER, "o-1", refundId="r-1", amount="30.00")
     entries = await _ledger_size(db)
-    same = await shop.step(REFUND, "o-1", refundId="r-1", amount="30.00")
-    other = await shop.step(REFUND, "o-1", refundId="r-1", amount="31.00")
+    same = await shop.step(REFUND_ORDER, "o-1", refundId="r-1", amount="30.00")
+    other = await shop.step(REFUND_ORDER, "o-1", refundId="r-1", amount="31.00")
     other_kind = await shop.step(
-        REFUND, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 1}]
+        REFUND_ORDER, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 1}]
     )
-    too_much = await shop.step(REFUND, "o-1", refundId="r-2", amount="70.01")
+    too_much = await shop.step(REFUND_ORDER, "o-1", refundId="r-2", amount="70.01")
     too_many = await shop.step(
-        REFUND, "o-1", refundId="r-3", lines=[{"lineId": "a", "quantity": 5}]
+        REFUND_ORDER, "o-1", refundId="r-3", lines=[{"lineId": "a", "quantity": 5}]
     )
     no_line = await shop.step(
-        REFUND, "o-1", refundId="r-4", lines=[{"lineId": "zzz", "quantity": 1}]
+        REFUND_ORDER, "o-1", refundId="r-4", lines=[{"lineId": "zzz", "quantity": 1}]
     )
-    cents = await shop.step(REFUND, "o-1", refundId="r-5", amount="1.001")
+    cents = await shop.step(REFUND_ORDER, "o-1", refundId="r-5", amount="1.001")
     both = await shop.step(
-        REFUND, "o-1", refundId="r-6", amount="1", lines=[{"lineId": "a", "quantity": 1}]
+        REFUND_ORDER, "o-1", refundId="r-6", amount="1", lines=[{"lineId": "a", "quantity": 1}]
     )
-    neither = await shop.step(REFUND, "o-1", refundId="r-7")
+    neither = await shop.step(REFUND_ORDER, "o-1", refundId="r-7")
     unchanged = await shop.order("o-1")
     # then
     assert first["userErrors"] == []
@@ -852,12 +641,12 @@ async def test_refunds_by_amount_and_their_limits(gql: GraphQLClient, db: Databa
     assert await _ledger_size(db) == entries
     assert (await shop.balance("ann"))["available"] == 700
     # when: the rest comes back
-    full = await shop.step(REFUND, "o-1", refundId="r-8", amount="70.00")
+    full = await shop.step(REFUND_ORDER, "o-1", refundId="r-8", amount="70.00")
     # then
     assert (full["order"]["status"], full["order"]["refunded"]["amount"]) == ("REFUNDED", "100.00")
     assert full["order"]["pointsTakenBack"] == 1000
     assert (await shop.balance("ann"))["available"] == 0
-    after_full = await shop.step(REFUND, "o-1", refundId="r-9", amount="0.01")
+    after_full = await shop.step(REFUND_ORDER, "o-1", refundId="r-9", amount="0.01")
     assert _errors(after_full) == [(["input", "amount"], "INVALID_VALUE")]
     assert await verify_ledger(db) == []
 
@@ -867,8 +656,8 @@ async def test_a_refund_sent_again_with_the_amount_spelled_otherwise_changes_not
 ) -> None:
     shop = await _refund_scene(gql)
     await shop.record("o-1", "ann", lines=[line("a", 1, "100.00")])
-    first = await shop.step(REFUND, "o-1", refundId="r-1", amount="30.00")
-    again = await shop.step(REFUND, "o-1", refundId="r-1", amount="30")
+    first = await shop.step(REFUND_ORDER, "o-1", refundId="r-1", amount="30.00")
+    again = await shop.step(REFUND_ORDER, "o-1", refundId="r-1", amount="30")
     assert first["userErrors"] == []
     assert again == first
 
@@ -880,7 +669,7 @@ async def test_a_full_refund_by_lines_takes_back_every_point(
     recorded = await shop.record("o-1", "ann", lines=[line("a", 3, "3.33"), line("b", 1, "0.05")])
     assert recorded["order"]["pointsEarned"] == 100
     full = await shop.step(
-        REFUND, "o-1", refundId="r-1",
+        REFUND_ORDER, "o-1", refundId="r-1",
         lines=[{"lineId": "a", "quantity": 3}, {"lineId": "b", "quantity": 1}],
     )  # fmt: skip
     assert full["order"]["status"] == "REFUNDED"
@@ -898,9 +687,11 @@ async def test_a_refund_before_completion_takes_back_pending_points(
     shop = await _shop(gql)
     await shop.register("ann", enroll=True)
     await shop.record("o-1", "ann", lines=[line("a", 4, "10.00"), line("b", 1, "60.00")])
-    refund = await shop.step(REFUND, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 2}])
+    refund = await shop.step(
+        REFUND_ORDER, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 2}]
+    )
     pending = await shop.balance("ann")
-    completed = await shop.step(COMPLETE, "o-1")
+    completed = await shop.step(COMPLETE_ORDER, "o-1")
     assert refund["order"]["pointsTakenBack"] == 200
     assert (pending["available"], pending["pending"]) == (0, 800)
     assert completed["order"]["status"] == "COMPLETED"
@@ -915,8 +706,8 @@ async def test_cancelling_after_a_partial_refund_takes_back_the_rest(
 ) -> None:
     shop = await _refund_scene(gql)
     await shop.record("o-1", "ann", lines=[line("a", 4, "10.00"), line("b", 1, "60.00")])
-    await shop.step(REFUND, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 1}])
-    cancelled = await shop.step(CANCEL, "o-1")
+    await shop.step(REFUND_ORDER, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 1}])
+    cancelled = await shop.step(CANCEL_ORDER, "o-1")
     assert cancelled["order"]["status"] == "CANCELLED"
     assert (cancelled["order"]["pointsTakenBack"], cancelled["order"]["pointsNotRecovered"]) == (
         1000, 0,
@@ -938,7 +729,7 @@ async def test_points_spent_before_the_cancellation_are_noted_as_not_recovered(
     await shop.record("o-1", "ann", lines=[line("a", 1, "10.00")])
     await shop.voucher("ann", reward)
     # when
-    cancelled = await shop.step(CANCEL, "o-1")
+    cancelled = await shop.step(CANCEL_ORDER, "o-1")
     # then: the 20 points left are taken back, the other 80 are noted
     order = cancelled["order"]
     assert (order["pointsTakenBack"], order["pointsNotRecovered"]) == (100, 80)
@@ -1002,7 +793,7 @@ async def test_a_guest_order_earns_nothing(gql: GraphQLClient, db: Database) -> 
     assert (order["customerId"], order["pointsEarned"], order["quote"]["points"]) == (None, 0, 0)
     assert order["quote"]["total"]["amount"] == "45.00"
     assert await _ledger_size(db) == 0
-    cancelled = await shop.step(CANCEL, "o-1")
+    cancelled = await shop.step(CANCEL_ORDER, "o-1")
     assert cancelled["order"]["status"] == "CANCELLED"
 
 
@@ -1019,7 +810,7 @@ async def test_a_customer_of_another_site_is_not_found(gql: GraphQLClient, db: D
     other_site = await create_site(gql, "shop-b")
     stranger = await register(gql, "shop-b", other_site, "zed", enroll=True)
     body = await gql.execute(
-        RECORD,
+        RECORD_ORDER,
         {"input": {"siteId": shop.site_id, "orderId": "o-1", "customerId": stranger["id"],
                    "lines": [line("p1", 1, "10.00")]}},
         token=shop.service,
@@ -1037,7 +828,7 @@ async def test_only_the_shop_records_orders(gql: GraphQLClient) -> None:
     variables = {"input": {"siteId": shop.site_id, "orderId": "o-1", "customerId": ann,
                            "lines": [line("p1", 1, "10.00")]}}  # fmt: skip
     for token in (gql.token("customer", "shop-a", subject="ann"), other_service, None):
-        body = await gql.execute(RECORD, variables, token=token, expect_errors=True)
+        body = await gql.execute(RECORD_ORDER, variables, token=token, expect_errors=True)
         assert body["data"] is None
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
     assert await shop.order("o-1") is None
@@ -1055,9 +846,6 @@ async def test_bad_baskets_are_user_errors(gql: GraphQLClient) -> None:
 
 # -- f) what an order changes beyond its own points ------------------------------------------
 
-ACTIVITY = """
-mutation($input: RecordActivityInput!) { recordActivity(input: $input) { userErrors { code } } }
-"""
 EXPIRY = """
 query($id: ID!) { customer(id: $id) { balance { available nextExpiry { expiresAt points } } } }
 """
@@ -1069,7 +857,7 @@ async def _referral(gql: GraphQLClient, **settings: Any) -> Shop:
     ann = await shop.register("ann", enroll=True)
     bob = await shop.register("bob", enroll=True)
     body = await gql.execute(
-        ACTIVITY,
+        RECORD_ACTIVITY,
         {"input": {"customerId": ann, "activity": "REFERRAL", "referredCustomerId": bob}},
         token=shop.service,
     )
@@ -1085,7 +873,7 @@ async def test_the_referrer_earns_when_the_friends_first_order_completes(
     # when
     await shop.record("o-1", "bob", lines=[line("p1", 1, "10.00")])
     placed = await shop.balance("ann")
-    await shop.step(COMPLETE, "o-1")
+    await shop.step(COMPLETE_ORDER, "o-1")
     completed = await shop.balance("ann")
     # then: the schema says referral points are for a friend whose first order completes
     assert placed["available"] == 0
@@ -1099,11 +887,11 @@ async def test_a_cancelled_first_order_does_not_use_up_the_referral(
     # given: points are earned at once; bob's first order is cancelled
     shop = await _referral(gql, orderPointsPending=False)
     await shop.record("o-1", "bob", lines=[line("p1", 1, "10.00")])
-    await shop.step(CANCEL, "o-1")
+    await shop.step(CANCEL_ORDER, "o-1")
     assert (await shop.balance("ann"))["available"] == 0
     # when: bob orders again, and this order stands
     await shop.record("o-2", "bob", lines=[line("p1", 1, "10.00")])
-    await shop.step(COMPLETE, "o-2")
+    await shop.step(COMPLETE_ORDER, "o-2")
     # then: that is bob's first order; ann earns for it
     assert (await shop.balance("ann"))["available"] == 300
     assert await verify_ledger(db) == []
@@ -1120,14 +908,14 @@ async def test_cancelling_an_order_keeps_the_expiry_another_order_extended_since
     clock.now = start + timedelta(days=1)
     await shop.record("a", "ann", lines=[line("p2", 1, "5.00")])
     clock.now = start + timedelta(days=20)
-    await shop.step(COMPLETE, "b")  # b's 100 points arrive now: they last until day 50
+    await shop.step(COMPLETE_ORDER, "b")  # b's 100 points arrive now: they last until day 50
     body = await gql.execute(EXPIRY, {"id": ann}, token=shop.admin)
     assert body["data"]["customer"]["balance"]["nextExpiry"] == {
         "expiresAt": (start + timedelta(days=50)).isoformat(), "points": 100,
     }  # fmt: skip
     # when: order a, recorded before b completed, is cancelled
     clock.now = start + timedelta(days=21)
-    cancelled = await shop.step(CANCEL, "a")
+    cancelled = await shop.step(CANCEL_ORDER, "a")
     # then: b's points still last until day 50
     assert cancelled["userErrors"] == []
     body = await gql.execute(EXPIRY, {"id": ann}, token=shop.admin)

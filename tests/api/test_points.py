@@ -7,8 +7,10 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services.points.expiry import expire_points
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import RECORD_ACTIVITY
+from tests.support.shop import Shop, register
 
 GRANT_POINTS = """
 mutation Grant($input: GrantPointsInput!) {
@@ -23,14 +25,6 @@ mutation Grant($input: GrantPointsInput!) {
 }
 """
 
-RECORD_ACTIVITY = """
-mutation Record($input: RecordActivityInput!) {
-  recordActivity(input: $input) {
-    entry { id }
-    userErrors { field code message }
-  }
-}
-"""
 
 POINTS_FIELDS = """
 fragment Points on Customer {
@@ -87,14 +81,8 @@ LEDGER_ACTORS = "query LedgerActors { viewer { ledger { edges { node { points ac
 
 async def _shop(gql: GraphQLClient, code: str = "shop-a", **settings: Any) -> str:
     """A site whose program is on and enrols every registered customer."""
-    site_id = await create_site(gql, code)
-    body = await gql.execute(
-        CONFIGURE_PROGRAM,
-        {"input": {"siteId": site_id, "participation": "ALL_REGISTERED_CUSTOMERS", **settings}},
-        token=gql.token("admin", code),
-    )
-    assert body["data"]["configureProgram"]["userErrors"] == []
-    return site_id
+    shop = await Shop.open(gql, code, participation="ALL_REGISTERED_CUSTOMERS", **settings)
+    return shop.site_id
 
 
 async def _grant(

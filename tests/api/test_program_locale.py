@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import create_site
 from tests.conftest import GraphQLClient
+from tests.support.shop import create_site
 
 CONFIGURE = """
 mutation($input: ConfigureProgramInput!) {

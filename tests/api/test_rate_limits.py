@@ -21,8 +21,9 @@ from loyalty_gql.api.app import create_app
 from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
-from tests.api.helpers import create_site
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
+from tests.support.shop import create_site
 
 REDIS_URL = os.environ.get("LOYALTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TYPENAME = {"query": "{ __typename }"}

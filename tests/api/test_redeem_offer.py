@@ -6,22 +6,15 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM, CREATE_TIER, GRANT_POINTS, PUBLISH_OFFER
+from tests.support.shop import create_site, register
 
 CREATE = """
 mutation($input: CreateOfferInput!) {
   createOffer(input: $input) { offer { id } userErrors { code } }
 }
-"""
-PUBLISH = """
-mutation($input: OfferActionInput!) { publishOffer(input: $input) { userErrors { code } } }
-"""
-GRANT = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
-"""
-CREATE_TIER = """
-mutation($input: CreateTierInput!) { createTier(input: $input) { tier { id } } }
 """
 REDEEM = """
 mutation($input: RedeemOfferInput!) {
@@ -40,7 +33,7 @@ async def _setup(gql: GraphQLClient, points: int = 500, **customer: Any) -> dict
     who = await register(gql, "shop-a", site_id, "ann", enroll=True, **customer)
     if points:
         await gql.execute(
-            GRANT,
+            GRANT_POINTS,
             {"input": {"customerId": who["id"], "points": points, "reason": "welcome"}},
             token=gql.token("admin", "shop-a"),
         )
@@ -58,7 +51,7 @@ async def _offer(
     )
     offer_id: str = body["data"]["createOffer"]["offer"]["id"]
     if publish:
-        await gql.execute(PUBLISH, {"input": {"offerId": offer_id}}, token=admin)
+        await gql.execute(PUBLISH_OFFER, {"input": {"offerId": offer_id}}, token=admin)
     return offer_id
 
 
@@ -186,7 +179,7 @@ async def test_another_sites_offer_is_not_found(gql: GraphQLClient):
         token=admin_b,
     )
     offer_b = body["data"]["createOffer"]["offer"]["id"]
-    await gql.execute(PUBLISH, {"input": {"offerId": offer_b}}, token=admin_b)
+    await gql.execute(PUBLISH_OFFER, {"input": {"offerId": offer_b}}, token=admin_b)
     payload = await _redeem(gql, offer_b)
     assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"]
 

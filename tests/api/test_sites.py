@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from loyalty_gql.api.core.ids import to_global_id
-from tests.api.helpers import CONFIGURE_PROGRAM, CREATE_SITE, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM, CREATE_SITE
+from tests.support.shop import create_site, register
 
 PROGRAM_FIELDS = """
   enabled currencyCode earnRate pointsRounding participation orderPointsPending

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
 from tests.conftest import GraphQLClient, StatementCounter
+from tests.support.operations import CONFIGURE_PROGRAM, GRANT_POINTS
+from tests.support.shop import create_site, register
 
 CUSTOMERS = """
 query($s: ID!, $n: Int) {
@@ -60,9 +61,6 @@ query($s: ID!, $n: Int) {
 CREATE_TIER = """
 mutation($input: CreateTierInput!) { createTier(input: $input) { tier { id } userErrors { code } } }
 """
-GRANT = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
-"""
 
 
 async def test_balances_tiers_and_ledgers_of_100_customers_cost_as_much_as_of_1(
@@ -87,7 +85,7 @@ async def test_balances_tiers_and_ledgers_of_100_customers_cost_as_much_as_of_1(
         customer = await register(gql, "shop-a", site_id, f"c-{n:03}", enroll=True)
         for points in (100, 50):
             await gql.execute(
-                GRANT,
+                GRANT_POINTS,
                 {"input": {"customerId": customer["id"], "points": points, "reason": "test"}},
                 token=admin,
             )

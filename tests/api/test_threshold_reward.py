@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OutboxEventRow
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM
+from tests.support.shop import Shop, register
 
 GRANT_POINTS = """
 mutation Grant($input: GrantPointsInput!) {
@@ -57,20 +59,13 @@ PERCENT_REWARD: dict[str, Any] = {
 
 async def _shop(gql: GraphQLClient, reward: dict[str, Any], **settings: Any) -> str:
     """A site with the threshold reward, enrolling every customer, and a birthday activity."""
-    site_id = await create_site(gql, "shop-a")
     changes = {
         "participation": "ALL_REGISTERED_CUSTOMERS",
         "thresholdReward": reward,
         "customActivities": [{"code": "BIRTHDAY", "name": "Birthday", "points": 250}],
         **settings,
     }
-    body = await gql.execute(
-        CONFIGURE_PROGRAM,
-        {"input": {"siteId": site_id, **changes}},
-        token=gql.token("admin", "shop-a"),
-    )
-    assert body["data"]["configureProgram"]["userErrors"] == []
-    return site_id
+    return (await Shop.open(gql, **changes)).site_id
 
 
 async def _grant(gql: GraphQLClient, customer_id: str, points: int) -> dict[str, Any]:

@@ -13,8 +13,10 @@ from loyalty_gql.db.models import OutboxEventRow
 from loyalty_gql.domain.tiers import TierMetric
 from loyalty_gql.services.core.idempotency import request_fingerprint
 from loyalty_gql.services.tiers import TierChanges, TierTerms, review_tiers
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
+from tests.support.operations import RECORD_ACTIVITY
+from tests.support.shop import Shop, register
 
 TIER_FIELDS = "id name rank metric threshold windowMonths earnMultiplier benefits"
 
@@ -64,29 +66,14 @@ mutation Grant($input: GrantPointsInput!) {
 }
 """
 
-RECORD_ACTIVITY = """
-mutation Record($input: RecordActivityInput!) {
-  recordActivity(input: $input) { entry { id } userErrors { field code message } }
-}
-"""
-
 
 async def _shop(gql: GraphQLClient, code: str = "shop-a") -> str:
     """A site whose program is on, enrols every customer and rewards birthdays."""
-    site_id = await create_site(gql, code)
-    body = await gql.execute(
-        CONFIGURE_PROGRAM,
-        {
-            "input": {
-                "siteId": site_id,
-                "participation": "ALL_REGISTERED_CUSTOMERS",
-                "customActivities": [{"code": "BIRTHDAY", "name": "Birthday", "points": 400}],
-            }
-        },
-        token=gql.token("admin", code),
+    birthday = {"code": "BIRTHDAY", "name": "Birthday", "points": 400}
+    shop = await Shop.open(
+        gql, code, participation="ALL_REGISTERED_CUSTOMERS", customActivities=[birthday]
     )
-    assert body["data"]["configureProgram"]["userErrors"] == []
-    return site_id
+    return shop.site_id
 
 
 async def _create(

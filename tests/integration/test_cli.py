@@ -17,8 +17,9 @@ from loyalty_gql.domain.program import ValidityPolicy
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import earn_points, grant_points, spend_points
-from tests.conftest import Clock, DatabaseBackend
+from tests.conftest import DatabaseBackend
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
+from tests.support.clock import Clock
 
 CLI = str(Path(sys.executable).with_name("loyalty-gql"))
 

@@ -1,7 +1,8 @@
 """Concurrent retries and duplicates: one row wins, every caller gets the same answer.
 
-Runs against the suite's backend (SQLite or PostgreSQL, see tests/conftest.py); the
-services are called directly, 20 at a time, as a shop backend retrying would.
+The services are called directly, 20 at a time, as a shop backend retrying would. Marked
+``concurrency``: it runs on PostgreSQL; SQLite runs one writer at a time, so there these
+in-process races could not be lost and the tests are skipped.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from loyalty_gql.db.engine import Database
@@ -26,11 +28,13 @@ from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.customers import register_customer
 from loyalty_gql.services.sites import configure_program, create_site
-from tests.conftest import Clock
+from tests.support.clock import Clock
 
 CALLERS = 20
 SERVICE = Actor("service", "t")
 ADMIN = Actor("admin", "t")
+
+pytestmark = pytest.mark.concurrency
 
 
 async def _site(db: Database, clock: Clock, code: str = "shop-a") -> int:

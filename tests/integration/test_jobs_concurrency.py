@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from asyncio.subprocess import PIPE
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
-from loyalty_gql.db.engine import Database, create_database
+from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import LedgerEntryRow, PointLotRow
 from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.program import ValidityPolicy
@@ -17,18 +21,37 @@ from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import DatabaseBackend
 from tests.integration.ledger_helpers import SERVICE, shop
+from tests.support.clock import Clock
 
 CUSTOMERS = 60
+WORKER = Path(__file__).with_name("expire_worker.py")
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
+async def _expire_in_processes(
+    url: str, now: datetime, *, workers: int, batch_size: int
+) -> list[int]:
+    """Run the expiry job in ``workers`` OS processes started at the same moment; what
+    each wrote."""
+    command = [sys.executable, str(WORKER), url, now.isoformat(), str(batch_size)]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            *command, stdin=PIPE, stdout=PIPE, cwd=str(Path(__file__).parents[2])
+        )
+        for _ in range(workers)
+    ]
+    for proc in procs:  # every worker is connected before any starts
+        assert proc.stdout is not None
+        assert await proc.stdout.readline() == b"ready\n"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        await proc.stdin.drain()
+    outputs = [await proc.communicate() for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * workers
+    return [int(out) for out, _ in outputs]
 
-    def __call__(self) -> datetime:
-        return self.now
 
-
+@pytest.mark.concurrency(across_processes=True)
 async def test_two_expiry_workers_expire_every_lot_exactly_once(
     db: Database, backend: DatabaseBackend
 ):
@@ -49,15 +72,8 @@ async def test_two_expiry_workers_expire_every_lot_exactly_once(
                 retry=Idempotency("earnPoints"),
             )  # fmt: skip
     clock.now += timedelta(days=31)
-    # when: two workers, each with its own engine, in small batches at the same time
-    other = create_database(backend.url, pool_size=4)
-    try:
-        written = await asyncio.gather(
-            expire_points(db, clock=clock, batch_size=7),
-            expire_points(other, clock=clock, batch_size=7),
-        )
-    finally:
-        await other.dispose()
+    # when: two worker processes, each with its own engine, in small batches at once
+    written = await _expire_in_processes(backend.url, clock.now, workers=2, batch_size=7)
     # then: one EXPIRED entry per customer between them, nothing left, ledger agrees
     assert sum(written) == CUSTOMERS
     async with db.read_sessions() as session:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from loyalty_gql.db.engine import Database
@@ -46,6 +47,7 @@ async def _spend(db: Database, clock, customer_id: int) -> str:
     return "OK"
 
 
+@pytest.mark.concurrency
 async def test_50_concurrent_spends_of_100_against_2000_give_exactly_20(db: Database, clock):
     # given
     the_shop = await shop(db, clock)
@@ -68,6 +70,7 @@ async def test_50_concurrent_spends_of_100_against_2000_give_exactly_20(db: Data
     assert await verify_ledger(db) == []
 
 
+@pytest.mark.concurrency(across_processes=True)
 async def test_spends_split_across_two_processes_never_overdraw(db: Database, clock, backend):
     # given
     the_shop = await shop(db, clock)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from loyalty_gql.db.engine import Database
@@ -18,20 +19,9 @@ from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
+from tests.support.clock import Clock
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def day(self, n: float) -> Clock:
-        self.now = T0 + timedelta(days=n)
-        return self
 
 
 async def _available(db: Database, customer_id: int) -> int:
@@ -75,7 +65,7 @@ async def _reverse(db, clock, entry_id, n=None):
 
 
 async def test_reversing_a_threshold_reward_spend_does_not_leave_two_vouchers(db: Database):
-    clock = Clock()
+    clock = Clock(T0)
     the_shop = await shop(db, clock, threshold_reward=ThresholdReward(enabled=True, points=500))
     customer = the_shop.customer_ids[0]
     await _earn(db, clock, customer, 500)  # converted at once into a voucher
@@ -101,7 +91,7 @@ async def test_reversing_a_threshold_reward_spend_does_not_leave_two_vouchers(db
 async def test_refunding_a_spend_after_reversing_the_earning_keeps_the_other_lots_expiry(
     db: Database,
 ):
-    clock = Clock()
+    clock = Clock(T0)
     the_shop = await shop(db, clock, validity_policy=ValidityPolicy.FIXED_DAYS, validity_days=30)
     customer = the_shop.customer_ids[0]
     e1 = await _earn(db, clock.day(0), customer, 100)  # lot 1 expires day 30
@@ -123,8 +113,9 @@ async def test_refunding_a_spend_after_reversing_the_earning_keeps_the_other_lot
 # -- 3. daily cap is checked before the account lock (PostgreSQL) -------------------------
 
 
+@pytest.mark.concurrency
 async def test_concurrent_capped_activities_respect_the_daily_cap(db: Database, backend):
-    clock = Clock()
+    clock = Clock(T0)
     the_shop = await shop(
         db, clock,
         custom_activities=(CustomActivity(code="APP_LOGIN", name="Login", points=5, daily_cap=1),),
@@ -150,7 +141,7 @@ async def test_concurrent_capped_activities_respect_the_daily_cap(db: Database, 
 
 
 async def test_a_long_idempotency_key_on_an_activity_crossing_the_threshold(db: Database):
-    clock = Clock()
+    clock = Clock(T0)
     code = "A" * 38
     the_shop = await shop(
         db, clock,
@@ -172,7 +163,7 @@ async def test_a_long_idempotency_key_on_an_activity_crossing_the_threshold(db: 
 
 
 async def test_rolling_days_points_activated_late_are_not_expired_at_once(db: Database):
-    clock = Clock()
+    clock = Clock(T0)
     the_shop = await shop(db, clock, validity_policy=ValidityPolicy.ROLLING_DAYS, validity_days=30)
     customer = the_shop.customer_ids[0]
     pending = await _earn(db, clock.day(0), customer, 100, pending=True, source=SourceType.ORDER)
@@ -197,7 +188,7 @@ async def test_verify_notices_movements_that_do_not_match_their_entry(db: Databa
 
     from loyalty_gql.db.models import LotMovementRow
 
-    clock = Clock()
+    clock = Clock(T0)
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
     await _earn(db, clock, customer, 200)
@@ -219,8 +210,9 @@ async def test_verify_notices_movements_that_do_not_match_their_entry(db: Databa
 # -- sanity (expected to pass): concurrent reversals/activations of one entry ---------------
 
 
+@pytest.mark.concurrency
 async def test_concurrent_partial_reversals_never_sum_past_the_original(db: Database):
-    clock = Clock()
+    clock = Clock(T0)
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
     await points.grant_points(
@@ -247,8 +239,9 @@ async def test_concurrent_partial_reversals_never_sum_past_the_original(db: Data
     assert await verify_ledger(db) == []
 
 
+@pytest.mark.concurrency
 async def test_concurrent_activations_activate_once(db: Database):
-    clock = Clock()
+    clock = Clock(T0)
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
     pending = await _earn(db, clock, customer, 100, pending=True)
@@ -279,7 +272,7 @@ async def test_reversing_an_old_earning_does_not_lower_this_months_points(db: Da
     from loyalty_gql.domain.tiers import TierMetric
     from loyalty_gql.services.tiers import TierTerms, create_tier, review_tiers
 
-    clock = Clock()
+    clock = Clock(T0)
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
     gold = TierTerms(

@@ -23,6 +23,7 @@ from loyalty_gql.services.points.expiry import expire_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import wipe
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
+from tests.support.clock import Clock
 
 amounts = st.integers(min_value=1, max_value=400)
 operations = st.lists(
@@ -38,14 +39,6 @@ operations = st.lists(
     min_size=1,
     max_size=25,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def _invariants(db: Database, customer_id: int) -> None:
@@ -71,7 +64,7 @@ async def _run(
     db = create_database(url, pool_size=2)
     try:
         await wipe(db)
-        clock = Clock()
+        clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
         extra: dict[str, Any] = (
             {"threshold_reward": ThresholdReward(enabled=True, points=500)} if threshold else {}
         )

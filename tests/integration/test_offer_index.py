@@ -14,7 +14,8 @@ from loyalty_gql.services import sites
 from loyalty_gql.services.checkout import site_offers
 from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.offers import catalog as offers
-from tests.conftest import Clock, StatementCounter
+from tests.conftest import StatementCounter
+from tests.support.clock import Clock
 
 ADMIN = Actor("admin", "test")
 

@@ -1,7 +1,8 @@
 """Orders recorded at the same time never use a voucher, a code or a usage limit twice.
 
-Runs against the suite's backend (SQLite or PostgreSQL, see tests/conftest.py); the
-recordOrder calls go through the API at once (asyncio.gather), as a busy shop's would.
+The recordOrder calls go through the API at once (asyncio.gather), as a busy shop's would.
+Marked ``concurrency``: it runs on PostgreSQL and is skipped on SQLite, where one writer
+at a time could not lose these races.
 """
 
 from __future__ import annotations
@@ -24,85 +25,25 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 from loyalty_gql.services.points.verify import verify_ledger
-from tests.api.helpers import create_site, register
 from tests.conftest import GraphQLClient
+from tests.support.operations import CANCEL_ORDER, RECORD_ORDER
+from tests.support.shop import Shop
 
-RECORD = """
-mutation($input: RecordOrderInput!) {
-  recordOrder(input: $input) {
-    order {
-      orderId pointsEarned
-      quote {
-        total { amount }
-        appliedOffers { offerId origin code amount { amount } }
-        rejectedOffers { offerId origin code reason }
-      }
-    }
-    userErrors { field code message }
-  }
-}
-"""
-CREATE = """
-mutation($input: CreateOfferInput!) {
-  createOffer(input: $input) { offer { id } userErrors { field code message } }
-}
-"""
-PUBLISH = """
-mutation($input: OfferActionInput!) { publishOffer(input: $input) { userErrors { code } } }
-"""
-GENERATE = """
-mutation($input: GenerateCouponCodesInput!) { generateCouponCodes(input: $input) { codes } }
-"""
-CANCEL = """
-mutation($input: OrderInput!) { cancelOrder(input: $input) { userErrors { field code } } }
-"""
-GRANT = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
-"""
-REDEEM = """
-mutation($input: RedeemOfferInput!) {
-  redeemOffer(input: $input) { voucher { code } userErrors { code message } }
-}
-"""
+pytestmark = pytest.mark.concurrency
+
 LINES = [{"productId": "p1", "quantity": 1, "unitPrice": "40.00", "category": "shoes"}]
 
 
-class Shop:
-    """A site, its tokens and what the tests need to set it up."""
-
-    def __init__(self, gql: GraphQLClient, site_id: str) -> None:
-        self.gql = gql
-        self.site_id = site_id
-        self.admin = gql.token("admin", "shop-a")
-        self.service = gql.token("service", "shop-a")
-
-    async def offer(self, kind: str, **terms: Any) -> str:
-        body = await self.gql.execute(
-            CREATE,
-            {"input": {"siteId": self.site_id, "kind": kind, "terms": terms}},
-            token=self.admin,
-        )
-        assert body["data"]["createOffer"]["userErrors"] == []
-        offer_id: str = body["data"]["createOffer"]["offer"]["id"]
-        await self.gql.execute(PUBLISH, {"input": {"offerId": offer_id}}, token=self.admin)
-        return offer_id
-
-    async def record(self, order_id: str, customer_id: str | None, **basket: Any) -> dict[str, Any]:
-        customer = {"customerId": customer_id} if customer_id else {}
-        body = await self.gql.execute(
-            RECORD,
-            {"input": {"siteId": self.site_id, "orderId": order_id, "lines": LINES,
-                       **customer, **basket}},
-            token=self.service,
-        )  # fmt: skip
-        payload: dict[str, Any] = body["data"]["recordOrder"]
-        assert payload["userErrors"] == [], payload
-        order: dict[str, Any] = payload["order"]
-        return order
-
-
 async def _shop(gql: GraphQLClient) -> Shop:
-    return Shop(gql, await create_site(gql, "shop-a"))
+    return await Shop.open(gql)
+
+
+async def _record(shop: Shop, order_id: str, customer: str | None, **basket: Any) -> dict[str, Any]:
+    """recordOrder of LINES, which must be recorded; the order."""
+    payload = await shop.record(order_id, customer, lines=LINES, **basket)
+    assert payload["userErrors"] == [], payload
+    order: dict[str, Any] = payload["order"]
+    return order
 
 
 def _uses_of(order: dict[str, Any], code: str) -> bool:
@@ -123,22 +64,15 @@ async def test_one_voucher_in_two_concurrent_orders_is_used_once(
 ) -> None:
     # given: ann owns one 5.00 voucher
     shop = await _shop(gql)
-    ann = (await register(gql, "shop-a", shop.site_id, "ann", enroll=True))["id"]
-    await gql.execute(
-        GRANT, {"input": {"customerId": ann, "points": 100, "reason": "t"}}, token=shop.admin
-    )
+    await shop.register("ann", enroll=True)
+    await shop.grant("ann", 100)
     reward = await shop.offer(
         "REWARD", name="5 off", valueType="FIXED_AMOUNT", value="5", loyaltyPrice=100
     )
-    bought = await gql.execute(
-        REDEEM,
-        {"input": {"offerId": reward}},
-        token=gql.token("customer", "shop-a", subject="ann"),
-    )
-    code = bought["data"]["redeemOffer"]["voucher"]["code"]
+    code = await shop.voucher("ann", reward)
     # when: two orders use it at the same moment
     orders = await asyncio.gather(
-        shop.record("o-1", ann, vouchers=[code]), shop.record("o-2", ann, vouchers=[code])
+        _record(shop, "o-1", "ann", vouchers=[code]), _record(shop, "o-2", "ann", vouchers=[code])
     )
     # then: one order has it, the other was recorded without it
     winners = [o for o in orders if _uses_of(o, code)]
@@ -172,7 +106,7 @@ async def test_a_coupon_with_5_uses_is_used_by_exactly_5_of_20_concurrent_orders
     )
     # when: 20 guests use the code at once
     orders = await asyncio.gather(
-        *(shop.record(f"o-{n}", None, couponCodes=["TEN"]) for n in range(20))
+        *(_record(shop, f"o-{n}", None, couponCodes=["TEN"]) for n in range(20))
     )
     # then
     with_it = [o for o in orders if _uses_of(o, "TEN")]
@@ -198,11 +132,10 @@ async def test_a_single_use_code_in_5_concurrent_orders_is_used_once(
     # given
     shop = await _shop(gql)
     coupon = await shop.offer("COUPON", name="Once", valueType="FIXED_AMOUNT", value="7.50")
-    body = await gql.execute(GENERATE, {"input": {"offerId": coupon, "count": 3}}, token=shop.admin)
-    code, *others = body["data"]["generateCouponCodes"]["codes"]
+    code, *others = await shop.codes(coupon, 3)
     # when
     orders = await asyncio.gather(
-        *(shop.record(f"o-{n}", None, couponCodes=[code.lower()]) for n in range(5))
+        *(_record(shop, f"o-{n}", None, couponCodes=[code.lower()]) for n in range(5))
     )
     # then
     with_it = [o for o in orders if _uses_of(o, code)]
@@ -229,10 +162,10 @@ async def test_a_per_customer_limit_holds_for_concurrent_orders_of_one_customer(
         "COUPON", name="Twice", valueType="PERCENT", value="10", couponCode="TWICE",
         maxUsesPerCustomer=2,
     )  # fmt: skip
-    customer = (await register(gql, "shop-a", shop.site_id, "ann", enroll=enrolled))["id"]
+    await shop.register("ann", enroll=enrolled)
     # when: the customer places 6 orders with the code at once
     orders = await asyncio.gather(
-        *(shop.record(f"o-{n}", customer, couponCodes=["TWICE"]) for n in range(6))
+        *(_record(shop, f"o-{n}", "ann", couponCodes=["TWICE"]) for n in range(6))
     )
     # then: 2 of them got it
     assert sum(_uses_of(o, "TWICE") for o in orders) == 2
@@ -253,13 +186,13 @@ async def test_one_order_id_sent_20_times_at_once_is_recorded_once(
 ) -> None:
     # given
     shop = await _shop(gql)
-    ann = (await register(gql, "shop-a", shop.site_id, "ann", enroll=True))["id"]
+    await shop.register("ann", enroll=True)
     await shop.offer(
         "COUPON", name="Ten", valueType="PERCENT", value="10", couponCode="TEN", maxUses=3
     )
     # when: the shop retries one order 20 times at once
     orders = await asyncio.gather(
-        *(shop.record("o-1", ann, couponCodes=["TEN"]) for _ in range(20))
+        *(_record(shop, "o-1", "ann", couponCodes=["TEN"]) for _ in range(20))
     )
     # then: one order, one use of the code, its points once
     assert all(o == orders[0] for o in orders)
@@ -281,7 +214,7 @@ async def test_orders_recorded_while_others_are_cancelled_all_go_through(
         "COUPON", name="Ten", valueType="PERCENT", value="10", couponCode="TEN", maxUses=1000
     )
     for n in range(6):
-        await shop.record(f"old-{n}", None, couponCodes=["TEN"])
+        await _record(shop, f"old-{n}", None, couponCodes=["TEN"])
 
     async def call(query: str, variables: dict[str, Any]) -> dict[str, Any]:
         return await gql.execute(query, variables, token=shop.service, expect_errors=True)
@@ -291,8 +224,8 @@ async def test_orders_recorded_while_others_are_cancelled_all_go_through(
     for n in range(6):
         new = {"siteId": shop.site_id, "orderId": f"new-{n}", "lines": LINES,
                "couponCodes": ["TEN"]}  # fmt: skip
-        calls.append(call(CANCEL, {"input": {"siteId": shop.site_id, "orderId": f"old-{n}"}}))
-        calls.append(call(RECORD, {"input": new}))
+        calls.append(call(CANCEL_ORDER, {"input": {"siteId": shop.site_id, "orderId": f"old-{n}"}}))
+        calls.append(call(RECORD_ORDER, {"input": new}))
     results = await asyncio.gather(*calls)
     # then: every call succeeded, and the counters add up
     assert [r.get("errors") for r in results if r.get("errors")] == []

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from loyalty_gql.db.engine import Database
@@ -18,11 +19,12 @@ from loyalty_gql.services.offers.redemptions import redeem_offer
 from loyalty_gql.services.points import grant_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
+from tests.support.clock import Clock
+
+pytestmark = pytest.mark.concurrency
 
 
-class Clock:
-    def __call__(self) -> datetime:
-        return datetime(2026, 4, 1, 12, tzinfo=UTC)
+NOW = datetime(2026, 4, 1, 12, tzinfo=UTC)
 
 
 async def _reward(
@@ -32,7 +34,7 @@ async def _reward(
     max_uses: int | None = None,
     max_uses_per_customer: int | None = None,
 ) -> int:
-    clock = Clock()
+    clock = Clock(NOW)
     terms = OfferTerms(
         kind=OfferKind.REWARD, name="Tote bag", value_type=OfferValueType.FIXED_AMOUNT,
         value=Decimal(5), loyalty_price=100, max_uses=max_uses,
@@ -46,7 +48,7 @@ async def _reward(
 async def _redeem(db: Database, customer_id: int, offer_id: int) -> str:
     try:
         await redeem_offer(
-            db, customer_id=customer_id, offer_id=offer_id, actor=SERVICE, clock=Clock(),
+            db, customer_id=customer_id, offer_id=offer_id, actor=SERVICE, clock=Clock(NOW),
             retry=Idempotency("redeemOffer"),
         )  # fmt: skip
     except DomainError as error:
@@ -61,7 +63,7 @@ async def _count(db: Database, query) -> int:
 
 async def test_an_offer_limited_to_10_uses_is_redeemed_exactly_10_times_by_50(db: Database):
     # given: 50 customers with 300 points each, and a reward limited to 10 uses
-    the_shop = await shop(db, Clock(), customers_count=50)
+    the_shop = await shop(db, Clock(NOW), customers_count=50)
     for customer in the_shop.customer_ids:
         await grant_points(
             db,
@@ -69,7 +71,7 @@ async def test_an_offer_limited_to_10_uses_is_redeemed_exactly_10_times_by_50(db
             points=300,
             reason="test",
             actor=ADMIN,
-            clock=Clock(),
+            clock=Clock(NOW),
             retry=Idempotency("grantPoints"),
         )
     offer_id = await _reward(db, the_shop.site_id, max_uses=10)
@@ -87,7 +89,7 @@ async def test_an_offer_limited_to_10_uses_is_redeemed_exactly_10_times_by_50(db
 
 async def test_the_per_customer_limit_holds_under_concurrency(db: Database):
     # given: one customer with points for 10, and an offer of at most 2 per customer
-    the_shop = await shop(db, Clock())
+    the_shop = await shop(db, Clock(NOW))
     customer = the_shop.customer_ids[0]
     await grant_points(
         db,
@@ -95,7 +97,7 @@ async def test_the_per_customer_limit_holds_under_concurrency(db: Database):
         points=1000,
         reason="t",
         actor=ADMIN,
-        clock=Clock(),
+        clock=Clock(NOW),
         retry=Idempotency("grantPoints"),
     )
     offer_id = await _reward(db, the_shop.site_id, max_uses_per_customer=2)

@@ -14,8 +14,8 @@ from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import record_activity, reward_referral
 from loyalty_gql.services.points.verify import verify_ledger
-from tests.conftest import Clock
 from tests.integration.ledger_helpers import ADMIN, SERVICE, shop
+from tests.support.clock import Clock
 
 REFERRAL_POINTS = 300
 

@@ -15,14 +15,9 @@ from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import earn_points, reverse_entry, spend_points
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.integration.ledger_helpers import SERVICE, shop
+from tests.support.clock import Clock
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 2, 1, 10, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+START = datetime(2026, 2, 1, 10, tzinfo=UTC)
 
 
 async def _lots(db: Database, customer_id: int) -> list[tuple[int, int, datetime | None]]:
@@ -44,7 +39,7 @@ async def _earn(db: Database, clock: Clock, customer: int, points: int):
 
 async def test_a_reversed_spend_gives_back_the_same_lots_with_their_dates(db: Database):
     # given: two lots expiring 30 days apart, and a spend that used all of one and half of the other
-    clock = Clock()
+    clock = Clock(START)
     the_shop = await shop(db, clock, validity_policy=ValidityPolicy.FIXED_DAYS, validity_days=30)
     customer = the_shop.customer_ids[0]
     await _earn(db, clock, customer, 100)
@@ -91,7 +86,7 @@ async def test_a_reversed_spend_gives_back_the_same_lots_with_their_dates(db: Da
 
 
 async def test_nothing_can_be_reversed_twice(db: Database):
-    clock = Clock()
+    clock = Clock(START)
     the_shop = await shop(db, clock)
     customer = the_shop.customer_ids[0]
     earned = await _earn(db, clock, customer, 100)

@@ -39,10 +39,11 @@ from loyalty_gql.services import webhooks
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.webhooks import MAX_ATTEMPTS, backoff
-from tests.api.helpers import create_site
-from tests.conftest import Clock, GraphQLClient
+from tests.conftest import GraphQLClient
 from tests.integration.ledger_helpers import ADMIN, shop
 from tests.integration.receiver import Receiver, webhook_receiver
+from tests.support.clock import Clock
+from tests.support.shop import create_site
 
 CREATE_ENDPOINT = """
 mutation($input: CreateWebhookEndpointInput!) {

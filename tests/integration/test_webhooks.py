@@ -37,10 +37,12 @@ from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.expiry import expire_points, warn_expiring
 from loyalty_gql.services.tiers import review_tiers
 from loyalty_gql.services.webhooks import LEASE, MAX_ATTEMPTS, backoff
-from tests.api.helpers import CONFIGURE_PROGRAM, create_site, register
-from tests.conftest import Clock, DatabaseBackend, GraphQLClient
+from tests.conftest import DatabaseBackend, GraphQLClient
 from tests.integration.ledger_helpers import ADMIN, shop
 from tests.integration.receiver import Received, Receiver, webhook_receiver
+from tests.support.clock import Clock
+from tests.support.operations import CONFIGURE_PROGRAM, CREATE_TIER, GRANT_POINTS
+from tests.support.shop import create_site, register
 
 CLI = str(Path(sys.executable).with_name("loyalty-gql"))
 ALLOW_PRIVATE = {"LOYALTY_WEBHOOK_ALLOW_PRIVATE": "true"}  # the receiver is on loopback
@@ -85,14 +87,6 @@ mutation($input: RecordOrderInput!) {
 COMPLETE_ORDER = """
 mutation($input: OrderInput!) {
   completeOrder(input: $input) { order { status } userErrors { field code message } }
-}
-"""
-GRANT_POINTS = """
-mutation($input: GrantPointsInput!) { grantPoints(input: $input) { userErrors { code } } }
-"""
-CREATE_TIER = """
-mutation($input: CreateTierInput!) {
-  createTier(input: $input) { tier { id } userErrors { field code message } }
 }
 """
 
@@ -699,6 +693,7 @@ async def test_an_endpoint_switched_off_gets_no_more_attempts(
 # -- e) workers side by side -------------------------------------------------------------
 
 
+@pytest.mark.concurrency
 async def test_two_workers_side_by_side_deliver_each_of_1000_events_once(
     db: Database, clock: Clock, receiver: Receiver
 ) -> None:

@@ -1,0 +1,1 @@
+"""What the tests share: the clock, the shop driver and the GraphQL operations."""
