@@ -83,7 +83,7 @@ async def test_unexpected_errors_are_masked(gql: GraphQLClient, monkeypatch):
         msg = "database password is hunter2"
         raise RuntimeError(msg)
 
-    monkeypatch.setattr(queries, "customer_page_query", explode)
+    monkeypatch.setattr(queries, "customer_page", explode)
     admin = gql.token("admin", "shop-a")
     from tests.support.shop import create_site
 

@@ -294,7 +294,7 @@ async def _reward_event(gql: GraphQLClient, db: Database, site_id: str) -> tuple
             select(OutboxEventRow).where(OutboxEventRow.kind == "REWARD_EARNED")
         )
     assert event is not None
-    return event.id, event.payload["voucherCode"]
+    return event.id, event.payload["voucher_code"]
 
 
 async def test_a_preview_of_a_real_event_shows_the_customer_and_the_voucher(
