@@ -8,7 +8,7 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.db.repositories.sites import site_code_taken
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.domain.program import ProgramChanges, ThresholdReward, ValidityPolicy
+from loyalty_gql.domain.sites import ProgramChanges, ThresholdReward, ValidityPolicy
 from loyalty_gql.services import customers, sites
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.offers import catalog as offers

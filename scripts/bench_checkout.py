@@ -47,7 +47,7 @@ from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import OfferRow, StackingGroupRow
-from loyalty_gql.db.repositories.offers import store_terms
+from loyalty_gql.db.repositories.offers.catalog import store_terms
 from loyalty_gql.domain.checkout import (
     BasketLine,
     CheckoutRules,
@@ -62,7 +62,7 @@ from loyalty_gql.domain.checkout import (
 )
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.domain.program import ProgramChanges, ProgramSettings
+from loyalty_gql.domain.sites import ProgramChanges, ProgramSettings
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.customers import register_customer
 from loyalty_gql.services.sites import configure_program, create_site

@@ -48,9 +48,9 @@ from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import OfferRow
-from loyalty_gql.db.repositories.offers import store_terms
+from loyalty_gql.db.repositories.offers.catalog import store_terms
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.domain.program import ProgramChanges
+from loyalty_gql.domain.sites import ProgramChanges
 from loyalty_gql.services import sites
 from loyalty_gql.services.core.common import Actor
 

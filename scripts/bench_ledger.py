@@ -31,8 +31,8 @@ from sqlalchemy.engine import make_url
 from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, PointAccountRow, PointLotRow
-from loyalty_gql.db.repositories.points import accounts_by_customer_ids
-from loyalty_gql.domain.program import ProgramChanges, ValidityPolicy
+from loyalty_gql.db.repositories.points.ledger import accounts_by_customer_ids
+from loyalty_gql.domain.sites import ProgramChanges, ValidityPolicy
 from loyalty_gql.services import sites
 from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.core.idempotency import Idempotency

@@ -30,7 +30,7 @@ from loyalty_gql.db.engine import create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.domain.program import ProgramChanges
+from loyalty_gql.domain.sites import ProgramChanges
 from loyalty_gql.services import sites
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.offers import catalog as offers

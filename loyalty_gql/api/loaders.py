@@ -23,8 +23,8 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.db.repositories.customers import customers_by_ids
 from loyalty_gql.db.repositories.insight import OfferUse
-from loyalty_gql.db.repositories.offers import offers_by_ids
-from loyalty_gql.db.repositories.points import (
+from loyalty_gql.db.repositories.offers.catalog import offers_by_ids
+from loyalty_gql.db.repositories.points.ledger import (
     accounts_by_customer_ids,
     entries_by_ids,
     expiring_lots_by_customer,

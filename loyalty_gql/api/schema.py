@@ -22,7 +22,8 @@ from loyalty_gql.api.offers.queries import OfferQueries
 from loyalty_gql.api.offers.redemptions import AssignmentMutations, RedemptionMutations
 from loyalty_gql.api.offers.stacking import StackingGroupMutations, StackingGroupQueries
 from loyalty_gql.api.offers.types import Offer
-from loyalty_gql.api.orders.resolvers import OrderMutations, OrderQueries
+from loyalty_gql.api.orders.mutations import OrderMutations
+from loyalty_gql.api.orders.queries import OrderQueries
 from loyalty_gql.api.orders.types import Order
 from loyalty_gql.api.points.mutations import PointsMutations
 from loyalty_gql.api.points.queries import PointsQueries

@@ -54,7 +54,7 @@ from loyalty_gql.domain.offers import (
     OfferTerms,
     price_in_points,
 )
-from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.sites import ProgramSettings
 
 
 class Rule(Enum):

@@ -13,12 +13,12 @@ from loyalty_gql.db.repositories.customers import (
     customer_by_id,
     external_id_taken,
 )
-from loyalty_gql.db.repositories.points import locked_account
+from loyalty_gql.db.repositories.points.ledger import locked_account
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.customers import CustomerChanges, CustomerProfile, EnrollmentKind
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.program import Participation
+from loyalty_gql.domain.sites import Participation
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork

@@ -15,8 +15,7 @@ from loyalty_gql.db.repositories.sites import (
 )
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.program import ProgramChanges, ProgramSettings
-from loyalty_gql.domain.sites import check_site
+from loyalty_gql.domain.sites import ProgramChanges, ProgramSettings, check_site
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork

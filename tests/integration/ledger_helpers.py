@@ -7,7 +7,7 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.domain.customers import CustomerProfile
-from loyalty_gql.domain.program import ProgramChanges
+from loyalty_gql.domain.sites import ProgramChanges
 from loyalty_gql.services import customers, sites
 from loyalty_gql.services.core.common import Actor, Clock
 

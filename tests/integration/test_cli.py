@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.domain.ledger import SourceType
-from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.domain.points import SourceType
+from loyalty_gql.domain.sites import ValidityPolicy
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points import earn_points, grant_points, spend_points

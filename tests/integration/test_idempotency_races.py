@@ -23,7 +23,7 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.program import ProgramChanges
+from loyalty_gql.domain.sites import ProgramChanges
 from loyalty_gql.services.core.common import Actor
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.customers import register_customer

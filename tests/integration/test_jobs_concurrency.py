@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import LedgerEntryRow, PointLotRow
-from loyalty_gql.domain.ledger import SourceType
-from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.domain.points import SourceType
+from loyalty_gql.domain.sites import ValidityPolicy
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import earn_points
 from loyalty_gql.services.points.expiry import expire_points

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.models import LedgerEntryRow, PointAccountRow, PointLotRow
 from loyalty_gql.domain.errors import DomainError
-from loyalty_gql.domain.ledger import SourceType
-from loyalty_gql.domain.program import ThresholdReward, ValidityPolicy
+from loyalty_gql.domain.points import SourceType
+from loyalty_gql.domain.sites import ThresholdReward, ValidityPolicy
 from loyalty_gql.services import points
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points.expiry import expire_points

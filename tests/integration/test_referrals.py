@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, PointAccountRow, SiteRow
-from loyalty_gql.domain.program import ProgramChanges
+from loyalty_gql.domain.sites import ProgramChanges
 from loyalty_gql.services import customers, sites
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork

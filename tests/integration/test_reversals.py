@@ -9,8 +9,8 @@ from sqlalchemy import select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import PointLotRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import SourceType
-from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.domain.points import SourceType
+from loyalty_gql.domain.sites import ValidityPolicy
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points import earn_points, reverse_entry, spend_points
 from loyalty_gql.services.points.verify import verify_ledger

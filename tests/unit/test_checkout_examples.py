@@ -34,7 +34,7 @@ from loyalty_gql.domain.checkout import (
     voucher_terms,
 )
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType
-from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.sites import ProgramSettings
 from loyalty_gql.domain.values import PointsRounding
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

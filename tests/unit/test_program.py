@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
-from loyalty_gql.domain.program import (
+from loyalty_gql.domain.sites import (
     CustomActivity,
     DiscountValueType,
     ProgramSettings,
     ThresholdReward,
     ValidityPolicy,
+    check_site,
 )
-from loyalty_gql.domain.sites import check_site
 
 INVALID = ErrorCode.INVALID_VALUE
 FIXED = DiscountValueType.FIXED_AMOUNT

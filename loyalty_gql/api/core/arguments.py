@@ -29,6 +29,12 @@ from loyalty_gql.api.core.refusals import payload_refusal, refuse_domain_errors
 from loyalty_gql.domain.errors import FieldProblem
 from loyalty_gql.domain.inputs import input_problems
 
+# What every mutation's arguments say of themselves
+INPUT = "What to do."
+IDEMPOTENCY_KEY = (
+    "Send the same key when retrying: the first result is returned, nothing is done twice."
+)
+
 GUARDED = "loyalty-guarded"
 
 

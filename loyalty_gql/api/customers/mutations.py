@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsStaff, IsStaffOrCustomer
 from loyalty_gql.api.core.resolving import (
@@ -16,7 +17,6 @@ from loyalty_gql.api.core.resolving import (
     visible_customer,
 )
 from loyalty_gql.api.customers.types import Customer
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.domain.customers import CustomerChanges, CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode

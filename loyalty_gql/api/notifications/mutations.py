@@ -6,11 +6,11 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of
 from loyalty_gql.api.notifications.types import EVENT, NotificationTemplate, template_of_input
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.services import notifications as service
 
 

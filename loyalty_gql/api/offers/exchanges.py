@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from loyalty_gql.api.context import Context
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
@@ -30,9 +31,8 @@ from loyalty_gql.api.core.resolving import (
     staff_site,
 )
 from loyalty_gql.api.offers.mutations import admin_offer
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import ExchangeRow
-from loyalty_gql.db.repositories.offers_exchanges import exchange_by_id, exchange_page
+from loyalty_gql.db.repositories.offers.exchanges import exchange_by_id, exchange_page
 from loyalty_gql.domain.offers import ExchangeStatus
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services.offers import exchanges as service

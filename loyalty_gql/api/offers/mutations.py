@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
@@ -23,7 +24,6 @@ from loyalty_gql.api.core.resolving import (
     retry_of,
 )
 from loyalty_gql.api.offers.types import Offer
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import OfferRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferTerms, OfferValueType

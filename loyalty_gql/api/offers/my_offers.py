@@ -21,7 +21,7 @@ from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import Voucher
 from loyalty_gql.db.models import CustomerRow, OfferRow, VoucherRow
-from loyalty_gql.db.repositories.offers import holdings, my_offers_page
+from loyalty_gql.db.repositories.offers.catalog import holdings, my_offers_page
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.errors import ErrorCode
 from loyalty_gql.domain.offers import OfferKind

@@ -18,7 +18,7 @@ from loyalty_gql.api.core.pagination import (
 from loyalty_gql.api.core.permissions import IsStaff
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
 from loyalty_gql.api.offers.types import Offer
-from loyalty_gql.db.repositories.offers import offer_page
+from loyalty_gql.db.repositories.offers.catalog import offer_page
 from loyalty_gql.domain.offers import OfferKind, OfferStatus
 
 

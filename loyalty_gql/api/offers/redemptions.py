@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import build_node
@@ -20,7 +21,6 @@ from loyalty_gql.api.core.resolving import (
 from loyalty_gql.api.offers.mutations import admin_offer, offer_payload
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import Voucher
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.services.offers import assignments, redemptions
 from loyalty_gql.services.offers.assignments import Audience
 

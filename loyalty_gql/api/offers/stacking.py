@@ -6,12 +6,12 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import StackingGroupRow
-from loyalty_gql.db.repositories.offers import stacking_groups
+from loyalty_gql.db.repositories.offers.catalog import stacking_groups
 from loyalty_gql.domain.checkout import PriceBase, StackingMode
 from loyalty_gql.services.offers import stacking as service
 

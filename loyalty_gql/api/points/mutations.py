@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import build_node
@@ -19,7 +20,6 @@ from loyalty_gql.api.core.resolving import (
     served,
 )
 from loyalty_gql.api.points.types import LedgerEntry
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.db.models import LedgerEntryRow
 from loyalty_gql.services import points as points_service
 

@@ -20,8 +20,8 @@ from loyalty_gql.api.core.pagination import (
 from loyalty_gql.api.core.permissions import IsStaff
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
 from loyalty_gql.api.points.types import LedgerEntry
-from loyalty_gql.db.repositories.points import site_ledger_page
-from loyalty_gql.domain.ledger import EntryKind
+from loyalty_gql.db.repositories.points.ledger import site_ledger_page
+from loyalty_gql.domain.points import EntryKind
 
 
 @strawberry.input(description="Which ledger entries to list.")

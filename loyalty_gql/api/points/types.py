@@ -18,7 +18,7 @@ from loyalty_gql.api.core.permissions import (
 )
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.db.models import LedgerEntryRow, PointAccountRow, VoucherRow
-from loyalty_gql.domain.ledger import EntryKind, SourceType, VoucherStatus, voucher_status
+from loyalty_gql.domain.points import EntryKind, SourceType, VoucherStatus, voucher_status
 from loyalty_gql.domain.values import Money as DomainMoney
 
 strawberry.enum(EntryKind, description="What a ledger entry did to the customer's points.")

@@ -8,22 +8,18 @@ from typing import Annotated
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of
 from loyalty_gql.api.sites.types import Program, Site
 from loyalty_gql.db.models import SiteRow
-from loyalty_gql.domain import program as domain
+from loyalty_gql.domain import sites as domain
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.program import DiscountValueType, Participation, ValidityPolicy
+from loyalty_gql.domain.sites import DiscountValueType, Participation, ValidityPolicy
 from loyalty_gql.domain.values import PointsRounding
 from loyalty_gql.services import sites as service
-
-INPUT = "What to do."
-IDEMPOTENCY_KEY = (
-    "Send the same key when retrying: the first result is returned, nothing is done twice."
-)
 
 
 @strawberry.input(description="A new site.")

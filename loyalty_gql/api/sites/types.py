@@ -13,7 +13,7 @@ from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanSeeSite, CanServeSite
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.db.repositories.sites import settings_of
-from loyalty_gql.domain.program import DiscountValueType, Participation, ValidityPolicy
+from loyalty_gql.domain.sites import DiscountValueType, Participation, ValidityPolicy
 from loyalty_gql.domain.values import PointsRounding
 
 # The domain's enums are exposed as they are (strawberry only annotates the classes).

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
@@ -18,7 +19,6 @@ from loyalty_gql.api.core.resolving import (
     node_or_not_found,
     retry_of,
 )
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.tiers.types import Tier
 from loyalty_gql.db.models import TierRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode

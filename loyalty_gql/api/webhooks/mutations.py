@@ -7,6 +7,7 @@ from typing import Annotated, TypeVar
 import strawberry
 
 from loyalty_gql.api.context import Context
+from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
@@ -19,7 +20,6 @@ from loyalty_gql.api.core.resolving import (
     retry_of,
     visible_node,
 )
-from loyalty_gql.api.sites.mutations import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.webhooks.types import SITE_ID, TARGET_URL, WebhookDelivery, WebhookEndpoint
 from loyalty_gql.db.models import WebhookDeliveryRow, WebhookEndpointRow
 from loyalty_gql.db.repositories.webhooks import delivery_by_id, endpoint_by_id

@@ -18,7 +18,7 @@ from loyalty_gql.api.core.permissions import IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
 from loyalty_gql.api.webhooks.types import SITE_ID, WebhookDelivery, WebhookEndpoint
 from loyalty_gql.db.repositories.webhooks import deliveries_page, endpoints_of_site
-from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
+from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
 
 
 @strawberry.type

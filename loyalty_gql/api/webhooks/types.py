@@ -10,7 +10,7 @@ from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import CanSeeSite
 from loyalty_gql.db.models import WebhookDeliveryRow, WebhookEndpointRow
-from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
+from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
 
 SITE_ID = "Global ID of the site."
 TARGET_URL = (

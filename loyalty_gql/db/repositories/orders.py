@@ -26,7 +26,7 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.ledger import VoucherStatus
+from loyalty_gql.domain.points import VoucherStatus
 
 # -- the order -------------------------------------------------------------------------
 

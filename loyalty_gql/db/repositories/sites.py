@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.program import (
+from loyalty_gql.domain.sites import (
     CustomActivity,
     DiscountValueType,
     Participation,

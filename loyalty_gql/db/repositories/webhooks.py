@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.models import OutboxEventRow, WebhookDeliveryRow, WebhookEndpointRow
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
+from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
 
 
 async def endpoint_by_id(session: Session, endpoint_id: int) -> WebhookEndpointRow | None:

@@ -18,7 +18,7 @@ from loyalty_gql.domain.checkout.types import (
     Shopper,
 )
 from loyalty_gql.domain.offers import OfferTerms, OfferValueType
-from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.sites import ProgramSettings
 
 
 def pay_with_points(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import Enum
 
 from loyalty_gql.domain.offers import OfferTerms
-from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.sites import ProgramSettings
 
 MAX_LINES = 500
 MAX_CODES = 20

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.db.repositories import checkout as checkout_repo
-from loyalty_gql.db.repositories.offers import terms_of
+from loyalty_gql.db.repositories.offers.catalog import terms_of
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import (
     LiveOffer,

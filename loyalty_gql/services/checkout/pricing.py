@@ -18,7 +18,7 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.db.repositories import checkout as checkout_repo
 from loyalty_gql.db.repositories.customers import customer_by_id
-from loyalty_gql.db.repositories.offers import offers_by_ids, terms_of
+from loyalty_gql.db.repositories.offers.catalog import offers_by_ids, terms_of
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import (
@@ -37,8 +37,8 @@ from loyalty_gql.domain.checkout import (
     voucher_terms,
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
-from loyalty_gql.domain.ledger import VoucherStatus
 from loyalty_gql.domain.offers import OfferKind, OfferStatus, OfferTerms, OfferValueType
+from loyalty_gql.domain.points import VoucherStatus
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout.document import quote_document
 from loyalty_gql.services.checkout.offer_cache import site_offers

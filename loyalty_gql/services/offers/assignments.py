@@ -9,8 +9,8 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow
-from loyalty_gql.db.repositories.offers import offer_by_id
-from loyalty_gql.db.repositories.offers_holdings import (
+from loyalty_gql.db.repositories.offers.catalog import offer_by_id
+from loyalty_gql.db.repositories.offers.holdings import (
     add_events_once,
     assign_to,
     enrolled_among,

@@ -9,7 +9,7 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow, SiteRow
-from loyalty_gql.db.repositories.offers import (
+from loyalty_gql.db.repositories.offers.catalog import (
     coupon_code_taken,
     locked_offer,
     offer_by_id,

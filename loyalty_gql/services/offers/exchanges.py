@@ -7,13 +7,13 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import ExchangeRow
-from loyalty_gql.db.repositories.offers import offer_by_id
-from loyalty_gql.db.repositories.offers_exchanges import (
+from loyalty_gql.db.repositories.offers.catalog import offer_by_id
+from loyalty_gql.db.repositories.offers.exchanges import (
     add_coupon_codes,
     exchange_by_id,
     locked_exchange,
 )
-from loyalty_gql.db.repositories.points import add_event_once
+from loyalty_gql.db.repositories.points.ledger import add_event_once
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode

@@ -17,14 +17,14 @@ from loyalty_gql.db.models import (
     PointAccountRow,
     VoucherRow,
 )
-from loyalty_gql.db.repositories.offers import offer_by_id, terms_of
-from loyalty_gql.db.repositories.offers_holdings import (
+from loyalty_gql.db.repositories.offers.catalog import offer_by_id, terms_of
+from loyalty_gql.db.repositories.offers.holdings import (
     count_use,
     customer_uses,
     holds_offer,
     voucher_by_id,
 )
-from loyalty_gql.db.repositories.points import add_event_once
+from loyalty_gql.db.repositories.points.ledger import add_event_once
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.eligibility import (
@@ -36,9 +36,9 @@ from loyalty_gql.domain.eligibility import (
     redemption_rule,
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import SourceType, VoucherStatus
 from loyalty_gql.domain.offers import ExchangeStatus, OfferKind, OfferStatus, price_in_points
-from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.points import SourceType, VoucherStatus
+from loyalty_gql.domain.sites import ProgramSettings
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once

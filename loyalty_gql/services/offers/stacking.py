@@ -6,7 +6,7 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import StackingGroupRow
-from loyalty_gql.db.repositories.offers import stacking_group_by_id, stacking_group_named
+from loyalty_gql.db.repositories.offers.catalog import stacking_group_by_id, stacking_group_named
 from loyalty_gql.db.repositories.sites import bump_offers_version, site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import PriceBase, StackingMode

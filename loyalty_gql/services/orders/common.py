@@ -9,8 +9,8 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OrderRow
 from loyalty_gql.db.repositories import orders as orders_repo
-from loyalty_gql.db.repositories import points as points_repo
 from loyalty_gql.db.repositories.customers import customer_by_id
+from loyalty_gql.db.repositories.points import ledger as points_repo
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode

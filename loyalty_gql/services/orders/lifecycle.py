@@ -7,14 +7,14 @@ from datetime import datetime
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OrderRow
 from loyalty_gql.db.repositories import orders as orders_repo
-from loyalty_gql.db.repositories import points as points_repo
 from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.orders import ledger_entry
+from loyalty_gql.db.repositories.points import ledger as points_repo
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import EntryKind, SourceType, VoucherStatus, rolling_expiry
 from loyalty_gql.domain.orders import OrderStatus
+from loyalty_gql.domain.points import EntryKind, SourceType, VoucherStatus, rolling_expiry
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork

@@ -20,8 +20,8 @@ from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import Candidate, Quote
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.orders import OrderStatus
+from loyalty_gql.domain.points import SourceType
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout import Basket, price, quote_document
 from loyalty_gql.services.core.common import Actor, Clock

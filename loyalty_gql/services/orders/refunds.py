@@ -11,8 +11,8 @@ from loyalty_gql.db.models import OrderRefundRow, OrderRow
 from loyalty_gql.db.repositories import orders as orders_repo
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import SourceType
 from loyalty_gql.domain.orders import OrderStatus
+from loyalty_gql.domain.points import SourceType
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, request_fingerprint

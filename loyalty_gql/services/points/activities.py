@@ -8,7 +8,7 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, ReferralRow, SiteRow
 from loyalty_gql.db.repositories.customers import customer_by_id
-from loyalty_gql.db.repositories.points_activities import (
+from loyalty_gql.db.repositories.points.activities import (
     activity_earnings_since,
     referral_by_id,
     referral_of,
@@ -17,7 +17,7 @@ from loyalty_gql.db.repositories.points_activities import (
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import SourceType
+from loyalty_gql.domain.points import SourceType
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork

@@ -10,11 +10,11 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, LedgerEntryRow, SiteRow
 from loyalty_gql.db.repositories.customers import customer_by_id
-from loyalty_gql.db.repositories.points import entry_by_id
+from loyalty_gql.db.repositories.points.ledger import entry_by_id
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import SourceType, check_points
+from loyalty_gql.domain.points import SourceType, check_points
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork

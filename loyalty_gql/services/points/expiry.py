@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import PointAccountRow, PointLotRow
-from loyalty_gql.db.repositories.points import add_event_once
-from loyalty_gql.db.repositories.points_expiry import (
+from loyalty_gql.db.repositories.points.expiry import (
     customers_by_ids,
     customers_due_to_expire,
     lock_accounts_skipping_held,
@@ -18,9 +17,10 @@ from loyalty_gql.db.repositories.points_expiry import (
     sites_by_ids,
     sites_with_program,
 )
+from loyalty_gql.db.repositories.points.ledger import add_event_once
 from loyalty_gql.db.repositories.sites import settings_of
-from loyalty_gql.domain.ledger import warning_step
-from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.domain.points import warning_step
+from loyalty_gql.domain.sites import ValidityPolicy
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.ledger import AccountBook

@@ -19,10 +19,10 @@ from loyalty_gql.db.models import (
     SiteRow,
     VoucherRow,
 )
-from loyalty_gql.db.repositories import points as repo
+from loyalty_gql.db.repositories.points import ledger as repo
 from loyalty_gql.domain.codes import random_code
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import (
+from loyalty_gql.domain.points import (
     EntryKind,
     SourceType,
     Take,

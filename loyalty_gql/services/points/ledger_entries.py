@@ -15,11 +15,11 @@ from loyalty_gql.db.models import (
     SiteRow,
     VoucherRow,
 )
-from loyalty_gql.db.repositories import points as repo
+from loyalty_gql.db.repositories.points import ledger as repo
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.ledger import (
+from loyalty_gql.domain.points import (
     EntryKind,
     Lot,
     SourceType,
@@ -27,7 +27,7 @@ from loyalty_gql.domain.ledger import (
     lot_expiry,
     plan_spend,
 )
-from loyalty_gql.domain.program import ProgramSettings
+from loyalty_gql.domain.sites import ProgramSettings
 from loyalty_gql.services.core.uow import UnitOfWork
 
 

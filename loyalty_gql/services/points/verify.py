@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.repositories.points_verify import (
+from loyalty_gql.db.repositories.points.verify import (
     all_accounts,
     consistent_snapshot,
     day_sums_by_customer,

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import PointAccountRow, SiteRow
-from loyalty_gql.db.repositories import points as points_repo
+from loyalty_gql.db.repositories.points import ledger as points_repo
 from loyalty_gql.db.repositories.tiers import (
     accounts_to_review,
     measures_for,

@@ -16,8 +16,8 @@ from standardwebhooks.webhooks import Webhook
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.repositories.webhooks import due_deliveries, record_attempt
-from loyalty_gql.domain import webhook_targets
-from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
+from loyalty_gql.domain.webhooks import targets as webhook_targets
+from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.webhooks.endpoints import (

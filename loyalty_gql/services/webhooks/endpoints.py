@@ -21,9 +21,9 @@ from loyalty_gql.db.repositories import webhooks as stored_webhooks
 from loyalty_gql.db.repositories.customers import customers_by_ids
 from loyalty_gql.db.repositories.sites import site_by_id, sites_by_ids
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain import webhook_targets
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
-from loyalty_gql.domain.webhook_deliveries import DeliveryStatus
+from loyalty_gql.domain.webhooks import targets as webhook_targets
+from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
 from loyalty_gql.services import notifications
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once

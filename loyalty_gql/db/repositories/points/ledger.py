@@ -19,7 +19,7 @@ from loyalty_gql.db.models import (
     PointLotRow,
     VoucherRow,
 )
-from loyalty_gql.domain.ledger import EntryKind
+from loyalty_gql.domain.points import EntryKind
 
 REVERSED = EntryKind.REVERSED.value
 EXPIRED = EntryKind.EXPIRED.value

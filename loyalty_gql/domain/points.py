@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.program import ValidityPolicy
+from loyalty_gql.domain.sites import ValidityPolicy
 
 MAX_POINTS_PER_ENTRY = 100_000_000
 

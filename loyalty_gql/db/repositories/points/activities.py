@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.models import LedgerEntryRow, ReferralRow
-from loyalty_gql.domain.ledger import EntryKind
+from loyalty_gql.domain.points import EntryKind
 
 
 async def activity_earnings_since(

@@ -1,0 +1,1 @@
+"""Offers: the catalogue (catalog), what customers hold (holdings), exchanges (exchanges)."""

@@ -1,0 +1,1 @@
+"""Points: the ledger (ledger), activities, expiry and the ledger check (verify)."""

@@ -1,0 +1,1 @@
+"""Webhooks: which targets may be called (targets) and how a delivery stands (deliveries)."""
