@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -119,11 +120,37 @@ async def due_deliveries(
     return [(delivery, endpoint) for delivery, endpoint in await session.execute(query)]
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one delivery attempt leaves on the delivery: its count and answer, and either
+    the delivery's end (``status``, with ``delivered_at`` when it arrived) or when it is
+    tried again (``next_attempt_at``)."""
+
+    attempts: int
+    status_code: int | None
+    error: str | None
+    status: DeliveryStatus | None = None
+    delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+
 async def record_attempt(
-    session: Session, delivery_id: int, lease_until: datetime, values: dict[str, Any]
+    session: Session, delivery_id: int, lease_until: datetime, attempt: Attempt
 ) -> None:
-    """Write an attempt's outcome (column values) onto the delivery, only while the lease
-    ``lease_until`` is still the delivery's: after it ran out another worker owns it."""
+    """Write an attempt's outcome onto the delivery, only while the lease ``lease_until``
+    is still the delivery's: after it ran out another worker owns it."""
+    values: dict[str, Any] = {
+        "attempts": attempt.attempts,
+        "lease_until": None,
+        "last_status_code": attempt.status_code,
+        "last_error": attempt.error,
+    }
+    if attempt.status is not None:
+        values["status"] = attempt.status
+    if attempt.delivered_at is not None:
+        values["delivered_at"] = attempt.delivered_at
+    if attempt.next_attempt_at is not None:
+        values["next_attempt_at"] = attempt.next_attempt_at
     await session.execute(
         update(WebhookDeliveryRow)
         .where(WebhookDeliveryRow.id == delivery_id, WebhookDeliveryRow.lease_until == lease_until)

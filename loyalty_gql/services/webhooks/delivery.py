@@ -15,7 +15,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.repositories.webhooks import due_deliveries, record_attempt
+from loyalty_gql.db.repositories.webhooks import Attempt, due_deliveries, record_attempt
 from loyalty_gql.domain.webhooks import targets as webhook_targets
 from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
 from loyalty_gql.services.core.common import Clock
@@ -204,16 +204,14 @@ async def _record(
 ) -> None:
     attempts = delivery.attempts + 1
     if error is None:
-        values: dict[str, Any] = {"status": DeliveryStatus.DELIVERED, "delivered_at": now}
+        attempt = Attempt(
+            attempts, status, error, status=DeliveryStatus.DELIVERED, delivered_at=now
+        )
     elif attempts >= MAX_ATTEMPTS:
-        values = {"status": DeliveryStatus.DEAD}
+        attempt = Attempt(attempts, status, error, status=DeliveryStatus.DEAD)
     else:
-        values = {"next_attempt_at": now + backoff(attempts)}
+        attempt = Attempt(attempts, status, error, next_attempt_at=now + backoff(attempts))
     async with UnitOfWork(db) as uow:
         # only while the lease is ours: after it ran out another worker owns the row
-        await record_attempt(
-            uow.session, delivery.id, delivery.lease_until,
-            {"attempts": attempts, "lease_until": None, "last_status_code": status,
-             "last_error": error, **values},
-        )  # fmt: skip
+        await record_attempt(uow.session, delivery.id, delivery.lease_until, attempt)
         await uow.commit()
