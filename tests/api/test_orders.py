@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
     CouponCodeRow,
@@ -74,6 +75,14 @@ class Catalog:
     single_code: str
     voucher_code: str
     order_ids: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(name="settings")
+def settings_without_code_limit() -> Settings:
+    """The app under test, without the limit on unknown coupon codes: the property tests
+    here try unknown codes on purpose, more than ten a minute from one caller, and would
+    be refused THROTTLED now and then (the limit has its own tests in test_rate_limits)."""
+    return Settings(env="test", rate_limit_unknown_codes=0)
 
 
 @pytest.fixture
