@@ -91,12 +91,14 @@ class LedgerPageLoader(DataLoader):  # type: ignore[type-arg]
 
 @dataclass(frozen=True, slots=True)
 class TierStanding:
-    """What tier progress needs: the site's tiers, the customer's tier and measures."""
+    """What tier progress needs: the site's tiers (rules, and their rows by id, so the next
+    tier needs no query of its own), the customer's tier and measures."""
 
     rules: list[TierRule]
     current: TierRule | None
     measures: Measures
     today: date
+    rows: dict[int, TierRow]
 
 
 class TierStandingLoader(DataLoader):  # type: ignore[type-arg]
@@ -118,6 +120,7 @@ class TierStandingLoader(DataLoader):  # type: ignore[type-arg]
             standings: dict[int, TierStanding] = {}
             for site_id, site_accounts in by_site.items():
                 rules = [rule_of(t) for t in tiers[site_id]]
+                rows = {t.id: t for t in tiers[site_id]}
                 measures = (
                     await measures_for_many(session, site_accounts, rules, self._today)
                     if rules
@@ -126,7 +129,7 @@ class TierStandingLoader(DataLoader):  # type: ignore[type-arg]
                 for account in site_accounts:
                     current = next((r for r in rules if r.id == account.tier_id), None)
                     standings[account.customer_id] = TierStanding(
-                        rules, current, measures.get(account.customer_id, {}), self._today
+                        rules, current, measures.get(account.customer_id, {}), self._today, rows
                     )
         return [standings.get(key) for key in keys]
 

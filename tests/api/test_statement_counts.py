@@ -105,3 +105,6 @@ async def test_balances_tiers_and_ledgers_of_100_customers_cost_as_much_as_of_1(
     assert {n["tier"]["name"] for n in nodes} == {"Member"}
     assert {len(n["ledger"]["edges"]) for n in nodes} == {2}
     assert len(for_one) == len(for_hundred), (for_one, for_hundred)
+    # customers, accounts, ledger pages, vouchers, current tiers, the tier standing
+    # (accounts, the site's tiers, windowed sums) and expiring lots: one query each
+    assert len(for_hundred) == 9, for_hundred

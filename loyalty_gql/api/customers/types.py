@@ -111,7 +111,9 @@ class Customer(Node):
         if upcoming is None:
             return TierProgress(next_tier=None, metric=None, value=0, remaining=0)
         value = standing.measures.get((upcoming.metric, upcoming.window_months), 0)
-        row = await info.context.loaders.tier_by_id.load(upcoming.id)
+        # from the standing's own rows: a load by id here would race the current tier's
+        # load (the `tier` field), one query or two depending on which answers first
+        row = standing.rows.get(upcoming.id)
         return TierProgress(
             next_tier=Tier.from_row(row) if row else None,
             metric=upcoming.metric,
