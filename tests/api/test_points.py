@@ -378,6 +378,36 @@ async def test_the_viewer_sees_balance_expiries_and_ledger_newest_first(
     }
 
 
+async def test_expiring_soon_outside_1_to_3650_days_is_refused_not_clamped(
+    gql: GraphQLClient, clock: Clock
+):
+    # given: a customer with points
+    await _history(gql, clock)
+    token = gql.token("customer", "shop-a", subject="c-1")
+    for days in (0, -5, 3651):
+        # when
+        body = await gql.execute(
+            "query($d: Int!) { viewer { balance { available expiringSoon(withinDays: $d) } } }",
+            {"d": days},
+            token=token,
+            expect_errors=True,
+        )
+        # then: an error on the argument, not a silent answer for another window
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["extensions"]["userErrors"] == [
+            {"field": ["withinDays"], "code": "INVALID_VALUE", "message": "must be 1 to 3650 days"}
+        ]
+        assert error["path"] == ["viewer", "balance", "expiringSoon"]
+    # and the edges of the range answer
+    body = await gql.execute(
+        "{ viewer { balance { a: expiringSoon(withinDays: 1)"
+        " b: expiringSoon(withinDays: 3650) } } }",
+        token=token,
+    )
+    assert body["data"]["viewer"]["balance"] == {"a": 0, "b": 310}
+
+
 async def test_after_the_expiry_job_the_next_lot_is_the_next_expiry(
     gql: GraphQLClient, clock: Clock, db: Database
 ):

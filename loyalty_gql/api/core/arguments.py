@@ -49,7 +49,7 @@ def guard_arguments(schema: GraphQLSchema) -> None:
         for field in type_.fields.values():
             if not field.args or (field.extensions or {}).get(GUARDED):
                 continue
-            refuse = _payload_refusal(field) if type_ is mutation else _query_refusal
+            refuse = _payload_refusal(field) if type_ is mutation else refuse_query
             field.resolve = _guarded(field.resolve or default_field_resolver, refuse)
             field.extensions = {**(field.extensions or {}), GUARDED: True}
 
@@ -67,7 +67,9 @@ def _guarded(resolve: Callable[..., Any], refuse: Refusal) -> Callable[..., Any]
     return guarded
 
 
-def _query_refusal(problems: list[FieldProblem]) -> Any:
+def refuse_query(problems: list[FieldProblem]) -> Any:
+    """Refuse a field that is not a mutation: a GraphQL error, code BAD_USER_INPUT, whose
+    extensions carry every problem as a userError (paths as the client wrote them)."""
     first = problems[0]
     where = ".".join(first.field)
     raise GraphQLError(
@@ -86,7 +88,7 @@ def _payload_refusal(field: GraphQLField) -> Refusal:
     """How a mutation refuses: its own payload, every result empty, with userErrors."""
     payload = payload_refusal(field)
     if payload is None:
-        return _query_refusal
+        return refuse_query
 
     def refuse(problems: list[FieldProblem]) -> Any:
         return payload(

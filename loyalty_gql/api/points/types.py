@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty_gql.api.core.arguments import refuse_query
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.node import Node
@@ -18,8 +19,11 @@ from loyalty_gql.api.core.permissions import (
 )
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.db.models import LedgerEntryRow, PointAccountRow, VoucherRow
+from loyalty_gql.domain.errors import ErrorCode, FieldProblem
 from loyalty_gql.domain.points import EntryKind, SourceType, VoucherStatus, voucher_status
 from loyalty_gql.domain.values import Money as DomainMoney
+
+MAX_WITHIN_DAYS = 3650
 
 strawberry.enum(EntryKind, description="What a ledger entry did to the customer's points.")
 strawberry.enum(SourceType, description="What caused a ledger entry.")
@@ -180,7 +184,17 @@ class Balance:
         ] = 30,
     ) -> int:
         """Points expiring before now + ``within_days``."""
-        horizon = self.now + timedelta(days=max(1, min(within_days, 3650)))
+        if not 1 <= within_days <= MAX_WITHIN_DAYS:
+            refuse_query(
+                [
+                    FieldProblem(
+                        ("withinDays",),
+                        ErrorCode.INVALID_VALUE,
+                        f"must be 1 to {MAX_WITHIN_DAYS} days",
+                    )
+                ]
+            )
+        horizon = self.now + timedelta(days=within_days)
         return sum(points for at, points in await self._expiries(info) if at <= horizon)
 
     @strawberry.field(description="The next points to expire, if any.", metadata=WITHIN_PARENT)
