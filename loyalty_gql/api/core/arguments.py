@@ -17,14 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 from graphql import (
-    GraphQLError,
     GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
     default_field_resolver,
 )
 
-from loyalty_gql.api.core.errors import UserError
+from loyalty_gql.api.core.errors import UserError, refusal_error
 from loyalty_gql.api.core.refusals import payload_refusal, refuse_domain_errors
 from loyalty_gql.domain.errors import FieldProblem
 from loyalty_gql.domain.inputs import input_problems
@@ -72,16 +71,7 @@ def refuse_query(problems: list[FieldProblem]) -> Any:
     extensions carry every problem as a userError (paths as the client wrote them)."""
     first = problems[0]
     where = ".".join(first.field)
-    raise GraphQLError(
-        f"`{where}` {first.message}",
-        extensions={
-            "code": "BAD_USER_INPUT",
-            "userErrors": [
-                {"field": list(p.field), "code": p.code.value, "message": p.message}
-                for p in problems
-            ],
-        },
-    )
+    raise refusal_error(f"`{where}` {first.message}", "BAD_USER_INPUT", problems)
 
 
 def _payload_refusal(field: GraphQLField) -> Refusal:

@@ -8,7 +8,7 @@ import strawberry
 from graphql import GraphQLError
 
 from loyalty_gql.api.core.permissions import PUBLIC
-from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.spelling import camel
 
 strawberry.enum(ErrorCode, description="Why a mutation did not do what was asked.")
@@ -47,17 +47,25 @@ def query_error(error: DomainError, *prefix: str) -> GraphQLError:
     """A query's expected failure (a query has no payload for userErrors): a top-level
     error whose extensions carry the first code and every problem as a userError,
     input paths prefixed with ``prefix`` (("input",) when the query takes one)."""
+    return refusal_error(str(error), error.problems[0].code.value, error.problems, prefix)
+
+
+def refusal_error(
+    message: str, code: str, problems: Iterable[FieldProblem], prefix: Iterable[str] = ()
+) -> GraphQLError:
+    """The one shape of a refused query field: ``code`` and every problem as a userError
+    in the extensions, paths spelled for the wire under ``prefix``."""
     return GraphQLError(
-        str(error),
+        message,
         extensions={
-            "code": error.problems[0].code.value,
+            "code": code,
             "userErrors": [
                 {
                     "field": [*prefix, *wire_path(p.field)],
                     "code": p.code.value,
                     "message": p.message,
                 }
-                for p in error.problems
+                for p in problems
             ],
         },
     )
