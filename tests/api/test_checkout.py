@@ -429,6 +429,45 @@ async def test_an_exclusive_offer_stands_alone(gql: GraphQLClient) -> None:
     assert _rejected(quote) == [("Ten", None, "NOT_COMBINABLE")]
 
 
+async def test_best_for_the_customer_an_exclusive_coupon_wins_alone_or_loses(
+    gql: GraphQLClient,
+) -> None:
+    # given: a 10% promotion, and an exclusive 20% coupon in the BEST_FOR_CUSTOMER group
+    # "best" (createOffer takes an exclusive offer with a stacking group)
+    shop = await _shop(gql)
+    await shop.stacking("best", "BEST_FOR_CUSTOMER")
+    await shop.offer("PROMOTION", name="Ten", valueType="PERCENT", value="10", priority=10)
+    await shop.offer(
+        "COUPON", name="Twenty", valueType="PERCENT", value="20", couponCode="TWENTY",
+        exclusive=True, stackingGroup="best",
+    )  # fmt: skip
+    basket = [line("p1", 1, "40.00")]
+    # when: the customer enters the coupon
+    wins = await shop.quote(basket, couponCodes=["TWENTY"])
+    recorded = await shop.record("o-1", "ann", lines=basket, couponCodes=["TWENTY"])
+    # then: alone it leaves 32.00, the promotion 36.00: the coupon applies, alone
+    assert _applied(wins) == [("Twenty", "TWENTY", "8.00")]
+    assert [(r["name"], r["reason"], r["message"]) for r in wins["rejectedOffers"]] == [
+        ("Ten", "NOT_COMBINABLE",
+         'best for the customer: exclusive "Twenty" alone costs 32.00 EUR, the others 36.00 EUR'),
+    ]  # fmt: skip
+    assert wins["total"]["amount"] == "32.00"
+    assert recorded["userErrors"] == []
+    assert _applied(recorded["order"]["quote"]) == [("Twenty", "TWENTY", "8.00")]
+    assert recorded["order"]["quote"]["total"]["amount"] == "32.00"
+    # when: 5.00 off joins the promotions, so together they take more
+    await shop.offer("PROMOTION", name="Five off", valueType="FIXED_AMOUNT", value="5")
+    loses = await shop.quote(basket, couponCodes=["TWENTY"])
+    # then: 40.00 - 4.00 - 5.00 = 31.00 against 32.00 alone: the others apply
+    assert _applied(loses) == [("Ten", None, "4.00"), ("Five off", None, "5.00")]
+    assert [(r["name"], r["reason"], r["message"]) for r in loses["rejectedOffers"]] == [
+        ("Twenty", "NOT_COMBINABLE",
+         'best for the customer: "Ten" + "Five off" together cost 31.00 EUR,'
+         " this offer alone 32.00 EUR"),
+    ]  # fmt: skip
+    assert loses["total"]["amount"] == "31.00"
+
+
 async def test_offer_changes_reach_the_next_checkout(gql: GraphQLClient) -> None:
     # given: a promotion the index already knows
     shop = await _shop(gql)
