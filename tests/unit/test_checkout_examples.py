@@ -60,6 +60,7 @@ KIND_OF = {
     Origin.PUNCHCARD: OfferKind.PUNCHCARD,
     Origin.COUPON_CODE: OfferKind.COUPON,
     Origin.VOUCHER: OfferKind.REWARD,
+    Origin.ASSIGNED: OfferKind.COUPON,
 }
 
 MEMBER = Shopper(groups=frozenset({"newsletter"}), tier_id=1, available_points=800)
@@ -550,6 +551,22 @@ EXAMPLES = [
             points=900,
         ),
         id="exclusive-after-another-is-refused",
+    ),
+    pytest.param(
+        Example(
+            lines=(item("tv", 10000),),
+            candidates=(
+                offer("code:7", FIXED, "5.00", origin=Origin.COUPON_CODE),
+                offer("assigned:7", FIXED, "5.00", origin=Origin.ASSIGNED),
+            ),
+            # coupon 7 entered by its code and chosen as assigned is one coupon: 5.00 once
+            finals={"tv": 9500},
+            total=9500,
+            applied={"code:7": 500},
+            rejected={"assigned:7": Reason.DUPLICATE},
+            points=950,
+        ),
+        id="assigned-coupon-and-its-code-are-one-coupon",
     ),
     # == best for the customer with an exclusive offer (its group's rule: BEST_FOR_CUSTOMER)
     pytest.param(

@@ -61,6 +61,7 @@ KIND_OF = {
     Origin.PUNCHCARD: OfferKind.PUNCHCARD,
     Origin.COUPON_CODE: OfferKind.COUPON,
     Origin.VOUCHER: OfferKind.REWARD,
+    Origin.ASSIGNED: OfferKind.COUPON,
 }
 
 
@@ -184,6 +185,10 @@ def candidate_offers(draw: st.DrawFn, lines: tuple[BasketLine, ...]) -> tuple[Ca
         if origin is Origin.COUPON_CODE:
             refusal = draw(
                 st.sampled_from([None, None, None, Refusal(Reason.UNKNOWN_CODE, "no such code")])
+            )
+        elif origin is Origin.ASSIGNED:
+            refusal = draw(
+                st.sampled_from([None, None, None, Refusal(Reason.NOT_ASSIGNED, "not yours")])
             )
         candidates.append(
             Candidate(

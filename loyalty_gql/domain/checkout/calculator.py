@@ -47,7 +47,7 @@ def price_basket(
     subtotal = state.subtotal
     candidates = list(candidates)
     by_rank = attrgetter("rank")
-    coupons = [c.offer_id for c in candidates if c.origin is Origin.COUPON_CODE]
+    coupons = [c.offer_id for c in candidates if c.origin in CHOSEN_COUPONS]
     keys = {c.key for c in candidates}
     if len(keys) == len(candidates) and len(set(coupons)) == len(coupons):
         ordered = sorted(candidates, key=by_rank)
@@ -247,18 +247,20 @@ def _unique(candidates: Iterable[Candidate], state: BasketState) -> list[Candida
     seen: dict[str, Candidate] = {}
     coupons: set[int] = set()
     for candidate in candidates:
-        same_coupon = candidate.origin is Origin.COUPON_CODE and candidate.offer_id in coupons
+        same_coupon = candidate.origin in CHOSEN_COUPONS and candidate.offer_id in coupons
         if candidate.key in seen or same_coupon:
             state.duplicates.append(
                 RejectedOffer(candidate, Refusal(Reason.DUPLICATE, "given more than once"))
             )
             continue
         seen[candidate.key] = candidate
-        if candidate.origin is Origin.COUPON_CODE and candidate.offer_id is not None:
+        if candidate.origin in CHOSEN_COUPONS and candidate.offer_id is not None:
             coupons.add(candidate.offer_id)
     return list(seen.values())
 
 
+# a coupon entered by code and the same coupon chosen as assigned are one coupon
+CHOSEN_COUPONS = (Origin.COUPON_CODE, Origin.ASSIGNED)
 NOTHING_LEFT = Refusal(Reason.NO_MATCHING_ITEMS, "nothing in the basket is left for this offer")
 STANDS_ALONE = Refusal(Reason.NOT_COMBINABLE, "an exclusive offer stands alone")
 
