@@ -510,6 +510,24 @@ async def test_an_assigned_coupon_without_a_code_applies_by_its_id_for_its_custo
     assert for_bob["order"]["quote"]["total"]["amount"] == "30.00"
 
 
+async def test_bad_assigned_offer_ids_are_top_level_errors(gql: GraphQLClient) -> None:
+    # given: a coupon assigned to ann
+    shop = await _shop(gql)
+    coupon = await shop.offer("COUPON", name="Welcome", valueType="FIXED_AMOUNT", value="5")
+    await shop.assign(coupon, "ann")
+    basket = [line("p1", 1, "10.00")]
+    token = shop.customer("ann")
+    # when: 21 offers, or the ID of a customer instead of an offer
+    many = await shop.quote_error(basket, token=token, offers=[coupon] * 21)
+    wrong = await shop.quote_error(basket, token=token, offers=[shop.customers["ann"]])
+    # then
+    assert many["extensions"]["code"] == "INVALID_VALUE"
+    assert [(e["field"], e["code"]) for e in many["extensions"]["userErrors"]] == [
+        (["input", "offers"], "INVALID_VALUE")
+    ]
+    assert wrong["extensions"]["code"] == "BAD_USER_INPUT"
+
+
 async def test_an_assigned_coupon_counts_towards_its_max_uses_across_customers(
     gql: GraphQLClient,
 ) -> None:
