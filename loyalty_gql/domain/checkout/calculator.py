@@ -69,7 +69,8 @@ def price_basket(
             eligible.append(candidate)
         else:
             rejected.append(RejectedOffer(candidate, refusal))
-    if any(_competes(c, rules) for c in eligible):
+    # an exclusive offer asking for the best price is rare: looked for only among exclusive ones
+    if any(_competes(c, rules) for c in eligible if c.terms.exclusive):
         state, applied, punch_rewards = _best_for_customer(lines, state, eligible, rules, rejected)
     else:
         applied, punch_rewards = _combine(state, eligible, rules, rejected)
