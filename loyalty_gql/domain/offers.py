@@ -174,8 +174,6 @@ class OfferTerms:
             problems.append(_invalid("priority", "must be -1000 to 1000"))
         if self.stacking_group is not None and not STACKING_GROUP.match(self.stacking_group):
             problems.append(_invalid("stacking_group", "use letters, digits, _ . - (1-64)"))
-        if self.exclusive and self.stacking_group is not None:
-            problems.append(_invalid("stacking_group", "an exclusive offer stands alone"))
         return problems
 
     def _kind_problems(self, currency: str) -> list[FieldProblem]:

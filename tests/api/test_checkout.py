@@ -429,6 +429,123 @@ async def test_an_exclusive_offer_stands_alone(gql: GraphQLClient) -> None:
     assert _rejected(quote) == [("Ten", None, "NOT_COMBINABLE")]
 
 
+async def test_best_for_the_customer_an_exclusive_coupon_wins_alone_or_loses(
+    gql: GraphQLClient,
+) -> None:
+    # given: a 10% promotion, and an exclusive 20% coupon in the BEST_FOR_CUSTOMER group
+    # "best" (createOffer takes an exclusive offer with a stacking group)
+    shop = await _shop(gql)
+    await shop.stacking("best", "BEST_FOR_CUSTOMER")
+    await shop.offer("PROMOTION", name="Ten", valueType="PERCENT", value="10", priority=10)
+    await shop.offer(
+        "COUPON", name="Twenty", valueType="PERCENT", value="20", couponCode="TWENTY",
+        exclusive=True, stackingGroup="best",
+    )  # fmt: skip
+    basket = [line("p1", 1, "40.00")]
+    # when: the customer enters the coupon
+    wins = await shop.quote(basket, couponCodes=["TWENTY"])
+    recorded = await shop.record("o-1", "ann", lines=basket, couponCodes=["TWENTY"])
+    # then: alone it leaves 32.00, the promotion 36.00: the coupon applies, alone
+    assert _applied(wins) == [("Twenty", "TWENTY", "8.00")]
+    assert [(r["name"], r["reason"], r["message"]) for r in wins["rejectedOffers"]] == [
+        ("Ten", "NOT_COMBINABLE",
+         'best for the customer: exclusive "Twenty" alone costs 32.00 EUR, the others 36.00 EUR'),
+    ]  # fmt: skip
+    assert wins["total"]["amount"] == "32.00"
+    assert recorded["userErrors"] == []
+    assert _applied(recorded["order"]["quote"]) == [("Twenty", "TWENTY", "8.00")]
+    assert recorded["order"]["quote"]["total"]["amount"] == "32.00"
+    # when: 5.00 off joins the promotions, so together they take more
+    await shop.offer("PROMOTION", name="Five off", valueType="FIXED_AMOUNT", value="5")
+    loses = await shop.quote(basket, couponCodes=["TWENTY"])
+    # then: 40.00 - 4.00 - 5.00 = 31.00 against 32.00 alone: the others apply
+    assert _applied(loses) == [("Ten", None, "4.00"), ("Five off", None, "5.00")]
+    assert [(r["name"], r["reason"], r["message"]) for r in loses["rejectedOffers"]] == [
+        ("Twenty", "NOT_COMBINABLE",
+         'best for the customer: "Ten" + "Five off" together cost 31.00 EUR,'
+         " this offer alone 32.00 EUR"),
+    ]  # fmt: skip
+    assert loses["total"]["amount"] == "31.00"
+
+
+async def test_an_assigned_coupon_without_a_code_applies_by_its_id_for_its_customer_only(
+    gql: GraphQLClient,
+) -> None:
+    # given: a 5.00-off coupon without a code, once per customer, assigned to ann only
+    shop = await _shop(gql)
+    coupon = await shop.offer(
+        "COUPON", name="Welcome", valueType="FIXED_AMOUNT", value="5", maxUsesPerCustomer=1
+    )
+    await shop.assign(coupon, "ann")
+    basket = [line("p1", 2, "15.00")]
+    # when: ann's storefront, bob's and a guest's price the basket with the coupon's id
+    mine = await shop.quote(basket, token=shop.customer("ann"), offers=[coupon])
+    twice = await shop.quote(basket, token=shop.customer("ann"), offers=[coupon, coupon])
+    bobs = await shop.quote(basket, token=shop.customer("bob"), offers=[coupon])
+    guest = await shop.quote(basket, offers=[coupon])
+    # when: the shop records ann's order with it, and then another one
+    first = await shop.record("o-1", "ann", lines=basket, offers=[coupon])
+    second = await shop.record("o-2", "ann", lines=basket, offers=[coupon])
+    for_bob = await shop.record("o-3", "bob", lines=basket, offers=[coupon])
+    # then: ann pays 30.00 - 5.00 = 25.00 once; bob and a guest are refused it
+    assert _applied(mine) == [("Welcome", None, "5.00")]
+    assert [a["origin"] for a in mine["appliedOffers"]] == ["ASSIGNED"]
+    assert mine["total"]["amount"] == "25.00"
+    assert _applied(twice) == [("Welcome", None, "5.00")]
+    assert _rejected(twice) == [("Welcome", None, "DUPLICATE")]
+    for quote, who in ((bobs, "you"), (guest, "a guest (sign in)")):
+        assert quote["appliedOffers"] == []
+        assert [(r["reason"], r["message"]) for r in quote["rejectedOffers"]] == [
+            ("NOT_ASSIGNED", f"this offer is not assigned to {who}")
+        ]
+        assert quote["total"]["amount"] == "30.00"
+    assert first["userErrors"] == []
+    assert _applied(first["order"]["quote"]) == [("Welcome", None, "5.00")]
+    assert first["order"]["quote"]["total"]["amount"] == "25.00"
+    assert second["userErrors"] == []
+    assert second["order"]["quote"]["appliedOffers"] == []
+    assert _rejected(second["order"]["quote"]) == [("Welcome", None, "LIMIT_REACHED")]
+    assert second["order"]["quote"]["total"]["amount"] == "30.00"
+    assert _rejected(for_bob["order"]["quote"]) == [("assigned offer", None, "NOT_ASSIGNED")]
+    assert for_bob["order"]["quote"]["total"]["amount"] == "30.00"
+
+
+async def test_bad_assigned_offer_ids_are_top_level_errors(gql: GraphQLClient) -> None:
+    # given: a coupon assigned to ann
+    shop = await _shop(gql)
+    coupon = await shop.offer("COUPON", name="Welcome", valueType="FIXED_AMOUNT", value="5")
+    await shop.assign(coupon, "ann")
+    basket = [line("p1", 1, "10.00")]
+    token = shop.customer("ann")
+    # when: 21 offers, or the ID of a customer instead of an offer
+    many = await shop.quote_error(basket, token=token, offers=[coupon] * 21)
+    wrong = await shop.quote_error(basket, token=token, offers=[shop.customers["ann"]])
+    # then
+    assert many["extensions"]["code"] == "INVALID_VALUE"
+    assert [(e["field"], e["code"]) for e in many["extensions"]["userErrors"]] == [
+        (["input", "offers"], "INVALID_VALUE")
+    ]
+    assert wrong["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_an_assigned_coupon_counts_towards_its_max_uses_across_customers(
+    gql: GraphQLClient,
+) -> None:
+    # given: a 10% coupon without a code, 1 use in all, assigned to ann and bob
+    shop = await _shop(gql)
+    coupon = await shop.offer("COUPON", name="Once", valueType="PERCENT", value="10", maxUses=1)
+    await shop.assign(coupon, "ann", "bob")
+    basket = [line("p1", 1, "42.50")]
+    # when: ann's order uses it, then bob asks for it
+    ann = await shop.record("o-1", "ann", lines=basket, offers=[coupon])
+    bob = await shop.quote(basket, token=shop.customer("bob"), offers=[coupon])
+    # then: 10% of 42.50 = 4.25 for ann; bob finds it used up
+    assert _applied(ann["order"]["quote"]) == [("Once", None, "4.25")]
+    assert ann["order"]["quote"]["total"]["amount"] == "38.25"
+    assert _rejected(bob) == [("Once", None, "LIMIT_REACHED")]
+    assert bob["total"]["amount"] == "42.50"
+
+
 async def test_offer_changes_reach_the_next_checkout(gql: GraphQLClient) -> None:
     # given: a promotion the index already knows
     shop = await _shop(gql)

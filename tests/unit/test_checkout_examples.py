@@ -60,6 +60,7 @@ KIND_OF = {
     Origin.PUNCHCARD: OfferKind.PUNCHCARD,
     Origin.COUPON_CODE: OfferKind.COUPON,
     Origin.VOUCHER: OfferKind.REWARD,
+    Origin.ASSIGNED: OfferKind.COUPON,
 }
 
 MEMBER = Shopper(groups=frozenset({"newsletter"}), tier_id=1, available_points=800)
@@ -216,6 +217,7 @@ class Example:
     points: int
     applied: Mapping[str, int] = field(default_factory=dict)  # key -> amount taken off
     rejected: Mapping[str, Reason] = field(default_factory=dict)
+    messages: Mapping[str, str] = field(default_factory=dict)  # key -> rejection message
     cuts: Mapping[str, Mapping[str, int]] | None = None  # line id -> key -> amount, if given
     member: Mapping[str, int] = field(default_factory=dict)  # line id -> member discount
     punches: Mapping[str, Punch] = field(default_factory=dict)
@@ -552,6 +554,153 @@ EXAMPLES = [
     ),
     pytest.param(
         Example(
+            lines=(item("tv", 10000),),
+            candidates=(
+                offer("code:7", FIXED, "5.00", origin=Origin.COUPON_CODE),
+                offer("assigned:7", FIXED, "5.00", origin=Origin.ASSIGNED),
+            ),
+            # coupon 7 entered by its code and chosen as assigned is one coupon: 5.00 once
+            finals={"tv": 9500},
+            total=9500,
+            applied={"code:7": 500},
+            rejected={"assigned:7": Reason.DUPLICATE},
+            points=950,
+        ),
+        id="assigned-coupon-and-its-code-are-one-coupon",
+    ),
+    # == best for the customer with an exclusive offer (its group's rule: BEST_FOR_CUSTOMER)
+    pytest.param(
+        Example(
+            lines=(item("tv", 10000),),
+            candidates=(
+                offer("offer:2", PERCENT, "10", priority=10),
+                offer(
+                    "offer:1",
+                    PERCENT,
+                    "20",
+                    origin=Origin.COUPON_CODE,
+                    exclusive=True,
+                    stacking_group="best",
+                ),
+            ),
+            rules=rules(groups={"best": (BEST, DISCOUNTED)}),
+            # the others together: 10% of 100.00 = 10.00 -> 90.00; the exclusive coupon
+            # alone: 20% = 20.00 -> 80.00. 80.00 < 90.00: the coupon wins, alone
+            finals={"tv": 8000},
+            total=8000,
+            applied={"offer:1": 2000},
+            rejected={"offer:2": NOT_COMBINABLE},
+            messages={
+                "offer:2": 'best for the customer: exclusive "offer:1" alone costs'
+                " 80.00 EUR, the others 90.00 EUR"
+            },
+            points=800,
+        ),
+        id="best-for-customer-exclusive-coupon-wins",
+    ),
+    pytest.param(
+        Example(
+            lines=(item("tv", 10000),),
+            candidates=(
+                offer("offer:2", PERCENT, "10", priority=10),
+                offer("offer:3", FIXED, "15.00"),
+                offer(
+                    "offer:1",
+                    PERCENT,
+                    "20",
+                    origin=Origin.COUPON_CODE,
+                    exclusive=True,
+                    stacking_group="best",
+                ),
+            ),
+            rules=rules(groups={"best": (BEST, DISCOUNTED)}),
+            # the others together: 10.00, then 15.00 off the 90.00 left -> 75.00; the
+            # exclusive coupon alone: 80.00. 75.00 < 80.00: the others win
+            finals={"tv": 7500},
+            total=7500,
+            applied={"offer:2": 1000, "offer:3": 1500},
+            rejected={"offer:1": NOT_COMBINABLE},
+            messages={
+                "offer:1": 'best for the customer: "offer:2" + "offer:3" together cost'
+                " 75.00 EUR, this offer alone 80.00 EUR"
+            },
+            points=750,
+        ),
+        id="best-for-customer-exclusive-coupon-loses-to-the-combination",
+    ),
+    pytest.param(
+        Example(
+            lines=(item("tv", 10000),),
+            candidates=(
+                offer("offer:2", PERCENT, "10"),
+                offer(
+                    "offer:1",
+                    PERCENT,
+                    "10",
+                    origin=Origin.COUPON_CODE,
+                    exclusive=True,
+                    stacking_group="best",
+                ),
+            ),
+            rules=rules(groups={"best": (BEST, DISCOUNTED)}),
+            # 90.00 either way: a tie goes to the others (the coupon keeps its use)
+            finals={"tv": 9000},
+            total=9000,
+            applied={"offer:2": 1000},
+            rejected={"offer:1": NOT_COMBINABLE},
+            messages={
+                "offer:1": 'best for the customer: "offer:2" together cost 90.00 EUR,'
+                " this offer alone 90.00 EUR"
+            },
+            points=900,
+        ),
+        id="best-for-customer-tie-goes-to-the-others",
+    ),
+    pytest.param(
+        Example(
+            lines=(item("tv", 10000),),
+            candidates=(
+                offer("offer:2", PERCENT, "10", priority=10),
+                offer("offer:1", PERCENT, "20", exclusive=True, stacking_group="best"),
+                offer("offer:4", FIXED, "25.00", exclusive=True, stacking_group="best"),
+            ),
+            rules=rules(groups={"best": (BEST, DISCOUNTED)}),
+            # the others: 90.00; offer:1 alone 80.00; offer:4 alone 75.00: offer:4 wins
+            finals={"tv": 7500},
+            total=7500,
+            applied={"offer:4": 2500},
+            rejected={"offer:1": NOT_COMBINABLE, "offer:2": NOT_COMBINABLE},
+            messages={
+                "offer:1": 'best for the customer: exclusive "offer:4" alone costs'
+                " 75.00 EUR, this offer alone 80.00 EUR",
+                "offer:2": 'best for the customer: exclusive "offer:4" alone costs'
+                " 75.00 EUR, the others 90.00 EUR",
+            },
+            points=750,
+        ),
+        id="best-for-customer-two-exclusive-offers-compete",
+    ),
+    pytest.param(
+        Example(
+            lines=(item("tv", 10000),),
+            candidates=(
+                offer("offer:2", PERCENT, "10", priority=10),
+                offer("offer:1", PERCENT, "20", exclusive=True, stacking_group="g1"),
+            ),
+            rules=rules(groups={"g1": (STACK, DISCOUNTED)}),
+            # a group of another mode does not ask for the best price: rule 4 as before,
+            # the 10% applied first and the exclusive 20% cannot join
+            finals={"tv": 9000},
+            total=9000,
+            applied={"offer:2": 1000},
+            rejected={"offer:1": NOT_COMBINABLE},
+            messages={"offer:1": "an exclusive offer stands alone"},
+            points=900,
+        ),
+        id="exclusive-in-a-stack-group-stands-alone-as-before",
+    ),
+    pytest.param(
+        Example(
             lines=(item("a", 1200), item("b", 800)),
             candidates=(
                 voucher("voucher:12", "50.00"),
@@ -786,6 +935,8 @@ def test_worked_example(example: Example) -> None:
     assert quote.subtotal == sum(line.amount for line in example.lines)
     assert {a.candidate.key: a.amount for a in quote.applied} == example.applied
     assert {r.candidate.key: r.refusal.reason for r in quote.rejected} == example.rejected
+    messages = {r.candidate.key: r.refusal.message for r in quote.rejected}
+    assert {k: messages[k] for k in example.messages} == example.messages
     assert quote.points == example.points
     assert {q.line.line_id: q.member_discount for q in quote.lines} == {
         line.line_id: example.member.get(line.line_id, 0) for line in example.lines

@@ -8,7 +8,7 @@ windows, limits and punchcards; random group rules, shoppers and points payments
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -61,6 +61,7 @@ KIND_OF = {
     Origin.PUNCHCARD: OfferKind.PUNCHCARD,
     Origin.COUPON_CODE: OfferKind.COUPON,
     Origin.VOUCHER: OfferKind.REWARD,
+    Origin.ASSIGNED: OfferKind.COUPON,
 }
 
 
@@ -159,7 +160,7 @@ def offer_terms(draw: st.DrawFn, origin: Origin, lines: tuple[BasketLine, ...]) 
         tier_ids=draw(st.sampled_from([(), (), (2,)])),
         priority=draw(st.integers(-5, 5)),
         exclusive=exclusive,
-        stacking_group=None if exclusive else draw(st.sampled_from(GROUPS)),
+        stacking_group=draw(st.sampled_from(GROUPS)),  # an exclusive one too
         punches_required=draw(st.integers(2, 5)) if punchcard else None,
         punch_minimum_quantity=draw(st.integers(1, 3)) if punchcard else 1,
     )
@@ -171,7 +172,7 @@ def offer_terms(draw: st.DrawFn, origin: Origin, lines: tuple[BasketLine, ...]) 
             minimum_order_value=terms.minimum_order_value,
             expires_at=valid_until,
         )
-    terms.check("EUR")  # only coherent terms: e.g. never exclusive with a group
+    terms.check("EUR")  # only coherent terms
     return terms
 
 
@@ -184,6 +185,10 @@ def candidate_offers(draw: st.DrawFn, lines: tuple[BasketLine, ...]) -> tuple[Ca
         if origin is Origin.COUPON_CODE:
             refusal = draw(
                 st.sampled_from([None, None, None, Refusal(Reason.UNKNOWN_CODE, "no such code")])
+            )
+        elif origin is Origin.ASSIGNED:
+            refusal = draw(
+                st.sampled_from([None, None, None, Refusal(Reason.NOT_ASSIGNED, "not yours")])
             )
         candidates.append(
             Candidate(
@@ -350,6 +355,40 @@ def test_points_and_the_outcome_of_each_offer(scenario: Scenario) -> None:
     for r in quote.rejected:
         if r.candidate.key in waiting:
             assert r.refusal.reason not in {Reason.NOT_COMBINABLE, Reason.NO_MATCHING_ITEMS}
+
+
+def competes(candidate: Candidate, rules: CheckoutRules) -> bool:
+    """An exclusive offer whose group's rule is BEST_FOR_CUSTOMER."""
+    group = candidate.terms.stacking_group
+    rule = None if group is None else rules.groups.get(group)
+    return (
+        candidate.terms.exclusive
+        and rule is not None
+        and rule.mode is StackingMode.BEST_FOR_CUSTOMER
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios())
+def test_an_exclusive_offer_competing_for_the_best_price_never_costs_more(
+    scenario: Scenario,
+) -> None:
+    # given: the basket without points payment (whose whole points make totals uneven)
+    scenario = replace(scenario, pay_points=0)
+    competing = {c.key for c in scenario.candidates if competes(c, scenario.rules)}
+    # when: priced with and without the competing exclusive offers
+    quote = scenario.price()
+    without = scenario.price(
+        candidates=tuple(c for c in scenario.candidates if c.key not in competing)
+    )
+    # then: the customer never pays more with them, and one that applies is alone
+    assert quote.total <= without.total
+    applied = [a.candidate.key for a in quote.applied]
+    if set(applied) & competing:
+        assert len(applied) == 1
+    else:
+        assert quote.total == without.total
+        assert applied == [a.candidate.key for a in without.applied]
 
 
 # Found by this test: a card holding more punches than it needs (its offer was changed

@@ -67,8 +67,20 @@ class OfferTermsInput:
         default_factory=list, description="Limit to these tiers."
     )
     priority: int = strawberry.field(default=0, description="Higher applies first (-1000-1000).")
-    exclusive: bool = strawberry.field(default=False, description="Stands alone at checkout.")
-    stacking_group: str | None = strawberry.field(default=None, description="Combination group.")
+    exclusive: bool = strawberry.field(
+        default=False,
+        description=(
+            "Stands alone at checkout; in a BEST_FOR_CUSTOMER stacking group it competes alone"
+            " against the other offers together, and the lower total wins."
+        ),
+    )
+    stacking_group: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Combination group; an exclusive offer's group counts only when its mode is"
+            " BEST_FOR_CUSTOMER."
+        ),
+    )
     punches_required: int | None = strawberry.field(
         default=None, description="Punchcards: punches to complete the card (2-100)."
     )

@@ -46,7 +46,11 @@ class MyOffer:
         description="Why not, in words.", metadata=WITHIN_PARENT
     )
     assigned: bool = strawberry.field(
-        description="Whether the shop gave the offer to the customer.", metadata=WITHIN_PARENT
+        description=(
+            "Whether the shop gave the offer to the customer; an assigned coupon applies at"
+            " checkout and recordOrder by its ID (offers), with or without a code."
+        ),
+        metadata=WITHIN_PARENT,
     )
     punches: int | None = strawberry.field(
         description="Punches so far, for an assigned punchcard.", metadata=WITHIN_PARENT

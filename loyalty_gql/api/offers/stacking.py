@@ -29,7 +29,11 @@ class StackingGroup:
         description="The name offers give in stackingGroup.", metadata=WITHIN_PARENT
     )
     mode: StackingMode = strawberry.field(
-        description="STACK, BEST_FOR_CUSTOMER or FIRST_BY_PRIORITY.", metadata=WITHIN_PARENT
+        description=(
+            "STACK, BEST_FOR_CUSTOMER or FIRST_BY_PRIORITY; an exclusive offer of a"
+            " BEST_FOR_CUSTOMER group competes alone against the other offers together."
+        ),
+        metadata=WITHIN_PARENT,
     )
     price_base: PriceBase = strawberry.field(
         description="Whether the group's offers compute on original or discounted prices.",

@@ -64,8 +64,14 @@ class Offer(Node):
     minimum_order_value: Money = _see("Smallest order the offer applies to.")
     customer_groups: list[str] = _see("Customer groups it is limited to; empty is everyone.")
     priority: int = _see("Higher applies first at checkout.")
-    exclusive: bool = _see("Whether the offer stands alone at checkout.")
-    stacking_group: str | None = _see("Offers in one group combine by the group's mode.")
+    exclusive: bool = _see(
+        "Whether the offer stands alone at checkout; in a BEST_FOR_CUSTOMER stacking group it"
+        " competes alone against the other offers together, and the lower total wins."
+    )
+    stacking_group: str | None = _see(
+        "Offers in one group combine by the group's mode; an exclusive offer's group counts"
+        " only when its mode is BEST_FOR_CUSTOMER."
+    )
     punches_required: int | None = _see("Punches that complete a punchcard.")
     punch_minimum_quantity: int = _see("Items a purchase needs to punch.")
     membership_fee_points: int | None = _see("A clubcard's fee in points.")

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import strawberry
 
+from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.resolving import (
     AppInfo,
 )
@@ -16,6 +17,12 @@ from loyalty_gql.services.checkout import Basket
 
 SITE_ID = "Global ID of the site."
 ORDER_ID = "The shop's order id (1-128 characters), unique per site."
+ASSIGNED_OFFERS = (
+    "Global IDs of coupons assigned to the customer (assignOffer), to apply without a code "
+    "(up to 20): each applies as an entered coupon code would, within its maxUses and "
+    "maxUsesPerCustomer, and recordOrder counts its use; one not assigned to this customer "
+    "is rejected with NOT_ASSIGNED."
+)
 
 
 @strawberry.input(description="One line of a basket.")
@@ -59,6 +66,9 @@ class CheckoutInput:
     pay_with_points: int = strawberry.field(
         default=0, description="Points to pay with, at the site's point value."
     )
+    offers: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description=ASSIGNED_OFFERS
+    )
 
 
 @strawberry.input(description="An order to record: the basket the customer bought.")
@@ -78,6 +88,9 @@ class RecordOrderInput:
         default_factory=list, description="Codes of the customer's vouchers used."
     )
     pay_with_points: int = strawberry.field(default=0, description="Points paid with.")
+    offers: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description=ASSIGNED_OFFERS
+    )
 
 
 async def basket_of(info: AppInfo, site_pk: int, data: CheckoutInput | RecordOrderInput) -> Basket:
@@ -111,7 +124,11 @@ async def basket_of(info: AppInfo, site_pk: int, data: CheckoutInput | RecordOrd
     if problems:
         raise DomainError(problems)
     basket = Basket(
-        tuple(parsed), tuple(data.coupon_codes), tuple(data.vouchers), data.pay_with_points
+        tuple(parsed),
+        tuple(data.coupon_codes),
+        tuple(data.vouchers),
+        data.pay_with_points,
+        tuple(parse_id(offer_id, "Offer") for offer_id in data.offers),
     )
     basket.check()
     return basket

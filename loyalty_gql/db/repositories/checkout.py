@@ -59,7 +59,7 @@ async def stacking_group_rows(session: Session, site_id: int) -> list[StackingGr
 async def held_assignments(
     session: Session, customer_id: int, offer_ids: Sequence[int]
 ) -> dict[int, OfferAssignmentRow]:
-    """The customer's assignments to ``offer_ids`` (club and punch cards), by offer id."""
+    """The customer's assignments to ``offer_ids`` (cards, assigned coupons), by offer id."""
     rows = await session.scalars(
         select(OfferAssignmentRow).where(
             OfferAssignmentRow.customer_id == customer_id,

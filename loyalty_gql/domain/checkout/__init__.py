@@ -19,7 +19,15 @@ Combination rules, in order:
    An offer without a group stacks on what is left.
 4. An exclusive offer stands alone: it applies only if nothing applied before
    it, and then nothing after it applies.
-5. No line goes below zero; an offer counts as used only if it took off more
+5. Best for the customer with an exclusive offer: an exclusive offer whose
+   stacking group's rule is BEST_FOR_CUSTOMER does not stand in the order of
+   rule 4; it competes. The basket is priced once with all the other eligible
+   offers by rules 2-4 ("the others"), and once with each such exclusive offer
+   alone; the lowest total wins (ties: the others, then the first exclusive
+   offer in the order of rule 2). The losers are NOT_COMBINABLE with a message
+   naming the winner. Such an exclusive offer's group name has no other effect;
+   in a group of another mode (or without a rule) it follows rule 4.
+6. No line goes below zero; an offer counts as used only if it took off more
    than zero.
 
 Points: (amount paid on lines that earn points) x earn rate x tier multiplier,

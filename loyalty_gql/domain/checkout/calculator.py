@@ -4,7 +4,7 @@ combination rules are in the package's docstring."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
@@ -47,7 +47,7 @@ def price_basket(
     subtotal = state.subtotal
     candidates = list(candidates)
     by_rank = attrgetter("rank")
-    coupons = [c.offer_id for c in candidates if c.origin is Origin.COUPON_CODE]
+    coupons = [c.offer_id for c in candidates if c.origin in CHOSEN_COUPONS]
     keys = {c.key for c in candidates}
     if len(keys) == len(candidates) and len(set(coupons)) == len(coupons):
         ordered = sorted(candidates, key=by_rank)
@@ -69,7 +69,11 @@ def price_basket(
             eligible.append(candidate)
         else:
             rejected.append(RejectedOffer(candidate, refusal))
-    applied, punch_rewards = _combine(state, eligible, rules, rejected)
+    # an exclusive offer asking for the best price is rare: looked for only among exclusive ones
+    if any(_competes(c, rules) for c in eligible if c.terms.exclusive):
+        state, applied, punch_rewards = _best_for_customer(lines, state, eligible, rules, rejected)
+    else:
+        applied, punch_rewards = _combine(state, eligible, rules, rejected)
     payment = pay_with_points(state, shopper, rules, pay_points)
     eligible_keys = {c.key for c in eligible}
     punchcards = tuple(
@@ -159,6 +163,77 @@ def _combine(  # noqa: PLR0912 - the hot path is inlined on purpose
     return applied, punch_rewards
 
 
+def _competes(candidate: Candidate, rules: CheckoutRules) -> bool:
+    """An exclusive offer whose stacking group asks for the best price for the customer:
+    it competes alone against the others instead of standing in the order."""
+    terms = candidate.terms
+    if not terms.exclusive or terms.stacking_group is None:
+        return False
+    rule = rules.groups.get(terms.stacking_group)
+    return rule is not None and rule.mode is StackingMode.BEST_FOR_CUSTOMER
+
+
+def _best_for_customer(
+    lines: Sequence[BasketLine],
+    state: BasketState,
+    eligible: list[Candidate],
+    rules: CheckoutRules,
+    rejected: list[RejectedOffer],
+) -> tuple[BasketState, list[AppliedOffer], dict[str, tuple[str, int]]]:
+    """Price the basket once with the others (every eligible candidate that does not
+    compete) by the usual rules, and once with each competing exclusive offer alone;
+    the lowest total wins, ties going to the others' combination and then to the first
+    exclusive offer in the order. The losers are NOT_COMBINABLE, their message naming
+    the winner. Returns the winner's basket, applied offers and punch rewards."""
+    competing = [c for c in eligible if _competes(c, rules)]
+    others = [c for c in eligible if not _competes(c, rules)]
+    trials: list[_Trial] = []
+    for alone in (None, *competing):
+        trial_state = BasketState(lines, state.exponent)
+        trial_rejected: list[RejectedOffer] = []
+        members = others if alone is None else [alone]
+        applied, rewards = _combine(trial_state, members, rules, trial_rejected)
+        trials.append(_Trial(alone, trial_state, applied, rewards, trial_rejected))
+    best = min(trials, key=lambda t: t.state.total_left)  # the first of equals
+    currency = rules.settings.currency
+
+    def money(amount: int) -> str:
+        return f"{Decimal(amount).scaleb(-state.exponent)} {currency}"
+
+    if best.alone is None:
+        rejected += best.rejected
+        names = " + ".join(f'"{a.candidate.terms.name}"' for a in best.applied)
+        winner = f"{names} together cost {money(best.state.total_left)}"
+    else:
+        winner = f'exclusive "{best.alone.terms.name}" alone costs {money(best.state.total_left)}'
+        others_cost = money(trials[0].state.total_left)
+        why = Refusal(
+            Reason.NOT_COMBINABLE, f"best for the customer: {winner}, the others {others_cost}"
+        )
+        rejected += [RejectedOffer(c, why) for c in others if not waiting_card(c)]
+    for trial in trials[1:]:
+        if trial is best or trial.alone is None:
+            continue
+        if not trial.applied:  # it takes nothing off even alone: its own reason
+            rejected += trial.rejected
+            continue
+        text = f"best for the customer: {winner}, this offer alone {money(trial.state.total_left)}"
+        rejected.append(RejectedOffer(trial.alone, Refusal(Reason.NOT_COMBINABLE, text)))
+    return best.state, best.applied, best.rewards
+
+
+@dataclass(slots=True)
+class _Trial:
+    """One way of pricing the basket: the others together (alone is None) or one
+    competing exclusive offer alone."""
+
+    alone: Candidate | None
+    state: BasketState
+    applied: list[AppliedOffer]
+    rewards: dict[str, tuple[str, int]]
+    rejected: list[RejectedOffer]
+
+
 def _nothing_left(state: BasketState, candidate: Candidate, group_name: str | None) -> bool:
     """Whether nothing is left for the candidate (or its group) to take off: the basket
     is paid in full, or (the common case with many offers) a lone offer's lines are."""
@@ -173,18 +248,20 @@ def _unique(candidates: Iterable[Candidate], state: BasketState) -> list[Candida
     seen: dict[str, Candidate] = {}
     coupons: set[int] = set()
     for candidate in candidates:
-        same_coupon = candidate.origin is Origin.COUPON_CODE and candidate.offer_id in coupons
+        same_coupon = candidate.origin in CHOSEN_COUPONS and candidate.offer_id in coupons
         if candidate.key in seen or same_coupon:
             state.duplicates.append(
                 RejectedOffer(candidate, Refusal(Reason.DUPLICATE, "given more than once"))
             )
             continue
         seen[candidate.key] = candidate
-        if candidate.origin is Origin.COUPON_CODE and candidate.offer_id is not None:
+        if candidate.origin in CHOSEN_COUPONS and candidate.offer_id is not None:
             coupons.add(candidate.offer_id)
     return list(seen.values())
 
 
+# a coupon entered by code and the same coupon chosen as assigned are one coupon
+CHOSEN_COUPONS = (Origin.COUPON_CODE, Origin.ASSIGNED)
 NOTHING_LEFT = Refusal(Reason.NO_MATCHING_ITEMS, "nothing in the basket is left for this offer")
 STANDS_ALONE = Refusal(Reason.NOT_COMBINABLE, "an exclusive offer stands alone")
 

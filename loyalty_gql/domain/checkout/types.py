@@ -52,6 +52,7 @@ class Origin(Enum):
     PUNCHCARD = "PUNCHCARD"
     COUPON_CODE = "COUPON_CODE"
     VOUCHER = "VOUCHER"
+    ASSIGNED = "ASSIGNED"  # a coupon the shop assigned to the customer, chosen by its id
 
 
 # keyed by the member's plain _value_ string: hashing an Enum member or reading .value
@@ -73,6 +74,7 @@ class Reason(Enum):
     ALREADY_USED = "ALREADY_USED"
     NOT_AVAILABLE = "NOT_AVAILABLE"
     DUPLICATE = "DUPLICATE"
+    NOT_ASSIGNED = "NOT_ASSIGNED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,7 @@ class Shopper:
 class Candidate:
     """An offer that may apply: automatic (promotion, clubcard, punchcard) or chosen.
 
-    ``key`` is unique per basket ("offer:7", "voucher:12", "code:SUMMER").
+    ``key`` is unique per basket ("offer:7", "voucher:12", "code:SUMMER", "assigned:7").
     ``uses`` and ``customer_uses`` are the counts before this order;
     ``counts_use`` is false for vouchers, whose use was counted when bought.
     ``refusal`` is a reason decided before the calculator (unknown code...).

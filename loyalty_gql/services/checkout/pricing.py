@@ -22,6 +22,7 @@ from loyalty_gql.db.repositories.offers.catalog import offers_by_ids, terms_of
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import (
+    MAX_CODES,
     BasketLine,
     Candidate,
     CheckoutRules,
@@ -55,6 +56,7 @@ class Basket:
     coupon_codes: tuple[str, ...] = ()
     voucher_codes: tuple[str, ...] = ()
     pay_points: int = 0
+    offer_ids: tuple[int, ...] = ()  # coupons assigned to the customer, chosen by id
 
     def check(self) -> None:
         """Refuse a basket that cannot be priced (the calculator's checks and the codes')."""
@@ -65,6 +67,10 @@ class Basket:
                 problems.append(
                     FieldProblem((name,), ErrorCode.INVALID_VALUE, "up to 20 codes of 1-40 chars")
                 )
+        if len(self.offer_ids) > MAX_CODES:
+            problems.append(
+                FieldProblem(("offers",), ErrorCode.INVALID_VALUE, f"up to {MAX_CODES} offers")
+            )
         if not 0 <= self.pay_points <= MAX_POINTS_PAYMENT:
             problems.append(
                 FieldProblem(("pay_with_points",), ErrorCode.INVALID_VALUE, "must be 0 or more")
@@ -74,7 +80,9 @@ class Basket:
 
     def request(self) -> dict[str, Any]:
         """The basket as plain data (for fingerprints of retries). Orders store the
-        fingerprint, so these keys keep their spelling (``payPoints`` too)."""
+        fingerprint, so these keys keep their spelling (``payPoints`` too), and
+        ``offers`` is there only when some are chosen."""
+        offers = {"offers": sorted(self.offer_ids)} if self.offer_ids else {}
         return {
             "lines": [
                 [ln.line_id, ln.product_id, ln.category, ln.quantity, ln.unit_price,
@@ -84,6 +92,7 @@ class Basket:
             "coupons": sorted(_code(c) for c in self.coupon_codes),
             "vouchers": sorted(_code(c) for c in self.voucher_codes),
             "payPoints": self.pay_points,
+            **offers,
         }  # fmt: skip
 
 
@@ -144,14 +153,17 @@ async def price(
         automatic, assignments = await _automatic(session, offers.index, basket, customer, now)
         code_candidates, codes = await _coupon_codes(session, site, customer, basket)
         voucher_candidates, vouchers = await _vouchers(session, site, customer, basket)
+        assigned = await _assigned_coupons(session, site, customer, basket)
         if lock:
             # Lock what the order will change, always offers, then codes, then vouchers,
             # each in id order (cancelling releases in the same order), and read the
             # codes and vouchers again under their locks.
-            await _lock_rows(session, [*automatic, *code_candidates, *voucher_candidates])
+            await _lock_rows(
+                session, [*automatic, *code_candidates, *voucher_candidates, *assigned]
+            )
             code_candidates, codes = await _coupon_codes(session, site, customer, basket)
             voucher_candidates, vouchers = await _vouchers(session, site, customer, basket)
-        candidates = [*automatic, *code_candidates, *voucher_candidates]
+        candidates = [*automatic, *code_candidates, *voucher_candidates, *assigned]
         candidates = await _with_counts(session, candidates, customer)
     else:
         off = Refusal(Reason.NOT_AVAILABLE, "the loyalty program of this site is switched off")
@@ -161,6 +173,10 @@ async def price(
         ] + [
             _refused(f"voucher:{_code(c)}", Origin.VOUCHER, _code(c), off)
             for c in basket.voucher_codes
+        ]
+        candidates += [
+            _refused(f"assigned:{i}", Origin.ASSIGNED, None, off, name=ASSIGNED_NAME)
+            for i in basket.offer_ids
         ]
     rules = CheckoutRules(settings, groups, point_value=settings.point_value)
     quote = price_basket(
@@ -283,6 +299,47 @@ async def _vouchers(
     return candidates, {row.id: row for row in rows.values()}
 
 
+ASSIGNED_NAME = "assigned offer"
+
+
+async def _assigned_coupons(
+    session: Session, site: SiteRow, customer: CustomerRow | None, basket: Basket
+) -> list[Candidate]:
+    """The coupons chosen by id: each must be assigned to the customer (assignOffer); it
+    then applies as a coupon entered by code would, within its limits."""
+    wanted = list(basket.offer_ids)
+    if not wanted:
+        return []
+    unique = sorted(set(wanted))
+    offers = await offers_by_ids(session, unique)
+    held = (
+        await checkout_repo.held_assignments(session, customer.id, unique)
+        if customer is not None
+        else {}
+    )
+    candidates = []
+    for offer_id in wanted:
+        key = f"assigned:{offer_id}"
+        offer = offers.get(offer_id)
+        if offer is None or offer.site_id != site.id or offer_id not in held:
+            # another customer's offer is as unknown as a made-up id
+            who = "you" if customer is not None else "a guest (sign in)"
+            unknown = Refusal(Reason.NOT_ASSIGNED, f"this offer is not assigned to {who}")
+            candidates.append(_refused(key, Origin.ASSIGNED, None, unknown, name=ASSIGNED_NAME))
+            continue
+        refusal = None
+        if offer.kind != OfferKind.COUPON.value:
+            refusal = Refusal(Reason.NOT_AVAILABLE, "only an assigned coupon applies by its id")
+        elif offer.status != OfferStatus.PUBLISHED.value:
+            refusal = Refusal(Reason.NOT_AVAILABLE, "this offer is not available")
+        candidates.append(
+            Candidate(
+                key, Origin.ASSIGNED, terms_of(offer, site.currency), offer.id, refusal=refusal
+            )
+        )
+    return candidates
+
+
 async def _lock_rows(session: Session, candidates: list[Candidate]) -> None:
     """Row locks (PostgreSQL) on the offers with usage limits, the single-use codes and
     the vouchers of ``candidates``, in that order and by id, refreshing the rows."""
@@ -330,8 +387,13 @@ async def _with_counts(
     ]
 
 
-def _refused(key: str, origin: Origin, code: str, refusal: Refusal) -> Candidate:
-    placeholder = OfferTerms(kind=OfferKind.COUPON, name=code, value_type=OfferValueType.PERCENT)
+def _refused(
+    key: str, origin: Origin, code: str | None, refusal: Refusal, *, name: str | None = None
+) -> Candidate:
+    """A candidate refused before pricing, named by its code unless ``name`` is given."""
+    placeholder = OfferTerms(
+        kind=OfferKind.COUPON, name=name or code or "", value_type=OfferValueType.PERCENT
+    )
     return Candidate(key, origin, placeholder, code=code, refusal=refusal)
 
 
