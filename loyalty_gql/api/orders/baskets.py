@@ -78,6 +78,22 @@ class RecordOrderInput:
         default_factory=list, description="Codes of the customer's vouchers used."
     )
     pay_with_points: int = strawberry.field(default=0, description="Points paid with.")
+    expected_total: Decimal | None = strawberry.field(
+        default=None,
+        description="The total the customer was quoted and charged. When the order's "
+        "recalculation differs (a voucher used meanwhile, an offer ended), the order is not "
+        "recorded: QUOTE_CHANGED with both totals. Default: not checked.",
+    )
+    expected_points: int | None = strawberry.field(
+        default=None,
+        description="The points the quote said the order earns (its points field); checked "
+        "like expectedTotal. Default: not checked.",
+    )
+    expected_points_paid: int | None = strawberry.field(
+        default=None,
+        description="The points the quote used for payment (pointsPayment.used, 0 without "
+        "one); checked like expectedTotal. Default: not checked.",
+    )
 
 
 async def basket_of(info: AppInfo, site_pk: int, data: CheckoutInput | RecordOrderInput) -> Basket:

@@ -117,6 +117,36 @@ class RejectedOffer:
     message: str = strawberry.field(description="The reason in words.", metadata=WITHIN_PARENT)
 
 
+@strawberry.type(description="A coupon code or voucher asked for that the order did not apply.")
+class NotApplied:
+    """A requested code left out, and why."""
+
+    code: str | None = strawberry.field(
+        description="The code as entered (upper case).", metadata=WITHIN_PARENT
+    )
+    origin: Origin = strawberry.field(description="COUPON_CODE or VOUCHER.", metadata=WITHIN_PARENT)
+    reason: Reason = strawberry.field(description="Why it did not apply.", metadata=WITHIN_PARENT)
+    message: str = strawberry.field(description="The reason in words.", metadata=WITHIN_PARENT)
+
+
+AUTOMATIC = frozenset({Origin.PROMOTION.value, Origin.CLUBCARD.value, Origin.PUNCHCARD.value})
+
+
+def not_applied(doc: dict[str, Any]) -> list[NotApplied]:
+    """What the customer asked for (codes, vouchers) that the quote did not apply; the
+    automatic offers that did not apply are left out (they were not asked for)."""
+    return [
+        NotApplied(
+            code=r["code"],
+            origin=Origin(r["origin"]),
+            reason=Reason(r["reason"]),
+            message=r["message"],
+        )
+        for r in stored_document(doc)["rejected"]
+        if r["origin"] not in AUTOMATIC
+    ]
+
+
 @strawberry.type(description="A punchcard's punches before and after this basket.")
 class PunchcardProgress:
     """Punchcard progress."""
