@@ -1,12 +1,14 @@
-"""Orders: where an order is in its life, and what the shop expects of it when recording it."""
+"""Orders: where an order is in its life, what the shop expects of it when recording it,
+and the share of its points that refunds take back and give back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
-from loyalty_gql.domain.values import Money
+from loyalty_gql.domain.values import Money, PointsRounding
 
 
 class OrderStatus(StrEnum):
@@ -76,3 +78,17 @@ class QuoteExpectation:
 
 def _money(minor: int, currency: str) -> str:
     return f"{Money(minor, currency).amount} {currency}"
+
+
+def refunded_points(
+    points: int, refunded: int, base: int, rounding: PointsRounding, *, in_full: bool
+) -> int:
+    """The points of ``points`` that refunds of ``refunded`` out of ``base`` (money) cover,
+    rounded by the site's points rounding. Cumulative: each refund takes this for all
+    refunds so far less what earlier ones took, so the parts add up to ``points`` exactly
+    and never to a point more or less. All of them once the order is refunded in full."""
+    if in_full or (base > 0 and refunded >= base):
+        return points
+    if base <= 0 or refunded <= 0:
+        return 0
+    return min(points, max(0, rounding.apply(Decimal(points * refunded) / base)))

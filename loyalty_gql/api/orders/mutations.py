@@ -172,8 +172,12 @@ class OrderMutations:
         return _order_payload(row)
 
     @strawberry.mutation(
-        description="Record a refund (lines or an amount) and take back the points in "
-        "proportion. Idempotent on refundId.",
+        description="Record a refund (lines or an amount): the points the order earned are "
+        "taken back and the points it paid with given back, in proportion and cumulatively "
+        "(by the site's points rounding; all of them once the order is refunded in full); "
+        "a voucher it used is active again (until its own expiry) once every line it took "
+        "something off, or the whole order, is refunded; the refunded money no longer counts "
+        "for AMOUNT_SPENT tiers. Idempotent on refundId.",
         permission_classes=[IsStaff],
     )
     async def refund_order(

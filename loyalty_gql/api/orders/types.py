@@ -332,11 +332,17 @@ class Order(Node):
         description="Points the customer paid with.", permission_classes=[CanServeSite]
     )
     points_taken_back: int = strawberry.field(
-        description="Points taken back by refunds and cancellation.",
+        description="Points taken back by refunds (in proportion to the refunded amount that "
+        "earned points, by the site's points rounding, cumulatively) and cancellation.",
         permission_classes=[CanServeSite],
     )
     points_not_recovered: int = strawberry.field(
         description="Points that should have been taken back but were spent already.",
+        permission_classes=[CanServeSite],
+    )
+    points_given_back: int = strawberry.field(
+        description="Points paid with that refunds (in proportion to the points payment on "
+        "what they refunded, by the site's points rounding) and cancellation gave back.",
         permission_classes=[CanServeSite],
     )
     refunded: Money = strawberry.field(
@@ -367,6 +373,7 @@ class Order(Node):
             points_paid=row.points_paid,
             points_taken_back=row.points_taken_back,
             points_not_recovered=row.points_not_recovered,
+            points_given_back=row.points_given_back,
             refunded=Money.of(DomainMoney(row.refunded_minor, row.currency)),
             created_at=row.created_at,
             completed_at=row.completed_at,
