@@ -91,6 +91,22 @@ class RecordOrderInput:
     offers: list[strawberry.ID] = strawberry.field(
         default_factory=list, description=ASSIGNED_OFFERS
     )
+    expected_total: Decimal | None = strawberry.field(
+        default=None,
+        description="The total the customer was quoted and charged. When the order's "
+        "recalculation differs (a voucher used meanwhile, an offer ended), the order is not "
+        "recorded: QUOTE_CHANGED with both totals. Default: not checked.",
+    )
+    expected_points: int | None = strawberry.field(
+        default=None,
+        description="The points the quote said the order earns (its points field); checked "
+        "like expectedTotal. Default: not checked.",
+    )
+    expected_points_paid: int | None = strawberry.field(
+        default=None,
+        description="The points the quote used for payment (pointsPayment.used, 0 without "
+        "one); checked like expectedTotal. Default: not checked.",
+    )
 
 
 async def basket_of(info: AppInfo, site_pk: int, data: CheckoutInput | RecordOrderInput) -> Basket:

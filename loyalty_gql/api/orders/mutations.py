@@ -17,8 +17,11 @@ from loyalty_gql.api.core.resolving import (
     staff_site,
 )
 from loyalty_gql.api.orders.baskets import ORDER_ID, SITE_ID, RecordOrderInput, basket_of
-from loyalty_gql.api.orders.types import Order
+from loyalty_gql.api.orders.types import NotApplied, Order, not_applied
 from loyalty_gql.db.models import OrderRow
+from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.orders import QuoteExpectation
+from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services import orders as order_service
 
 
@@ -65,6 +68,35 @@ class OrderPayload:
     )
 
 
+@strawberry.type(description="Result of recordOrder.")
+class RecordOrderPayload:
+    """The order as recorded, what of the request it left out, or why nothing happened."""
+
+    order: Order | None = strawberry.field(description="The order.", metadata=WITHIN_PARENT)
+    not_applied: list[NotApplied] = strawberry.field(
+        description="The coupon codes and vouchers of the request that the order did not "
+        "apply, with the reason (used meanwhile, expired, not combinable...); the order's "
+        "total is without them. Empty when all applied or nothing was recorded.",
+        metadata=WITHIN_PARENT,
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed.", metadata=PUBLIC
+    )
+
+
+def _expectation(currency: str, data: RecordOrderInput) -> QuoteExpectation:
+    total = None
+    if data.expected_total is not None:
+        try:
+            total = DomainMoney.from_decimal(data.expected_total, currency).minor_units
+        except (ValueError, ArithmeticError):
+            raise DomainError.single(
+                ErrorCode.INVALID_VALUE, f"a {currency} amount with at most its decimal places",
+                "expected_total",
+            ) from None  # fmt: skip
+    return QuoteExpectation(total, data.expected_points, data.expected_points_paid)
+
+
 def _order_payload(row: OrderRow) -> OrderPayload:
     return OrderPayload(order=Order.from_row(row), user_errors=[])
 
@@ -76,14 +108,18 @@ class OrderMutations:
     @strawberry.mutation(
         description="Record an order: the same calculation as checkout, then vouchers and "
         "coupon uses consumed, punches added, points earned (pending until completion when "
-        "the site says so). Idempotent on (site, orderId).",
+        "the site says so). Idempotent on (site, orderId). Send expectedTotal (and "
+        "expectedPoints, expectedPointsPaid) from the quote the customer accepted: when the "
+        "recalculation differs, QUOTE_CHANGED and nothing is recorded. Without them the order "
+        "is recorded as recalculated, and notApplied lists the codes and vouchers it left "
+        "out.",
         permission_classes=[IsStaff],
     )
     async def record_order(
         self,
         info: AppInfo,
         input: Annotated[RecordOrderInput, strawberry.argument(description=INPUT)],
-    ) -> OrderPayload:
+    ) -> RecordOrderPayload:
         """Record an order."""
         ctx = info.context
         site_pk = staff_site(info, input.site_id)
@@ -91,11 +127,16 @@ class OrderMutations:
             parse_id(input.customer_id, "Customer") if input.customer_id is not None else None
         )
         basket = await basket_of(info, site_pk, input)
+        site = await ctx.loaders.site_by_id.load(site_pk)
+        expected = _expectation(site.currency, input) if site is not None else None
         row = await order_service.record_order(
             ctx.db, site_id=site_pk, order_id=input.order_id, customer_id=customer_pk,
             basket=basket, retry=retry_of(info, None), actor=ctx.actor, clock=ctx.clock,
+            expected=expected,
         )  # fmt: skip
-        return _order_payload(row)
+        return RecordOrderPayload(
+            order=Order.from_row(row), not_applied=not_applied(row.quote), user_errors=[]
+        )
 
     @strawberry.mutation(
         description="Complete an order: its pending points become available. Idempotent.",
@@ -131,8 +172,12 @@ class OrderMutations:
         return _order_payload(row)
 
     @strawberry.mutation(
-        description="Record a refund (lines or an amount) and take back the points in "
-        "proportion. Idempotent on refundId.",
+        description="Record a refund (lines or an amount): the points the order earned are "
+        "taken back and the points it paid with given back, in proportion and cumulatively "
+        "(by the site's points rounding; all of them once the order is refunded in full); "
+        "a voucher it used is active again (until its own expiry) once every line it took "
+        "something off, or the whole order, is refunded; the refunded money no longer counts "
+        "for AMOUNT_SPENT tiers. Idempotent on refundId.",
         permission_classes=[IsStaff],
     )
     async def refund_order(

@@ -117,6 +117,36 @@ class RejectedOffer:
     message: str = strawberry.field(description="The reason in words.", metadata=WITHIN_PARENT)
 
 
+@strawberry.type(description="A coupon code or voucher asked for that the order did not apply.")
+class NotApplied:
+    """A requested code left out, and why."""
+
+    code: str | None = strawberry.field(
+        description="The code as entered (upper case).", metadata=WITHIN_PARENT
+    )
+    origin: Origin = strawberry.field(description="COUPON_CODE or VOUCHER.", metadata=WITHIN_PARENT)
+    reason: Reason = strawberry.field(description="Why it did not apply.", metadata=WITHIN_PARENT)
+    message: str = strawberry.field(description="The reason in words.", metadata=WITHIN_PARENT)
+
+
+AUTOMATIC = frozenset({Origin.PROMOTION.value, Origin.CLUBCARD.value, Origin.PUNCHCARD.value})
+
+
+def not_applied(doc: dict[str, Any]) -> list[NotApplied]:
+    """What the customer asked for (codes, vouchers) that the quote did not apply; the
+    automatic offers that did not apply are left out (they were not asked for)."""
+    return [
+        NotApplied(
+            code=r["code"],
+            origin=Origin(r["origin"]),
+            reason=Reason(r["reason"]),
+            message=r["message"],
+        )
+        for r in stored_document(doc)["rejected"]
+        if r["origin"] not in AUTOMATIC
+    ]
+
+
 @strawberry.type(description="A punchcard's punches before and after this basket.")
 class PunchcardProgress:
     """Punchcard progress."""
@@ -302,11 +332,17 @@ class Order(Node):
         description="Points the customer paid with.", permission_classes=[CanServeSite]
     )
     points_taken_back: int = strawberry.field(
-        description="Points taken back by refunds and cancellation.",
+        description="Points taken back by refunds (in proportion to the refunded amount that "
+        "earned points, by the site's points rounding, cumulatively) and cancellation.",
         permission_classes=[CanServeSite],
     )
     points_not_recovered: int = strawberry.field(
         description="Points that should have been taken back but were spent already.",
+        permission_classes=[CanServeSite],
+    )
+    points_given_back: int = strawberry.field(
+        description="Points paid with that refunds (in proportion to the points payment on "
+        "what they refunded, by the site's points rounding) and cancellation gave back.",
         permission_classes=[CanServeSite],
     )
     refunded: Money = strawberry.field(
@@ -337,6 +373,7 @@ class Order(Node):
             points_paid=row.points_paid,
             points_taken_back=row.points_taken_back,
             points_not_recovered=row.points_not_recovered,
+            points_given_back=row.points_given_back,
             refunded=Money.of(DomainMoney(row.refunded_minor, row.currency)),
             created_at=row.created_at,
             completed_at=row.completed_at,

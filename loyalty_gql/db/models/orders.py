@@ -89,6 +89,13 @@ class OrderRow(Base):
     refunded_points_base_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     points_taken_back: Mapped[int] = mapped_column(BigInteger, default=0)
     points_not_recovered: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the money value of the points payment that refunds covered, and the points paid
+    # they gave back so far
+    refunded_payment_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    points_given_back: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # the money refunds took off the customer's spend (orders refunded before refunds did
+    # have 0: cancelling them uncounts all of it)
+    spend_uncounted_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     quote: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     request_hash: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(200))
@@ -165,6 +172,8 @@ class OrderOfferRow(Base):
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # the order's total less its refunds, kept by refundOrder
     order_value_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # when a refund gave the voucher back (what it paid for was refunded in full)
+    given_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class OrderPunchRow(Base):
@@ -197,6 +206,7 @@ class OrderRefundRow(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     points_base_minor: Mapped[int] = mapped_column(BigInteger)
     points: Mapped[int] = mapped_column(BigInteger)
+    points_given_back: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
     actor: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

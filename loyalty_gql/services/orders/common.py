@@ -14,6 +14,7 @@ from loyalty_gql.db.repositories.points import ledger as points_repo
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.spelling import snake_keys
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -73,6 +74,12 @@ async def open_order_book(uow: UnitOfWork, order: OrderRow, now: datetime) -> Ac
     if site is None or customer is None:  # pragma: no cover - foreign keys
         raise DomainError.single(ErrorCode.NOT_FOUND, "the order's customer is gone")
     return await open_book(uow, site, customer, now)
+
+
+def order_document(order: OrderRow) -> dict[str, Any]:
+    """The order's quote document in snake_case (orders recorded before it was spelled so
+    hold camelCase keys)."""
+    return order.quote if "points_base" in order.quote else snake_keys(order.quote)
 
 
 def expect_changed(changed: bool) -> None:

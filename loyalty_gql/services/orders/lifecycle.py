@@ -73,7 +73,8 @@ async def cancel_order(
     db: Database, *, site_id: int, order_id: str, retry: Idempotency, actor: Actor, clock: Clock
 ) -> OrderRow:
     """Undo the order: its points taken back, points it spent and vouchers it used given
-    back, codes and usage counts released, punches removed. Again: no change."""
+    back (what refunds did not give back yet), codes and usage counts released, punches
+    removed. Again: no change."""
     now = clock()
 
     async def work(uow: UnitOfWork) -> OrderRow:
@@ -86,12 +87,10 @@ async def cancel_order(
             book = await open_order_book(uow, order, now)
             await _cancel_threshold_vouchers(book, order, source)
             await take_back(book, order, None, source, "order-cancel")
-            spend = await ledger_entry(session, order.spend_entry_id)
-            if spend is not None:
-                await book.reverse(
-                    spend, None, source, ledger_key("order-cancel-pay", order.site_id,
-                                                    order.external_id),
-                )  # fmt: skip
+            await give_back_paid(
+                book, order, order.points_paid - order.points_given_back, source,
+                "order-cancel-pay",
+            )  # fmt: skip
             await _undo_note(book, order)
             await _cancel_referral(uow, order, source, now)
         await _release(session, order)
@@ -139,15 +138,39 @@ async def take_back(
     return wanted
 
 
-async def _undo_note(book: AccountBook, order: OrderRow) -> None:
-    """The order no longer counts as spend; the expiry clock goes back if nothing
-    happened since."""
-    account = book.account
-    account.lifetime_spent_minor -= order.total_minor
+async def give_back_paid(
+    book: AccountBook, order: OrderRow, points: int, source: Source, step: str
+) -> int:
+    """Give back ``points`` of those the order paid with (none when 0 or less), to the
+    lots they came from."""
+    spend = await ledger_entry(book.session, order.spend_entry_id)
+    points = min(points, order.points_paid - order.points_given_back)
+    if spend is None or points <= 0:
+        return 0
+    key = ledger_key(step, order.site_id, order.external_id, order.points_given_back)
+    await book.reverse(spend, points, source, key)
+    order.points_given_back += points
+    return points
+
+
+async def uncount_spend(book: AccountBook, order: OrderRow, money: int, orders: int = 0) -> None:
+    """``money`` of the order (and ``orders`` of it) no longer counts as the customer's
+    spend: tier measures fall, on the day of the order."""
+    if not money and not orders:
+        return
+    order.spend_uncounted_minor += money
+    book.account.lifetime_spent_minor -= money
     await points_repo.add_to_customer_day(
         book.session, site_id=order.site_id, customer_id=order.customer_id or 0,
-        day=order.created_at.date(), spent_minor=-order.total_minor, orders=-1,
+        day=order.created_at.date(), spent_minor=-money, orders=-orders,
     )  # fmt: skip
+
+
+async def _undo_note(book: AccountBook, order: OrderRow) -> None:
+    """The order no longer counts as spend (what refunds left of it); the expiry clock
+    goes back if nothing happened since."""
+    account = book.account
+    await uncount_spend(book, order, order.total_minor - order.spend_uncounted_minor, orders=1)
     if account.last_order_at == order.created_at:
         account.last_order_at = order.previous_last_order_at
         settings = book.settings
@@ -199,7 +222,8 @@ async def _release(session: Session, order: OrderRow) -> None:
     await uncount([pk for pk in counted if limits.get(pk) is not None])
     for code_id in sorted({r.coupon_code_id for r in used if r.coupon_code_id}):
         await orders_repo.release_coupon_code(session, code_id)
-    for voucher_id in sorted({r.voucher_id for r in used if r.voucher_id}):
+    # a voucher a refund gave back may be another order's now
+    for voucher_id in sorted({r.voucher_id for r in used if r.voucher_id and not r.given_back_at}):
         await orders_repo.release_voucher(session, voucher_id)
     await uncount([pk for pk in counted if limits.get(pk) is None])
     if used:

@@ -20,7 +20,7 @@ from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.checkout import Candidate, Quote
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.orders import OrderStatus
+from loyalty_gql.domain.orders import OrderStatus, QuoteExpectation
 from loyalty_gql.domain.points import SourceType
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.checkout import Basket, price, quote_document
@@ -48,15 +48,21 @@ async def record_order(
     retry: Idempotency,
     actor: Actor,
     clock: Clock,
+    expected: QuoteExpectation | None = None,
 ) -> OrderRow:
     """Store the order with exactly the checkout's quote and apply its effects.
 
     Idempotent on (site, order id): the same order again returns the stored
     order; the same id with other contents is ORDER_ALREADY_RECORDED. ``retry``
     names the operation (the API: ``recordOrder``), part of the order's fingerprint.
+    With ``expected``, a recalculation that differs from it is QUOTE_CHANGED and
+    nothing is written; it is not part of the fingerprint, so a retry that adds it
+    still replays (and is ORDER_ALREADY_RECORDED if the stored order differs from it).
     """
     order_id = checked_order_id(order_id)
     basket.check()
+    if expected is not None:
+        expected.check()
     now = clock()
     fingerprint = request_fingerprint(
         retry.operation, {"customer": customer_id, **basket.request()}
@@ -73,6 +79,7 @@ async def record_order(
                     f"order {order_id} was already recorded with other contents",
                     "order_id",
                 )
+            _check_replay(existing, expected)
             return existing
         site = await site_by_id(session, site_id)
         if site is None:
@@ -92,6 +99,12 @@ async def record_order(
             session, site, customer, basket, now,
             account=book.account if book else None, lock=uow.is_postgres,
         )  # fmt: skip
+        if expected is not None:
+            quote, payment = priced.quote, priced.quote.points_payment
+            expected.check_quote(
+                site.currency, total=quote.total, points=quote.points if book else 0,
+                points_paid=payment.used if payment and book else 0,
+            )  # fmt: skip
         order = _new_order(site, customer, order_id, priced.quote, fingerprint, actor, now, book)
         session.add(order)
         await session.flush()
@@ -104,6 +117,24 @@ async def record_order(
         return order
 
     return await run_order_command(db, site_id, retry, work, now)
+
+
+def _check_replay(order: OrderRow, expected: QuoteExpectation | None) -> None:
+    """A retry that expects other numbers than the order was recorded with is refused:
+    the order stands as recorded."""
+    if expected is None:
+        return
+    differences = expected.differences(
+        order.currency, total=order.total_minor, points=order.points,
+        points_paid=order.points_paid,
+    )  # fmt: skip
+    if differences:
+        field, wanted, stored = differences[0]
+        raise DomainError.single(
+            ErrorCode.ORDER_ALREADY_RECORDED,
+            f"order {order.external_id} was recorded with {stored}, not the {wanted} expected",
+            field,
+        )
 
 
 def _new_order(  # noqa: PLR0917 - one call site, every part needed
@@ -138,6 +169,9 @@ def _new_order(  # noqa: PLR0917 - one call site, every part needed
         refunded_points_base_minor=0,
         points_taken_back=0,
         points_not_recovered=0,
+        refunded_payment_minor=0,
+        points_given_back=0,
+        spend_uncounted_minor=0,
         quote=quote_document(quote),
         request_hash=fingerprint,
         actor=str(actor),
