@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum, StrEnum
+from zoneinfo import ZoneInfo
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.sites import ValidityPolicy
@@ -130,21 +131,49 @@ def plan_give_back(taken: Sequence[Take], points: int) -> list[Take]:
     return gives
 
 
+# Points are valid through whole calendar days of the site's timezone: "valid until
+# 30 April" means usable all of 30 April there. A stored expiry (``expires_at``) is
+# the first moment they are no longer valid, the end of that last day (the next
+# day's local midnight), so "expires_at <= now" decides at any hour a job runs.
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The calendar day in ``zone`` that ``moment`` falls on."""
+    return moment.astimezone(zone).date()
+
+
+def end_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """The moment the calendar day ``day`` of ``zone`` ends (the next day's first
+    moment there), in UTC."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+
+
+def last_valid_day(expires_at: datetime, zone: ZoneInfo) -> date:
+    """The last calendar day in ``zone`` on which points expiring at ``expires_at``
+    can still be used (the day before, when they expire at a local midnight)."""
+    return local_day(expires_at - timedelta(microseconds=1), zone)
+
+
 def lot_expiry(
-    policy: ValidityPolicy, validity_days: int | None, earned_at: datetime
+    policy: ValidityPolicy, validity_days: int | None, earned_at: datetime, zone: ZoneInfo
 ) -> datetime | None:
-    """When a lot earned at ``earned_at`` expires (None: never, or with the account)."""
+    """When a lot earned at ``earned_at`` expires (None: never, or with the account):
+    at the end of the local day ``validity_days`` after the day it was earned."""
     if policy is ValidityPolicy.FIXED_DAYS and validity_days:
-        return earned_at + timedelta(days=validity_days)
+        return end_of_day(local_day(earned_at, zone) + timedelta(days=validity_days), zone)
     return None
 
 
 def rolling_expiry(
-    policy: ValidityPolicy, validity_days: int | None, last_order_at: datetime | None
+    policy: ValidityPolicy,
+    validity_days: int | None,
+    last_order_at: datetime | None,
+    zone: ZoneInfo,
 ) -> datetime | None:
-    """When all of an account's points expire under ROLLING_DAYS."""
+    """When all of an account's points expire under ROLLING_DAYS: at the end of the
+    local day ``validity_days`` after the day of the last order."""
     if policy is ValidityPolicy.ROLLING_DAYS and validity_days and last_order_at:
-        return last_order_at + timedelta(days=validity_days)
+        return end_of_day(local_day(last_order_at, zone) + timedelta(days=validity_days), zone)
     return None
 
 
@@ -156,6 +185,17 @@ def warning_step(days_left: float, schedule: Sequence[int]) -> int | None:
     """
     due = [step for step in schedule if days_left <= step]
     return min(due) if due else None
+
+
+def warning_due(
+    expires_at: datetime, now: datetime, zone: ZoneInfo, schedule: Sequence[int]
+) -> int | None:
+    """The warning step due today (a calendar day in ``zone``) for points expiring at
+    ``expires_at``: the N-day warning is due on the day N days before their last valid
+    day, whatever the hour the job runs, and stays due (for a late job) until the next
+    step's day."""
+    days_left = (last_valid_day(expires_at, zone) - local_day(now, zone)).days
+    return warning_step(days_left, schedule)
 
 
 def threshold_conversions(available: int, threshold: int) -> int:

@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
 from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.unset import UNSET, Unset
@@ -119,6 +121,7 @@ class ProgramChanges:
     exchange_categories: tuple[str, ...] | Unset = UNSET
     point_value: Decimal | Unset | None = UNSET
     locale: str | Unset = UNSET
+    timezone: str | Unset = UNSET
 
     def given(self) -> dict[str, Any]:
         """The settings the change names, by name (what a retry must repeat)."""
@@ -148,6 +151,13 @@ class ProgramSettings:
     exchange_categories: tuple[str, ...] = ()
     point_value: Decimal | None = None
     locale: str = "en"
+    timezone: str = "UTC"
+    """IANA name of the zone whose calendar days expiry and its warnings follow."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's timezone (UTC if the stored name is unknown to this machine)."""
+        return site_zone(self.timezone)
 
     def changed(self, **changes: Any) -> ProgramSettings:
         """A copy with ``changes`` applied, validated as a whole."""
@@ -163,6 +173,13 @@ class ProgramSettings:
     def check(self) -> None:
         """Raise a DomainError listing every incoherent setting."""
         problems = [*self._money_problems(), *self._validity_problems()]
+        if not is_known_timezone(self.timezone):
+            problems.append(
+                _invalid(
+                    "timezone",
+                    f"{self.timezone!r} is not an IANA timezone (for example Europe/Berlin, UTC)",
+                )
+            )
         problems += self._threshold_problems() + self._activity_problems()
         problems += self._exchange_problems()
         if problems:
@@ -296,6 +313,22 @@ class ProgramSettings:
     def custom_activity(self, code: str) -> CustomActivity | None:
         """The site's own activity with this code, if it defines one."""
         return next((a for a in self.custom_activities if a.code == code), None)
+
+
+@cache
+def _timezone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_known_timezone(name: str) -> bool:
+    """Whether ``name`` is an IANA timezone name, such as Europe/Berlin or UTC."""
+    return name == "UTC" or name in _timezone_names()
+
+
+@cache
+def site_zone(name: str) -> ZoneInfo:
+    """The zone of an IANA name; UTC for a name this machine does not know."""
+    return ZoneInfo(name) if is_known_timezone(name) else ZoneInfo("UTC")
 
 
 def _custom_activity_problems(

@@ -917,10 +917,10 @@ async def test_cancelling_an_order_keeps_the_expiry_another_order_extended_since
     clock.now = start + timedelta(days=1)
     await shop.record("a", "ann", lines=[line("p2", 1, "5.00")])
     clock.now = start + timedelta(days=20)
-    await shop.step(COMPLETE_ORDER, "b")  # b's 100 points arrive now: they last until day 50
+    await shop.step(COMPLETE_ORDER, "b")  # b's 100 points arrive now: valid through day 50
     body = await gql.execute(EXPIRY, {"id": ann}, token=shop.admin)
     assert body["data"]["customer"]["balance"]["nextExpiry"] == {
-        "expiresAt": (start + timedelta(days=50)).isoformat(), "points": 100,
+        "expiresAt": (start + timedelta(days=50, hours=12)).isoformat(), "points": 100,
     }  # fmt: skip
     # when: order a, recorded before b completed, is cancelled
     clock.now = start + timedelta(days=21)
@@ -929,5 +929,5 @@ async def test_cancelling_an_order_keeps_the_expiry_another_order_extended_since
     assert cancelled["userErrors"] == []
     body = await gql.execute(EXPIRY, {"id": ann}, token=shop.admin)
     assert body["data"]["customer"]["balance"]["nextExpiry"] == {
-        "expiresAt": (start + timedelta(days=50)).isoformat(), "points": 100,
+        "expiresAt": (start + timedelta(days=50, hours=12)).isoformat(), "points": 100,
     }  # fmt: skip

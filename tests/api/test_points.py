@@ -346,8 +346,9 @@ async def test_the_viewer_sees_balance_expiries_and_ledger_newest_first(
     page_1 = await gql.execute(VIEWER_POINTS, {"first": 3}, token=token)
     cursor = page_1["data"]["viewer"]["ledger"]["pageInfo"]["endCursor"]
     page_2 = await gql.execute(VIEWER_POINTS, {"first": 3, "after": cursor}, token=token)
-    # then: the day-0 lot has 60 left and expires on day 30, the newsletter's 50 on
-    # day 40, the 200 on day 50
+    # then: the day-0 lot has 60 left and is valid through day 30 (it expires at the
+    # midnight that ends it, 12 hours after the 30th noon), the newsletter's 50 through
+    # day 40, the 200 through day 50
     viewer = page_1["data"]["viewer"]
     assert viewer["balance"] == {
         "available": 310,
@@ -357,7 +358,10 @@ async def test_the_viewer_sees_balance_expiries_and_ledger_newest_first(
         "soon": 60,
         "later": 110,
         "byDefault": 310,
-        "nextExpiry": {"expiresAt": (start + timedelta(days=30)).isoformat(), "points": 60},
+        "nextExpiry": {
+            "expiresAt": (start + timedelta(days=30, hours=12)).isoformat(),
+            "points": 60,
+        },
     }
     assert [edge["node"] for edge in viewer["ledger"]["edges"]] == [
         _entry("ADJUSTED", -40, 310, "correction"),
@@ -429,7 +433,10 @@ async def test_after_the_expiry_job_the_next_lot_is_the_next_expiry(
         "soon": 50,
         "later": 250,
         "byDefault": 250,
-        "nextExpiry": {"expiresAt": (start + timedelta(days=40)).isoformat(), "points": 50},
+        "nextExpiry": {
+            "expiresAt": (start + timedelta(days=40, hours=12)).isoformat(),
+            "points": 50,
+        },
     }
     assert [edge["node"] for edge in viewer["ledger"]["edges"]] == [
         _entry("EXPIRED", -60, 250, None, type="EXPIRY")

@@ -188,3 +188,26 @@ async def test_rolling_warnings_follow_the_last_order(db: Database):
         assert await warn_expiring(db, clock=system_clock) == 1
         assert await warn_expiring(db, clock=system_clock) == 0
     assert await _warnings(db) == [(7, "2026-03-31")]
+
+
+async def test_a_daily_job_before_the_hour_points_were_earned_warns_on_the_due_day(db: Database):
+    # given: 100 points earned at 09:00 UTC on 1 March, valid 60 days (through 30 April),
+    # warned 7 days before: on 23 April
+    with at(0):
+        the_shop = await shop(
+            db,
+            system_clock,
+            validity_policy=ValidityPolicy.FIXED_DAYS,
+            validity_days=60,
+            expiry_warning_days=(7,),
+        )
+        await _earn(db, the_shop.customer_ids[0], 100)
+    # when: the job runs daily at 06:00, before the hour the points were earned
+    written = {}
+    for day in range(61):
+        with at(day - 0.125):
+            if count := await warn_expiring(db, clock=system_clock):
+                written[(T0 + timedelta(days=day - 0.125)).date().isoformat()] = count
+    # then: the warning is written on 23 April, not a day late
+    assert written == {"2026-04-23": 1}
+    assert await _warnings(db) == [(7, "2026-04-30")]

@@ -139,7 +139,9 @@ class Expiry:
     """Points due to expire together."""
 
     expires_at: datetime = strawberry.field(
-        description="When the points expire.", metadata=WITHIN_PARENT
+        description="When the points expire: the end of their last valid day in the site's "
+        "timezone (that zone's next midnight), so they are usable all of that day.",
+        metadata=WITHIN_PARENT,
     )
     points: int = strawberry.field(description="How many expire then.", metadata=WITHIN_PARENT)
 

@@ -93,6 +93,12 @@ class ConfigureProgramInput:
         default=strawberry.UNSET,
         description="Language and region notifications write money and dates in (en, de_DE).",
     )
+    timezone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="IANA timezone of the shop (Europe/Berlin, America/New_York, UTC). Points "
+        "are valid through whole calendar days there and warnings are due on its days; "
+        "a change applies to points earned and orders placed afterwards.",
+    )
     point_value: Decimal | None = strawberry.field(
         default=strawberry.UNSET,
         description="Money one point pays at checkout (for example 0.01); null: points do not "
@@ -109,7 +115,9 @@ class ConfigureProgramInput:
     )
     validity_days: int | None = strawberry.field(
         default=strawberry.UNSET,
-        description="Days of validity (FIXED_DAYS, ROLLING_DAYS); null with NONE.",
+        description="Days of validity (FIXED_DAYS, ROLLING_DAYS); null with NONE. Points are "
+        "valid through the whole last day in the site's timezone: earned (or, for "
+        "ROLLING_DAYS, last ordered) on 1 March with 30 days, valid until 31 March.",
     )
     threshold_reward: ThresholdRewardInput | None = strawberry.field(
         default=strawberry.UNSET, description="The automatic voucher."
@@ -127,7 +135,9 @@ class ConfigureProgramInput:
         default=strawberry.UNSET, description="The full list of the site's own activities."
     )
     expiry_warning_days: list[int] | None = strawberry.field(
-        default=strawberry.UNSET, description="Days before expiry to warn, e.g. [60, 30, 14, 7]."
+        default=strawberry.UNSET,
+        description="Days before the last valid day to warn, e.g. [60, 30, 14, 7]: points valid "
+        "until 31 March get the 7-day warning on 24 March (the site's timezone).",
     )
     exchange_customer_groups: list[str] | None = strawberry.field(
         default=strawberry.UNSET,
@@ -157,7 +167,7 @@ NOT_NULLABLE = {
     "enabled", "currency_code", "earn_rate", "points_rounding", "participation",
     "order_points_pending", "validity_policy", "threshold_reward", "newsletter_signup_points",
     "product_review_points", "referral_points", "custom_activities", "expiry_warning_days",
-    "exchange_customer_groups", "exchange_categories", "locale",
+    "exchange_customer_groups", "exchange_categories", "locale", "timezone",
 }  # fmt: skip
 
 
@@ -172,8 +182,9 @@ def program_changes(data: ConfigureProgramInput) -> domain.ProgramChanges:
     if nulls:
         name = to_camel_case(nulls[0])
         raise DomainError.single(ErrorCode.REQUIRED, f"{name} may be omitted but not null", name)
-    if given.get("locale") is not None:
-        given["locale"] = given["locale"].strip()
+    for name in ("locale", "timezone"):
+        if given.get(name) is not None:
+            given[name] = given[name].strip()
     if "currency_code" in given:
         given["currency"] = given.pop("currency_code").strip().upper()
     if given.get("threshold_reward") is not None:

@@ -85,6 +85,11 @@ class Program:
         description="Language and region notifications write money and dates in.",
         metadata=WITHIN_PARENT,
     )
+    timezone: str = strawberry.field(
+        description="IANA timezone of the shop (UTC unless set): points are valid through "
+        "whole calendar days there, and expiry warnings are due on its days.",
+        metadata=WITHIN_PARENT,
+    )
     point_value: Decimal | None = strawberry.field(
         description="Money one point pays at checkout; null when points do not pay for orders. "
         "Also the value of the points customers hold (the program's liability).",
@@ -101,7 +106,10 @@ class Program:
         description="How long points stay valid.", metadata=WITHIN_PARENT
     )
     validity_days: int | None = strawberry.field(
-        description="Days of validity for FIXED_DAYS and ROLLING_DAYS.", metadata=WITHIN_PARENT
+        description="Days of validity for FIXED_DAYS and ROLLING_DAYS, counted in calendar days "
+        "of the site's timezone: points earned (ROLLING_DAYS: last order) on 1 March with 30 "
+        "days are valid until 31 March, usable all that day, and expire when it ends.",
+        metadata=WITHIN_PARENT,
     )
     threshold_reward: ThresholdReward = strawberry.field(
         description="The automatic voucher on reaching a number of points.",
@@ -122,7 +130,8 @@ class Program:
         description="Activities the site defines itself.", metadata=WITHIN_PARENT
     )
     expiry_warning_days: list[int] = strawberry.field(
-        description="Days before expiry when customers are warned, largest first.",
+        description="Days before the last valid day when customers are warned, largest first; "
+        "each warning is due on its calendar day in the site's timezone, once.",
         metadata=WITHIN_PARENT,
     )
     exchange_customer_groups: list[str] = strawberry.field(
@@ -149,6 +158,7 @@ class Program:
             points_rounding=settings.points_rounding,
             point_value=settings.point_value,
             locale=settings.locale,
+            timezone=settings.timezone,
             participation=settings.participation,
             order_points_pending=settings.order_points_pending,
             validity_policy=settings.validity_policy,

@@ -50,3 +50,5 @@ class SiteRow(Base):
     offers_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     # the language and region money and dates are written in for notifications
     locale: Mapped[str] = mapped_column(String(35), default="en", server_default=text("'en'"))
+    # IANA name of the zone whose calendar days points expire on and are warned on
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default=text("'UTC'"))

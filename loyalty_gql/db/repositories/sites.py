@@ -53,6 +53,7 @@ def settings_of(row: SiteRow) -> ProgramSettings:
         exchange_categories=tuple((row.exchange_limits or {}).get("categories", ())),
         point_value=row.point_value,
         locale=row.locale,
+        timezone=row.timezone,
     )
 
 
@@ -64,6 +65,7 @@ def store_settings(row: SiteRow, settings: ProgramSettings) -> None:
     row.earn_rate = settings.earn_rate
     row.point_value = settings.point_value
     row.locale = settings.locale
+    row.timezone = settings.timezone
     row.points_rounding = settings.points_rounding.value
     row.participation = settings.participation.value
     row.order_points_pending = settings.order_points_pending
@@ -110,6 +112,7 @@ def settings_document(row: SiteRow) -> dict[str, Any]:
         "exchange_limits",
         "point_value",
         "locale",
+        "timezone",
     ]
     document = {name: getattr(row, name) for name in columns}
     document["earn_rate"] = str(row.earn_rate)

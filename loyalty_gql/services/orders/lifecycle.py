@@ -175,7 +175,7 @@ async def _undo_note(book: AccountBook, order: OrderRow) -> None:
         account.last_order_at = order.previous_last_order_at
         settings = book.settings
         set_by_this_order = rolling_expiry(
-            settings.validity_policy, settings.validity_days, order.created_at
+            settings.validity_policy, settings.validity_days, order.created_at, settings.zone
         )
         if account.rolling_expires_at == set_by_this_order:
             # nothing extended the clock since (an activation would have)

@@ -19,8 +19,8 @@ from loyalty_gql.db.repositories.points.expiry import (
 )
 from loyalty_gql.db.repositories.points.ledger import add_event_once
 from loyalty_gql.db.repositories.sites import settings_of
-from loyalty_gql.domain.points import warning_step
-from loyalty_gql.domain.sites import ValidityPolicy
+from loyalty_gql.domain.points import end_of_day, last_valid_day, local_day, warning_due
+from loyalty_gql.domain.sites import ProgramSettings, ValidityPolicy
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.ledger import AccountBook
@@ -28,7 +28,9 @@ from loyalty_gql.services.points.ledger import AccountBook
 
 async def expire_points(db: Database, *, clock: Clock, batch_size: int = 200) -> int:
     """Write EXPIRED entries for every lot past its date and every account past its
-    rolling date. Idempotent: what expired is gone, so a second run finds nothing.
+    rolling date. Stored expiries are the end of the last valid day in the site's
+    timezone, so a job on any hour of the next day expires them, and none on that day.
+    Idempotent: what expired is gone, so a second run finds nothing.
     Returns the number of EXPIRED entries written."""
     written = 0
     while True:
@@ -88,8 +90,10 @@ async def _expire_accounts(uow: UnitOfWork, accounts: list[PointAccountRow], now
 
 
 async def warn_expiring(db: Database, *, clock: Clock) -> int:
-    """Write one POINTS_EXPIRING event per customer, expiry date and schedule step,
-    never two (the outbox's dedupe key). Returns how many were written."""
+    """Write one POINTS_EXPIRING event per customer, last valid day and schedule step,
+    never two (the outbox's dedupe key). A step is due on its calendar day in the site's
+    timezone, so a daily job sends it that day whatever the hour it runs. Returns how
+    many were written."""
     now = clock()
     async with db.read_sessions() as session:
         sites = await sites_with_program(session)
@@ -99,12 +103,12 @@ async def warn_expiring(db: Database, *, clock: Clock) -> int:
         schedule = settings.expiry_warning_days
         if not schedule or settings.validity_policy is ValidityPolicy.NONE:
             continue
-        horizon = now + timedelta(days=max(schedule))
+        zone = settings.zone
+        horizon = end_of_day(local_day(now, zone) + timedelta(days=max(schedule)), zone)
         async with UnitOfWork(db) as uow:
-            expiring = await _expiring(uow, site.id, settings.validity_policy, now, horizon)
+            expiring = await _expiring(uow, site.id, settings, now, horizon)
             for (customer_id, day), (points, expires_at) in sorted(expiring.items()):
-                days_left = (expires_at - now).total_seconds() / 86400
-                step = warning_step(days_left, schedule)
+                step = warning_due(expires_at, now, zone, schedule)
                 if step is None:
                     continue
                 if await add_event_once(
@@ -127,21 +131,23 @@ async def warn_expiring(db: Database, *, clock: Clock) -> int:
 
 
 async def _expiring(
-    uow: UnitOfWork, site_id: int, policy: ValidityPolicy, now: datetime, horizon: datetime
+    uow: UnitOfWork, site_id: int, settings: ProgramSettings, now: datetime, horizon: datetime
 ) -> dict[tuple[int, date], tuple[int, datetime]]:
-    """Points expiring by (customer, day) before the horizon, with the earliest moment."""
+    """Points expiring by (customer, last valid day in the site's timezone) before the
+    horizon, with the earliest moment."""
     result: dict[tuple[int, date], tuple[int, datetime]] = {}
-    if policy is ValidityPolicy.ROLLING_DAYS:
+    zone = settings.zone
+    if settings.validity_policy is ValidityPolicy.ROLLING_DAYS:
         rows = await rolling_expiries_between(uow.session, site_id, now, horizon)
         for customer_id, available, expires_at in rows:
             if expires_at is not None:
-                result[(customer_id, expires_at.date())] = (available, expires_at)
+                result[(customer_id, last_valid_day(expires_at, zone))] = (available, expires_at)
         return result
     lots = await lot_expiries_between(uow.session, site_id, now, horizon)
     for customer_id, remaining, expires_at in lots:
         if expires_at is None:  # pragma: no cover - filtered by the query
             continue
-        key = (customer_id, expires_at.date())
+        key = (customer_id, last_valid_day(expires_at, zone))
         points, first = result.get(key, (0, expires_at))
         result[key] = (points + remaining, min(first, expires_at))
     return result

@@ -207,7 +207,10 @@ class AccountBook(EntryWriter):
     def _extend_rolling_expiry(self) -> None:
         """Under ROLLING_DAYS, all points now expire N days from now (never sooner)."""
         renewed = rolling_expiry(
-            self.settings.validity_policy, self.settings.validity_days, self.now
+            self.settings.validity_policy,
+            self.settings.validity_days,
+            self.now,
+            self.settings.zone,
         )
         current = self.account.rolling_expires_at
         if renewed is not None and (current is None or renewed > current):

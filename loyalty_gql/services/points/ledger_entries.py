@@ -182,7 +182,10 @@ class EntryWriter:
 
     async def _new_lot(self, entry: LedgerEntryRow, points: int) -> None:
         expires_at = lot_expiry(
-            self.settings.validity_policy, self.settings.validity_days, self.now
+            self.settings.validity_policy,
+            self.settings.validity_days,
+            self.now,
+            self.settings.zone,
         )
         self.session.add(
             PointLotRow(
