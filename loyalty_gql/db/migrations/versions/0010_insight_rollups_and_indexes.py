@@ -106,10 +106,18 @@ def upgrade() -> None:
 
 
 def _points_paid(quote: str) -> str:
-    """The money an order's points paid, from its stored quote (JSON), or 0."""
+    """The money an order's points paid, from its stored quote (JSON), or 0. Quotes are
+    stored in snake_case since #13 and in camelCase before: either is read, so running
+    this again (a downgrade and upgrade) on newer orders reads them right too."""
     if op.get_bind().dialect.name == "postgresql":
-        return f"COALESCE(({quote} -> 'pointsPayment' ->> 'amount')::bigint, 0)"
-    return f"COALESCE(json_extract({quote}, '$.pointsPayment.amount'), 0)"
+        return (
+            f"COALESCE(({quote} -> 'pointsPayment' ->> 'amount')::bigint,"
+            f" ({quote} -> 'points_payment' ->> 'amount')::bigint, 0)"
+        )
+    return (
+        f"COALESCE(json_extract({quote}, '$.pointsPayment.amount'),"
+        f" json_extract({quote}, '$.points_payment.amount'), 0)"
+    )
 
 
 DAY_AMOUNTS = (
