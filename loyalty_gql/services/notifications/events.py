@@ -115,8 +115,8 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
     "POINTS_EXPIRING": _default(
         "Your points at {{ site_name }} expire soon",
         [
-            "{{ points }} of your points expire on {{ expiry_date }}.",
-            "Use them before then so they are not lost.",
+            "{{ points }} of your points are valid until {{ expiry_date }}.",
+            "Use them by then so they are not lost.",
         ],
     ),
     "POINTS_EXPIRED": _default(
