@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from loyalty_gql.api.core.arguments import guard_arguments
+from loyalty_gql.api.core.scalars import SCALARS
 from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
@@ -93,7 +94,7 @@ def build_schema() -> strawberry.Schema:
             WebhookEndpoint,
             WebhookDelivery,
         ],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
     )
 
 
