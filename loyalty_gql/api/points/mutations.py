@@ -140,7 +140,7 @@ class PointsMutations:
         )
 
     @strawberry.mutation(
-        description="Add or remove points for a customer, with a reason (admins).",
+        description="Add or remove points for a customer, with a reason.",
         permission_classes=[IsAdmin],
     )
     async def grant_points(
