@@ -120,7 +120,8 @@ class TierCount:
 @strawberry.type(
     description="What the program did in a period. Orders count unless cancelled, at "
     "their total less refunds; points count on the day they were given, spent or "
-    "expired (a reversal is counted back on that day)."
+    "expired (a reversal is counted back on that day). Point totals are BigInt (they "
+    "add up over every customer); counts of members, orders and customers are Int."
 )
 class ProgramStats:
     """The program's numbers over a period."""
