@@ -13,7 +13,7 @@ from loyalty_gql.services.points.verify import verify_ledger
 from tests.api.insight_helpers import SERIES, STATS
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
-from tests.support.operations import GRANT_POINTS
+from tests.support.operations import CANCEL_ORDER, GRANT_POINTS, RECORD_ACTIVITY
 from tests.support.shop import Shop, line
 
 BALANCE = """
@@ -122,3 +122,40 @@ async def test_a_customer_holds_at_most_a_billion_points_whatever_gives_them(
     assert await _grant(shop, "ann", -10) == []
     assert await _grant(shop, "ann", 10) == []
     assert (await _balance(shop, "ann"))["available"] == 999_999_990
+
+
+async def test_at_the_cap_an_activity_and_a_cancel_giving_points_back_are_refused(
+    gql: GraphQLClient, clock: Clock
+):
+    # given: ann paid 100 points on an order, then was granted up to 999,999,998
+    clock.now = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    shop = await Shop.open(
+        gql, earnRate="0", pointValue="0.01", newsletterSignupPoints=5, orderPointsPending=False
+    )
+    await shop.register("ann", enroll=True)
+    await shop.grant("ann", 100)
+    paid = await shop.record("o-1", "ann", lines=[line("p", 1, "10.00")], payWithPoints=100)
+    assert paid["userErrors"] == [], paid
+    for _ in range(9):
+        await shop.grant("ann", MAX_POINTS_PER_ENTRY)
+    assert await _grant(shop, "ann", MAX_POINTS_PER_ENTRY - 2) == []
+
+    # when: the newsletter sign-up (5 points) and cancelling the order (100 back)
+    body = await gql.execute(
+        RECORD_ACTIVITY,
+        {"input": {"customerId": shop.customers["ann"], "activity": "NEWSLETTER_SIGNUP"}},
+        token=shop.service,
+    )
+    cancel = await shop.step(CANCEL_ORDER, "o-1")
+
+    # then: both would go beyond 1,000,000,000: refused, the order stays as it was
+    errors = body["data"]["recordActivity"]["userErrors"]
+    assert [e["code"] for e in errors] == ["BALANCE_LIMIT_REACHED"]
+    assert [e["code"] for e in cancel["userErrors"]] == ["BALANCE_LIMIT_REACHED"]
+    assert (await shop.order("o-1"))["status"] == "PLACED"
+    assert (await _balance(shop, "ann"))["available"] == 999_999_998
+    # and with 100 points removed first, the cancel gives them back: 999,999,998 again
+    assert await _grant(shop, "ann", -100) == []
+    cancel = await shop.step(CANCEL_ORDER, "o-1")
+    assert cancel["userErrors"] == [], cancel
+    assert (await _balance(shop, "ann"))["available"] == 999_999_998
