@@ -9,6 +9,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from loyalty_gql.api.core.arguments import guard_arguments
+from loyalty_gql.api.core.rules import say_the_rules
+from loyalty_gql.api.core.scalars import SCALARS
 from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
@@ -72,13 +74,16 @@ Mutation = merge_types(
         NotificationMutations,
     ),
 )
-Query.__strawberry_definition__.description = "Everything that can be read."  # type: ignore[attr-defined]
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Everything that can be read. A field that ends 'Admins only.' needs an admin token "
+    "of the site, one that ends 'Staff only' an admin or the shop backend's service token."
+)
 Mutation.__strawberry_definition__.description = "Everything that can be changed."  # type: ignore[attr-defined]
 
 
 def build_schema() -> strawberry.Schema:
     """The schema. Its protective rules are applied by loyalty_gql.api.executor."""
-    return strawberry.Schema(
+    built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[
@@ -93,8 +98,10 @@ def build_schema() -> strawberry.Schema:
             WebhookEndpoint,
             WebhookDelivery,
         ],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
     )
+    say_the_rules(built)
+    return built
 
 
 schema = build_schema()

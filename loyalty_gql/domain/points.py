@@ -17,6 +17,9 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.sites import ValidityPolicy
 
 MAX_POINTS_PER_ENTRY = 100_000_000
+MAX_POINTS_BALANCE = 1_000_000_000
+"""The most points one customer holds, available and pending together: every
+per-customer balance fits a GraphQL Int (2^31-1); totals over customers are BigInt."""
 
 
 class EntryKind(Enum):
@@ -75,6 +78,18 @@ def check_points(points: int, *, allow_negative: bool = False, field: str = "poi
     if abs(points) > MAX_POINTS_PER_ENTRY:
         raise DomainError.single(
             ErrorCode.INVALID_VALUE, f"at most {MAX_POINTS_PER_ENTRY} points at once", field
+        )
+
+
+def check_balance(held: int, gain: int) -> None:
+    """Refuse a gain that would take a customer's points (available and pending, ``held``
+    now) beyond MAX_POINTS_BALANCE."""
+    if gain > 0 and held + gain > MAX_POINTS_BALANCE:
+        raise DomainError.single(
+            ErrorCode.BALANCE_LIMIT_REACHED,
+            f"a customer holds at most {MAX_POINTS_BALANCE} points (available and pending): "
+            f"{held} now, {gain} more would make {held + gain}",
+            "points",
         )
 
 

@@ -10,9 +10,11 @@ from graphql import (
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
+    Undefined,
     get_named_type,
 )
 
+from loyalty_gql.api.core.permissions import CanServeSite, IsAdmin, IsStaff
 from loyalty_gql.api.schema import build_schema, printed_schema
 
 SCHEMA_FILE = Path(__file__).parents[2] / "schema.graphql"
@@ -130,3 +132,81 @@ def test_the_permission_walk_notices_an_unguarded_field():
     schema = strawberry.Schema(query=_LeakyQuery)
     assert _auth_of(schema, "_LeakyQuery", "leaky") == ""
     assert _auth_of(schema, "_Leaky", "secret") == ""
+
+
+def _guarded_fields(schema, *classes):
+    """(type, field, description) of every field guarded by one of ``classes``."""
+    found = []
+    for name, graphql_type in _own_types(schema).items():
+        if not isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType):
+            continue
+        for field_name, field in graphql_type.fields.items():
+            own = schema.get_field_for_type(field_name, name)
+            if own is not None and set(own.permission_classes) & set(classes):
+                found.append((name, field_name, field.description or ""))
+    return found
+
+
+def test_every_admin_or_staff_only_field_says_so():
+    # given
+    schema = _schema()
+    # then: the description of each field names who may use it, as its permission class does
+    admins = _guarded_fields(schema, IsAdmin)
+    staff = _guarded_fields(schema, IsStaff, CanServeSite)
+    assert [f"{t}.{f}" for t, f, d in admins if not d.endswith("Admins only.")] == []
+    assert [
+        f"{t}.{f}"
+        for t, f, d in staff
+        if not d.endswith("Staff only (admins and the shop backend).")
+    ] == []
+    assert ("Mutation", "grantPoints") in {(t, f) for t, f, _ in admins}
+    assert ("Order", "pointsEarned") in {(t, f) for t, f, _ in staff}
+    # and a field open to customers says nothing of the kind
+    balance = schema._schema.type_map["Customer"].fields["balance"]
+    assert "only" not in balance.description
+
+
+def test_every_non_null_default_is_in_the_description():
+    # given
+    schema = _schema()
+    missing = []
+    for name, graphql_type in _own_types(schema).items():
+        values = []
+        if isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType):
+            values = [
+                (f"{name}.{f}({a})", arg)
+                for f, field in graphql_type.fields.items()
+                for a, arg in field.args.items()
+            ]
+        if isinstance(graphql_type, GraphQLInputObjectType):
+            values = [(f"{name}.{f}", field) for f, field in graphql_type.fields.items()]
+        missing += [
+            where
+            for where, value in values
+            if value.default_value not in (Undefined, None)
+            and "Default: " not in (value.description or "")
+        ]
+    # then
+    assert missing == []
+    printed = SCHEMA_FILE.read_text()
+    assert '"""How many days ahead to look (1-3650). Default: 30."""' in printed
+    assert '"""Days the voucher is usable after it is issued. Default: 90."""' in printed
+
+
+def test_a_new_sites_program_settings_are_in_the_configure_input():
+    # given
+    fields = _schema()._schema.type_map["ConfigureProgramInput"].fields
+    # then: what a site starts with (the domain's ProgramSettings) is said per setting
+    assert fields["orderPointsPending"].description.endswith("A new site starts with true.")
+    assert fields["pointsRounding"].description.endswith("A new site starts with DOWN.")
+    assert fields["earnRate"].description.endswith('A new site starts with "10".')
+    assert fields["enabled"].description.endswith("A new site starts with false.")
+    assert fields["currencyCode"].description.endswith('A new site starts with "EUR".')
+
+
+def test_the_site_code_format_is_stated_where_a_site_is_made():
+    # given
+    code = _schema()._schema.type_map["CreateSiteInput"].fields["code"]
+    # then
+    assert "lower-case a-z, digits 0-9 and -" in code.description
+    assert "2-63 characters" in code.description

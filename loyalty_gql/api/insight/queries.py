@@ -12,6 +12,7 @@ from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.node import build_node
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
+from loyalty_gql.api.core.scalars import BigInt
 from loyalty_gql.api.insight.types import field, maybe_money, money
 from loyalty_gql.api.tiers.types import Tier
 from loyalty_gql.db.models import SiteRow
@@ -119,7 +120,8 @@ class TierCount:
 @strawberry.type(
     description="What the program did in a period. Orders count unless cancelled, at "
     "their total less refunds; points count on the day they were given, spent or "
-    "expired (a reversal is counted back on that day)."
+    "expired (a reversal is counted back on that day). Point totals are BigInt (they "
+    "add up over every customer); counts of members, orders and customers are Int."
 )
 class ProgramStats:
     """The program's numbers over a period."""
@@ -131,10 +133,10 @@ class ProgramStats:
     members: int = field("Customers enrolled at the end of the period.")
     new_members: int = field("Customers who enrolled in the period (a re-join counts, once).")
     active_members: int = field("Members who placed an order in the period.")
-    points_issued: int = field("Points earned (made available) in the period.")
-    points_redeemed: int = field("Points spent in the period.")
-    points_expired: int = field("Points that expired in the period.")
-    points_outstanding: int = field("Points customers held at the end of the period.")
+    points_issued: BigInt = field("Points earned (made available) in the period.")
+    points_redeemed: BigInt = field("Points spent in the period.")
+    points_expired: BigInt = field("Points that expired in the period.")
+    points_outstanding: BigInt = field("Points customers held at the end of the period.")
     liability: Money | None = field(
         "What the outstanding points would take off orders at the site's point value "
         "(rounded down); null when the site has no point value."

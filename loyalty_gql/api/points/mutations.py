@@ -21,6 +21,7 @@ from loyalty_gql.api.core.resolving import (
 )
 from loyalty_gql.api.points.types import LedgerEntry
 from loyalty_gql.db.models import LedgerEntryRow
+from loyalty_gql.domain.points import MAX_POINTS_BALANCE, MAX_POINTS_PER_ENTRY
 from loyalty_gql.services import points as points_service
 
 if TYPE_CHECKING:
@@ -67,7 +68,11 @@ class GrantPointsInput:
     """An admin adjustment."""
 
     customer_id: strawberry.ID = strawberry.field(description="Global ID of the customer.")
-    points: int = strawberry.field(description="Positive adds, negative removes.")
+    points: int = strawberry.field(
+        description=f"Positive adds, negative removes; at most {MAX_POINTS_PER_ENTRY:,} "
+        f"either way, and a customer holds at most {MAX_POINTS_BALANCE:,} points "
+        "(BALANCE_LIMIT_REACHED beyond)."
+    )
     reason: str = strawberry.field(description="Why; kept in the ledger.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
@@ -135,7 +140,7 @@ class PointsMutations:
         )
 
     @strawberry.mutation(
-        description="Add or remove points for a customer, with a reason (admins).",
+        description="Add or remove points for a customer, with a reason.",
         permission_classes=[IsAdmin],
     )
     async def grant_points(

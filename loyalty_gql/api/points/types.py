@@ -18,9 +18,16 @@ from loyalty_gql.api.core.permissions import (
     CanServeSite,
 )
 from loyalty_gql.api.core.resolving import AppInfo
+from loyalty_gql.api.core.scalars import BigInt
 from loyalty_gql.db.models import LedgerEntryRow, PointAccountRow, VoucherRow
 from loyalty_gql.domain.errors import ErrorCode, FieldProblem
-from loyalty_gql.domain.points import EntryKind, SourceType, VoucherStatus, voucher_status
+from loyalty_gql.domain.points import (
+    MAX_POINTS_BALANCE,
+    EntryKind,
+    SourceType,
+    VoucherStatus,
+    voucher_status,
+)
 from loyalty_gql.domain.values import Money as DomainMoney
 
 MAX_WITHIN_DAYS = 3650
@@ -146,7 +153,12 @@ class Expiry:
     points: int = strawberry.field(description="How many expire then.", metadata=WITHIN_PARENT)
 
 
-@strawberry.type(description="A customer's points.")
+@strawberry.type(
+    description=f"A customer's points. A customer holds at most {MAX_POINTS_BALANCE:,} "
+    "points, available and pending together (a write that would go beyond is refused "
+    "with BALANCE_LIMIT_REACHED), so balances are Int; lifetime totals grow without "
+    "that bound and are BigInt."
+)
 class Balance:
     """Balances derived from the ledger; always equal to the sums of its entries."""
 
@@ -159,13 +171,13 @@ class Balance:
     pending: int = strawberry.field(
         description="Points waiting for orders to complete.", metadata=WITHIN_PARENT
     )
-    lifetime_earned: int = strawberry.field(
+    lifetime_earned: BigInt = strawberry.field(
         description="All points ever earned, less reversed earnings.", metadata=WITHIN_PARENT
     )
-    lifetime_redeemed: int = strawberry.field(
+    lifetime_redeemed: BigInt = strawberry.field(
         description="All points ever spent, less reversed spends.", metadata=WITHIN_PARENT
     )
-    lifetime_expired: int = strawberry.field(
+    lifetime_expired: BigInt = strawberry.field(
         description="All points that ever expired.", metadata=WITHIN_PARENT
     )
 

@@ -26,7 +26,11 @@ from loyalty_gql.services import sites as service
 class CreateSiteInput:
     """What a new site needs."""
 
-    code: str = strawberry.field(description="Short unique code; tokens name sites by it.")
+    code: str = strawberry.field(
+        description="Short unique code; tokens name sites by it. 2-63 characters of "
+        "lower-case a-z, digits 0-9 and -, starting with a letter or digit (shop-a); "
+        "anything else is INVALID_VALUE."
+    )
     name: str = strawberry.field(description="Name of the shop.")
     currency_code: str = strawberry.field(description="ISO 4217 currency, for example EUR.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)

@@ -195,7 +195,8 @@ class Site(Node):
     site_pk: strawberry.Private[int]
     row: strawberry.Private[SiteRow]
     code: str = strawberry.field(
-        description="Short unique code of the site, as tokens name it.",
+        description="Short unique code of the site, as tokens name it: 2-63 characters of "
+        "lower-case a-z, digits 0-9 and -, starting with a letter or digit (shop-a).",
         permission_classes=[CanSeeSite],
     )
     name: str = strawberry.field(description="Name of the shop.", permission_classes=[CanSeeSite])

@@ -123,7 +123,7 @@ async def _tier_of_admin(info: AppInfo, tier_id: str) -> int:
 class TierMutations:
     """Changing tiers."""
 
-    @strawberry.mutation(description="Add a tier (admins).", permission_classes=[IsAdmin])
+    @strawberry.mutation(description="Add a tier.", permission_classes=[IsAdmin])
     async def create_tier(
         self,
         info: AppInfo,
@@ -151,7 +151,7 @@ class TierMutations:
         )
         return TierPayload(tier=Tier.from_row(row), user_errors=[])
 
-    @strawberry.mutation(description="Change a tier (admins).", permission_classes=[IsAdmin])
+    @strawberry.mutation(description="Change a tier.", permission_classes=[IsAdmin])
     async def update_tier(
         self,
         info: AppInfo,

@@ -9,6 +9,7 @@ import strawberry
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanSeeSite
+from loyalty_gql.api.core.scalars import BigInt
 from loyalty_gql.db.models import TierRow
 from loyalty_gql.domain.tiers import TierMetric
 
@@ -73,8 +74,10 @@ class TierProgress:
     metric: TierMetric | None = strawberry.field(
         description="What the next tier counts.", metadata=WITHIN_PARENT
     )
-    value: int = strawberry.field(
-        description="The customer's count in the next tier's window.", metadata=WITHIN_PARENT
+    value: BigInt = strawberry.field(
+        description="The customer's count in the next tier's window: points, or minor "
+        "units of money spent (a total over time, so BigInt).",
+        metadata=WITHIN_PARENT,
     )
     remaining: int = strawberry.field(
         description="How much more is needed for the next tier (0 when reached).",

@@ -24,6 +24,7 @@ from loyalty_gql.domain.points import (
     Lot,
     SourceType,
     Take,
+    check_balance,
     lot_expiry,
     plan_spend,
 )
@@ -127,6 +128,7 @@ class EntryWriter:
         expired_day: date | None = None,
     ) -> LedgerEntryRow:
         account = self.account
+        check_balance(account.available + account.pending, points + pending_points)
         account.available += points
         account.pending += pending_points
         account.lifetime_earned += earned_points
