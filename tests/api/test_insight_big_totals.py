@@ -75,8 +75,8 @@ async def test_program_stats_of_three_billion_points_outstanding_and_expired(
         "lifetimeExpired": 0,
     }  # fmt: skip
 
-    # when: the points expire 30 days later (1 April)
-    clock.now = datetime(2026, 4, 1, 11, tzinfo=UTC)
+    # when: the points, valid through 1 April (30 days), expire on 2 April
+    clock.now = datetime(2026, 4, 2, 11, tzinfo=UTC)
     assert await expire_points(db, clock=clock) == 3
     body = await gql.execute(STATS, {"s": shop.site_id, **MARCH_AND_APRIL}, token=shop.admin)
     series = await gql.execute(
@@ -88,7 +88,7 @@ async def test_program_stats_of_three_billion_points_outstanding_and_expired(
     assert (stats["pointsIssued"], stats["pointsExpired"]) == (3_000_000_000, 3_000_000_000)
     assert stats["pointsOutstanding"] == 0
     days = {d["day"]: d["value"] for d in series["data"]["programSeries"]}
-    assert days["2026-04-01"] == "3000000000"
+    assert days["2026-04-02"] == "3000000000"
     assert (await _balance(shop, "bob"))["lifetimeExpired"] == 1_000_000_000
     assert await verify_ledger(db) == []
 

@@ -30,6 +30,13 @@ async def _lots(db: Database, customer_id: int) -> list[tuple[int, int, datetime
         return [(row.points, row.remaining, row.expires_at) for row in rows]
 
 
+def _valid_through(earned: datetime, days: int) -> datetime:
+    """When points earned at ``earned`` with ``days`` of validity expire on a UTC site: the
+    end (midnight) of their last valid calendar day."""
+    last_day = (earned + timedelta(days=days)).date()
+    return datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+
 async def _earn(db: Database, clock: Clock, customer: int, points: int):
     return await earn_points(
         db, customer_id=customer, points=points, pending=False, source=SourceType.ORDER,
@@ -43,10 +50,10 @@ async def test_a_reversed_spend_gives_back_the_same_lots_with_their_dates(db: Da
     the_shop = await shop(db, clock, validity_policy=ValidityPolicy.FIXED_DAYS, validity_days=30)
     customer = the_shop.customer_ids[0]
     await _earn(db, clock, customer, 100)
-    first_expiry = clock.now + timedelta(days=30)
+    first_expiry = _valid_through(clock.now, 30)
     clock.now += timedelta(days=10)
     await _earn(db, clock, customer, 100)
-    second_expiry = clock.now + timedelta(days=30)
+    second_expiry = _valid_through(clock.now, 30)
     clock.now += timedelta(days=1)
     spend = await spend_points(
         db,
