@@ -88,6 +88,31 @@ async def test_my_offers_lists_what_can_be_bought_and_why_not(gql: GraphQLClient
     ]
 
 
+async def test_a_clubcard_sold_for_a_fee_is_listed_before_and_after_it_is_bought(
+    gql: GraphQLClient,
+):
+    # given: 300 points and a clubcard whose membership costs 200, not held yet
+    site_id, _ = await _shop(gql, 300)
+    club = await _offer(
+        gql, site_id, "CLUBCARD", name="club", valueType="PERCENT", value="10",
+        membershipFeePoints=200,
+    )  # fmt: skip
+    # when / then: My offers lists it as something to buy
+    [before] = await _mine(gql)
+    assert (before["offer"]["name"], before["canRedeem"], before["reason"]) == ("club", True, None)
+    assert before["assigned"] is False
+    # when: ann buys the membership
+    body = await gql.execute(
+        REDEEM, {"input": {"offerId": club}}, token=gql.token("customer", "shop-a", subject="ann")
+    )
+    assert body["data"]["redeemOffer"]["userErrors"] == []
+    # then: it stays listed, now held, and is not sold twice
+    [after] = await _mine(gql)
+    assert (after["canRedeem"], after["reason"], after["assigned"]) == (
+        False, "CUSTOMER_LIMIT_REACHED", True,
+    )  # fmt: skip
+
+
 async def test_bought_vouchers_and_assigned_punchcards_show_and_deleted_offers_leave(
     gql: GraphQLClient,
 ):

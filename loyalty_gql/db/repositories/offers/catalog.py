@@ -155,12 +155,16 @@ async def my_offers_page(
     before_id: int | None,
     limit: int,
 ) -> list[OfferRow]:
-    """A customer's "My offers": published offers they can buy or were given, newest first."""
+    """A customer's "My offers": published offers they can buy or were given, newest first.
+    Bought are rewards and coupons with a loyalty price, and clubcards with a membership
+    fee (what `price_in_points` prices, so My offers lists what redeemOffer sells)."""
     assigned = select(OfferAssignmentRow.offer_id).where(
         OfferAssignmentRow.customer_id == customer_id
     )
     sold = (OfferKind.REWARD.value, OfferKind.COUPON.value)
-    buyable = OfferRow.kind.in_(sold) & OfferRow.loyalty_price.is_not(None)
+    buyable = (OfferRow.kind.in_(sold) & OfferRow.loyalty_price.is_not(None)) | (
+        (OfferRow.kind == OfferKind.CLUBCARD.value) & OfferRow.membership_fee_points.is_not(None)
+    )
     query = select(OfferRow).where(
         OfferRow.site_id == site_id,
         OfferRow.status == OfferStatus.PUBLISHED.value,
