@@ -649,7 +649,7 @@ EXAMPLES = [
             applied={"offer:2": 1000},
             rejected={"offer:1": NOT_COMBINABLE},
             messages={
-                "offer:1": 'best for the customer: "offer:2" together cost 90.00 EUR,'
+                "offer:1": 'best for the customer: "offer:2" costs 90.00 EUR,'
                 " this offer alone 90.00 EUR"
             },
             points=900,

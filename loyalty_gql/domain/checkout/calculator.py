@@ -203,7 +203,8 @@ def _best_for_customer(
     if best.alone is None:
         rejected += best.rejected
         names = " + ".join(f'"{a.candidate.terms.name}"' for a in best.applied)
-        winner = f"{names} together cost {money(best.state.total_left)}"
+        verb = "together cost" if len(best.applied) > 1 else "costs"
+        winner = f"{names} {verb} {money(best.state.total_left)}"
     else:
         winner = f'exclusive "{best.alone.terms.name}" alone costs {money(best.state.total_left)}'
         others_cost = money(trials[0].state.total_left)
