@@ -477,9 +477,10 @@ def sampling(pid: int, out: Path, seconds: float) -> Iterator[None]:
     if spy is None:
         raise RuntimeError("py-spy is needed for --profile (.venv/bin/pip install py-spy)")
     proc = subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--threads",
-         "--duration", str(round(seconds)), "--nonblocking", "-o", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", str(RATE),
+         "--threads", "--gil", "--duration", str(round(seconds)), "--nonblocking",
+         "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     say(f"py-spy pid {proc.pid} sampling pid {pid}")
     try:
@@ -519,6 +520,7 @@ class Profile:
 
 
 WORKER = "_connection_worker_thread (aiosqlite/core.py"
+RATE = 200  # py-spy samples per second
 
 
 def summarise(path: Path, top: int = 12) -> Profile:
@@ -536,10 +538,10 @@ def summarise(path: Path, top: int = 12) -> Profile:
         frames = stack.split(";")
         worker = next((f for f in frames if f.startswith(WORKER)), None)
         if worker is not None:
-            # aiosqlite's thread: line 59 waits for work (py-spy counts it as busy), 63
-            # wakes the event loop with the result, the rest runs the statement
-            if len(frames) > 1 and frames[-1] is worker and ":59)" in worker:
-                threads["aiosqlite threads: waiting for work"] += count
+            # aiosqlite's thread: line 59 takes the next call from its queue, 63 wakes the
+            # event loop with the result, the rest runs the statement
+            if frames[-1] is worker and ":59)" in worker:
+                threads["aiosqlite threads: taking the next call (SimpleQueue.get)"] += count
             elif frames[-1] is worker and ":63)" in worker:
                 threads["aiosqlite threads: waking the event loop (call_soon_threadsafe)"] += count
             else:
@@ -750,16 +752,20 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
             f"### Where the time goes (py-spy, SQLite, one worker, {args.profile_seconds:g} s "
             "of wrk load each)",
             "",
-            "py-spy samples every thread of the worker at 200 Hz (not idle ones; but "
-            "aiosqlite's threads waiting on their queue count as busy to it). Then, for the "
-            "event-loop thread only: the share of its samples with each group on the stack "
+            f"`py-spy record --gil --threads --rate {RATE}` on the worker: each sample is "
+            "the thread holding the GIL then (none: no sample), so the shares are of the "
+            "worker's Python time. GIL held: samples over the wall time's possible samples. "
+            "Then, for the event-loop thread only: the share of its samples with each group "
+            "on the stack "
             "(a sample counts in every group it passes through; SQLAlchemy's greenlet stacks "
             "start at Session.execute, so groups below it are undercounted), and the frames "
             "with the most self time (C code shows as the Python frame that called it).",
         ]
         for key, path in profiled:
             found = summarise(path)
-            lines += ["", f"{dict(CASES)[key]}: {found.samples:,} samples", ""]
+            held = found.samples / (RATE * args.profile_seconds)
+            lines += ["", f"{dict(CASES)[key]}: {found.samples:,} samples, GIL held {held:.0%} "
+                      "of the time", ""]  # fmt: skip
             lines += ["| thread | share of all samples |", "| --- | ---: |"]
             lines += [f"| {name} | {share:.0%} |" for name, share in found.threads.items()]
             lines += ["", "| event-loop thread: on the stack | share |", "| --- | ---: |"]
