@@ -1,0 +1,831 @@
+"""The storefront's read path and the shop's orders, against one worker (issue #15).
+
+Run through scripts/bench-storefront. Per backend (SQLite, then PostgreSQL in a fresh
+database it creates and drops):
+
+- starts `loyalty-gql serve` on 127.0.0.1 (one worker, rate limits off), stopped by its
+  pid; builds the data through the API as the site's admin, shop backend and customer
+  would: a site (program on, points valid 365 days) with 3 tiers, 20 rewards, 100
+  product promotions (one product each), 50 enrolled customers, one of them with 30
+  ledger entries (28 grants, 2 rewards bought with points, so 2 vouchers);
+- measures with `wrk -t1 -c16` (after a warm-up): `/healthz`, `{ __typename }`, the
+  points badge, the dashboard, checkout with 3 and with 50 lines (customer token);
+- records 3-line orders as the shop backend (service token, unique order ids, the 50
+  customers in turn) with an async httpx client, 16 in flight, on one worker (SQLite)
+  or two (PostgreSQL, a second server on the same database);
+- runs `loyalty-gql verify` on the database and says whether it is clean.
+
+Optionally (--profile) samples the SQLite worker with py-spy during the badge and the
+dashboard loads and summarises where the time goes. Writes its section of
+docs/BENCHMARKS.md (or prints it with --output -).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from bench_ledger import write_section
+from bench_server import ROOT, commit_and_cpu, free_port, load_average, stop_on_term
+from sqlalchemy.engine import make_url
+
+from loyalty_gql.api.auth import Role, issue_token
+from loyalty_gql.config import Settings
+
+HEADING = "## Storefront and orders (scripts/bench-storefront)"
+CODE = "bench-store"
+CUSTOMER = "c-001"
+CUSTOMERS = 50
+REWARDS = 20
+PROMOTIONS = 100
+GRANTS = 28  # + 2 rewards bought = 30 ledger entries
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+BADGE = "query { viewer { balance { available } } }"
+DASHBOARD = """
+query Dashboard {
+  viewer {
+    balance { available pending expiringSoon(withinDays: 30) nextExpiry { expiresAt points } }
+    tier { id name rank }
+    tierProgress { nextTier { id name threshold } metric value remaining }
+    offers(first: 20) {
+      nodes {
+        offer { id kind name valueType value loyaltyPrice }
+        canRedeem reason assigned punches
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+    ledger(first: 10) {
+      nodes { id kind points balanceAfter reason createdAt }
+      pageInfo { hasNextPage endCursor }
+    }
+    vouchers { id code status expiresAt amountOff { amount } }
+  }
+}
+"""
+CHECKOUT = """
+query($input: CheckoutInput!) {
+  checkout(input: $input) {
+    currencyCode
+    subtotal { amount } discount { amount } total { amount }
+    lines {
+      lineId productId quantity unitPrice { amount } originalPrice { amount }
+      memberDiscount { amount } discount { amount } finalPrice { amount } earnsPoints
+      discounts { offerId pointsPayment amount { amount } }
+    }
+    appliedOffers { offerId name origin code amount { amount } rewardPoints }
+    punchcards { offerId name punchesRequired punchesBefore punchesAfter }
+    pointsPayment { used amount { amount } }
+    pointsBase { amount } basePoints rewardPoints points
+  }
+}
+"""
+RECORD = """
+mutation($input: RecordOrderInput!) {
+  recordOrder(input: $input) {
+    order { id status pointsEarned quote { total { amount } } }
+    userErrors { field code message }
+  }
+}
+"""
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """A running `loyalty-gql serve`: its base URL and pid (the worker's when alone)."""
+
+    base: str
+    pid: int
+
+
+@contextmanager
+def serve(url: str, log: Path, workers: int) -> Iterator[Server]:
+    """`loyalty-gql serve` on 127.0.0.1 with ``workers`` workers, rate limits off; stopped
+    by its pid on the way out (as bench_server.server, which has one worker only)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_JWT_")}
+    env.update(
+        LOYALTY_HOST="127.0.0.1", LOYALTY_PORT=str(port), LOYALTY_WORKERS=str(workers),
+        LOYALTY_DATABASE_URL=url, LOYALTY_ENV="development",
+        LOYALTY_LOG_LEVEL=os.environ.get("LOYALTY_LOG_LEVEL", "warning"),
+        LOYALTY_RATE_LIMIT_REQUESTS="0", LOYALTY_RATE_LIMIT_COST="0",
+        LOYALTY_RATE_LIMIT_UNKNOWN_CODES="0",
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "loyalty-gql"), "serve"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    say(f"server pid {proc.pid} ({workers} worker(s)) on {base}")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).text == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not answer /healthz")
+            time.sleep(0.1)
+        yield Server(base, proc.pid)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        say(f"server pid {proc.pid} stopped")
+
+
+def say(text: str) -> None:
+    print(f"bench-storefront: {text}", flush=True)
+
+
+async def fresh_postgres(base_url: str) -> tuple[str, str, str]:
+    """A new empty PostgreSQL database: its URL, its name and the admin DSN."""
+    url = make_url(base_url)
+    database = f"bench_storefront_{uuid.uuid4().hex[:10]}"
+    admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+    return url.set(database=database).render_as_string(hide_password=False), database, admin_dsn
+
+
+async def drop_postgres(admin_dsn: str, database: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def postgres_version(admin_dsn: str) -> str:
+    async def ask() -> str:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(ask())
+
+
+# -- the data, through the API -------------------------------------------------------------
+
+
+@dataclass
+class Shop:
+    """The bench site as its callers know it."""
+
+    site_id: str
+    customer_token: str
+    service_token: str
+    customers: list[str] = field(default_factory=list)  # global ids, CUSTOMER first
+
+
+def gql(client: httpx.Client, query: str, variables: dict[str, Any], token: str) -> Any:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables},
+        headers={"authorization": f"Bearer {token}"}, timeout=60,
+    )  # fmt: skip
+    body = response.json()
+    if response.status_code != 200 or body.get("errors"):
+        raise RuntimeError(f"{query.split('(', maxsplit=1)[0].strip()}: {response.text[:2000]}")
+    data = body["data"]
+    payload = next(iter(data.values()))
+    if isinstance(payload, dict) and payload.get("userErrors"):
+        raise RuntimeError(f"user errors: {payload['userErrors']}")
+    return data
+
+
+def mutation(name: str, input_type: str, fields: str) -> str:
+    return (
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) "
+        f"{{ {fields} userErrors {{ field code message }} }} }}"
+    )
+
+
+def line(n: int, quantity: int = 1) -> dict[str, Any]:
+    """A basket line for product n (promotion n targets it)."""
+    return {
+        "productId": f"sku-{n:03d}", "category": f"dept{n % 5}/aisle{n % 3}",
+        "quantity": quantity, "unitPrice": f"{10 + n % 40}.99",
+    }  # fmt: skip
+
+
+def build(base: str, settings: Settings) -> Shop:
+    """The site, tiers, offers, customers and the customer's ledger, through the API."""
+    admin = issue_token(settings, role=Role.ADMIN, sites=[CODE], subject="bench-admin")
+    service = issue_token(settings, role=Role.SERVICE, sites=[CODE], subject="bench-shop")
+    customer = issue_token(settings, role=Role.CUSTOMER, sites=[CODE], subject=CUSTOMER)
+    with httpx.Client(base_url=base) as client:
+        site = gql(
+            client, mutation("createSite", "CreateSiteInput", "site { id }"),
+            {"input": {"code": CODE, "name": "Bench store", "currencyCode": "EUR"}}, admin,
+        )["createSite"]["site"]["id"]  # fmt: skip
+        gql(
+            client, mutation("configureProgram", "ConfigureProgramInput", "program { enabled }"),
+            {"input": {"siteId": site, "enabled": True, "validityPolicy": "FIXED_DAYS",
+                       "validityDays": 365}}, admin,
+        )  # fmt: skip
+        for rank, (name, threshold) in enumerate(
+            (("Silver", 1_000), ("Gold", 5_000), ("Platinum", 20_000)), start=1
+        ):
+            gql(
+                client, mutation("createTier", "CreateTierInput", "tier { id }"),
+                {"input": {"siteId": site, "name": name, "rank": rank,
+                           "metric": "POINTS_EARNED", "threshold": threshold}}, admin,
+            )  # fmt: skip
+        create = mutation("createOffer", "CreateOfferInput", "offer { id }")
+        publish = mutation("publishOffer", "OfferActionInput", "offer { status }")
+        offers = []
+        for n in range(1, REWARDS + 1):
+            terms = {"name": f"Reward {n}", "valueType": "FIXED_AMOUNT", "value": str(n),
+                     "loyaltyPrice": 100 * n}  # fmt: skip
+            offers.append(("REWARD", terms))
+        for n in range(1, PROMOTIONS + 1):
+            terms = {"name": f"Promotion {n}", "valueType": "PERCENT",
+                     "value": str(5 + 5 * (n % 4)), "scope": "PRODUCT",
+                     "targets": [f"sku-{n:03d}"]}  # fmt: skip
+            offers.append(("PROMOTION", terms))
+        rewards = []
+        for kind, terms in offers:
+            offer = gql(
+                client, create, {"input": {"siteId": site, "kind": kind, "terms": terms}}, admin
+            )["createOffer"]["offer"]["id"]
+            gql(client, publish, {"input": {"offerId": offer}}, admin)
+            if kind == "REWARD":
+                rewards.append(offer)
+        register = mutation("registerCustomer", "RegisterCustomerInput", "customer { id }")
+        shop = Shop(site, customer, service)
+        for n in range(1, CUSTOMERS + 1):
+            shop.customers.append(
+                gql(
+                    client,
+                    register,
+                    {"input": {"siteId": site, "externalId": f"c-{n:03d}", "enroll": True}},
+                    service,
+                )["registerCustomer"]["customer"]["id"]
+            )
+        grant = mutation("grantPoints", "GrantPointsInput", "")
+        for n in range(GRANTS):
+            gql(
+                client, grant,
+                {"input": {"customerId": shop.customers[0], "points": 100 + n,
+                           "reason": f"bench {n}"}}, admin,
+            )  # fmt: skip
+        redeem = mutation("redeemOffer", "RedeemOfferInput", "voucher { code }")
+        for reward in rewards[:2]:
+            gql(client, redeem, {"input": {"offerId": reward}}, customer)
+        # what the measured requests answer, once, before they are measured
+        dashboard = gql(client, DASHBOARD, {}, customer)["viewer"]
+        shown = (
+            dashboard["balance"]["available"], dashboard["tier"] and dashboard["tier"]["name"],
+            len(dashboard["offers"]["nodes"]), len(dashboard["ledger"]["nodes"]),
+            len(dashboard["vouchers"]),
+        )  # fmt: skip
+        say(f"dashboard: available, tier, offers, ledger rows, vouchers = {shown}")
+        if shown[2:] != (20, 10, 2):
+            raise RuntimeError(f"the dashboard shows {shown}, not 20 offers, 10 rows, 2 vouchers")
+    return shop
+
+
+def checkout_body(shop: Shop, lines: int) -> str:
+    variables = {"input": {"siteId": shop.site_id,
+                           "lines": [line(n, 1 + n % 3) for n in range(1, lines + 1)]}}  # fmt: skip
+    return json.dumps({"query": CHECKOUT, "variables": variables}, separators=(",", ":"))
+
+
+# -- wrk -------------------------------------------------------------------------------------
+
+
+def to_ms(value: str) -> float:
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if found is None:
+        raise RuntimeError(f"not a wrk duration: {value!r}")
+    number, unit = float(found.group(1)), found.group(2)
+    return number * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+@dataclass
+class Result:
+    """Requests per second, median and p99 latency (ms), and how many."""
+
+    rps: float
+    median: float
+    p99: float
+    requests: int
+    failed: int = 0
+
+
+def wrk(url: str, body: str | None, token: str | None, seconds: float, work: Path) -> Result:
+    """``wrk -t1 -c16`` against ``url`` (a POST of ``body`` if given), after a warm-up."""
+    args = ["wrk", "-t1", "-c16", "--timeout", "30s", "--latency"]
+    if body is not None:
+        script = work / "request.lua"
+        lines = [
+            'wrk.method = "POST"',
+            f"wrk.body = [==[{body}]==]",
+            'wrk.headers["Content-Type"] = "application/json"',
+            'wrk.headers["Accept"] = "application/json"',
+        ]
+        if token:
+            lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
+        script.write_text("\n".join(lines) + "\n")
+        args += ["-s", str(script)]
+    warm = max(1, round(seconds / 5))
+    subprocess.run([*args, f"-d{warm}s", url], check=True, capture_output=True, timeout=600)
+    out = subprocess.run(
+        [*args, f"-d{seconds:g}s", url], check=True, capture_output=True, text=True, timeout=600
+    ).stdout
+    if re.search(r"Non-2xx|Socket errors", out):
+        print(out, flush=True)
+        raise RuntimeError("wrk saw errors (see above)")
+
+    def grab(pattern: str) -> str:
+        found = re.search(pattern, out, re.M)
+        if found is None:
+            raise RuntimeError(f"no {pattern!r} in wrk's output:\n{out}")
+        return found.group(1)
+
+    return Result(
+        rps=float(grab(r"Requests/sec:\s+([\d.]+)")),
+        median=to_ms(grab(r"^\s+50%\s+(\S+)")),
+        p99=to_ms(grab(r"^\s+99%\s+(\S+)")),
+        requests=int(grab(r"(\d+) requests in")),
+    )
+
+
+# -- orders ----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def record_orders(base: str, shop: Shop, seconds: float, prefix: str) -> Result:
+    """recordOrder, 3 lines, 16 in flight for ``seconds``; every answer checked."""
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    headers = {"authorization": f"Bearer {shop.service_token}"}
+    times: list[float] = []
+    failures: list[str] = []
+    counter = iter(range(10**9))
+
+    async with httpx.AsyncClient(
+        base_url=base, limits=limits, headers=headers, timeout=60
+    ) as client:
+
+        async def one() -> None:
+            n = next(counter)
+            variables = {"input": {
+                "siteId": shop.site_id, "orderId": f"{prefix}-{n:07d}",
+                "customerId": shop.customers[n % len(shop.customers)],
+                "lines": [line(1 + (n + k) % PROMOTIONS, 1 + k) for k in range(3)],
+            }}  # fmt: skip
+            started = time.perf_counter()
+            response = await client.post("/graphql", json={"query": RECORD, "variables": variables})
+            elapsed = (time.perf_counter() - started) * 1000
+            body = response.json()
+            payload = (body.get("data") or {}).get("recordOrder") or {}
+            refused = body.get("errors") or payload.get("userErrors")
+            if response.status_code != 200 or refused or not payload.get("order"):
+                failures.append(response.text[:500])
+            else:
+                times.append(elapsed)
+
+        async def lane(stop: float) -> None:
+            while time.monotonic() < stop:
+                await one()
+
+        # warm-up (not measured), then the measured run
+        warm = time.monotonic() + max(1.0, seconds / 5)
+        await asyncio.gather(*(lane(warm) for _ in range(16)))
+        times.clear()
+        started = time.monotonic()
+        await asyncio.gather(*(lane(started + seconds) for _ in range(16)))
+        elapsed = time.monotonic() - started
+    if failures:
+        say(f"{len(failures)} orders failed; the first: {failures[0]}")
+    if not times:
+        raise RuntimeError("no order was recorded")
+    return Result(
+        rps=len(times) / elapsed, median=statistics.median(times),
+        p99=percentile(times, 0.99), requests=len(times), failed=len(failures),
+    )  # fmt: skip
+
+
+def verify(url: str) -> str:
+    """`loyalty-gql verify` on the database: its last line and whether it was clean."""
+    env = {**os.environ, "LOYALTY_DATABASE_URL": url}
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "loyalty-gql"), "verify"],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    last = (done.stdout.strip().splitlines() or [""])[-1]
+    if done.returncode == 0:
+        return f"clean ({last})"
+    return f"NOT clean: {done.stderr.strip() or last}"
+
+
+# -- py-spy ----------------------------------------------------------------------------------
+
+
+def py_spy() -> str | None:
+    found = ROOT / ".venv" / "bin" / "py-spy"
+    return str(found) if found.exists() else shutil.which("py-spy")
+
+
+@contextmanager
+def sampling(pid: int, out: Path, seconds: float) -> Iterator[None]:
+    """py-spy samples the worker (collapsed stacks) while the block runs."""
+    spy = py_spy()
+    if spy is None:
+        raise RuntimeError("py-spy is needed for --profile (.venv/bin/pip install py-spy)")
+    proc = subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", str(RATE),
+         "--threads", "--gil", "--duration", str(round(seconds)), "--nonblocking",
+         "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    say(f"py-spy pid {proc.pid} sampling pid {pid}")
+    try:
+        yield
+    finally:
+        try:
+            proc.wait(timeout=seconds + 60)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait()
+
+
+# Where a frame's time goes, by the first matching pattern of its file (inclusive time:
+# a stack counts once per group it passes through).
+GROUPS = (
+    ("loyalty_gql (our code)", "(loyalty_gql/"),
+    ("graphql-core (execution, completing fields)", "graphql/"),
+    ("strawberry", "strawberry/"),
+    ("SQLAlchemy", "sqlalchemy/"),
+    ("aiosqlite / sqlite3", "aiosqlite/"),
+    ("asyncpg", "asyncpg/"),
+    ("uvicorn / httptools / starlette", "uvicorn/"),
+    ("JWT (pyjwt, cryptography)", "jwt/"),
+    ("asyncio event loop", "asyncio/"),
+)
+
+
+@dataclass
+class Profile:
+    """A py-spy profile, summarised: samples by thread, and the event-loop thread's
+    inclusive shares by group and its frames with the most self time."""
+
+    samples: int
+    threads: dict[str, float]
+    groups: list[tuple[str, float]]
+    frames: list[tuple[str, float]]
+
+
+WORKER = "_connection_worker_thread (aiosqlite/core.py"
+RATE = 200  # py-spy samples per second
+
+
+def summarise(path: Path, top: int = 12) -> Profile:
+    """Read py-spy's collapsed stacks (recorded with --threads)."""
+    threads: collections.Counter[str] = collections.Counter()
+    leaves: collections.Counter[str] = collections.Counter()
+    groups: collections.Counter[str] = collections.Counter()
+    total = main = 0
+    for raw in path.read_text().splitlines():
+        stack, _, count_text = raw.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        worker = next((f for f in frames if f.startswith(WORKER)), None)
+        if worker is not None:
+            # aiosqlite's thread: line 59 takes the next call from its queue, 63 wakes the
+            # event loop with the result, the rest runs the statement
+            if frames[-1] is worker and ":59)" in worker:
+                threads["aiosqlite threads: taking the next call (SimpleQueue.get)"] += count
+            elif frames[-1] is worker and ":63)" in worker:
+                threads["aiosqlite threads: waking the event loop (call_soon_threadsafe)"] += count
+            else:
+                threads["aiosqlite threads: running statements (sqlite3)"] += count
+            continue
+        threads["event-loop thread (everything else)"] += count
+        main += count
+        leaves[short(frames[-1])] += count
+        for name, pattern in GROUPS:
+            if any(pattern in f for f in frames):
+                groups[name] += count
+    if not total:
+        return Profile(0, {}, [], [])
+    return Profile(
+        samples=total,
+        threads={name: n / total for name, n in threads.most_common()},
+        groups=[(name, groups[name] / max(main, 1)) for name, _ in GROUPS if groups[name]],
+        frames=[(name, n / max(main, 1)) for name, n in leaves.most_common(top)],
+    )
+
+
+# aiosqlite's lines that matter, as they read in aiosqlite 0.22 (core.py)
+AIOSQLITE_LINES = {
+    "Connection._execute:158": "hands the call to aiosqlite's thread (SimpleQueue.put_nowait, "
+    "which wakes it: the GIL hand-off)",
+    "Connection._execute:160": "awaits the thread's answer",
+}
+
+
+def short(frame: str) -> str:
+    """`function (path/to/module.py:12)` as `function (package/module.py)`; aiosqlite's
+    frames keep their line, and the few lines that matter say what they do."""
+    if frame.startswith("thread ("):
+        return "no Python frame (the event loop's C code: uvloop, httptools)"
+    found = re.match(r"(.*) \((.*?)(?::(\d+))?\)$", frame)
+    if found is None:
+        return frame
+    function, file, number = found.groups()
+    parts = file.split("site-packages/")[-1].split("/")
+    where = "/".join(parts[-2:])
+    if parts[0] == "aiosqlite" and number:
+        what = AIOSQLITE_LINES.get(f"{function}:{number}")
+        return f"{function} ({where}:{number}{': ' + what if what else ''})"
+    return f"{function} ({where})"
+
+
+# -- one backend -----------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    backend: str
+    reads: dict[str, Result]
+    orders: Result
+    order_workers: int
+    order_healthz: Result | None
+    verify: str
+    profiles: dict[str, Path] = field(default_factory=dict)
+
+
+CASES = (
+    ("healthz", "`/healthz`"),
+    ("typename", "`{ __typename }`"),
+    ("badge", "points badge `viewer { balance { available } }`"),
+    ("dashboard", "dashboard: balance with expiry, tier and progress, My offers first 20, "
+                  "ledger first 10, vouchers"),
+    ("checkout3", "checkout, 3 lines"),
+    ("checkout50", "checkout, 50 lines"),
+)  # fmt: skip
+
+
+def measure(
+    backend: str, url: str, work: Path, args: argparse.Namespace, order_workers: int
+) -> Run:
+    settings = Settings(env="development", database_url=url)
+    env = {**os.environ, "LOYALTY_DATABASE_URL": url}
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "loyalty-gql"), "migrate"], env=env, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    log = work / f"server-{backend.split(maxsplit=1)[0].lower()}.log"
+    reads: dict[str, Result] = {}
+    profiles: dict[str, Path] = {}
+    with serve(url, log, 1) as server:
+        started = time.perf_counter()
+        shop = build(server.base, settings)
+        say(f"{backend}: data built through the API in {time.perf_counter() - started:.1f} s")
+        graphql = f"{server.base}/graphql"
+        bodies: dict[str, tuple[str, str | None, str | None]] = {
+            "healthz": (f"{server.base}/healthz", None, None),
+            "typename": (graphql, json.dumps({"query": "{ __typename }"}), None),
+            "badge": (graphql, json.dumps({"query": BADGE}), shop.customer_token),
+            "dashboard": (graphql, json.dumps({"query": DASHBOARD}), shop.customer_token),
+            "checkout3": (graphql, checkout_body(shop, 3), shop.customer_token),
+            "checkout50": (graphql, checkout_body(shop, 50), shop.customer_token),
+        }
+        for key, (target, body, token) in bodies.items():
+            result = wrk(target, body, token, args.seconds, work)
+            reads[key] = result
+            say(f"{backend}: {key}: {result.rps:,.0f} req/s, median {result.median:.2f} ms, "
+                f"p99 {result.p99:.2f} ms")  # fmt: skip
+        if args.profile and backend.startswith("SQLite"):
+            for key in ("badge", "dashboard"):
+                target, body, token = bodies[key]
+                out = work / f"profile-{key}.txt"
+                with sampling(server.pid, out, args.profile_seconds):
+                    wrk(target, body, token, args.profile_seconds, work)
+                if out.exists():
+                    kept = Path(tempfile.gettempdir()) / f"bench-storefront-profile-{key}.txt"
+                    shutil.copy(out, kept)
+                    say(f"py-spy's collapsed stacks for {key}: {kept}")
+                    profiles[key] = kept
+        order_healthz = None
+        if order_workers == 1:
+            orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o1"))
+    if order_workers > 1:
+        with serve(url, log, order_workers) as server:
+            order_healthz = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
+            orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o2"))
+    say(f"{backend}: recordOrder {orders.rps:,.1f}/s, median {orders.median:.1f} ms, "
+        f"p99 {orders.p99:.1f} ms, {orders.requests} orders, {orders.failed} failed")  # fmt: skip
+    checked = verify(url)
+    say(f"{backend}: verify: {checked}")
+    return Run(backend, reads, orders, order_workers, order_healthz, checked, profiles)
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> str:
+    versions = ", ".join(
+        f"{n} {version(n)}"
+        for n in ("uvicorn", "uvloop", "httptools", "starlette", "strawberry-graphql",
+                  "graphql-core", "sqlalchemy", "aiosqlite", "asyncpg", "httpx")
+    )  # fmt: skip
+    lines = [
+        HEADING,
+        "",
+        "Written by `scripts/bench-storefront`; run it again to replace this section.",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {facts['commit']}"
+        + (" (--quick run)" if args.quick else ""),
+        f"- Machine: {os.cpu_count()} CPUs (nproc), {facts['cpu']}; Python "
+        f"{platform.python_version()}; load average (1/5/15 min) {facts['load_before']} "
+        f"(before) / {load_average()} (after); wrk and the server share the CPUs",
+        f"- Software: {versions}; {facts['wrk']}; {facts['postgres']}",
+        "- Server: `loyalty-gql serve`, 1 worker (uvicorn, uvloop, httptools) on 127.0.0.1, "
+        "LOYALTY_ENV=development, LOYALTY_LOG_LEVEL=warning, rate limits off; a fresh "
+        "database per backend (SQLite file in WAL mode; a new PostgreSQL database, dropped "
+        "after)",
+        f"- Data, built through the API: one site (points valid 365 days), 3 tiers "
+        f"(POINTS_EARNED 1,000 / 5,000 / 20,000), {REWARDS} rewards, {PROMOTIONS} product "
+        f"promotions (one product each, 5-20% off), {CUSTOMERS} enrolled customers; the "
+        f"measured customer has 30 ledger entries ({GRANTS} grants, 2 rewards bought, so "
+        "2 vouchers)",
+        f"- Reads: `wrk -t1 -c16 -d{args.seconds:g}s --latency` (after a warm-up of a fifth "
+        "of that, discarded), customer token except `/healthz` and `{ __typename }`; the "
+        "dashboard as one query (balance with expiringSoon and nextExpiry, tier, "
+        "tierProgress, offers(first: 20), ledger(first: 10), vouchers); checkout: the cart "
+        "page's query (lines with discounts, applied offers, totals, points), each line "
+        "with a promotion",
+        f"- Orders: recordOrder with 3 lines as the shop backend (service token), unique "
+        f"order ids, the {CUSTOMERS} customers in turn, 16 in flight for "
+        f"{args.order_seconds:g} s (httpx, async; after a warm-up); every answer checked "
+        "(no errors, no userErrors); then `loyalty-gql verify` on the database",
+        "",
+        "| request | " + " | ".join(
+            f"{r.backend.split()[0]} req/s | share of /healthz | median | p99" for r in runs
+        ) + " |",
+        "| --- |" + " ---: | ---: | ---: | ---: |" * len(runs),
+    ]  # fmt: skip
+    for key, name in CASES:
+        cells = []
+        for r in runs:
+            res, base = r.reads[key], r.reads["healthz"].rps
+            cells.append(f"{res.rps:,.0f} | {res.rps / base:.3f} | {res.median:.2f} ms | "
+                         f"{res.p99:.2f} ms")  # fmt: skip
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    cells = []
+    for r in runs:
+        o, base = r.orders, r.reads["healthz"].rps
+        cells.append(f"{o.rps:,.1f} | {o.rps / base:.4f} | {o.median:.1f} ms | {o.p99:.1f} ms")
+    workers = " / ".join(f"{r.order_workers} on {r.backend.split()[0]}" for r in runs)
+    lines.append(
+        f"| recordOrder, 3 lines (orders/s; workers: {workers}) | " + " | ".join(cells) + " |"
+    )
+    lines.append("")
+    for r in runs:
+        note = f"- {r.backend}: {r.orders.requests:,} orders recorded, {r.orders.failed} failed; "
+        note += f"ledger check (`loyalty-gql verify`): {r.verify}"
+        if r.order_healthz is not None:
+            note += (
+                f"; the {r.order_workers}-worker server's own `/healthz`: "
+                f"{r.order_healthz.rps:,.0f} req/s (orders over it: "
+                f"{r.orders.rps / r.order_healthz.rps:.4f})"
+            )
+        lines.append(note)
+    lines += [
+        "",
+        "Shares are over `/healthz` of the same server in the same run (orders: over the "
+        "one-worker `/healthz` of the table), so they hold better than the raw rates on a "
+        "busy machine.",
+    ]
+    profiled = [(key, path) for r in runs for key, path in r.profiles.items()]
+    if profiled:
+        lines += [
+            "",
+            f"### Where the time goes (py-spy, SQLite, one worker, {args.profile_seconds:g} s "
+            "of wrk load each)",
+            "",
+            f"`py-spy record --gil --threads --rate {RATE}` on the worker: each sample is "
+            "the thread holding the GIL then (none: no sample), so the shares are of the "
+            "worker's Python time. GIL held: samples over the wall time's possible samples. "
+            "Then, for the event-loop thread only: the share of its samples with each group "
+            "on the stack "
+            "(a sample counts in every group it passes through; SQLAlchemy's greenlet stacks "
+            "start at Session.execute, so groups below it are undercounted), and the frames "
+            "with the most self time (C code shows as the Python frame that called it).",
+        ]
+        for key, path in profiled:
+            found = summarise(path)
+            held = found.samples / (RATE * args.profile_seconds)
+            lines += ["", f"{dict(CASES)[key]}: {found.samples:,} samples, GIL held {held:.0%} "
+                      "of the time", ""]  # fmt: skip
+            lines += ["| thread | share of all samples |", "| --- | ---: |"]
+            lines += [f"| {name} | {share:.0%} |" for name, share in found.threads.items()]
+            lines += ["", "| event-loop thread: on the stack | share |", "| --- | ---: |"]
+            lines += [f"| {name} | {share:.0%} |" for name, share in found.groups]
+            lines += ["", "| event-loop thread: frame (self time) | share |", "| --- | ---: |"]
+            lines += [f"| `{name}` | {share:.1%} |" for name, share in found.frames]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--postgres", default=DEFAULT_POSTGRES,
+        help="PostgreSQL server URL (a fresh database is made and dropped)",
+    )  # fmt: skip
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--seconds", type=float, default=10.0, help="wrk time per read")
+    parser.add_argument("--order-seconds", type=float, default=15.0)
+    parser.add_argument("--quick", action="store_true", help="3 s per read, 5 s of orders")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="py-spy on the SQLite worker during the badge and dashboard loads",
+    )  # fmt: skip
+    parser.add_argument("--profile-seconds", type=float, default=15.0)
+    parser.add_argument("--output", default=str(ROOT / "docs" / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.order_seconds, args.profile_seconds = 3.0, 5.0, 5.0
+    signal.signal(signal.SIGTERM, stop_on_term)
+    for name in [k for k in os.environ if k.startswith("LOYALTY_JWT_")]:
+        del os.environ[name]  # the server gets the development key; so do our tokens
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench-storefront: wrk is needed (apt-get install -y wrk)")
+    commit, cpu = commit_and_cpu()
+    wrk_version = subprocess.run(
+        ["wrk", "-v"], capture_output=True, text=True, check=False
+    ).stdout.split("[")[0].strip()  # fmt: skip
+    facts = {"commit": commit, "cpu": cpu, "wrk": wrk_version, "load_before": load_average(),
+             "postgres": "PostgreSQL not measured"}  # fmt: skip
+    say(f"load average before: {facts['load_before']}")
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="bench-storefront.") as folder:
+        work = Path(folder)
+        url = f"sqlite+aiosqlite:///{work / 'storefront.db'}"
+        runs.append(measure("SQLite (aiosqlite, WAL)", url, work, args, order_workers=1))
+        if not args.no_postgres:
+            url, database, admin_dsn = asyncio.run(fresh_postgres(args.postgres))
+            facts["postgres"] = f"PostgreSQL {postgres_version(admin_dsn)}, local server"
+            try:
+                runs.append(measure("PostgreSQL (asyncpg)", url, work, args, order_workers=2))
+            finally:
+                asyncio.run(drop_postgres(admin_dsn, database))
+                say(f"dropped database {database}")
+    section = report(runs, args, facts)
+    print(section)
+    if args.output != "-":
+        write_section(Path(args.output), section)
+        say(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()
