@@ -7,8 +7,9 @@ import platform
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -24,27 +25,43 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def server(url: str, log: Path, name: str) -> Iterator[str]:
-    """`loyalty-gql serve` on 127.0.0.1 with one worker; stopped by its pid on the way out.
+@dataclass(frozen=True)
+class Server:
+    """A running `loyalty-gql serve`: its base URL and pid (the worker's when alone)."""
 
-    ``name`` prefixes what it prints (the benchmark's name)."""
+    base: str
+    pid: int
+
+
+@contextmanager
+def serve(
+    url: str,
+    log: Path,
+    name: str,
+    *,
+    workers: int = 1,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """`loyalty-gql serve` on 127.0.0.1 with ``workers`` workers (and ``extra_env``, e.g.
+    rate limits off); stopped by its pid on the way out. Its output is appended to
+    ``log``; ``name`` prefixes what it prints (the benchmark's name)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_JWT_")}
     env.update(
-        LOYALTY_HOST="127.0.0.1", LOYALTY_PORT=str(port), LOYALTY_WORKERS="1",
+        LOYALTY_HOST="127.0.0.1", LOYALTY_PORT=str(port), LOYALTY_WORKERS=str(workers),
         LOYALTY_DATABASE_URL=url, LOYALTY_ENV="development",
         LOYALTY_LOG_LEVEL=os.environ.get("LOYALTY_LOG_LEVEL", "warning"),
     )  # fmt: skip
+    env.update(extra_env or {})
     base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "loyalty-gql"), "serve"],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    print(f"{name}: server pid {proc.pid} on {base}", flush=True)
+    print(f"{name}: server pid {proc.pid} ({workers} worker(s)) on {base}", flush=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"the server exited:\n{log.read_text()[-2000:]}")
@@ -56,16 +73,23 @@ def server(url: str, log: Path, name: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not answer /healthz")
             time.sleep(0.1)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         if proc.poll() is None:
             proc.terminate()
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
         print(f"{name}: server pid {proc.pid} stopped", flush=True)
+
+
+@contextmanager
+def server(url: str, log: Path, name: str) -> Iterator[str]:
+    """`serve` with one worker, as its base URL."""
+    with serve(url, log, name) as running:
+        yield running.base
 
 
 def load_average() -> str:

@@ -48,7 +48,7 @@ from typing import Any
 import asyncpg
 import httpx
 from bench_ledger import write_section
-from bench_server import ROOT, commit_and_cpu, free_port, load_average, stop_on_term
+from bench_server import ROOT, commit_and_cpu, load_average, serve, stop_on_term
 from sqlalchemy.engine import make_url
 
 from loyalty_gql.api.auth import Role, issue_token
@@ -115,57 +115,13 @@ mutation($input: RecordOrderInput!) {
 # -- the server ------------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    """A running `loyalty-gql serve`: its base URL and pid (the worker's when alone)."""
-
-    base: str
-    pid: int
-
-
-@contextmanager
-def serve(url: str, log: Path, workers: int) -> Iterator[Server]:
-    """`loyalty-gql serve` on 127.0.0.1 with ``workers`` workers, rate limits off; stopped
-    by its pid on the way out (as bench_server.server, which has one worker only)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_JWT_")}
-    env.update(
-        LOYALTY_HOST="127.0.0.1", LOYALTY_PORT=str(port), LOYALTY_WORKERS=str(workers),
-        LOYALTY_DATABASE_URL=url, LOYALTY_ENV="development",
-        LOYALTY_LOG_LEVEL=os.environ.get("LOYALTY_LOG_LEVEL", "warning"),
-        LOYALTY_RATE_LIMIT_REQUESTS="0", LOYALTY_RATE_LIMIT_COST="0",
-        LOYALTY_RATE_LIMIT_UNKNOWN_CODES="0",
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "loyalty-gql"), "serve"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    say(f"server pid {proc.pid} ({workers} worker(s)) on {base}")
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer /healthz")
-            time.sleep(0.1)
-        yield Server(base, proc.pid)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        say(f"server pid {proc.pid} stopped")
+NAME = "bench-storefront"
+NO_LIMITS = {
+    "LOYALTY_RATE_LIMIT_REQUESTS": "0",
+    "LOYALTY_RATE_LIMIT_COST": "0",
+    "LOYALTY_RATE_LIMIT_UNKNOWN_CODES": "0",
+}
+"""The load comes from one client: the per-caller rate limits are off."""
 
 
 def say(text: str) -> None:
@@ -625,7 +581,7 @@ def measure(
     log = work / f"server-{backend.split(maxsplit=1)[0].lower()}.log"
     reads: dict[str, Result] = {}
     profiles: dict[str, Path] = {}
-    with serve(url, log, 1) as server:
+    with serve(url, log, NAME, extra_env=NO_LIMITS) as server:
         started = time.perf_counter()
         shop = build(server.base, settings)
         say(f"{backend}: data built through the API in {time.perf_counter() - started:.1f} s")
@@ -658,7 +614,7 @@ def measure(
         if order_workers == 1:
             orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o1"))
     if order_workers > 1:
-        with serve(url, log, order_workers) as server:
+        with serve(url, log, NAME, workers=order_workers, extra_env=NO_LIMITS) as server:
             order_healthz = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
             orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o2"))
     say(f"{backend}: recordOrder {orders.rps:,.1f}/s, median {orders.median:.1f} ms, "
