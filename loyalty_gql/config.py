@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     default_page_size: int = 20
 
     db_pool_size: int = 10
+    response_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="Customers' query answers each worker keeps (0: no response cache).",
+    )
 
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

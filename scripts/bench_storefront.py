@@ -556,8 +556,14 @@ class Run:
     order_healthz: Result | None
     verify: str
     profiles: dict[str, Path] = field(default_factory=dict)
+    computed: dict[str, Result] = field(default_factory=dict)
+    """Reads again with the response cache off: every answer computed."""
+    scaling: dict[str, Result] = field(default_factory=dict)
+    """The dashboard and /healthz with SCALE_WORKERS workers (PostgreSQL)."""
 
 
+SCALE_WORKERS = 4
+COMPUTED = ("badge", "dashboard", "checkout3", "checkout50")
 CASES = (
     ("healthz", "`/healthz`"),
     ("typename", "`{ __typename }`"),
@@ -610,6 +616,7 @@ def measure(
                     shutil.copy(out, kept)
                     say(f"py-spy's collapsed stacks for {key}: {kept}")
                     profiles[key] = kept
+        computed: dict[str, Result] = {}
         order_healthz = None
         if order_workers == 1:
             orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o1"))
@@ -617,11 +624,42 @@ def measure(
         with serve(url, log, NAME, workers=order_workers, extra_env=NO_LIMITS) as server:
             order_healthz = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
             orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o2"))
+    cold = {**NO_LIMITS, "LOYALTY_RESPONSE_CACHE_SIZE": "0"}
+    with serve(url, log, NAME, extra_env=cold) as server:
+        graphql = f"{server.base}/graphql"
+        computed["healthz"] = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
+        for key in COMPUTED:
+            _, body, token = bodies[key]
+            computed[key] = wrk(graphql, body, token, args.seconds, work)
+            say(
+                f"{backend}: {key}, computed: {computed[key].rps:,.0f} req/s, "
+                f"median {computed[key].median:.2f} ms, p99 {computed[key].p99:.2f} ms"
+            )
+    scaling: dict[str, Result] = {}
+    if order_workers > 1:
+        with serve(url, log, NAME, workers=SCALE_WORKERS, extra_env=NO_LIMITS) as server:
+            scaling["healthz"] = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
+            _, body, token = bodies["dashboard"]
+            scaling["dashboard"] = wrk(f"{server.base}/graphql", body, token, args.seconds, work)
+            say(
+                f"{backend}: dashboard with {SCALE_WORKERS} workers: "
+                f"{scaling['dashboard'].rps:,.0f} req/s"
+            )
     say(f"{backend}: recordOrder {orders.rps:,.1f}/s, median {orders.median:.1f} ms, "
         f"p99 {orders.p99:.1f} ms, {orders.requests} orders, {orders.failed} failed")  # fmt: skip
     checked = verify(url)
     say(f"{backend}: verify: {checked}")
-    return Run(backend, reads, orders, order_workers, order_healthz, checked, profiles)
+    return Run(
+        backend,
+        reads,
+        orders,
+        order_workers,
+        order_healthz,
+        checked,
+        profiles,
+        computed,
+        scaling,
+    )
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -695,6 +733,35 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
                 f"{r.orders.rps / r.order_healthz.rps:.4f})"
             )
         lines.append(note)
+    lines += [
+        "",
+        "Every read above is answered from the response cache after its first request "
+        "(api/response_cache.py). The same reads with the cache off "
+        "(`LOYALTY_RESPONSE_CACHE_SIZE=0`, a server of its own), every answer computed:",
+        "",
+        "| request, computed | "
+        + " | ".join(f"{r.backend.split()[0]} req/s | share of /healthz | median | p99"
+                     for r in runs)
+        + " |",
+        "| --- |" + " ---: | ---: | ---: | ---: |" * len(runs),
+    ]  # fmt: skip
+    for key in COMPUTED:
+        cells = []
+        for r in runs:
+            res, base = r.computed[key], r.computed["healthz"].rps
+            cells.append(f"{res.rps:,.0f} | {res.rps / base:.3f} | {res.median:.2f} ms | "
+                         f"{res.p99:.2f} ms")  # fmt: skip
+        lines.append(f"| {dict(CASES)[key]} | " + " | ".join(cells) + " |")
+    for r in runs:
+        if r.scaling:
+            one, many = r.reads["dashboard"].rps, r.scaling["dashboard"].rps
+            lines += [
+                "",
+                f"- {r.backend}, {SCALE_WORKERS} workers: the dashboard {many:,.0f} req/s "
+                f"({many / one:.2f}x one worker's {one:,.0f}; median "
+                f"{r.scaling['dashboard'].median:.2f} ms, p99 {r.scaling['dashboard'].p99:.2f} "
+                f"ms); `/healthz` {r.scaling['healthz'].rps:,.0f} req/s",
+            ]
     lines += [
         "",
         "Shares are over `/healthz` of the same server in the same run (orders: over the "

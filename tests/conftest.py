@@ -22,6 +22,7 @@ from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import WRITE, Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import Base
+from loyalty_gql.db.versions import STATEMENT_LISTENERS, STRICT
 from loyalty_gql.services.checkout import forget_site_offers
 from tests.support.clock import Clock
 
@@ -41,6 +42,10 @@ ON_SQLITE_ONLY_IN_PROCESS = (
     "SQLite runs one writer at a time, so racers in one process cannot lose this race here; "
     "it runs on PostgreSQL (LOYALTY_TEST_BACKEND=postgres)"
 )
+
+
+# a write that does not say whose cached reads it changes fails the test that makes it
+STRICT[0] = True
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -242,8 +247,16 @@ class StatementCounter:
 
 @pytest.fixture
 def statements(db: Database) -> Iterator[StatementCounter]:
-    """A statement counter attached to the engine."""
+    """A statement counter attached to every engine and to the version reads."""
     counter = StatementCounter()
-    event.listen(db.engine.sync_engine, "before_cursor_execute", counter)
+
+    def version_read(statement: str) -> None:
+        counter(None, None, statement)
+
+    for engine in db.engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", counter)
+    STATEMENT_LISTENERS.append(version_read)
     yield counter
-    event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
+    STATEMENT_LISTENERS.remove(version_read)
+    for engine in db.engines:
+        event.remove(engine.sync_engine, "before_cursor_execute", counter)

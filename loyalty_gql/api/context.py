@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from loyalty_gql.api.auth import Access, Principal, Role
 from loyalty_gql.api.loaders import Loaders
+from loyalty_gql.api.response_cache import Freshness
 from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
@@ -69,6 +70,9 @@ class Context:
     extra: dict[str, object] = field(default_factory=dict)
     caller: str = ""
     throttle: Throttle | None = None
+    freshness: Freshness | None = None
+    """Set when the answer may be cached: fields whose answer turns at an instant of their
+    own tell it when (api/response_cache.py)."""
 
     @property
     def actor(self) -> Actor:

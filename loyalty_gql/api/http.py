@@ -21,13 +21,15 @@ from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
-from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, TokenVerifier
+from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, Role, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
-from loyalty_gql.api.executor import Executor, is_mutation
+from loyalty_gql.api.executor import Executor, Prepared, is_mutation
 from loyalty_gql.api.loaders import Loaders
+from loyalty_gql.api.response_cache import CacheKey, Freshness, ResponseCache, cache_key
 from loyalty_gql.api.throttle import Budget, Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
+from loyalty_gql.db.versions import ReadVersions
 from loyalty_gql.services.core.common import Clock
 
 log = logging.getLogger(__name__)
@@ -134,8 +136,10 @@ class GraphQLEndpoint:
         identities: IdentityCache,
         clock: Clock,
         throttle: Throttle,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.executor = executor
+        self.cache = cache or ResponseCache(db, settings.response_cache_size)
         self.throttle = throttle
         self.settings = settings
         self.db = db
@@ -192,7 +196,7 @@ class GraphQLEndpoint:
             db=self.db,
             access=access,
             clock=self.clock,
-            loaders=Loaders(self.db, self.clock()),
+            loaders=Loaders(self.db, self.clock),
             caller=caller,
             throttle=self.throttle,
         )
@@ -222,14 +226,24 @@ class GraphQLEndpoint:
                 media_type,
                 cost,
             )
+        cached = await self._cached(prepared, params, context)
+        if isinstance(cached, bytes):
+            OUTCOMES["ok"].inc()
+            return _data_response(cached, cost, media_type)
         result = await self.executor.run(
             prepared,
             variables=params.get("variables"),
             operation_name=params.get("operationName"),
             context=context,
         )
-        body: dict[str, Any] = {}
         errors = result.errors or []
+        if cached is not None and not errors and result.data is not None:
+            key, versions, freshness = cached
+            data = orjson.dumps(result.data, default=str)
+            await self.cache.store(key, versions, freshness, data)
+            OUTCOMES["ok"].inc()
+            return _data_response(data, cost, media_type)
+        body: dict[str, Any] = {}
         request_error = result.data is None and bool(errors) and all(not e.path for e in errors)
         if not request_error:
             body["data"] = result.data
@@ -245,6 +259,39 @@ class GraphQLEndpoint:
         if throttled is not None:
             response.headers["retry-after"] = str((throttled.extensions or {})["retryAfter"])
         return response
+
+    async def _cached(
+        self, prepared: Prepared, params: dict[str, Any], context: Context
+    ) -> bytes | tuple[CacheKey, ReadVersions, Freshness] | None:
+        """A customer's query: its cached data when it still holds; else what storing the
+        answer needs (and the context reads the clock through the answer's freshness).
+        None for anything not cached (other callers, mutations, invalid documents)."""
+        access = context.access
+        customer_id = access.customer_id
+        if (
+            customer_id is None
+            or access.role is not Role.CUSTOMER
+            or not self.cache.enabled
+            or prepared.document is None
+        ):
+            return None
+        operation_name = params.get("operationName")
+        operation = prepared.operation(operation_name)
+        if operation is None or is_mutation(operation):
+            return None
+        versions = await self.cache.versions(customer_id)
+        if versions is None:
+            return None
+        key = cache_key(customer_id, params["query"], operation_name, params.get("variables"))
+        now = self.clock()
+        data = self.cache.lookup(key, versions, now)
+        if data is not None:
+            return data
+        freshness = Freshness(now)
+        context.freshness = freshness
+        context.clock = freshness.clock
+        context.loaders = Loaders(self.db, freshness.clock)
+        return key, versions, freshness
 
     async def _params(  # noqa: PLR0911 - one early answer per kind of bad request
         self, request: Incoming, media_type: str
@@ -294,6 +341,12 @@ class GraphQLEndpoint:
             if len(chunks) > limit:
                 return _too_large(limit, media_type)
         return bytes(chunks)
+
+
+def _data_response(data: bytes, cost: dict[str, Any], media_type: str) -> Outgoing:
+    """A successful answer from its serialised data (cached or just computed)."""
+    body = b'{"data":' + data + b',"extensions":' + orjson.dumps({"cost": cost}) + b"}"
+    return Outgoing(body, 200, f"{media_type}; charset=utf-8")
 
 
 def _cost(requested: int, budget: Budget | None) -> dict[str, Any]:

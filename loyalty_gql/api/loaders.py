@@ -137,9 +137,9 @@ class TierStandingLoader(DataLoader):  # type: ignore[type-arg]
 class Loaders:
     """The loaders of one request, each made on first use."""
 
-    def __init__(self, db: Database, now: datetime) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self._db = db
-        self._now = now
+        self._clock = clock
 
     @cached_property
     def site_by_id(self) -> RowLoader[int, SiteRow]:
@@ -204,4 +204,4 @@ class Loaders:
     @cached_property
     def tier_standing(self) -> TierStandingLoader:
         """Tier standings by customer id."""
-        return TierStandingLoader(self._db, self._now.date())
+        return TierStandingLoader(self._db, self._clock().date())

@@ -10,6 +10,7 @@ from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, OfferAssignmentRow, OutboxEventRow
 from loyalty_gql.db.repositories.sites import sites_by_codes
+from loyalty_gql.db.versions import scoped
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
 from tests.support.operations import CREATE_OFFER
@@ -58,7 +59,7 @@ async def test_10000_customers_in_one_call_and_a_retry_assigns_nothing_twice(
         site = (await sites_by_codes(session, ["shop-a"]))["shop-a"]
     async with db.write_sessions() as session, session.begin():
         await session.execute(
-            insert(CustomerRow),
+            scoped(insert(CustomerRow)),
             [
                 {"site_id": site.id, "external_id": f"c-{n}", "groups": [],
                  "marketing_consent": False, "enrolled_at": clock.now,

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import NotificationTemplateRow, OutboxEventRow, SiteRow
+from loyalty_gql.db.versions import scoped
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.notifications import EVENTS, VARIABLES
 from tests.conftest import GraphQLClient
@@ -319,7 +320,7 @@ async def test_money_and_dates_follow_the_sites_locale(gql: GraphQLClient, db: D
     event_id, code = await _reward_event(gql, db, site_id)
     await _update(gql, site_id)
     async with UnitOfWork(db) as uow:
-        await uow.session.execute(update(SiteRow).values(locale="de"))
+        await uow.session.execute(scoped(update(SiteRow)).values(locale="de"))
         await uow.commit()
     # when
     rendered = await _preview(gql, site_id, eventId=event_id)

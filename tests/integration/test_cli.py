@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from loyalty_gql.db.engine import Database
+from loyalty_gql.db.versions import scoped
 from loyalty_gql.domain.points import SourceType
 from loyalty_gql.domain.sites import ValidityPolicy
 from loyalty_gql.services.core.idempotency import Idempotency
@@ -84,7 +85,9 @@ async def test_verify_passes_on_a_consistent_ledger_and_reports_a_tampered_accou
     consistent = await _cli(backend, "verify")
     async with UnitOfWork(db) as uow:
         await uow.session.execute(
-            text("UPDATE point_accounts SET available = available + 1 WHERE customer_id = :id"),
+            scoped(
+                text("UPDATE point_accounts SET available = available + 1 WHERE customer_id = :id")
+            ),
             {"id": ann},
         )
         await uow.commit()

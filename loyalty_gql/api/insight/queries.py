@@ -216,7 +216,7 @@ class InsightQueries:
     ) -> ProgramStats:
         """The program's numbers."""
         site, period = await _site_and_period(info, site_id, from_, to)
-        async with info.context.db.read_sessions() as session:
+        async with info.context.db.report_sessions() as session:
             stats = await service.program_stats(session, site, period)
         return ProgramStats.of(stats)
 
@@ -235,7 +235,7 @@ class InsightQueries:
     ) -> list[DailyValue]:
         """A daily series."""
         site, period = await _site_and_period(info, site_id, from_, to)
-        async with info.context.db.read_sessions() as session:
+        async with info.context.db.report_sessions() as session:
             series = await service.program_series(session, site, period, metric)
         if metric.is_money:
             return [

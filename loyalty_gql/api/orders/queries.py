@@ -52,6 +52,8 @@ class OrderQueries:
         codes = bool(input.coupon_codes or input.vouchers)
         if codes:
             await refuse_code_guessing(info)
+            if ctx.freshness is not None:  # every try of a code counts against guessing
+                ctx.freshness.refuse()
         basket = await basket_of(info, site_pk, input)
         doc = await checkout(
             ctx.db, site_id=site_pk, customer_id=customer_pk, basket=basket, clock=ctx.clock

@@ -208,8 +208,14 @@ class Balance:
                     )
                 ]
             )
-        horizon = self.now + timedelta(days=within_days)
-        return sum(points for at, points in await self._expiries(info) if at <= horizon)
+        window = timedelta(days=within_days)
+        horizon = self.now + window
+        expiries = await self._expiries(info)
+        freshness = info.context.freshness
+        later = [at for at, _ in expiries if at > horizon]
+        if freshness is not None and later:  # the answer grows when those enter the window
+            freshness.expires(min(later) - window)
+        return sum(points for at, points in expiries if at <= horizon)
 
     @strawberry.field(description="The next points to expire, if any.", metadata=WITHIN_PARENT)
     async def next_expiry(self, info: AppInfo) -> Expiry | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +40,9 @@ class CustomerRow(Base):
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # bumped at commit by every write of what the customer sees (their account, ledger,
+    # vouchers, holdings...), so cached answers know they are stale (db/versions.py)
+    data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
 
 class EnrollmentEventRow(Base):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Integer,
     String,
@@ -52,3 +53,6 @@ class SiteRow(Base):
     locale: Mapped[str] = mapped_column(String(35), default="en", server_default=text("'en'"))
     # IANA name of the zone whose calendar days points expire on and are warned on
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default=text("'UTC'"))
+    # bumped at commit by every write of the site's own rows (offers, tiers, settings...),
+    # so cached customer answers know they are stale (db/versions.py)
+    data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))

@@ -26,6 +26,7 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 from loyalty_gql.db.session import Session
+from loyalty_gql.db.versions import scoped, touch, touched_limited_offers
 from loyalty_gql.domain.points import VoucherStatus
 
 # -- the order -------------------------------------------------------------------------
@@ -80,11 +81,14 @@ async def vouchers_by_ids(session: Session, ids: Sequence[int]) -> list[VoucherR
 
 async def forget_referral_reward(session: Session, entry_id: int) -> None:
     """The referral rewarded by this entry may be rewarded again."""
-    await session.execute(
-        update(ReferralRow)
+    result = await session.execute(
+        scoped(update(ReferralRow))
         .where(ReferralRow.rewarded_entry_id == entry_id)
         .values(rewarded_entry_id=None)
+        .returning(ReferralRow.referrer_id, ReferralRow.referred_id)
     )
+    for referrer, referred in result.all():
+        touch(session, customers=[referrer, referred])
 
 
 # -- what recording uses up (each returns whether its row changed) ---------------------
@@ -92,15 +96,17 @@ async def forget_referral_reward(session: Session, entry_id: int) -> None:
 
 async def count_offer_use(session: Session, offer_id: int) -> bool:
     """One more use of the offer, unless its usage limit is reached."""
-    return await _changed_one(
-        session,
-        update(OfferRow)
+    result = await session.execute(
+        scoped(update(OfferRow))
         .where(
             OfferRow.id == offer_id,
             (OfferRow.max_uses.is_(None)) | (OfferRow.uses < OfferRow.max_uses),
         )
-        .values(uses=OfferRow.uses + 1),
+        .values(uses=OfferRow.uses + 1)
+        .returning(OfferRow.site_id, OfferRow.max_uses)
+        .execution_options(synchronize_session=False)
     )
+    return touched_limited_offers(session, result.all()) == 1
 
 
 async def use_coupon_code(session: Session, code_id: int, now: datetime) -> bool:
@@ -109,7 +115,8 @@ async def use_coupon_code(session: Session, code_id: int, now: datetime) -> bool
         session,
         update(CouponCodeRow)
         .where(CouponCodeRow.id == code_id, CouponCodeRow.used_at.is_(None))
-        .values(used_at=now),
+        .values(used_at=now)
+        .returning(CouponCodeRow.site_id, CouponCodeRow.customer_id),
     )
 
 
@@ -119,20 +126,34 @@ async def use_voucher(session: Session, voucher_id: int, now: datetime) -> bool:
         session,
         update(VoucherRow)
         .where(VoucherRow.id == voucher_id, VoucherRow.status == VoucherStatus.ACTIVE)
-        .values(status=VoucherStatus.USED, used_at=now),
+        .values(status=VoucherStatus.USED, used_at=now)
+        .returning(VoucherRow.site_id, VoucherRow.customer_id),
     )
 
 
 async def _changed_one(session: Session, statement: Any) -> bool:
-    result = await session.execute(statement.execution_options(synchronize_session=False))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    """Run an UPDATE returning (site id, customer id) of its rows; whether it changed one.
+
+    The rows' customers are touched (the site when a row has no customer)."""
+    result = await session.execute(scoped(statement).execution_options(synchronize_session=False))
+    return _touch_owners(session, result.all()) == 1
+
+
+def _touch_owners(session: Session, owners: Sequence[Any]) -> int:
+    for site_id, customer_id in owners:
+        if customer_id is None:
+            touch(session, sites=[site_id])
+        else:
+            touch(session, customers=[customer_id])
+    return len(owners)
 
 
 async def add_customer_use(session: Session, offer_id: int, customer_id: int, n: int) -> None:
     """Add ``n`` (may be negative) to the customer's uses of the offer."""
     insert = insert_for(session)
+    touch(session, customers=[customer_id])
     await session.execute(
-        insert(OfferCustomerUseRow)
+        scoped(insert(OfferCustomerUseRow))
         .values(offer_id=offer_id, customer_id=customer_id, uses=max(n, 0))
         .on_conflict_do_update(
             index_elements=[OfferCustomerUseRow.offer_id, OfferCustomerUseRow.customer_id],
@@ -160,25 +181,35 @@ async def usage_limits(session: Session, offer_ids: Sequence[int]) -> dict[int, 
 
 async def uncount_offer_use(session: Session, offer_id: int) -> None:
     """One use of the offer fewer."""
-    await session.execute(
-        update(OfferRow).where(OfferRow.id == offer_id).values(uses=OfferRow.uses - 1)
+    result = await session.execute(
+        scoped(update(OfferRow))
+        .where(OfferRow.id == offer_id)
+        .values(uses=OfferRow.uses - 1)
+        .returning(OfferRow.site_id, OfferRow.max_uses)
     )
+    touched_limited_offers(session, result.all())
 
 
 async def release_coupon_code(session: Session, code_id: int) -> None:
     """The single-use code may be used again."""
-    await session.execute(
-        update(CouponCodeRow).where(CouponCodeRow.id == code_id).values(used_at=None)
+    result = await session.execute(
+        scoped(update(CouponCodeRow))
+        .where(CouponCodeRow.id == code_id)
+        .values(used_at=None)
+        .returning(CouponCodeRow.site_id, CouponCodeRow.customer_id)
     )
+    _touch_owners(session, result.all())
 
 
 async def release_voucher(session: Session, voucher_id: int) -> None:
     """The used voucher is active again."""
-    await session.execute(
-        update(VoucherRow)
+    result = await session.execute(
+        scoped(update(VoucherRow))
         .where(VoucherRow.id == voucher_id, VoucherRow.status == VoucherStatus.USED)
         .values(status=VoucherStatus.ACTIVE, used_at=None)
+        .returning(VoucherRow.site_id, VoucherRow.customer_id)
     )
+    _touch_owners(session, result.all())
 
 
 async def cancel_offers_of_order(session: Session, order_pk: int) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from loyalty_gql.db.models import SiteRow
 from loyalty_gql.db.session import Session
+from loyalty_gql.db.versions import scoped, touch
 from loyalty_gql.domain.sites import (
     CustomActivity,
     DiscountValueType,
@@ -147,8 +148,9 @@ async def sites_by_codes(session: Session, codes: Sequence[str]) -> dict[str, Si
 
 async def bump_offers_version(session: Session, site_id: int) -> None:
     """Tell every process that the site's live offers or stacking groups changed."""
+    touch(session, sites=[site_id])
     await session.execute(
-        update(SiteRow)
+        scoped(update(SiteRow))
         .where(SiteRow.id == site_id)
         .values(offers_version=SiteRow.offers_version + 1)
         .execution_options(synchronize_session=False)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.models import CouponCodeRow, ExchangeRow
 from loyalty_gql.db.session import Session
+from loyalty_gql.db.versions import scoped, touch
 from loyalty_gql.domain.offers import ExchangeStatus
 
 
@@ -19,8 +20,9 @@ async def add_coupon_codes(
     """Add the codes to the offer; those that clash with a code of the site are skipped.
     The codes added."""
     insert = insert_for(session)
+    touch(session, sites=[site_id])
     result = await session.execute(
-        insert(CouponCodeRow)
+        scoped(insert(CouponCodeRow))
         .values(
             [
                 {"site_id": site_id, "offer_id": offer_id, "code": code, "created_at": now}

@@ -19,6 +19,7 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 from loyalty_gql.db.session import Session
+from loyalty_gql.db.versions import scoped, touch, touched_limited_offers
 
 
 def _enrolled(site_id: int) -> Any:
@@ -66,8 +67,9 @@ async def assign_to(
          "assigned_at": now}
         for cid in customer_ids
     ]  # fmt: skip
+    touch(session, customers=customer_ids)
     result = await session.execute(
-        insert(OfferAssignmentRow)
+        scoped(insert(OfferAssignmentRow))
         .values(rows)
         .on_conflict_do_nothing()
         .returning(OfferAssignmentRow.customer_id)
@@ -124,15 +126,16 @@ async def count_use(session: Session, offer_id: int) -> bool:
 
     One conditional UPDATE, so concurrent buyers never pass the limit."""
     counted = await session.execute(
-        update(OfferRow)
+        scoped(update(OfferRow))
         .where(
             OfferRow.id == offer_id,
             (OfferRow.max_uses.is_(None)) | (OfferRow.uses < OfferRow.max_uses),
         )
         .values(uses=OfferRow.uses + 1)
+        .returning(OfferRow.site_id, OfferRow.max_uses)
         .execution_options(synchronize_session=False)
     )
-    return bool(counted.rowcount == 1)  # type: ignore[attr-defined]
+    return touched_limited_offers(session, counted.all()) == 1
 
 
 async def voucher_by_id(session: Session, voucher_id: int) -> VoucherRow | None:

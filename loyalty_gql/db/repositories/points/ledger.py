@@ -19,6 +19,7 @@ from loyalty_gql.db.models import (
     PointLotRow,
     VoucherRow,
 )
+from loyalty_gql.db.versions import scoped, touch
 from loyalty_gql.domain.points import EntryKind
 
 REVERSED = EntryKind.REVERSED.value
@@ -38,8 +39,9 @@ async def locked_account(
     if account is not None:
         return account
     insert = insert_for(session)
+    touch(session, customers=[customer_id])
     await session.execute(
-        insert(PointAccountRow)
+        scoped(insert(PointAccountRow))
         .values(
             customer_id=customer_id,
             site_id=site_id,
@@ -177,7 +179,8 @@ async def add_to_customer_day(
     creating the day's row if needed."""
     insert = insert_for(session)
     columns = CustomerDayRow.__table__.c
-    statement = insert(CustomerDayRow).values(
+    touch(session, customers=[customer_id])
+    statement = scoped(insert(CustomerDayRow)).values(
         site_id=site_id,
         customer_id=customer_id,
         day=day,
