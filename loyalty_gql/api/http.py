@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -38,6 +39,9 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 OPERATIONS = Counter("loyalty_graphql_requests_total", "GraphQL requests by outcome.", ["outcome"])
 OUTCOMES = {name: OPERATIONS.labels(name) for name in ("ok", "error", "request_error")}
+CONSISTENT_TRIES = 3
+"""How often a customer's read is computed again when a write to what it shows landed
+while it was being read (then it is answered as it is, and not cached)."""
 
 
 class Incoming:
@@ -230,19 +234,30 @@ class GraphQLEndpoint:
         if isinstance(cached, bytes):
             OUTCOMES["ok"].inc()
             return _data_response(cached, cost, media_type)
-        result = await self.executor.run(
-            prepared,
-            variables=params.get("variables"),
-            operation_name=params.get("operationName"),
-            context=context,
-        )
-        errors = result.errors or []
-        if cached is not None and not errors and result.data is not None:
+        for attempt in range(1, CONSISTENT_TRIES + 1):
+            result = await self.executor.run(
+                prepared,
+                variables=params.get("variables"),
+                operation_name=params.get("operationName"),
+                context=context,
+            )
+            if cached is None or result.errors or result.data is None:
+                break
             key, versions, freshness = cached
-            data = orjson.dumps(result.data, default=str)
-            await self.cache.store(key, versions, freshness, data)
-            OUTCOMES["ok"].inc()
-            return _data_response(data, cost, media_type)
+            if not freshness.cacheable:  # it had effects (codes tried): not run again
+                break
+            after = await self.cache.versions(key[0])
+            if after is not None and after.key == versions.key:
+                # nothing this customer sees was written while it was read: one state
+                data = orjson.dumps(result.data, default=str)
+                await self.cache.store(key, versions, freshness, data)
+                OUTCOMES["ok"].inc()
+                return _data_response(data, cost, media_type)
+            if after is None or attempt == CONSISTENT_TRIES:
+                break
+            # a write landed in the middle of the reads: read it all again, after it
+            cached = (key, after, self._fresh(context))
+        errors = result.errors or []
         body: dict[str, Any] = {}
         request_error = result.data is None and bool(errors) and all(not e.path for e in errors)
         if not request_error:
@@ -268,12 +283,7 @@ class GraphQLEndpoint:
         None for anything not cached (other callers, mutations, invalid documents)."""
         access = context.access
         customer_id = access.customer_id
-        if (
-            customer_id is None
-            or access.role is not Role.CUSTOMER
-            or not self.cache.enabled
-            or prepared.document is None
-        ):
+        if customer_id is None or access.role is not Role.CUSTOMER or prepared.document is None:
             return None
         operation_name = params.get("operationName")
         operation = prepared.operation(operation_name)
@@ -284,14 +294,18 @@ class GraphQLEndpoint:
             return None
         key = cache_key(customer_id, params["query"], operation_name, params.get("variables"))
         now = self.clock()
-        data = self.cache.lookup(key, versions, now)
+        data = self.cache.lookup(key, versions, now) if self.cache.enabled else None
         if data is not None:
             return data
-        freshness = Freshness(now)
+        return key, versions, self._fresh(context, now)
+
+    def _fresh(self, context: Context, now: datetime | None = None) -> Freshness:
+        """New loaders, and one clock reading, for computing a customer's answer."""
+        freshness = Freshness(now or self.clock())
         context.freshness = freshness
         context.clock = freshness.clock
         context.loaders = Loaders(self.db, freshness.clock)
-        return key, versions, freshness
+        return freshness
 
     async def _params(  # noqa: PLR0911 - one early answer per kind of bad request
         self, request: Incoming, media_type: str

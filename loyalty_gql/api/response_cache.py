@@ -18,6 +18,10 @@ again while all of this holds:
   (:meth:`Freshness.expires`, e.g. `expiringSoon(withinDays:)`), and a field that
   cannot tell refuses caching (:meth:`Freshness.refuse`).
 
+The versions are read again after the answer is computed: if they moved, a write
+landed between its reads, and the answer is computed again (api/http.py), so what a
+customer is shown, cached or not, is one state of their data.
+
 Only queries of customer tokens are cached, only answers without errors, and every
 request still pays its rate limits first. Each worker has its own cache; the versions
 live in the database, so workers never disagree. Checking costs one indexed read of
@@ -175,7 +179,7 @@ class ResponseCache:
         self, key: CacheKey, versions: ReadVersions, freshness: Freshness, data: bytes
     ) -> None:
         """Keep ``data``, computed after ``versions`` were read, while it holds."""
-        if not freshness.cacheable or len(data) > MAX_ENTRY_BYTES:
+        if not self.enabled or not freshness.cacheable or len(data) > MAX_ENTRY_BYTES:
             return
         if freshness.clock_read:
             now = freshness.now

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from loyalty_gql.api import loaders
+from loyalty_gql.db.repositories.points.ledger import accounts_by_customer_ids
 from tests.conftest import GraphQLClient, StatementCounter
 from tests.support.clock import Clock
 from tests.support.shop import Shop
@@ -153,3 +155,40 @@ async def test_an_offer_edit_shows_in_every_customers_my_offers(gql: GraphQLClie
         [item] = body["data"]["viewer"]["offers"]["nodes"]
         assert item["canRedeem"] is False
         assert item["reason"] == "INSUFFICIENT_POINTS"
+
+
+DASHBOARD = """
+query { viewer {
+  balance { available }
+  ledger(first: 1) { nodes { points balanceAfter } }
+} }
+"""
+
+
+async def test_a_write_landing_between_the_reads_of_an_answer_is_read_again(
+    gql: GraphQLClient, statements: StatementCounter, monkeypatch: Any
+):
+    # given: the customer's account is read after a grant that lands in the middle of
+    # the dashboard's reads (after the first reading of the versions)
+    shop = await _shop(gql)
+    await shop.grant("ann", 100)
+    ann = shop.customer("ann")
+    read_accounts = accounts_by_customer_ids
+    writes: list[int] = []
+
+    async def accounts_after_a_grant(session: Any, ids: Any) -> Any:
+        if not writes:
+            writes.append(1)
+            await shop.grant("ann", 5)
+        return await read_accounts(session, ids)
+
+    monkeypatch.setattr(loaders, "accounts_by_customer_ids", accounts_after_a_grant)
+    # when
+    with statements:
+        body = await gql.execute(DASHBOARD, token=ann)
+    # then: the answer is one state, the one after the grant
+    viewer = body["data"]["viewer"]
+    assert viewer["balance"]["available"] == 105
+    assert viewer["ledger"]["nodes"] == [{"points": 5, "balanceAfter": 105}]
+    version_reads = [s for s in statements.statements if "c.data_version" in s]
+    assert len(version_reads) == 3  # before, after (moved: read again), after again
