@@ -85,15 +85,16 @@ def entry_pk(global_id: str) -> int:
     return int(pk)
 
 
-def dashboard_problems(viewer: dict[str, Any]) -> list[str]:
+def dashboard_problems(viewer: dict[str, Any], *, ledger: bool = True) -> list[str]:
     """What makes a dashboard disagree with itself: a balance that is not its newest
-    ledger entry's, a reward it says can (or cannot) be bought against that balance."""
+    ledger entry's (unless not ``ledger``), a reward it says can (or cannot) be bought
+    against that balance."""
     problems = []
     available = viewer["balance"]["available"]
     entries = viewer["ledger"]["nodes"]
-    if entries and entries[0]["balanceAfter"] != available:
+    if ledger and entries and entries[0]["balanceAfter"] != available:
         problems.append(f"available {available} != newest balanceAfter {entries[0]}")
-    if not entries and available != 0:
+    if ledger and not entries and available != 0:
         problems.append(f"available {available} without a ledger entry")
     for item in viewer["offers"]["nodes"]:
         price = (item["offer"] or {}).get("loyaltyPrice")

@@ -553,3 +553,98 @@ async def test_tier_progress_moves_when_its_window_passes_and_the_review_follows
     # ... where the review takes ann down (a job's write)
     assert await review_tiers(db, clock=clock) == 1
     assert await at(clock.now) == (None, {"next": "Silver", "value": 0, "remaining": 400})
+
+
+# -- 4. one document, many callers ------------------------------------------------------------
+
+
+async def test_one_dashboard_document_answers_each_caller_with_their_own_data(gql: GraphQLClient):
+    # given: ann (300 points) and bob (700) on shop-a, and another ann on shop-b (50)
+    shop_a, shop_b = await Shop.open(gql, "shop-a"), await Shop.open(gql, "shop-b")
+    for shop, external_id, points in (
+        (shop_a, "ann", 300), (shop_a, "bob", 700), (shop_b, "ann", 50),
+    ):  # fmt: skip
+        await shop.register(external_id, enroll=True)
+        await shop.grant(external_id, points)
+    readers = [(shop_a.customer("ann"), 300), (shop_a.customer("bob"), 700),
+               (shop_b.customer("ann"), 50)]  # fmt: skip
+    nobody = shop_a.customer("nobody")  # a customer the shop has not registered yet
+    others = [shop_a.admin, shop_a.service, nobody, None]
+    seen_entries = set()
+    for _ in range(2):
+        for token, points in readers:
+            # when
+            badge = await gql.execute(BADGE, token=token)
+            dashboard = (await gql.execute(DASHBOARD, token=token))["data"]["viewer"]
+            # then: each customer's own points and ledger
+            assert badge["data"] == {"viewer": {"balance": {"available": points}}}
+            assert dashboard["balance"]["available"] == points
+            [entry] = dashboard["ledger"]["nodes"]
+            assert (entry["points"], entry["balanceAfter"]) == (points, points)
+            seen_entries.add((token, entry["id"]))
+        # ... and staff, a customer the shop has not registered and a guest: no viewer
+        for caller in others:
+            assert (await gql.execute(DASHBOARD, token=caller))["data"] == {"viewer": None}
+            assert (await gql.execute(BADGE, token=caller))["data"] == {"viewer": None}
+    assert len({entry for _, entry in seen_entries}) == len(seen_entries) == 3
+    # when: the shop registers the customer its token named before
+    await shop_a.register("nobody", enroll=True)
+    await shop_a.grant("nobody", 20)
+    # then: the same token reads them now
+    badge = await gql.execute(BADGE, token=nobody)
+    assert badge["data"] == {"viewer": {"balance": {"available": 20}}}
+    dashboard = await gql.execute(DASHBOARD, token=nobody)
+    assert dashboard["data"]["viewer"]["balance"]["available"] == 20
+
+
+SOON_AND_LEDGER = """
+query SoonAndLedger($d: Int!, $n: Int!) {
+  viewer { balance { expiringSoon(withinDays: $d) } ledger(first: $n) { nodes { points } } }
+}
+"""
+TWO_OPERATIONS = """
+query Badge { viewer { balance { available } } }
+query MyTier { viewer { tier { name } } }
+"""
+
+
+async def test_the_same_document_with_other_variables_or_operation_answers_them(
+    gql: GraphQLClient, clock: Clock
+):
+    # given: points last 30 days; ann earned 100 on day 0 and 200 on day 20 (Silver)
+    shop = await Shop.open(gql, validityPolicy="FIXED_DAYS", validityDays=30)
+    await _tier(shop, "Silver", 1, 250)
+    await shop.register("ann", enroll=True)
+    await shop.grant("ann", 100)
+    clock.now += timedelta(days=20)
+    await shop.grant("ann", 200)
+    token = shop.customer("ann")
+
+    async def soon(days: int, entries: int) -> dict[str, Any]:
+        body = await gql.execute(SOON_AND_LEDGER, {"d": days, "n": entries}, token=token)
+        viewer: dict[str, Any] = body["data"]["viewer"]
+        return viewer
+
+    async def operation(name: str, method: str = "POST") -> dict[str, Any]:
+        request = {"query": TWO_OPERATIONS, "operationName": name}
+        headers = {"authorization": f"Bearer {token}"}
+        if method == "GET":
+            response = await gql.http.get("/graphql", params=request, headers=headers)
+        else:
+            response = await gql.http.post("/graphql", json=request, headers=headers)
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    # when / then: the day-0 lot expires in 11 days, the day-20 one in 31
+    for _ in range(2):
+        assert await soon(15, 1) == {
+            "balance": {"expiringSoon": 100}, "ledger": {"nodes": [{"points": 200}]},
+        }  # fmt: skip
+        assert await soon(40, 2) == {
+            "balance": {"expiringSoon": 300},
+            "ledger": {"nodes": [{"points": 200}, {"points": 100}]},
+        }
+        # ... and one document of two operations answers the one named
+        for method in ("POST", "GET"):
+            assert await operation("Badge", method) == {"viewer": {"balance": {"available": 300}}}
+            assert await operation("MyTier", method) == {"viewer": {"tier": {"name": "Silver"}}}
