@@ -60,6 +60,7 @@ BASKET = [line("sku-1", 2, "10.00")]  # 18.00 after the 10% promotion on sku-1
 
 OK = (True, None)
 SHORT = (False, "INSUFFICIENT_POINTS")
+THRESHOLD = "(threshold reward)"
 
 
 @dataclass
@@ -72,9 +73,10 @@ class Reading:
 
     @property
     def offers(self) -> dict[str, tuple[bool, str | None]]:
-        """My offers by name: (canRedeem, reason)."""
+        """My offers by name (a threshold-reward voucher, without an offer, as
+        THRESHOLD): (canRedeem, reason)."""
         return {
-            n["offer"]["name"]: (n["canRedeem"], n["reason"])
+            (n["offer"] or {"name": THRESHOLD})["name"]: (n["canRedeem"], n["reason"])
             for n in self.viewer["offers"]["nodes"]
         }
 
@@ -103,10 +105,10 @@ class Storefront:
         viewer: dict[str, Any] = body["data"]["viewer"]
         return viewer
 
-    async def read(self, *, pays: bool | None = True) -> Reading:
+    async def read(self, *, pays: bool = True) -> Reading:
         """Badge, dashboard (POST and GET) and checkout, as the storefront sends them,
         checked against fresh reads and the shop's ledger; ``pays``: whether the customer
-        may pay with points (enrolled, program on); None: not checked."""
+        may pay with points (enrolled, program on)."""
         badge = (await self._viewer(BADGE))["balance"]["available"]
         viewer = await self._viewer(DASHBOARD)
         response = await self.gql.http.get(
@@ -137,9 +139,21 @@ class Storefront:
         payment = quote["checkout"]["pointsPayment"]
         if pays and balance["available"] >= PAY_WITH:
             assert (payment["used"], payment["refusal"]) == (PAY_WITH, None), payment["message"]
-        elif pays is not None:
+        else:
             assert payment["used"] == 0, payment
         return Reading(badge, viewer, quote["checkout"])
+
+    async def glance(self) -> int:
+        """Badge and dashboard only, checked against a fresh dashboard; the balance."""
+        badge = (await self._viewer(BADGE))["balance"]["available"]
+        viewer = await self._viewer(DASHBOARD)
+        document, alias = fresh(DASHBOARD)
+        now = without(alias, (await self.gql.execute(document, token=self.token))["data"])
+        assert viewer == now["viewer"], _diff(viewer, now["viewer"])
+        assert badge == viewer["balance"]["available"]
+        assert dashboard_problems(viewer) == []
+        available: int = badge
+        return available
 
     async def _ledger_sums(self) -> tuple[int, int]:
         """The customer's available and pending points by the shop's ledger (staff)."""
@@ -227,7 +241,7 @@ class Scene:
         assert (reading.viewer["tier"] or {}).get("name") == tier
         assert reading.offers == offers
         assert reading.vouchers == (vouchers or [])
-        await self.bob.read(pays=None)  # checked too: ann's writes must not reach it
+        await self.bob.glance()  # primed and checked too: ann's writes must not reach it
         return reading
 
 
@@ -458,13 +472,11 @@ async def test_points_enter_expiring_soon_on_the_clock_and_leave_with_the_expiry
 ):
     # given: points last 30 days on a New York shop: 500 earned on 15 January are valid
     # through 14 February there, so they expire at 05:00 UTC on 15 February; 200 earned
-    # on 25 January expire on 25 February
+    # on 25 January will expire on 25 February
     shop = await Shop.open(gql, validityPolicy="FIXED_DAYS", validityDays=30,
                            timezone="America/New_York", pointValue="0.01")  # fmt: skip
     await shop.register("ann", enroll=True)
     await shop.grant("ann", 500)
-    clock.now += timedelta(days=10)
-    await shop.grant("ann", 200)
     first = datetime(2026, 2, 15, 5, 0, tzinfo=UTC)
     second = datetime(2026, 2, 25, 5, 0, tzinfo=UTC)
     ann = Storefront(shop, "ann")
@@ -478,12 +490,15 @@ async def test_points_enter_expiring_soon_on_the_clock_and_leave_with_the_expiry
 
     next_first = {"expiresAt": first.isoformat(), "points": 500}
     next_second = {"expiresAt": second.isoformat(), "points": 200}
-    second_soon = second - timedelta(days=30)
     # when / then: the dashboard's 30 days reach each lot 30 days before it expires
-    assert await at(first - timedelta(days=30, seconds=1)) == (700, 0, next_first, 0)
-    assert await at(first - timedelta(days=30)) == (700, 500, next_first, 0)
-    assert await at(second_soon - timedelta(seconds=1)) == (700, 500, next_first, 0)
-    assert await at(second_soon) == (700, 700, next_first, 0)
+    assert await at(clock.now) == (500, 0, next_first, 0)
+    assert await at(first - timedelta(days=30, seconds=1)) == (500, 0, next_first, 0)
+    assert await at(first - timedelta(days=30)) == (500, 500, next_first, 0)
+    clock.now = datetime(2026, 1, 25, 12, 0, tzinfo=UTC)
+    await shop.grant("ann", 200)
+    assert await at(clock.now) == (700, 500, next_first, 0)
+    assert await at(second - timedelta(days=30, seconds=1)) == (700, 500, next_first, 0)
+    assert await at(second - timedelta(days=30)) == (700, 700, next_first, 0)
     # ... and 7 days 7 days before
     assert await at(first - timedelta(days=7, seconds=1)) == (700, 700, next_first, 0)
     assert await at(first - timedelta(days=7)) == (700, 700, next_first, 500)
@@ -493,6 +508,34 @@ async def test_points_enter_expiring_soon_on_the_clock_and_leave_with_the_expiry
     assert await expire_points(db, clock=clock) == 1
     assert await at(first) == (200, 200, next_second, 0)
     assert await at(second - timedelta(days=7)) == (200, 200, next_second, 200)
+
+
+async def test_a_threshold_voucher_shows_when_earned_and_expires_on_the_clock(
+    gql: GraphQLClient, clock: Clock
+):
+    # given: 500 points turn into a 5.00 voucher valid 30 days; ann holds 400
+    reward = {"enabled": True, "points": 500, "valueType": "FIXED_AMOUNT", "value": "5",
+              "validityDays": 30}  # fmt: skip
+    shop = await Shop.open(gql, thresholdReward=reward, pointValue="0.01")
+    await shop.register("ann", enroll=True)
+    await shop.grant("ann", 400)
+    ann = Storefront(shop, "ann")
+    seen = await ann.read()
+    assert (seen.badge, seen.vouchers, seen.offers) == (400, [], {})
+    # when: a grant takes her over the threshold
+    clock.now += timedelta(hours=1)
+    await shop.grant("ann", 200)
+    # then: the voucher is hers, and the points it took are gone
+    seen = await ann.read()
+    assert (seen.badge, seen.vouchers, seen.offers) == (100, ["ACTIVE"], {THRESHOLD: (False, None)})
+    [voucher] = seen.viewer["vouchers"]
+    expires = clock.now + timedelta(days=30)
+    assert voucher["expiresAt"] == expires.isoformat()
+    # when / then: it expires by the clock alone, at its expiresAt
+    clock.now = expires - timedelta(seconds=1)
+    assert (await ann.read()).vouchers == ["ACTIVE"]
+    clock.now = expires
+    assert (await ann.read()).vouchers == ["EXPIRED"]
 
 
 class WithinDays:
