@@ -49,7 +49,7 @@ from tests.api.storefront_reads import (
     entry_pk,
 )
 from tests.conftest import BACKEND, DatabaseBackend, GraphQLClient
-from tests.support.operations import COMPLETE_ORDER
+from tests.support.operations import COMPLETE_ORDER, CREATE_TIER
 from tests.support.shop import Shop, line
 
 pytestmark = pytest.mark.concurrency(across_processes=True)
@@ -62,8 +62,9 @@ ROUNDS = 4
 READERS = 4
 PRICES = (150, 400, 800, 1500)
 RAISED = "r400"  # the reward whose price the admin raises by 10 points per step
+TIERS = {"Silver": (1, 500), "Gold": (2, 1500)}  # name: (rank, points earned)
 NEWEST = """
-query($id: ID!) { customer(id: $id) { ledger(first: 1) { nodes { id } } } }
+query($id: ID!) { customer(id: $id) { tier { rank } ledger(first: 1) { nodes { id } } } }
 """
 UPDATE_OFFER = """
 mutation($input: UpdateOfferInput!) { updateOffer(input: $input) { userErrors { code } } }
@@ -143,7 +144,7 @@ class Race:
     rewards: dict[str, str]
     names: list[str]
     tokens: dict[str, str]
-    floors: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
+    floors: dict[str, list[tuple[float, int, int]]] = field(default_factory=dict)
     prices: list[tuple[float, int]] = field(default_factory=list)
     reads: list[Read] = field(default_factory=list)
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -175,8 +176,10 @@ class Race:
                     if isinstance(outcome, dict):
                         assert outcome["userErrors"] == [], outcome
                     body = await gql.execute(NEWEST, {"id": shop.customers[name]}, token=shop.admin)
-                    [entry] = body["data"]["customer"]["ledger"]["nodes"]
-                    self.floors.setdefault(name, []).append((arrived, entry_pk(entry["id"])))
+                    customer = body["data"]["customer"]
+                    [entry] = customer["ledger"]["nodes"]
+                    rank = (customer["tier"] or {"rank": 0})["rank"]
+                    self.floors.setdefault(name, []).append((arrived, entry_pk(entry["id"]), rank))
 
     async def pricer(self) -> None:
         """The admin raises RAISED's price by 10 points at a time."""
@@ -224,7 +227,8 @@ class Race:
         """What is wrong with one read, given the customer's whole ledger (entry pk,
         balanceAfter): it disagrees with itself, shows another customer's entry, or
         misses a write whose response had arrived before it was sent."""
-        floor = max((pk for at, pk in self.floors[read.customer] if at < read.sent), default=0)
+        before = [(pk, rank) for at, pk, rank in self.floors[read.customer] if at < read.sent]
+        floor, rank = max(before, default=(0, 0))
         # the balances the customer had from the floor's entry on
         possible = {after for pk, after in ledger if pk >= floor} | ({0} if floor == 0 else set())
         available = read.viewer["balance"]["available"]
@@ -240,6 +244,13 @@ class Race:
             problems.append(f"newest entry {newest}, but {floor} was written before the read")
         if newest and newest not in {pk for pk, _ in ledger}:
             problems.append(f"entry {newest} is not the customer's")
+        tier = read.viewer["tier"]
+        if (tier or {"rank": 0})["rank"] < rank:
+            problems.append(f"tier {tier}, but the customer reached rank {rank} before the read")
+        upcoming = read.viewer["tierProgress"]["nextTier"]
+        above = [n for n, (r, _) in TIERS.items() if r > (tier or {"rank": 0})["rank"]]
+        if ONE_SNAPSHOT and (upcoming or {}).get("name") != (above[0] if above else None):
+            problems.append(f"tier {tier} but next tier {upcoming}")
         raised = max((price for at, price in self.prices if at < read.sent), default=400)
         [item] = [i for i in read.viewer["offers"]["nodes"] if i["offer"]["name"] == RAISED]
         if item["offer"]["loyaltyPrice"] < raised:
@@ -250,10 +261,18 @@ class Race:
 async def test_reads_racing_writes_agree_with_themselves_and_never_go_back(
     server: str, settings: Settings, db: Database
 ):
-    # given: a shop with four rewards and four customers, through the real server
+    # given: a shop with two tiers, four rewards and four customers, through the server
     async with httpx.AsyncClient(base_url=server, timeout=60) as http:
         gql = GraphQLClient(http, settings)
         shop = await Shop.open(gql)
+        for tier, (rank, threshold) in TIERS.items():
+            body = await gql.execute(
+                CREATE_TIER,
+                {"input": {"siteId": shop.site_id, "name": tier, "rank": rank,
+                           "metric": "POINTS_EARNED", "threshold": threshold}},
+                token=shop.admin,
+            )  # fmt: skip
+            assert body["data"]["createTier"]["userErrors"] == []
         rewards = {}
         for price in PRICES:
             terms: dict[str, Any] = {"name": f"r{price}", "valueType": "FIXED_AMOUNT", "value": "1",
@@ -285,6 +304,7 @@ async def test_reads_racing_writes_agree_with_themselves_and_never_go_back(
     for name in names:
         assert final[name]["balance"]["available"] == ledgers[name][-1][1] == 200 * ROUNDS
         assert dashboard_problems(final[name]) == []
+        assert final[name]["tier"]["name"] == "Gold"  # 4 rounds of 400 points earned
     assert await verify_ledger(db) == []
 
 
