@@ -6,16 +6,17 @@ One writer per customer grants points, records and completes orders, buys reward
 deducts points, in turn; an admin raises a reward's price step by step; readers meanwhile
 ask for the badge and the dashboard with customer tokens. Every dashboard must agree with
 itself (its balance is its newest ledger entry's, a reward dearer than the balance cannot
-be bought) and every read must be monotonic: a read sent after a write's response arrived
-shows that write (or a later one), whichever worker answers it and whatever it cached.
+be bought, its next tier is the one above its tier) and every read must be monotonic: a
+read sent after a write's response arrived shows that write (or a later one: its entry,
+its price, its tier), whichever worker answers it and whatever it cached.
 
-Today a dashboard is not one snapshot: its balance (the points account) and its ledger page
-are read by separate statements in separate read sessions, each seeing what was committed
-when it ran, so a write committing between them gives a dashboard whose balance is not its
-newest entry's balanceAfter (seen here on both backends, a few reads in a few hundred).
-Until one request reads one snapshot (``ONE_SNAPSHOT``), each of the two must only be
-monotonic on its own; the balance and My offers come from the same account row and must
-agree always.
+Today a dashboard is not one snapshot: its balance and tier (the points account), its
+ledger page and its tier progress (which reads the account again) come from separate
+statements in separate read sessions, each seeing what was committed when it ran, so a
+write committing between them gives a dashboard whose balance is not its newest entry's
+balanceAfter (seen here on both backends, a read or two in a few hundred). Until one
+request reads one snapshot (``ONE_SNAPSHOT``), those parts must only be monotonic each on
+its own; the balance and My offers come from the same account row and must agree always.
 
 Marked ``concurrency(across_processes=True)``: the readers and writers race in the server,
 outside the test's process, so SQLite (one writer at a time, readers beside it) runs it too.
