@@ -6,7 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from loyalty_gql.api.auth import Access, Principal, Role
-from loyalty_gql.api.loaders import Loaders
+from loyalty_gql.api.loaders import Loaders, SharedReads
 from loyalty_gql.api.response_cache import Freshness
 from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings
@@ -70,6 +70,8 @@ class Context:
     extra: dict[str, object] = field(default_factory=dict)
     caller: str = ""
     throttle: Throttle | None = None
+    reads: SharedReads | None = None
+    """The one read session the loaders of a query share."""
     freshness: Freshness | None = None
     """Set when the answer may be cached: fields whose answer turns at an instant of their
     own tell it when (api/response_cache.py)."""

@@ -25,7 +25,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, Role, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
 from loyalty_gql.api.executor import Executor, Prepared, is_mutation
-from loyalty_gql.api.loaders import Loaders
+from loyalty_gql.api.loaders import Loaders, SharedReads
 from loyalty_gql.api.response_cache import CacheKey, Freshness, ResponseCache, cache_key
 from loyalty_gql.api.throttle import Budget, Throttle
 from loyalty_gql.config import Settings
@@ -39,9 +39,9 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 OPERATIONS = Counter("loyalty_graphql_requests_total", "GraphQL requests by outcome.", ["outcome"])
 OUTCOMES = {name: OPERATIONS.labels(name) for name in ("ok", "error", "request_error")}
-CONSISTENT_TRIES = 3
-"""How often a customer's read is computed again when a write to what it shows landed
-while it was being read (then it is answered as it is, and not cached)."""
+CONSISTENT_TRIES = 8
+"""How often a customer's read is computed when a write of theirs landed while it was being
+read (after the last, it is answered as it is, and not cached)."""
 
 
 class Incoming:
@@ -219,6 +219,20 @@ class GraphQLEndpoint:
             )
             response.headers["allow"] = "POST"
             return response
+        if prepared.document is not None and not is_mutation(
+            prepared.operation(params.get("operationName"))
+        ):
+            context.reads = SharedReads(self.db)
+            context.loaders = Loaders(self.db, context.clock, shared=context.reads)
+        try:
+            return await self._answer(prepared, params, context, media_type)
+        finally:
+            if context.reads is not None:
+                await context.reads.close()
+
+    async def _answer(
+        self, prepared: Prepared, params: dict[str, Any], context: Context, media_type: str
+    ) -> Outgoing:
         requested = prepared.cost(params.get("operationName")) if prepared.document else 0
         budget = await self.throttle.spend(context.caller, requested)
         cost = _cost(requested, budget)
@@ -247,8 +261,10 @@ class GraphQLEndpoint:
             if not freshness.cacheable:  # it had effects (codes tried): not run again
                 break
             after = await self.cache.versions(key[0])
-            if after is not None and after.key == versions.key:
-                # nothing this customer sees was written while it was read: one state
+            if after is not None and after.customer == versions.customer:
+                # nothing of this customer's was written while it was read: one state of
+                # their data (site rows are read each in one statement; when they moved,
+                # the answer is kept under the old versions, so it is never served again)
                 data = orjson.dumps(result.data, default=str)
                 await self.cache.store(key, versions, freshness, data)
                 OUTCOMES["ok"].inc()
@@ -256,7 +272,7 @@ class GraphQLEndpoint:
             if after is None or attempt == CONSISTENT_TRIES:
                 break
             # a write landed in the middle of the reads: read it all again, after it
-            cached = (key, after, self._fresh(context))
+            cached = (key, after, await self._fresh(context))
         errors = result.errors or []
         body: dict[str, Any] = {}
         request_error = result.data is None and bool(errors) and all(not e.path for e in errors)
@@ -297,14 +313,18 @@ class GraphQLEndpoint:
         data = self.cache.lookup(key, versions, now) if self.cache.enabled else None
         if data is not None:
             return data
-        return key, versions, self._fresh(context, now)
+        return key, versions, await self._fresh(context, now)
 
-    def _fresh(self, context: Context, now: datetime | None = None) -> Freshness:
-        """New loaders, and one clock reading, for computing a customer's answer."""
+    async def _fresh(self, context: Context, now: datetime | None = None) -> Freshness:
+        """New loaders on a new read session, and one clock reading, for computing a
+        customer's answer (again: nothing of an earlier try's session is reused)."""
         freshness = Freshness(now or self.clock())
         context.freshness = freshness
         context.clock = freshness.clock
-        context.loaders = Loaders(self.db, freshness.clock)
+        if context.reads is not None:
+            await context.reads.close()
+            context.reads = SharedReads(self.db)
+        context.loaders = Loaders(self.db, freshness.clock, shared=context.reads)
         return freshness
 
     async def _params(  # noqa: PLR0911 - one early answer per kind of bad request

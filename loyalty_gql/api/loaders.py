@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -42,6 +44,49 @@ from loyalty_gql.db.session import Session
 from loyalty_gql.domain.tiers import Measures, TierRule
 from loyalty_gql.services.insight import CustomerInsight, customer_insights, offer_performance
 
+Sessions = Callable[[], AbstractAsyncContextManager[Session]]
+"""Where a loader gets the session of a batch: a new read session, or the request's."""
+
+
+class SharedReads:
+    """One read session for every loader of a request, one batch at a time.
+
+    A dashboard's loaders dispatch their batches together; each on a session of its own
+    holds as many pooled connections at once, and under load the pool runs dry and
+    opens (and closes) new ones for every request. Sharing one keeps a query request
+    to one connection. Only for queries: a mutation's answer must not see rows its
+    session loaded before the write.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._session: Session | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[Session]:
+        if not self._closed:
+            async with self._lock:
+                if not self._closed:
+                    if self._session is None:
+                        self._session = self._db.read_sessions()
+                    yield self._session
+                    return
+        # a resolver still running after its request was answered (a sibling failed and
+        # graphql-core does not cancel the others): a session of its own
+        async with self._db.read_sessions() as session:
+            yield session
+
+    async def close(self) -> None:
+        """End the request's read session, if it was opened; later batches open their own."""
+        self._closed = True
+        async with self._lock:
+            if self._session is not None:
+                session, self._session = self._session, None
+                await session.close()
+
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -51,16 +96,16 @@ class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[type-arg]
 
     def __init__(
         self,
-        db: Database,
+        sessions: Sessions,
         fetch: Callable[[Session, Sequence[K]], Awaitable[dict[K, V]]],
     ) -> None:
         super().__init__()
-        self._db = db
+        self._sessions = sessions
         self._fetch = fetch
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V | None]:
         """Fetch every key of the batch with one statement."""
-        async with self._db.read_sessions() as session:
+        async with self._sessions() as session:
             found = await self._fetch(session, list(dict.fromkeys(keys)))
         return [found.get(key) for key in keys]
 
@@ -71,9 +116,9 @@ LedgerPageKey = tuple[int, int, int | None]  # customer id, how many, before ent
 class LedgerPageLoader(DataLoader):  # type: ignore[type-arg]
     """Pages of many customers' ledgers: one window query per (size, cursor) in the batch."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         super().__init__()
-        self._db = db
+        self._sessions = sessions
 
     async def batch_load_fn(self, keys: Sequence[LedgerPageKey]) -> list[list[LedgerEntryRow]]:
         """Group the keys by page shape and run one query per shape."""
@@ -81,7 +126,7 @@ class LedgerPageLoader(DataLoader):  # type: ignore[type-arg]
         for customer_id, limit, before in keys:
             shapes[(limit, before)].append(customer_id)
         pages: dict[LedgerPageKey, list[LedgerEntryRow]] = {}
-        async with self._db.read_sessions() as session:
+        async with self._sessions() as session:
             for (limit, before), ids in shapes.items():
                 found = await ledger_pages(session, ids, limit=limit, before_id=before)
                 for customer_id in ids:
@@ -104,14 +149,14 @@ class TierStanding:
 class TierStandingLoader(DataLoader):  # type: ignore[type-arg]
     """Tier standings of many customers: accounts, tiers and windowed sums in a few queries."""
 
-    def __init__(self, db: Database, today: date) -> None:
+    def __init__(self, sessions: Sessions, today: date) -> None:
         super().__init__()
-        self._db = db
+        self._sessions = sessions
         self._today = today
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[TierStanding | None]:
         """Load accounts, their sites' tiers, then measures per site."""
-        async with self._db.read_sessions() as session:
+        async with self._sessions() as session:
             accounts = await accounts_by_customer_ids(session, list(set(keys)))
             by_site: dict[int, list[PointAccountRow]] = defaultdict(list)
             for account in accounts.values():
@@ -137,71 +182,75 @@ class TierStandingLoader(DataLoader):  # type: ignore[type-arg]
 class Loaders:
     """The loaders of one request, each made on first use."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], datetime], *, shared: SharedReads | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._sessions: Sessions = shared or db.read_sessions
 
     @cached_property
     def site_by_id(self) -> RowLoader[int, SiteRow]:
         """Sites by id."""
-        return RowLoader(self._db, sites_by_ids)
+        return RowLoader(self._sessions, sites_by_ids)
 
     @cached_property
     def customer_by_id(self) -> RowLoader[int, CustomerRow]:
         """Customers by id."""
-        return RowLoader(self._db, customers_by_ids)
+        return RowLoader(self._sessions, customers_by_ids)
 
     @cached_property
     def account_by_customer(self) -> RowLoader[int, PointAccountRow]:
         """Points accounts by customer id."""
-        return RowLoader(self._db, accounts_by_customer_ids)
+        return RowLoader(self._sessions, accounts_by_customer_ids)
 
     @cached_property
     def expiring_lots(self) -> RowLoader[int, list[tuple[datetime, int]]]:
         """(expiry, points) of open expiring lots by customer id."""
-        return RowLoader(self._db, expiring_lots_by_customer)
+        return RowLoader(self._sessions, expiring_lots_by_customer)
 
     @cached_property
     def tier_by_id(self) -> RowLoader[int, TierRow]:
         """Tiers by id."""
-        return RowLoader(self._db, tiers_by_ids)
+        return RowLoader(self._sessions, tiers_by_ids)
 
     @cached_property
     def entry_by_id(self) -> RowLoader[int, LedgerEntryRow]:
         """Ledger entries by id."""
-        return RowLoader(self._db, entries_by_ids)
+        return RowLoader(self._sessions, entries_by_ids)
 
     @cached_property
     def tiers_by_site(self) -> RowLoader[int, list[TierRow]]:
         """A site's tiers by site id."""
-        return RowLoader(self._db, tiers_of_sites)
+        return RowLoader(self._sessions, tiers_of_sites)
 
     @cached_property
     def vouchers_by_customer(self) -> RowLoader[int, list[VoucherRow]]:
         """Vouchers by customer id."""
-        return RowLoader(self._db, vouchers_by_customer)
+        return RowLoader(self._sessions, vouchers_by_customer)
 
     @cached_property
     def offer_by_id(self) -> RowLoader[int, OfferRow]:
         """Offers by id."""
-        return RowLoader(self._db, offers_by_ids)
+        return RowLoader(self._sessions, offers_by_ids)
 
     @cached_property
     def customer_insight(self) -> RowLoader[int, CustomerInsight]:
         """Insight by customer id (orders and their lines, two statements a batch)."""
-        return RowLoader(self._db, customer_insights)
+        # reports run in sessions of their own (a snapshot transaction, aiosqlite's thread)
+        return RowLoader(self._db.report_sessions, customer_insights)
 
     @cached_property
     def offer_performance(self) -> RowLoader[int, OfferUse]:
         """All-time performance by offer id (missing for offers never used)."""
-        return RowLoader(self._db, offer_performance)
+        return RowLoader(self._db.report_sessions, offer_performance)
 
     @cached_property
     def ledger_page(self) -> LedgerPageLoader:
         """Ledger pages by (customer id, size, cursor)."""
-        return LedgerPageLoader(self._db)
+        return LedgerPageLoader(self._sessions)
 
     @cached_property
     def tier_standing(self) -> TierStandingLoader:
         """Tier standings by customer id."""
-        return TierStandingLoader(self._db, self._clock().date())
+        return TierStandingLoader(self._sessions, self._clock().date())
