@@ -354,9 +354,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def record_orders(base: str, shop: Shop, seconds: float, prefix: str) -> Result:
-    """recordOrder, 3 lines, 16 in flight for ``seconds``; every answer checked."""
-    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+async def record_orders(
+    base: str, shop: Shop, seconds: float, prefix: str, in_flight: int = 16
+) -> Result:
+    """recordOrder, 3 lines, ``in_flight`` at a time for ``seconds``; every answer checked."""
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     headers = {"authorization": f"Bearer {shop.service_token}"}
     times: list[float] = []
     failures: list[str] = []
@@ -390,10 +392,10 @@ async def record_orders(base: str, shop: Shop, seconds: float, prefix: str) -> R
 
         # warm-up (not measured), then the measured run
         warm = time.monotonic() + max(1.0, seconds / 5)
-        await asyncio.gather(*(lane(warm) for _ in range(16)))
+        await asyncio.gather(*(lane(warm) for _ in range(in_flight)))
         times.clear()
         started = time.monotonic()
-        await asyncio.gather(*(lane(started + seconds) for _ in range(16)))
+        await asyncio.gather(*(lane(started + seconds) for _ in range(in_flight)))
         elapsed = time.monotonic() - started
     if failures:
         say(f"{len(failures)} orders failed; the first: {failures[0]}")
@@ -595,6 +597,8 @@ def measure(
             "checkout50": (graphql, checkout_body(shop, 50), shop.customer_token),
         }
         for key, (target, body, token) in bodies.items():
+            if args.only_orders and key != "healthz":
+                continue
             result = wrk(target, body, token, args.seconds, work)
             reads[key] = result
             say(f"{backend}: {key}: {result.rps:,.0f} req/s, median {result.median:.2f} ms, "
@@ -612,16 +616,39 @@ def measure(
                     profiles[key] = kept
         order_healthz = None
         if order_workers == 1:
-            orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o1"))
+            with order_profile(args, server.pid, work, backend, profiles):
+                orders = asyncio.run(
+                    record_orders(server.base, shop, args.order_seconds, "o1", args.in_flight)
+                )
     if order_workers > 1:
         with serve(url, log, NAME, workers=order_workers, extra_env=NO_LIMITS) as server:
             order_healthz = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
-            orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o2"))
+            orders = asyncio.run(
+                record_orders(server.base, shop, args.order_seconds, "o2", args.in_flight)
+            )
     say(f"{backend}: recordOrder {orders.rps:,.1f}/s, median {orders.median:.1f} ms, "
         f"p99 {orders.p99:.1f} ms, {orders.requests} orders, {orders.failed} failed")  # fmt: skip
     checked = verify(url)
     say(f"{backend}: verify: {checked}")
     return Run(backend, reads, orders, order_workers, order_healthz, checked, profiles)
+
+
+@contextmanager
+def order_profile(
+    args: argparse.Namespace, pid: int, work: Path, backend: str, profiles: dict[str, Path]
+) -> Iterator[None]:
+    """With --profile-orders: py-spy on the one-worker server while it records orders."""
+    if not args.profile_orders:
+        yield
+        return
+    name = backend.split(maxsplit=1)[0].lower()
+    out = work / f"profile-orders-{name}.txt"
+    with sampling(pid, out, args.order_seconds * 1.2 + 1):
+        yield
+    if out.exists():
+        kept = Path(tempfile.gettempdir()) / f"bench-storefront-profile-orders-{name}.txt"
+        shutil.copy(out, kept)
+        say(f"py-spy's collapsed stacks for the orders: {kept}")
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -670,6 +697,8 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
         "| --- |" + " ---: | ---: | ---: | ---: |" * len(runs),
     ]  # fmt: skip
     for key, name in CASES:
+        if any(key not in r.reads for r in runs):
+            continue  # --only-orders
         cells = []
         for r in runs:
             res, base = r.reads[key], r.reads["healthz"].rps
@@ -746,8 +775,21 @@ def main() -> None:
         help="py-spy on the SQLite worker during the badge and dashboard loads",
     )  # fmt: skip
     parser.add_argument("--profile-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--only-orders", action="store_true",
+        help="of the reads only /healthz (to iterate on recordOrder); implies --output -",
+    )  # fmt: skip
+    parser.add_argument(
+        "--in-flight", type=int, default=16, help="orders in flight (16 in the table)"
+    )
+    parser.add_argument(
+        "--profile-orders", action="store_true",
+        help="py-spy on the SQLite worker while it records orders (collapsed stacks kept)",
+    )  # fmt: skip
     parser.add_argument("--output", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     args = parser.parse_args()
+    if args.only_orders:
+        args.output = "-"
     if args.quick:
         args.seconds, args.order_seconds, args.profile_seconds = 3.0, 5.0, 5.0
     signal.signal(signal.SIGTERM, stop_on_term)
