@@ -27,7 +27,7 @@ def kind(sql: str) -> str:
         found = f"UPDATE {text.split(' ')[1]}"
     else:
         found = text
-    return found + (" FOR UPDATE" if text.endswith("FOR UPDATE") else "")
+    return found + (" FOR UPDATE" if " FOR UPDATE" in text else "")
 
 
 async def shop_with_members(gql: GraphQLClient) -> Shop:
@@ -96,8 +96,8 @@ async def test_recording_and_completing_an_order_cost_the_same_at_1_and_50_offer
         "SELECT pg_advisory_xact_lock" if postgres else "BEGIN IMMEDIATE",
         "SELECT orders",  # recorded before? (idempotent on the order id)
         "SELECT sites",  # the site and its customer, one query
+        # the account's lock, and the site's tiers (the earn multiplier, the upgrade)
         "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
-        "SELECT tiers",  # the site's tiers: the earn multiplier and the upgrade
         "INSERT customer_days",  # the order's spend on its day
         "SELECT customer_days",  # the tier measures (upgrade?)
         "INSERT ledger_entries",  # the pending points
@@ -114,14 +114,13 @@ async def test_recording_and_completing_an_order_cost_the_same_at_1_and_50_offer
         "SELECT orders FOR UPDATE" if postgres else "SELECT orders",
         "SELECT ledger_entries",  # the pending entry
         "SELECT sites",  # the site and the customer
-        "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
+        "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",  # +tiers
         "SELECT referrals",  # a referral to reward on the first order?
         "SELECT ledger_entries",  # what reversals took of the pending points
         "INSERT ledger_entries",  # the activation
         "UPDATE point_accounts",
         "INSERT customer_days",  # the points earned today
         "INSERT point_lots",
-        "SELECT tiers",
         "SELECT customer_days",  # the tier measures
         "INSERT outbox_events",  # ORDER_COMPLETED
         "UPDATE orders",

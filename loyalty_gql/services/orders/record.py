@@ -86,10 +86,10 @@ async def record_order(
             if customer is None:
                 raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
             if site.program_enabled and customer.enrolled_at is not None:
-                book = await open_book(uow, site, customer, now)  # the account lock, first
-                # the site's tiers, read once: the earn multiplier (pricing finds the
-                # account's tier in the session) and the upgrade after the order
-                await book.tiers()
+                # the account's lock, first; the site's tiers come with it: the earn
+                # multiplier (pricing finds the account's tier in the session) and the
+                # upgrade after the order
+                book = await open_book(uow, site, customer, now)
             elif uow.is_postgres:
                 # no account to lock: the customer row keeps per-customer limits honest
                 await orders_repo.lock_customer(session, customer.id)

@@ -339,11 +339,12 @@ class AccountBook(EntryWriter):
 async def open_book(
     uow: UnitOfWork, site: SiteRow, customer: CustomerRow, now: datetime
 ) -> AccountBook:
-    """Lock the customer's account (creating it if needed) and return its book."""
-    account = await repo.locked_account(
+    """Lock the customer's account (creating it if needed) and return its book (with
+    the site's tiers, read in the same query)."""
+    account, tiers = await repo.locked_account_and_tiers(
         uow.session, site.id, customer.id, now, lock=uow.is_postgres
     )
-    return AccountBook(uow, site, customer, account, now)
+    return AccountBook(uow, site, customer, account, now, tiers=tiers)
 
 
 async def entry_by_key(uow: UnitOfWork, site_id: int, key: str) -> LedgerEntryRow | None:

@@ -56,6 +56,8 @@ class EntryWriter:
         customer: CustomerRow,
         account: PointAccountRow,
         now: datetime,
+        *,
+        tiers: list[TierRow] | None = None,
     ) -> None:
         self.uow = uow
         self.site = site
@@ -66,7 +68,7 @@ class EntryWriter:
         self.vouchers: list[VoucherRow] = []
         self._lots: dict[int, PointLotRow] = {}
         self._own_lots: dict[int, tuple[PointLotRow | None, int]] = {}
-        self._tiers: list[TierRow] | None = None
+        self._tiers = tiers  # the site's tiers, when read with the account
 
     @property
     def session(self) -> Session:
