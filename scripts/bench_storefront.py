@@ -306,6 +306,27 @@ class Result:
     p99: float
     requests: int
     failed: int = 0
+    cpu_ms: float | None = None  # the server's CPU time (all its processes) per request
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and of its living descendants (uvicorn's
+    workers), from /proc; 0 where there is no /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, pending, seen = 0.0, [pid], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def wrk(url: str, body: str | None, token: str | None, seconds: float, work: Path) -> Result:
@@ -355,7 +376,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def record_orders(
-    base: str, shop: Shop, seconds: float, prefix: str, in_flight: int = 16
+    base: str, shop: Shop, seconds: float, prefix: str, *, in_flight: int = 16, pid: int = 0
 ) -> Result:
     """recordOrder, 3 lines, ``in_flight`` at a time for ``seconds``; every answer checked."""
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
@@ -394,9 +415,11 @@ async def record_orders(
         warm = time.monotonic() + max(1.0, seconds / 5)
         await asyncio.gather(*(lane(warm) for _ in range(in_flight)))
         times.clear()
+        cpu = cpu_seconds(pid) if pid else 0.0
         started = time.monotonic()
         await asyncio.gather(*(lane(started + seconds) for _ in range(in_flight)))
         elapsed = time.monotonic() - started
+        cpu = cpu_seconds(pid) - cpu if pid else 0.0
     if failures:
         say(f"{len(failures)} orders failed; the first: {failures[0]}")
     if not times:
@@ -404,6 +427,7 @@ async def record_orders(
     return Result(
         rps=len(times) / elapsed, median=statistics.median(times),
         p99=percentile(times, 0.99), requests=len(times), failed=len(failures),
+        cpu_ms=cpu * 1000 / (len(times) + len(failures)) if pid else None,
     )  # fmt: skip
 
 
@@ -618,16 +642,32 @@ def measure(
         if order_workers == 1:
             with order_profile(args, server.pid, work, backend, profiles):
                 orders = asyncio.run(
-                    record_orders(server.base, shop, args.order_seconds, "o1", args.in_flight)
+                    record_orders(
+                        server.base,
+                        shop,
+                        args.order_seconds,
+                        "o1",
+                        in_flight=args.in_flight,
+                        pid=server.pid,
+                    )
                 )
     if order_workers > 1:
         with serve(url, log, NAME, workers=order_workers, extra_env=NO_LIMITS) as server:
             order_healthz = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
             orders = asyncio.run(
-                record_orders(server.base, shop, args.order_seconds, "o2", args.in_flight)
+                record_orders(
+                    server.base,
+                    shop,
+                    args.order_seconds,
+                    "o2",
+                    in_flight=args.in_flight,
+                    pid=server.pid,
+                )
             )
+    cpu = f", server CPU {orders.cpu_ms:.1f} ms an order" if orders.cpu_ms else ""
     say(f"{backend}: recordOrder {orders.rps:,.1f}/s, median {orders.median:.1f} ms, "
-        f"p99 {orders.p99:.1f} ms, {orders.requests} orders, {orders.failed} failed")  # fmt: skip
+        f"p99 {orders.p99:.1f} ms, {orders.requests} orders, {orders.failed} failed"
+        + cpu)  # fmt: skip
     checked = verify(url)
     say(f"{backend}: verify: {checked}")
     return Run(backend, reads, orders, order_workers, order_healthz, checked, profiles)
@@ -716,6 +756,8 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
     lines.append("")
     for r in runs:
         note = f"- {r.backend}: {r.orders.requests:,} orders recorded, {r.orders.failed} failed; "
+        if r.orders.cpu_ms:
+            note += f"the server's CPU time (all its processes) {r.orders.cpu_ms:.1f} ms an order; "
         note += f"ledger check (`loyalty-gql verify`): {r.verify}"
         if r.order_healthz is not None:
             note += (
@@ -758,6 +800,21 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
             lines += ["", "| event-loop thread: frame (self time) | share |", "| --- | ---: |"]
             lines += [f"| `{name}` | {share:.1%} |" for name, share in found.frames]
     return "\n".join(lines) + "\n"
+
+
+STATEMENTS_HEADING = "### recordOrder, statement by statement"
+
+
+def kept_subsection(path: Path, heading: str) -> str:
+    """A hand-written subsection of this section (up to the next heading) that a new run
+    keeps, at its end; empty when there is none."""
+    text = path.read_text() if path.exists() else ""
+    start = text.find(f"\n{heading}\n")
+    if start < 0:
+        return ""
+    rest = text[start + 1 :]
+    ends = [i for i in (rest.find("\n## ", 1), rest.find("\n### ", 1)) if i > 0]
+    return "\n" + (rest[: min(ends)] if ends else rest).rstrip("\n") + "\n"
 
 
 def main() -> None:
@@ -820,6 +877,7 @@ def main() -> None:
     section = report(runs, args, facts)
     print(section)
     if args.output != "-":
+        section += kept_subsection(Path(args.output), STATEMENTS_HEADING)
         write_section(Path(args.output), section)
         say(f"wrote {args.output}")
 
