@@ -306,6 +306,27 @@ class Result:
     p99: float
     requests: int
     failed: int = 0
+    cpu_ms: float | None = None  # the server's CPU time (all its processes) per request
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and of its living descendants (uvicorn's
+    workers), from /proc; 0 where there is no /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, pending, seen = 0.0, [pid], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def wrk(url: str, body: str | None, token: str | None, seconds: float, work: Path) -> Result:
@@ -354,9 +375,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def record_orders(base: str, shop: Shop, seconds: float, prefix: str) -> Result:
-    """recordOrder, 3 lines, 16 in flight for ``seconds``; every answer checked."""
-    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+async def record_orders(
+    base: str, shop: Shop, seconds: float, prefix: str, *, in_flight: int = 16, pid: int = 0
+) -> Result:
+    """recordOrder, 3 lines, ``in_flight`` at a time for ``seconds``; every answer checked."""
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     headers = {"authorization": f"Bearer {shop.service_token}"}
     times: list[float] = []
     failures: list[str] = []
@@ -390,11 +413,13 @@ async def record_orders(base: str, shop: Shop, seconds: float, prefix: str) -> R
 
         # warm-up (not measured), then the measured run
         warm = time.monotonic() + max(1.0, seconds / 5)
-        await asyncio.gather(*(lane(warm) for _ in range(16)))
+        await asyncio.gather(*(lane(warm) for _ in range(in_flight)))
         times.clear()
+        cpu = cpu_seconds(pid) if pid else 0.0
         started = time.monotonic()
-        await asyncio.gather(*(lane(started + seconds) for _ in range(16)))
+        await asyncio.gather(*(lane(started + seconds) for _ in range(in_flight)))
         elapsed = time.monotonic() - started
+        cpu = cpu_seconds(pid) - cpu if pid else 0.0
     if failures:
         say(f"{len(failures)} orders failed; the first: {failures[0]}")
     if not times:
@@ -402,6 +427,7 @@ async def record_orders(base: str, shop: Shop, seconds: float, prefix: str) -> R
     return Result(
         rps=len(times) / elapsed, median=statistics.median(times),
         p99=percentile(times, 0.99), requests=len(times), failed=len(failures),
+        cpu_ms=cpu * 1000 / (len(times) + len(failures)) if pid else None,
     )  # fmt: skip
 
 
@@ -601,6 +627,8 @@ def measure(
             "checkout50": (graphql, checkout_body(shop, 50), shop.customer_token),
         }
         for key, (target, body, token) in bodies.items():
+            if args.only_orders and key != "healthz":
+                continue
             result = wrk(target, body, token, args.seconds, work)
             reads[key] = result
             say(f"{backend}: {key}: {result.rps:,.0f} req/s, median {result.median:.2f} ms, "
@@ -619,34 +647,58 @@ def measure(
         computed: dict[str, Result] = {}
         order_healthz = None
         if order_workers == 1:
-            orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o1"))
+            with order_profile(args, server.pid, work, backend, profiles):
+                orders = asyncio.run(
+                    record_orders(
+                        server.base,
+                        shop,
+                        args.order_seconds,
+                        "o1",
+                        in_flight=args.in_flight,
+                        pid=server.pid,
+                    )
+                )
     if order_workers > 1:
         with serve(url, log, NAME, workers=order_workers, extra_env=NO_LIMITS) as server:
             order_healthz = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
-            orders = asyncio.run(record_orders(server.base, shop, args.order_seconds, "o2"))
-    cold = {**NO_LIMITS, "LOYALTY_RESPONSE_CACHE_SIZE": "0"}
-    with serve(url, log, NAME, extra_env=cold) as server:
-        graphql = f"{server.base}/graphql"
-        computed["healthz"] = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
-        for key in COMPUTED:
-            _, body, token = bodies[key]
-            computed[key] = wrk(graphql, body, token, args.seconds, work)
-            say(
-                f"{backend}: {key}, computed: {computed[key].rps:,.0f} req/s, "
-                f"median {computed[key].median:.2f} ms, p99 {computed[key].p99:.2f} ms"
+            orders = asyncio.run(
+                record_orders(
+                    server.base,
+                    shop,
+                    args.order_seconds,
+                    "o2",
+                    in_flight=args.in_flight,
+                    pid=server.pid,
+                )
             )
     scaling: dict[str, Result] = {}
-    if order_workers > 1:
+    if not args.only_orders:
+        cold = {**NO_LIMITS, "LOYALTY_RESPONSE_CACHE_SIZE": "0"}
+        with serve(url, log, NAME, extra_env=cold) as server:
+            graphql = f"{server.base}/graphql"
+            computed["healthz"] = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
+            for key in COMPUTED:
+                _, body, token = bodies[key]
+                computed[key] = wrk(graphql, body, token, args.seconds, work)
+                say(
+                    f"{backend}: {key}, computed: {computed[key].rps:,.0f} req/s, "
+                    f"median {computed[key].median:.2f} ms, p99 {computed[key].p99:.2f} ms"
+                )
+    if order_workers > 1 and not args.only_orders:
         with serve(url, log, NAME, workers=SCALE_WORKERS, extra_env=NO_LIMITS) as server:
             scaling["healthz"] = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
             _, body, token = bodies["dashboard"]
-            scaling["dashboard"] = wrk(f"{server.base}/graphql", body, token, args.seconds, work)
+            graphql = f"{server.base}/graphql"
+            wrk(graphql, body, token, args.seconds / 2, work)  # every worker warms its cache
+            scaling["dashboard"] = wrk(graphql, body, token, args.seconds, work)
             say(
                 f"{backend}: dashboard with {SCALE_WORKERS} workers: "
                 f"{scaling['dashboard'].rps:,.0f} req/s"
             )
+    cpu = f", server CPU {orders.cpu_ms:.1f} ms an order" if orders.cpu_ms else ""
     say(f"{backend}: recordOrder {orders.rps:,.1f}/s, median {orders.median:.1f} ms, "
-        f"p99 {orders.p99:.1f} ms, {orders.requests} orders, {orders.failed} failed")  # fmt: skip
+        f"p99 {orders.p99:.1f} ms, {orders.requests} orders, {orders.failed} failed"
+        + cpu)  # fmt: skip
     checked = verify(url)
     say(f"{backend}: verify: {checked}")
     return Run(
@@ -662,10 +714,28 @@ def measure(
     )
 
 
+@contextmanager
+def order_profile(
+    args: argparse.Namespace, pid: int, work: Path, backend: str, profiles: dict[str, Path]
+) -> Iterator[None]:
+    """With --profile-orders: py-spy on the one-worker server while it records orders."""
+    if not args.profile_orders:
+        yield
+        return
+    name = backend.split(maxsplit=1)[0].lower()
+    out = work / f"profile-orders-{name}.txt"
+    with sampling(pid, out, args.order_seconds * 1.2 + 1):
+        yield
+    if out.exists():
+        kept = Path(tempfile.gettempdir()) / f"bench-storefront-profile-orders-{name}.txt"
+        shutil.copy(out, kept)
+        say(f"py-spy's collapsed stacks for the orders: {kept}")
+
+
 # -- the report ------------------------------------------------------------------------------
 
 
-def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> str:
+def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> str:  # noqa: PLR0912
     versions = ", ".join(
         f"{n} {version(n)}"
         for n in ("uvicorn", "uvloop", "httptools", "starlette", "strawberry-graphql",
@@ -708,6 +778,8 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
         "| --- |" + " ---: | ---: | ---: | ---: |" * len(runs),
     ]  # fmt: skip
     for key, name in CASES:
+        if any(key not in r.reads for r in runs):
+            continue  # --only-orders
         cells = []
         for r in runs:
             res, base = r.reads[key], r.reads["healthz"].rps
@@ -725,6 +797,8 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
     lines.append("")
     for r in runs:
         note = f"- {r.backend}: {r.orders.requests:,} orders recorded, {r.orders.failed} failed; "
+        if r.orders.cpu_ms:
+            note += f"the server's CPU time (all its processes) {r.orders.cpu_ms:.1f} ms an order; "
         note += f"ledger check (`loyalty-gql verify`): {r.verify}"
         if r.order_healthz is not None:
             note += (
@@ -733,25 +807,26 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
                 f"{r.orders.rps / r.order_healthz.rps:.4f})"
             )
         lines.append(note)
-    lines += [
-        "",
-        "Every read above is answered from the response cache after its first request "
-        "(api/response_cache.py). The same reads with the cache off "
-        "(`LOYALTY_RESPONSE_CACHE_SIZE=0`, a server of its own), every answer computed:",
-        "",
-        "| request, computed | "
-        + " | ".join(f"{r.backend.split()[0]} req/s | share of /healthz | median | p99"
-                     for r in runs)
-        + " |",
-        "| --- |" + " ---: | ---: | ---: | ---: |" * len(runs),
-    ]  # fmt: skip
-    for key in COMPUTED:
-        cells = []
-        for r in runs:
-            res, base = r.computed[key], r.computed["healthz"].rps
-            cells.append(f"{res.rps:,.0f} | {res.rps / base:.3f} | {res.median:.2f} ms | "
-                         f"{res.p99:.2f} ms")  # fmt: skip
-        lines.append(f"| {dict(CASES)[key]} | " + " | ".join(cells) + " |")
+    if all(r.computed for r in runs):
+        lines += [
+            "",
+            "Every read above is answered from the response cache after its first request "
+            "(api/response_cache.py). The same reads with the cache off "
+            "(`LOYALTY_RESPONSE_CACHE_SIZE=0`, a server of its own), every answer computed:",
+            "",
+            "| request, computed | "
+            + " | ".join(f"{r.backend.split()[0]} req/s | share of /healthz | median | p99"
+                         for r in runs)
+            + " |",
+            "| --- |" + " ---: | ---: | ---: | ---: |" * len(runs),
+        ]  # fmt: skip
+        for key in COMPUTED:
+            cells = []
+            for r in runs:
+                res, base = r.computed[key], r.computed["healthz"].rps
+                cells.append(f"{res.rps:,.0f} | {res.rps / base:.3f} | {res.median:.2f} ms | "
+                             f"{res.p99:.2f} ms")  # fmt: skip
+            lines.append(f"| {dict(CASES)[key]} | " + " | ".join(cells) + " |")
     for r in runs:
         if r.scaling:
             one, many = r.reads["dashboard"].rps, r.scaling["dashboard"].rps
@@ -798,6 +873,21 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
     return "\n".join(lines) + "\n"
 
 
+STATEMENTS_HEADING = "### recordOrder, statement by statement"
+
+
+def kept_subsection(path: Path, heading: str) -> str:
+    """A hand-written subsection of this section (up to the next heading) that a new run
+    keeps, at its end; empty when there is none."""
+    text = path.read_text() if path.exists() else ""
+    start = text.find(f"\n{heading}\n")
+    if start < 0:
+        return ""
+    rest = text[start + 1 :]
+    ends = [i for i in (rest.find("\n## ", 1), rest.find("\n### ", 1)) if i > 0]
+    return "\n" + (rest[: min(ends)] if ends else rest).rstrip("\n") + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -813,8 +903,21 @@ def main() -> None:
         help="py-spy on the SQLite worker during the badge and dashboard loads",
     )  # fmt: skip
     parser.add_argument("--profile-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--only-orders", action="store_true",
+        help="of the reads only /healthz (to iterate on recordOrder); implies --output -",
+    )  # fmt: skip
+    parser.add_argument(
+        "--in-flight", type=int, default=16, help="orders in flight (16 in the table)"
+    )
+    parser.add_argument(
+        "--profile-orders", action="store_true",
+        help="py-spy on the SQLite worker while it records orders (collapsed stacks kept)",
+    )  # fmt: skip
     parser.add_argument("--output", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     args = parser.parse_args()
+    if args.only_orders:
+        args.output = "-"
     if args.quick:
         args.seconds, args.order_seconds, args.profile_seconds = 3.0, 5.0, 5.0
     signal.signal(signal.SIGTERM, stop_on_term)
@@ -845,6 +948,7 @@ def main() -> None:
     section = report(runs, args, facts)
     print(section)
     if args.output != "-":
+        section += kept_subsection(Path(args.output), STATEMENTS_HEADING)
         write_section(Path(args.output), section)
         say(f"wrote {args.output}")
 

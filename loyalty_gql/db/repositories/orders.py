@@ -3,11 +3,11 @@ recording an order changes and cancelling it gives back."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, and_, insert, select, text, update
 
 from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.models import (
@@ -23,6 +23,7 @@ from loyalty_gql.db.models import (
     OrderRefundRow,
     OrderRow,
     ReferralRow,
+    SiteRow,
     VoucherRow,
 )
 from loyalty_gql.db.session import Session
@@ -55,6 +56,27 @@ async def order_by_external_id(
         query = query.with_for_update()
     found: OrderRow | None = await session.scalar(query)
     return found
+
+
+async def site_and_customer(
+    session: Session, site_id: int, customer_id: int | None
+) -> tuple[SiteRow | None, CustomerRow | None]:
+    """The site and (when ``customer_id`` is given) its customer, in one query: the
+    customer is None when there is none of that id on this site."""
+    if customer_id is None:
+        site: SiteRow | None = await session.scalar(select(SiteRow).where(SiteRow.id == site_id))
+        return site, None
+    query = (
+        select(SiteRow, CustomerRow)
+        .outerjoin(
+            CustomerRow, and_(CustomerRow.id == customer_id, CustomerRow.site_id == SiteRow.id)
+        )
+        .where(SiteRow.id == site_id)
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None, None
+    return row[0], row[1]
 
 
 async def lock_customer(session: Session, customer_id: int) -> None:
@@ -94,51 +116,6 @@ async def forget_referral_reward(session: Session, entry_id: int) -> None:
 # -- what recording uses up (each returns whether its row changed) ---------------------
 
 
-async def count_offer_use(session: Session, offer_id: int) -> bool:
-    """One more use of the offer, unless its usage limit is reached."""
-    result = await session.execute(
-        scoped(update(OfferRow))
-        .where(
-            OfferRow.id == offer_id,
-            (OfferRow.max_uses.is_(None)) | (OfferRow.uses < OfferRow.max_uses),
-        )
-        .values(uses=OfferRow.uses + 1)
-        .returning(OfferRow.site_id, OfferRow.max_uses)
-        .execution_options(synchronize_session=False)
-    )
-    return touched_limited_offers(session, result.all()) == 1
-
-
-async def use_coupon_code(session: Session, code_id: int, now: datetime) -> bool:
-    """The single-use code is used, unless it was already."""
-    return await _changed_one(
-        session,
-        update(CouponCodeRow)
-        .where(CouponCodeRow.id == code_id, CouponCodeRow.used_at.is_(None))
-        .values(used_at=now)
-        .returning(CouponCodeRow.site_id, CouponCodeRow.customer_id),
-    )
-
-
-async def use_voucher(session: Session, voucher_id: int, now: datetime) -> bool:
-    """The voucher is used, unless it is no longer active."""
-    return await _changed_one(
-        session,
-        update(VoucherRow)
-        .where(VoucherRow.id == voucher_id, VoucherRow.status == VoucherStatus.ACTIVE)
-        .values(status=VoucherStatus.USED, used_at=now)
-        .returning(VoucherRow.site_id, VoucherRow.customer_id),
-    )
-
-
-async def _changed_one(session: Session, statement: Any) -> bool:
-    """Run an UPDATE returning (site id, customer id) of its rows; whether it changed one.
-
-    The rows' customers are touched (the site when a row has no customer)."""
-    result = await session.execute(scoped(statement).execution_options(synchronize_session=False))
-    return _touch_owners(session, result.all()) == 1
-
-
 def _touch_owners(session: Session, owners: Sequence[Any]) -> int:
     for site_id, customer_id in owners:
         if customer_id is None:
@@ -146,6 +123,82 @@ def _touch_owners(session: Session, owners: Sequence[Any]) -> int:
         else:
             touch(session, customers=[customer_id])
     return len(owners)
+
+
+async def count_offer_uses(session: Session, offer_ids: Sequence[int], n: int = 1) -> bool:
+    """``n`` more uses of each offer (ids distinct), in one statement; False unless every
+    offer had room for them under its usage limit (the caller then rolls back)."""
+    result = await session.execute(
+        scoped(update(OfferRow))
+        .where(
+            OfferRow.id.in_(offer_ids),
+            (OfferRow.max_uses.is_(None)) | (OfferRow.uses + n <= OfferRow.max_uses),
+        )
+        .values(uses=OfferRow.uses + n)
+        .returning(OfferRow.site_id, OfferRow.max_uses)
+        .execution_options(synchronize_session=False)
+    )
+    return touched_limited_offers(session, result.all()) == len(offer_ids)
+
+
+async def use_coupon_codes(session: Session, code_ids: Sequence[int], now: datetime) -> bool:
+    """The single-use codes (ids distinct) are used, in one statement; False unless none
+    of them was used already."""
+    result = await session.execute(
+        scoped(update(CouponCodeRow))
+        .where(CouponCodeRow.id.in_(code_ids), CouponCodeRow.used_at.is_(None))
+        .values(used_at=now)
+        .returning(CouponCodeRow.site_id, CouponCodeRow.customer_id)
+        .execution_options(synchronize_session=False)
+    )
+    return _touch_owners(session, result.all()) == len(code_ids)
+
+
+async def use_vouchers(session: Session, voucher_ids: Sequence[int], now: datetime) -> bool:
+    """The vouchers (ids distinct) are used, in one statement; False unless all of them
+    were still active."""
+    result = await session.execute(
+        scoped(update(VoucherRow))
+        .where(VoucherRow.id.in_(voucher_ids), VoucherRow.status == VoucherStatus.ACTIVE)
+        .values(status=VoucherStatus.USED, used_at=now)
+        .returning(VoucherRow.site_id, VoucherRow.customer_id)
+        .execution_options(synchronize_session=False)
+    )
+    return _touch_owners(session, result.all()) == len(voucher_ids)
+
+
+async def add_customer_uses(session: Session, customer_id: int, uses: Mapping[int, int]) -> None:
+    """Add ``uses[offer_id]`` (each 1 or more) to the customer's uses of each offer, in
+    one statement."""
+    touch(session, customers=[customer_id])
+    statement = scoped(insert_for(session)(OfferCustomerUseRow.__table__))
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[OfferCustomerUseRow.offer_id, OfferCustomerUseRow.customer_id],
+            set_={"uses": OfferCustomerUseRow.uses + statement.excluded.uses},
+        ),
+        [{"offer_id": pk, "customer_id": customer_id, "uses": n} for pk, n in uses.items()],
+    )
+
+
+async def add_order_lines(session: Session, lines: Sequence[Mapping[str, Any]]) -> None:
+    """Insert the order's lines (column values, the same keys in each), in one statement."""
+    if lines:
+        # the table's INSERT (not the ORM's bulk insert, which leaves out None values
+        # and splits the rows by the columns they set): one statement, whatever the rows;
+        # no customer reads order lines, so it touches no read version
+        await session.execute(insert(_table(OrderLineRow)), list(lines))
+
+
+async def add_order_offers(session: Session, uses: Sequence[Mapping[str, Any]]) -> None:
+    """Insert what the order used (column values, the same keys in each), in one statement."""
+    if uses:
+        await session.execute(insert(_table(OrderOfferRow)), list(uses))
+
+
+def _table(row: type[Any]) -> Table:
+    table: Table = row.__table__
+    return table
 
 
 async def add_customer_use(session: Session, offer_id: int, customer_id: int, n: int) -> None:

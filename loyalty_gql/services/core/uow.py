@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from types import TracebackType
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.session import Session
+
+# SQLite has one write lock per database file. Writers of this process queue for it
+# here, on the event loop, rather than in SQLite's busy handler: that one sleeps and
+# polls (1, 2, 5 ... 100 ms) from each waiting connection's thread, so the lock sits
+# idle between a commit and the moment a sleeper wakes up, and the waiters' threads
+# hold connections. Other processes still meet this one at the busy handler.
+_sqlite_writers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[object, asyncio.Lock]
+] = weakref.WeakKeyDictionary()
+
+
+def _writer_lock(db: Database) -> asyncio.Lock:
+    """The process's queue for ``db``'s SQLite write lock (one per event loop)."""
+    per_loop = _sqlite_writers.setdefault(asyncio.get_running_loop(), weakref.WeakKeyDictionary())
+    lock = per_loop.get(db.engine.sync_engine)
+    if lock is None:
+        lock = per_loop[db.engine.sync_engine] = asyncio.Lock()
+    return lock
 
 
 class UnitOfWork:
@@ -14,6 +34,7 @@ class UnitOfWork:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._session: Session | None = None
+        self._queue: asyncio.Lock | None = None
 
     @property
     def session(self) -> Session:
@@ -29,6 +50,9 @@ class UnitOfWork:
         return not self._db.is_sqlite
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._db.is_sqlite:
+            self._queue = _writer_lock(self._db)
+            await self._queue.acquire()
         self._session = self._db.write_sessions()
         return self
 
@@ -42,7 +66,12 @@ class UnitOfWork:
         # leaves the loaded rows readable for building the response.
         session = self.session
         self._session = None
-        await session.close()
+        try:
+            await session.close()
+        finally:
+            if self._queue is not None:
+                self._queue.release()
+                self._queue = None
 
     async def commit(self) -> None:
         """Make the transaction's changes permanent."""

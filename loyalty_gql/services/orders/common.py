@@ -9,9 +9,7 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OrderRow
 from loyalty_gql.db.repositories import orders as orders_repo
-from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.points import ledger as points_repo
-from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.spelling import snake_keys
@@ -69,8 +67,9 @@ async def locked_order(uow: UnitOfWork, site_id: int, order_id: str) -> OrderRow
 
 
 async def open_order_book(uow: UnitOfWork, order: OrderRow, now: datetime) -> AccountBook:
-    site = await site_by_id(uow.session, order.site_id)
-    customer = await customer_by_id(uow.session, order.customer_id or 0)
+    site, customer = await orders_repo.site_and_customer(
+        uow.session, order.site_id, order.customer_id or 0
+    )
     if site is None or customer is None:  # pragma: no cover - foreign keys
         raise DomainError.single(ErrorCode.NOT_FOUND, "the order's customer is gone")
     return await open_book(uow, site, customer, now)

@@ -51,7 +51,9 @@ async def complete_order(
             _, done_pending, _ = await points_repo.reversed_so_far(uow.session, earned.id)
             if earned.pending_points + done_pending > 0:
                 activated = await book.activate(
-                    earned, ledger_key("order-complete", order.site_id, order.external_id)
+                    earned,
+                    ledger_key("order-complete", order.site_id, order.external_id),
+                    pending_reversed=done_pending,
                 )
                 order.activate_entry_id = activated.id
                 order.threshold_voucher_ids = [

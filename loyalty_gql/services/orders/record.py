@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
     CustomerRow,
     OfferAssignmentRow,
-    OrderLineRow,
-    OrderOfferRow,
     OrderPunchRow,
     OrderRow,
     SiteRow,
 )
 from loyalty_gql.db.repositories import orders as orders_repo
-from loyalty_gql.db.repositories.customers import customer_by_id
-from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.checkout import Candidate, Quote
+from loyalty_gql.domain.checkout import Quote
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.orders import OrderStatus, QuoteExpectation
 from loyalty_gql.domain.points import SourceType
@@ -81,17 +78,18 @@ async def record_order(
                 )
             _check_replay(existing, expected)
             return existing
-        site = await site_by_id(session, site_id)
+        site, customer = await orders_repo.site_and_customer(session, site_id, customer_id)
         if site is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
-        customer = None
         book = None
         if customer_id is not None:
-            customer = await customer_by_id(session, customer_id)
-            if customer is None or customer.site_id != site.id:
+            if customer is None:
                 raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
             if site.program_enabled and customer.enrolled_at is not None:
-                book = await open_book(uow, site, customer, now)  # the account lock, first
+                # the account's lock, first; the site's tiers come with it: the earn
+                # multiplier (pricing finds the account's tier in the session) and the
+                # upgrade after the order
+                book = await open_book(uow, site, customer, now)
             elif uow.is_postgres:
                 # no account to lock: the customer row keeps per-customer limits honest
                 await orders_repo.lock_customer(session, customer.id)
@@ -106,14 +104,12 @@ async def record_order(
                 points_paid=payment.used if payment and book else 0,
             )  # fmt: skip
         order = _new_order(site, customer, order_id, priced.quote, fingerprint, actor, now, book)
+        if book is not None:
+            # the ledger first: the order's row is then inserted with its entries' ids
+            await _earn(uow, book, order, priced.quote, str(actor))
         session.add(order)
         await session.flush()
-        _add_lines(session, order, priced.quote)
         await _consume(session, order, priced.quote, customer, priced.assignments, now)
-        if book is not None:
-            await _earn(uow, book, order, priced.quote, str(actor))
-        await order_event(session, order, "ORDER_RECORDED", now)
-        await session.flush()
         return order
 
     return await run_order_command(db, site_id, retry, work, now)
@@ -180,17 +176,33 @@ def _new_order(  # noqa: PLR0917 - one call site, every part needed
     )
 
 
-def _add_lines(session: Session, order: OrderRow, quote: Quote) -> None:
-    for q in quote.lines:
-        session.add(
-            OrderLineRow(
-                order_id=order.id, site_id=order.site_id, line_id=q.line.line_id,
-                product_id=q.line.product_id, category=q.line.category,
-                quantity=q.line.quantity, unit_price_minor=q.line.unit_price,
-                original_minor=q.original, discount_minor=q.discount, final_minor=q.final,
-                earns_points=q.earns_points, refunded_quantity=0, refunded_minor=0,
-            )
-        )  # fmt: skip
+def _lines(order: OrderRow, quote: Quote) -> list[dict[str, object]]:
+    return [
+        {
+            "order_id": order.id, "site_id": order.site_id, "line_id": q.line.line_id,
+            "product_id": q.line.product_id, "category": q.line.category,
+            "quantity": q.line.quantity, "unit_price_minor": q.line.unit_price,
+            "original_minor": q.original, "discount_minor": q.discount,
+            "final_minor": q.final, "earns_points": q.earns_points, "refunded_quantity": 0,
+            "refunded_minor": 0,
+        }
+        for q in quote.lines
+    ]  # fmt: skip
+
+
+def _offer_uses(order: OrderRow, quote: Quote) -> list[dict[str, object]]:
+    return [
+        {
+            "order_id": order.id, "site_id": order.site_id, "offer_id": a.candidate.offer_id,
+            "origin": a.candidate.origin.value, "voucher_id": a.candidate.voucher_id,
+            "coupon_code_id": a.candidate.coupon_code_id, "discount_minor": a.amount,
+            "reward_points": a.reward_points if order.points else 0,
+            "counted_use": bool(a.candidate.counts_use and a.candidate.offer_id),
+            "customer_id": order.customer_id, "created_at": order.created_at,
+            "cancelled": False, "order_value_minor": order.total_minor, "given_back_at": None,
+        }
+        for a in quote.applied
+    ]  # fmt: skip
 
 
 async def _consume(  # noqa: PLR0917
@@ -201,31 +213,32 @@ async def _consume(  # noqa: PLR0917
     assignments: dict[int, OfferAssignmentRow],
     now: datetime,
 ) -> None:
-    """Count uses, use up vouchers and codes, move punches. The rows are locked (or the
-    SQLite write lock is held), so each conditional UPDATE must hit its row."""
-    counted = sorted(
-        (a.candidate for a in quote.applied if a.candidate.counts_use and a.candidate.offer_id),
-        key=lambda c: c.offer_id or 0,
+    """Count uses, use up vouchers and codes, move punches; write the order's lines, the
+    offers it used and its event. The rows are locked (or the SQLite write lock is held),
+    so each conditional UPDATE must hit all of its rows.
+
+    Rows change in one order everywhere (cancelling follows it too): offers with a usage
+    limit, single-use codes and vouchers (all three locked before pricing), then offers
+    without a limit, each statement in id order. The offers without a limit are nobody's
+    lock but every order's counter: they change last, just before the commit, so
+    concurrent orders of the same products wait for each other as briefly as they can.
+    """
+    uses = Counter(
+        a.candidate.offer_id or 0
+        for a in quote.applied
+        if a.candidate.counts_use and a.candidate.offer_id
     )
-    # Rows change in one order everywhere (cancelling follows it too): offers with a
-    # usage limit, single-use codes and vouchers (all three locked before pricing),
-    # then offers without a limit, each by id.
-    await _count_uses(session, [c for c in counted if c.terms.max_uses is not None], customer)
-    await _use_codes_and_vouchers(session, quote, now)
-    await _count_uses(session, [c for c in counted if c.terms.max_uses is None], customer)
-    for applied in quote.applied:
-        c = applied.candidate
-        session.add(
-            OrderOfferRow(
-                order_id=order.id, site_id=order.site_id, offer_id=c.offer_id,
-                origin=c.origin.value, voucher_id=c.voucher_id, coupon_code_id=c.coupon_code_id,
-                discount_minor=applied.amount,
-                reward_points=applied.reward_points if order.points else 0,
-                counted_use=bool(c.counts_use and c.offer_id),
-                customer_id=order.customer_id, created_at=order.created_at, cancelled=False,
-                order_value_minor=order.total_minor,
-            )
-        )  # fmt: skip
+    limited = {c.offer_id for a in quote.applied if (c := a.candidate).terms.max_uses is not None}
+    await _count_uses(session, {pk: n for pk, n in uses.items() if pk in limited})
+    used = [a.candidate for a in quote.applied]
+    codes = sorted({c.coupon_code_id for c in used if c.coupon_code_id})
+    if codes:
+        expect_changed(await orders_repo.use_coupon_codes(session, codes, now))
+    vouchers = sorted({c.voucher_id for c in used if c.voucher_id})
+    if vouchers:
+        expect_changed(await orders_repo.use_vouchers(session, vouchers, now))
+    await orders_repo.add_order_lines(session, _lines(order, quote))
+    await orders_repo.add_order_offers(session, _offer_uses(order, quote))
     for card in quote.punchcards:
         if card.after == card.before or card.candidate.offer_id not in assignments:
             continue
@@ -238,30 +251,36 @@ async def _consume(  # noqa: PLR0917
             )
         )  # fmt: skip
     await session.flush()
+    await order_event(session, order, "ORDER_RECORDED", now)
+    if customer is not None and uses:
+        # the customer's rows: under the account's (or the customer's) lock
+        await orders_repo.add_customer_uses(session, customer.id, dict(sorted(uses.items())))
+    await _count_uses(session, {pk: n for pk, n in uses.items() if pk not in limited})
 
 
-async def _count_uses(
-    session: Session, counted: list[Candidate], customer: CustomerRow | None
-) -> None:
-    for c in counted:
-        expect_changed(await orders_repo.count_offer_use(session, c.offer_id or 0))
-        if customer is not None:
-            await orders_repo.add_customer_use(session, c.offer_id or 0, customer.id, 1)
-
-
-async def _use_codes_and_vouchers(session: Session, quote: Quote, now: datetime) -> None:
-    used = [a.candidate for a in quote.applied]
-    for code_id in sorted(c.coupon_code_id for c in used if c.coupon_code_id):
-        expect_changed(await orders_repo.use_coupon_code(session, code_id, now))
-    for voucher_id in sorted(c.voucher_id for c in used if c.voucher_id):
-        expect_changed(await orders_repo.use_voucher(session, voucher_id, now))
+async def _count_uses(session: Session, uses: dict[int, int]) -> None:
+    """``uses[offer_id]`` more uses of each offer: a statement per distinct count (one:
+    an order uses an offer once)."""
+    for n in sorted(set(uses.values())):
+        ids = sorted(pk for pk, count in uses.items() if count == n)
+        expect_changed(await orders_repo.count_offer_uses(session, ids, n))
 
 
 async def _earn(
     uow: UnitOfWork, book: AccountBook, order: OrderRow, quote: Quote, actor: str
 ) -> None:
-    """Pay with points, earn the order's points, note the order; the referral reward."""
+    """Pay with points, earn the order's points, note the order; the referral reward.
+
+    Points that stay pending until completion (or none earned) change no tier measure,
+    so the order is noted first: the account's row is then written once, with the
+    entries. Points available at once are noted after, so the upgrades and the
+    threshold rewards their gain triggers come in the order they always did."""
     source = Source(SourceType.ORDER, actor, order.external_id)
+    spent = Money(quote.total, order.currency)
+    pending = book.settings.order_points_pending
+    noted_first = pending or order.points == 0
+    if noted_first:
+        await book.note_order(spent)
     if order.points_paid > 0:
         spend = await book.spend(
             order.points_paid, source, ledger_key("order-pay", order.site_id, order.external_id)
@@ -270,12 +289,13 @@ async def _earn(
     if order.points > 0:
         entry = await book.earn(
             order.points, source, ledger_key("order", order.site_id, order.external_id),
-            pending=book.settings.order_points_pending,
+            pending=pending,
         )  # fmt: skip
         order.earn_entry_id = entry.id
-    await book.note_order(Money(quote.total, order.currency))
+    if not noted_first:
+        await book.note_order(spent)
     order.threshold_voucher_ids = [v.id for v in book.vouchers]
-    if not book.settings.order_points_pending:
+    if not pending:
         await reward_order_referral(uow, book, order)
 
 

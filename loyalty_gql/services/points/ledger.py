@@ -88,11 +88,16 @@ class AccountBook(EntryWriter):
         await self._after_gain(key)
         return entry
 
-    async def activate(self, pending_entry: LedgerEntryRow, key: str) -> LedgerEntryRow:
-        """Make what is left of a PENDING entry available."""
+    async def activate(
+        self, pending_entry: LedgerEntryRow, key: str, *, pending_reversed: int | None = None
+    ) -> LedgerEntryRow:
+        """Make what is left of a PENDING entry available. ``pending_reversed``: the
+        pending points its reversals moved, when the caller read them in this
+        transaction (under the account's lock); read here otherwise."""
         if pending_entry.kind != EntryKind.PENDING.value:
             raise DomainError.single(ErrorCode.NOT_PENDING, "only pending points can be activated")
-        _, pending_reversed, _ = await repo.reversed_so_far(self.session, pending_entry.id)
+        if pending_reversed is None:
+            _, pending_reversed, _ = await repo.reversed_so_far(self.session, pending_entry.id)
         left = pending_entry.pending_points + pending_reversed
         if left <= 0:
             raise DomainError.single(ErrorCode.NOT_PENDING, "nothing of this entry is pending")
@@ -334,11 +339,12 @@ class AccountBook(EntryWriter):
 async def open_book(
     uow: UnitOfWork, site: SiteRow, customer: CustomerRow, now: datetime
 ) -> AccountBook:
-    """Lock the customer's account (creating it if needed) and return its book."""
-    account = await repo.locked_account(
+    """Lock the customer's account (creating it if needed) and return its book (with
+    the site's tiers, read in the same query)."""
+    account, tiers = await repo.locked_account_and_tiers(
         uow.session, site.id, customer.id, now, lock=uow.is_postgres
     )
-    return AccountBook(uow, site, customer, account, now)
+    return AccountBook(uow, site, customer, account, now, tiers=tiers)
 
 
 async def entry_by_key(uow: UnitOfWork, site_id: int, key: str) -> LedgerEntryRow | None:

@@ -13,10 +13,12 @@ from loyalty_gql.db.models import (
     PointAccountRow,
     PointLotRow,
     SiteRow,
+    TierRow,
     VoucherRow,
 )
 from loyalty_gql.db.repositories.points import ledger as repo
 from loyalty_gql.db.repositories.sites import settings_of
+from loyalty_gql.db.repositories.tiers import tiers_of_site
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.points import (
@@ -54,6 +56,8 @@ class EntryWriter:
         customer: CustomerRow,
         account: PointAccountRow,
         now: datetime,
+        *,
+        tiers: list[TierRow] | None = None,
     ) -> None:
         self.uow = uow
         self.site = site
@@ -64,11 +68,19 @@ class EntryWriter:
         self.vouchers: list[VoucherRow] = []
         self._lots: dict[int, PointLotRow] = {}
         self._own_lots: dict[int, tuple[PointLotRow | None, int]] = {}
+        self._tiers = tiers  # the site's tiers, when read with the account
 
     @property
     def session(self) -> Session:
         """The transaction's session."""
         return self.uow.session
+
+    async def tiers(self) -> list[TierRow]:
+        """The site's tiers, lowest rank first: read once per book (every upgrade check
+        of the transaction uses them; nothing in it changes them)."""
+        if self._tiers is None:
+            self._tiers = await tiers_of_site(self.session, self.site.id)
+        return self._tiers
 
     async def _give_back(self, entry: LedgerEntryRow, gives: list[Take]) -> None:
         """Return points to the lots a spend used. A lot whose earning was reversed has

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import PointAccountRow, SiteRow
+from loyalty_gql.db.models import PointAccountRow, SiteRow, TierRow
 from loyalty_gql.db.repositories.points import ledger as points_repo
 from loyalty_gql.db.repositories.tiers import (
     accounts_to_review,
@@ -39,10 +39,14 @@ class LockedAccount(Protocol):
     @property
     def now(self) -> datetime: ...
 
+    async def tiers(self) -> list[TierRow]:
+        """The site's tiers, lowest rank first (read once per book)."""
+        ...
+
 
 async def upgrade_if_qualified(book: LockedAccount) -> None:
     """Move the customer up at once when their measures reach a better tier."""
-    rows = await tiers_of_site(book.session, book.site.id)
+    rows = await book.tiers()
     if not rows:
         return
     rules = [rule_of(r) for r in rows]

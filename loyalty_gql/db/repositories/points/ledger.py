@@ -17,6 +17,7 @@ from loyalty_gql.db.models import (
     OutboxEventRow,
     PointAccountRow,
     PointLotRow,
+    TierRow,
     VoucherRow,
 )
 from loyalty_gql.db.versions import scoped, touch
@@ -38,6 +39,41 @@ async def locked_account(
     account = await session.scalar(query)
     if account is not None:
         return account
+    await _create_account(session, site_id, customer_id, now)
+    account = await session.scalar(query.execution_options(populate_existing=True))
+    if account is None:  # pragma: no cover - the insert or a concurrent one made it
+        msg = f"account of customer {customer_id} could not be created"
+        raise RuntimeError(msg)
+    return account
+
+
+async def locked_account_and_tiers(
+    session: AsyncSession, site_id: int, customer_id: int, now: datetime, *, lock: bool
+) -> tuple[PointAccountRow, list[TierRow]]:
+    """The customer's account, created if missing, locked for this transaction (FOR
+    UPDATE of the account's row only), and its site's tiers, lowest rank first: one
+    query."""
+    query = (
+        select(PointAccountRow, TierRow)
+        .outerjoin(TierRow, TierRow.site_id == PointAccountRow.site_id)
+        .where(PointAccountRow.customer_id == customer_id)
+        .order_by(TierRow.rank, TierRow.id)
+    )
+    if lock:
+        query = query.with_for_update(of=PointAccountRow)
+    rows = (await session.execute(query)).all()
+    if not rows:
+        await _create_account(session, site_id, customer_id, now)
+        rows = (await session.execute(query.execution_options(populate_existing=True))).all()
+    if not rows:  # pragma: no cover - the insert or a concurrent one made it
+        msg = f"account of customer {customer_id} could not be created"
+        raise RuntimeError(msg)
+    return rows[0][0], [tier for _, tier in rows if tier is not None]
+
+
+async def _create_account(
+    session: AsyncSession, site_id: int, customer_id: int, now: datetime
+) -> None:
     insert = insert_for(session)
     touch(session, customers=[customer_id])
     await session.execute(
@@ -56,11 +92,6 @@ async def locked_account(
         )
         .on_conflict_do_nothing()
     )
-    account = await session.scalar(query.execution_options(populate_existing=True))
-    if account is None:  # pragma: no cover - the insert or a concurrent one made it
-        msg = f"account of customer {customer_id} could not be created"
-        raise RuntimeError(msg)
-    return account
 
 
 async def open_lots_in_spending_order(

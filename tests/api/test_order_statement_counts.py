@@ -1,0 +1,130 @@
+"""recordOrder and completeOrder cost a fixed list of SQL statements, whatever the number
+of live offers (and of offers the order uses)."""
+
+from __future__ import annotations
+
+import re
+
+from loyalty_gql.db.engine import Database
+from tests.conftest import GraphQLClient, StatementCounter
+from tests.support.operations import COMPLETE_ORDER, CREATE_TIER
+from tests.support.shop import Shop, line
+
+LINES = [line(f"sku-{k}", 1 + k, "10.99") for k in range(3)]
+
+
+def kind(sql: str) -> str:
+    """A statement as its verb and table: ``SELECT orders``, ``INSERT order_lines``,
+    ``SELECT point_accounts FOR UPDATE``."""
+    text = " ".join(sql.split())
+    verb = text.split(" ", 1)[0].upper()
+    if verb == "SELECT":
+        table = re.search(r" FROM (\w+)", text) or re.match(r"SELECT (\w+)\(", text)
+        found = f"SELECT {table.group(1) if table else text}"
+    elif verb == "INSERT":
+        found = f"INSERT {text.split(' ')[2]}"
+    elif verb == "UPDATE":
+        found = f"UPDATE {text.split(' ')[1]}"
+    else:
+        found = text
+    return found + (" FOR UPDATE" if " FOR UPDATE" in text else "")
+
+
+async def shop_with_members(gql: GraphQLClient) -> Shop:
+    """A site with three tiers and a customer with an account and a tier."""
+    shop = await Shop.open(gql, validityPolicy="FIXED_DAYS", validityDays=365)
+    for name, rank, threshold in (("Bronze", 1, 0), ("Silver", 2, 5000), ("Gold", 3, 20000)):
+        body = await gql.execute(
+            CREATE_TIER,
+            {"input": {"siteId": shop.site_id, "name": name, "rank": rank,
+                       "metric": "POINTS_EARNED", "threshold": threshold, "windowMonths": 12}},
+            token=shop.admin,
+        )  # fmt: skip
+        assert body["data"]["createTier"]["userErrors"] == [], body
+    await shop.register("ann", enroll=True)
+    await shop.grant("ann", 100)  # an account, and the first tier
+    return shop
+
+
+async def record_and_complete(
+    shop: Shop, statements: StatementCounter, order_id: str
+) -> tuple[list[str], list[str], int]:
+    """The statements of recording a 3-line order (after a warm-up order: the offer index
+    of this process is built once per offers version) and of completing it, and the
+    number of offers the order used."""
+    warm = await shop.record(f"warm-{order_id}", "ann", lines=LINES)
+    assert warm["userErrors"] == [], warm
+    with statements:
+        recorded = await shop.record(order_id, "ann", lines=LINES)
+    recording = [kind(s) for s in statements.statements]
+    with statements:
+        completed = await shop.step(COMPLETE_ORDER, order_id)
+    completing = [kind(s) for s in statements.statements]
+    assert recorded["userErrors"] == [], recorded
+    assert recorded["order"]["pointsEarned"] > 0
+    assert completed["userErrors"] == [], completed
+    assert completed["order"]["status"] == "COMPLETED"
+    return recording, completing, len(recorded["order"]["quote"]["appliedOffers"])
+
+
+async def test_recording_and_completing_an_order_cost_the_same_at_1_and_50_offers(
+    gql: GraphQLClient, db: Database, statements: StatementCounter
+):
+    # given: one promotion on the basket's three products
+    shop = await shop_with_members(gql)
+    await shop.offer(
+        "PROMOTION", name="Basket 10%", valueType="PERCENT", value="10", scope="PRODUCT",
+        targets=["sku-0", "sku-1", "sku-2"],
+    )  # fmt: skip
+    # when
+    record_1, complete_1, used_1 = await record_and_complete(shop, statements, "o-1")
+    # and given 49 more, half of them on the basket's products
+    for n in range(49):
+        await shop.offer(
+            "PROMOTION", name=f"P{n}", valueType="PERCENT", value=str(5 + n % 10),
+            scope="PRODUCT", targets=[f"sku-{n % 6}"],
+        )  # fmt: skip
+    record_50, complete_50, used_50 = await record_and_complete(shop, statements, "o-50")
+    # then
+    assert (used_1, used_50) == (1, 26)
+    assert (record_1, complete_1) == (record_50, complete_50)
+    postgres = not db.is_sqlite
+    # the API's read of the site (the basket's currency), then one transaction
+    assert record_50 == [
+        "SELECT sites",
+        # PostgreSQL: calls for one order id queue here; SQLite: the write lock
+        "SELECT pg_advisory_xact_lock" if postgres else "BEGIN IMMEDIATE",
+        "SELECT orders",  # recorded before? (idempotent on the order id)
+        "SELECT sites",  # the site and its customer, one query
+        # the account's lock, and the site's tiers (the earn multiplier, the upgrade)
+        "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
+        "INSERT customer_days",  # the order's spend on its day
+        "SELECT customer_days",  # the tier measures (upgrade?)
+        "INSERT ledger_entries",  # the pending points
+        "UPDATE point_accounts",  # the account, once
+        "INSERT orders",  # with its ledger entry's id
+        "INSERT order_lines",  # all lines
+        "INSERT order_offers",  # every offer it used
+        "INSERT outbox_events",  # ORDER_RECORDED
+        "INSERT offer_customer_uses",  # the customer's uses of every offer
+        "UPDATE offers",  # the offers' use counters
+        # the customer's read version, last (unlimited offers' counters leave the site's)
+        "UPDATE customers",
+    ], record_50
+    assert complete_50 == [
+        *([] if postgres else ["BEGIN IMMEDIATE"]),
+        "SELECT orders FOR UPDATE" if postgres else "SELECT orders",
+        "SELECT ledger_entries",  # the pending entry
+        "SELECT sites",  # the site and the customer
+        "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",  # +tiers
+        "SELECT referrals",  # a referral to reward on the first order?
+        "SELECT ledger_entries",  # what reversals took of the pending points
+        "INSERT ledger_entries",  # the activation
+        "UPDATE point_accounts",
+        "INSERT customer_days",  # the points earned today
+        "INSERT point_lots",
+        "SELECT customer_days",  # the tier measures
+        "INSERT outbox_events",  # ORDER_COMPLETED
+        "UPDATE orders",
+        "UPDATE customers",  # the customer's read version, last
+    ], complete_50
