@@ -199,18 +199,11 @@ def _before_commit(session: Session) -> None:
             .values(data_version=CustomerRow.data_version + 1),
             execution_options=options,
         )
-    if touched.everything:
-        session.execute(
-            update(SiteRow).values(data_version=SiteRow.data_version + 1),
-            execution_options=options,
-        )
-    elif touched.sites:
-        session.execute(
-            update(SiteRow)
-            .where(SiteRow.id.in_(sorted(touched.sites)))
-            .values(data_version=SiteRow.data_version + 1),
-            execution_options=options,
-        )
+    if touched.everything or touched.sites:
+        sites = update(SiteRow).values(data_version=SiteRow.data_version + 1)
+        if not touched.everything:
+            sites = sites.where(SiteRow.id.in_(sorted(touched.sites)))
+        session.execute(sites, execution_options=options)
 
 
 def _after_transaction_end(session: Session, transaction: OrmTransaction) -> None:
