@@ -11,6 +11,7 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,21 +23,28 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from loyalty_gql.db.versions import READ_BUSY_TIMEOUT_SECONDS, VersionedSession, VersionReader
 
 WRITE = "loyalty_write"
+# How long a writer waits for another process's SQLite write lock before failing (the
+# driver's busy timeout did this before writers ran in the event loop's thread).
+WRITE_LOCK_WAIT_SECONDS = 30.0
+# Once a writer holds the lock, how long one of its statements may wait for SQLite.
+WRITER_BUSY_TIMEOUT_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class Database:
     """One engine and two ways to open a session: for reading and for writing.
 
-    On SQLite, reads run on an engine of their own (``read_engine``) whose connections
-    answer in the event loop's thread (see :class:`InlineConnection`); writes and
-    reports keep aiosqlite's thread. On PostgreSQL both are the one engine.
+    On SQLite, reads and writes run on engines of their own (``read_engine``,
+    ``write_engine``) whose connections answer in the event loop's thread (see
+    :class:`InlineConnection`); reports keep aiosqlite's thread. On PostgreSQL all
+    are the one engine.
     """
 
     engine: AsyncEngine
     read_sessions: async_sessionmaker[AsyncSession]
     write_sessions: async_sessionmaker[AsyncSession]
     read_engine: AsyncEngine
+    write_engine: AsyncEngine
     report_sessions: async_sessionmaker[AsyncSession]
     versions: VersionReader
 
@@ -47,10 +55,37 @@ class Database:
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
-        """Every engine statements go through (one on PostgreSQL, two on SQLite)."""
+        """Every engine statements go through (one on PostgreSQL, three on SQLite)."""
         if self.read_engine is self.engine:
             return (self.engine,)
-        return (self.engine, self.read_engine)
+        return (self.engine, self.read_engine, self.write_engine)
+
+    async def begin_write(self, session: AsyncSession) -> AsyncSession:
+        """Begin ``session``'s write transaction; on SQLite, wait for the write lock.
+
+        SQLite's writers run in the event loop's thread, so they must not wait in
+        SQLite's busy handler, which would stop the loop: BEGIN IMMEDIATE fails at
+        once while another process holds the lock, and the wait happens here, on the
+        loop, in short sleeps, for as long as a driver's busy timeout would have
+        waited. Writers of this process queue before this (services.core.uow). On
+        PostgreSQL the transaction begins with its first statement, as before.
+        """
+        if not self.is_sqlite:
+            return session
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WRITE_LOCK_WAIT_SECONDS
+        pause = 0.001
+        while True:
+            try:
+                await session.connection()
+            except OperationalError as error:
+                if not _is_locked(error) or loop.time() + pause > deadline:
+                    raise
+                await session.rollback()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.02)
+            else:
+                return session
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -74,13 +109,16 @@ def create_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Dat
     # Writers run at READ COMMITTED with explicit row locks on PostgreSQL; on SQLite
     # they take the write lock when the transaction begins (BEGIN IMMEDIATE), so
     # two writers never interleave and never deadlock on a lock upgrade.
-    write_engine = engine.execution_options(**{WRITE: True})
-    read_engine = engine
+    write_base = read_engine = engine
     if engine.dialect.name == "sqlite":
-        read_engine = _inline_sqlite_engine(engine, pool_size)
+        read_engine = _inline_sqlite_engine(engine, pool_size, READ_BUSY_TIMEOUT_SECONDS)
+        # the write lock is waited for by Database.begin_write, never in the driver
+        write_base = _inline_sqlite_engine(engine, pool_size, 0.0)
+    write_engine = write_base.execution_options(**{WRITE: True})
     return Database(
         engine=engine,
         read_engine=read_engine,
+        write_engine=write_base,
         versions=VersionReader(engine.url),
         report_sessions=async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
         read_sessions=async_sessionmaker(read_engine, expire_on_commit=False, autoflush=False),
@@ -116,9 +154,10 @@ class InlineConnection(aiosqlite.Connection):
     waking the event loop) costs far more than the read, about half a millisecond
     under load against microseconds. Readers of a WAL database never wait for a lock,
     so running them in the event loop's thread blocks it no longer than the read
-    itself. Writers keep aiosqlite's thread: they wait for the write lock (another
-    writer, another worker process) and must not hold up the event loop meanwhile;
-    so do reports, whose scans are long.
+    itself. Writers run here too, one at a time (services.core.uow queues them), but
+    only once they hold the write lock: they wait for it on the loop, not in SQLite
+    (``Database.begin_write``), so another process's writer never stops this one's
+    loop. Reports keep aiosqlite's thread: their scans are long.
     """
 
     def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
@@ -150,10 +189,9 @@ class InlineConnection(aiosqlite.Connection):
         self.stop()
 
 
-def _inline_sqlite_engine(engine: AsyncEngine, pool_size: int) -> AsyncEngine:
-    """An engine on the same SQLite file whose connections read in the caller's thread."""
+def _inline_sqlite_engine(engine: AsyncEngine, pool_size: int, timeout: float) -> AsyncEngine:
+    """An engine on the same SQLite file whose connections run in the caller's thread."""
     path = engine.url.database or ""
-    timeout = READ_BUSY_TIMEOUT_SECONDS
 
     async def connect() -> aiosqlite.Connection:
         def connector() -> sqlite3.Connection:
@@ -192,3 +230,28 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int = 30000) -> None
         # through aiosqlite's thread.
         if conn.get_execution_options().get(WRITE, False):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if busy_timeout_ms == 0:
+                # The lock is ours: a statement that still meets a busy database (a
+                # WAL recovery by another process) may wait a little, not fail.
+                _raw(conn).execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_end(conn: Connection) -> None:
+        if busy_timeout_ms == 0 and conn.get_execution_options().get(WRITE, False):
+            _raw(conn).execute("PRAGMA busy_timeout=0")
+
+
+def _raw(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under an inline connection (PRAGMAs sent without a count)."""
+    driver = conn.connection.driver_connection
+    raw = driver._connection if isinstance(driver, InlineConnection) else None
+    if not isinstance(raw, sqlite3.Connection):
+        msg = "a writer without the lock wait runs on an inline SQLite connection only"
+        raise TypeError(msg)
+    return raw
+
+
+def _is_locked(error: OperationalError) -> bool:
+    """Whether SQLite refused for another connection's write lock."""
+    return isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig)

@@ -13,7 +13,8 @@ from loyalty_gql.db.session import Session
 # here, on the event loop, rather than in SQLite's busy handler: that one sleeps and
 # polls (1, 2, 5 ... 100 ms) from each waiting connection's thread, so the lock sits
 # idle between a commit and the moment a sleeper wakes up, and the waiters' threads
-# hold connections. Other processes still meet this one at the busy handler.
+# hold connections. Other processes' writers are waited for on the loop too
+# (Database.begin_write), since this process's writers run in the loop's thread.
 _sqlite_writers: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[object, asyncio.Lock]
 ] = weakref.WeakKeyDictionary()
@@ -53,7 +54,13 @@ class UnitOfWork:
         if self._db.is_sqlite:
             self._queue = _writer_lock(self._db)
             await self._queue.acquire()
-        self._session = self._db.write_sessions()
+        try:
+            self._session = await self._db.begin_write(self._db.write_sessions())
+        except BaseException:
+            if self._queue is not None:
+                self._queue.release()
+                self._queue = None
+            raise
         return self
 
     async def __aexit__(
