@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, insert, select, text, update
+from sqlalchemy import Table, and_, bindparam, insert, select, text, update
 
-from loyalty_gql.db.dialect import insert_for
+from loyalty_gql.db.dialect import dialect_of, insert_for
 from loyalty_gql.db.models import (
     CouponCodeRow,
     CustomerRow,
@@ -47,15 +48,35 @@ async def lock_order_id(session: Session, site_id: int, order_id: str) -> None:
     )
 
 
+@cache
+def _order_by_external_id(lock: bool) -> Any:
+    # Statements of the hot paths are built once: building one (and its cache key)
+    # costs tens of microseconds, a reused one none (see docs/BENCHMARKS.md).
+    query = select(OrderRow).where(
+        OrderRow.site_id == bindparam("site_id"), OrderRow.external_id == bindparam("order_id")
+    )
+    return query.with_for_update() if lock else query
+
+
 async def order_by_external_id(
     session: Session, site_id: int, order_id: str, *, lock: bool = False
 ) -> OrderRow | None:
     """The site's order with the shop's order id, optionally locked for update."""
-    query = select(OrderRow).where(OrderRow.site_id == site_id, OrderRow.external_id == order_id)
-    if lock:
-        query = query.with_for_update()
-    found: OrderRow | None = await session.scalar(query)
+    found: OrderRow | None = await session.scalar(
+        _order_by_external_id(lock), {"site_id": site_id, "order_id": order_id}
+    )
     return found
+
+
+_SITE = select(SiteRow).where(SiteRow.id == bindparam("site_id"))
+_SITE_AND_CUSTOMER = (
+    select(SiteRow, CustomerRow)
+    .outerjoin(
+        CustomerRow,
+        and_(CustomerRow.id == bindparam("customer_id"), CustomerRow.site_id == SiteRow.id),
+    )
+    .where(SiteRow.id == bindparam("site_id"))
+)
 
 
 async def site_and_customer(
@@ -64,16 +85,12 @@ async def site_and_customer(
     """The site and (when ``customer_id`` is given) its customer, in one query: the
     customer is None when there is none of that id on this site."""
     if customer_id is None:
-        site: SiteRow | None = await session.scalar(select(SiteRow).where(SiteRow.id == site_id))
+        site: SiteRow | None = await session.scalar(_SITE, {"site_id": site_id})
         return site, None
-    query = (
-        select(SiteRow, CustomerRow)
-        .outerjoin(
-            CustomerRow, and_(CustomerRow.id == customer_id, CustomerRow.site_id == SiteRow.id)
-        )
-        .where(SiteRow.id == site_id)
+    found = await session.execute(
+        _SITE_AND_CUSTOMER, {"site_id": site_id, "customer_id": customer_id}
     )
-    row = (await session.execute(query)).first()
+    row = found.first()
     if row is None:
         return None, None
     return row[0], row[1]
@@ -113,6 +130,11 @@ async def forget_referral_reward(session: Session, entry_id: int) -> None:
         touch(session, customers=[referrer, referred])
 
 
+def _table(row: type[Any]) -> Table:
+    table: Table = row.__table__
+    return table
+
+
 # -- what recording uses up (each returns whether its row changed) ---------------------
 
 
@@ -125,19 +147,22 @@ def _touch_owners(session: Session, owners: Sequence[Any]) -> int:
     return len(owners)
 
 
+_offers = _table(OfferRow).c
+_COUNT_OFFER_USES = scoped(
+    update(_table(OfferRow))
+    .where(
+        _offers.id.in_(bindparam("offer_ids", expanding=True)),
+        _offers.max_uses.is_(None) | (_offers.uses + bindparam("n") <= _offers.max_uses),
+    )
+    .values(uses=_offers.uses + bindparam("n"))
+    .returning(_offers.site_id, _offers.max_uses)
+)
+
+
 async def count_offer_uses(session: Session, offer_ids: Sequence[int], n: int = 1) -> bool:
     """``n`` more uses of each offer (ids distinct), in one statement; False unless every
     offer had room for them under its usage limit (the caller then rolls back)."""
-    result = await session.execute(
-        scoped(update(OfferRow))
-        .where(
-            OfferRow.id.in_(offer_ids),
-            (OfferRow.max_uses.is_(None)) | (OfferRow.uses + n <= OfferRow.max_uses),
-        )
-        .values(uses=OfferRow.uses + n)
-        .returning(OfferRow.site_id, OfferRow.max_uses)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_COUNT_OFFER_USES, {"offer_ids": list(offer_ids), "n": n})
     return touched_limited_offers(session, result.all()) == len(offer_ids)
 
 
@@ -167,16 +192,21 @@ async def use_vouchers(session: Session, voucher_ids: Sequence[int], now: dateti
     return _touch_owners(session, result.all()) == len(voucher_ids)
 
 
+@cache
+def _add_customer_uses(dialect: str) -> Any:
+    statement = scoped(insert_for(dialect)(OfferCustomerUseRow.__table__))
+    return statement.on_conflict_do_update(
+        index_elements=[OfferCustomerUseRow.offer_id, OfferCustomerUseRow.customer_id],
+        set_={"uses": OfferCustomerUseRow.uses + statement.excluded.uses},
+    )
+
+
 async def add_customer_uses(session: Session, customer_id: int, uses: Mapping[int, int]) -> None:
     """Add ``uses[offer_id]`` (each 1 or more) to the customer's uses of each offer, in
     one statement."""
     touch(session, customers=[customer_id])
-    statement = scoped(insert_for(session)(OfferCustomerUseRow.__table__))
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[OfferCustomerUseRow.offer_id, OfferCustomerUseRow.customer_id],
-            set_={"uses": OfferCustomerUseRow.uses + statement.excluded.uses},
-        ),
+        _add_customer_uses(dialect_of(session)),
         [{"offer_id": pk, "customer_id": customer_id, "uses": n} for pk, n in uses.items()],
     )
 
@@ -194,11 +224,6 @@ async def add_order_offers(session: Session, uses: Sequence[Mapping[str, Any]]) 
     """Insert what the order used (column values, the same keys in each), in one statement."""
     if uses:
         await session.execute(insert(_table(OrderOfferRow)), list(uses))
-
-
-def _table(row: type[Any]) -> Table:
-    table: Table = row.__table__
-    return table
 
 
 async def add_customer_use(session: Session, offer_id: int, customer_id: int, n: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.models import CustomerDayRow, PointAccountRow, TierRow
@@ -46,6 +46,16 @@ async def tiers_of_sites(
     return result
 
 
+# built once (hot: every order); see orders._order_by_external_id
+_WINDOW_SUMS = select(
+    func.coalesce(func.sum(CustomerDayRow.points_earned), 0),
+    func.coalesce(func.sum(CustomerDayRow.spent_minor), 0),
+).where(
+    CustomerDayRow.customer_id == bindparam("customer_id"),
+    CustomerDayRow.day >= bindparam("start", type_=CustomerDayRow.__table__.c.day.type),
+)
+
+
 async def measures_for(
     session: AsyncSession, account: PointAccountRow, rules: Sequence[TierRule], today: date
 ) -> Measures:
@@ -58,17 +68,10 @@ async def measures_for(
             measures[(TierMetric.AMOUNT_SPENT, None)] = account.lifetime_spent_minor
             continue
         start = window_start(today, months)
-        row = (
-            await session.execute(
-                select(
-                    func.coalesce(func.sum(CustomerDayRow.points_earned), 0),
-                    func.coalesce(func.sum(CustomerDayRow.spent_minor), 0),
-                ).where(
-                    CustomerDayRow.customer_id == account.customer_id,
-                    CustomerDayRow.day >= start,
-                )
-            )
-        ).one()
+        found = await session.execute(
+            _WINDOW_SUMS, {"customer_id": account.customer_id, "start": start}
+        )
+        row = found.one()
         measures[(TierMetric.POINTS_EARNED, months)] = int(row[0])
         measures[(TierMetric.AMOUNT_SPENT, months)] = int(row[1])
     return measures

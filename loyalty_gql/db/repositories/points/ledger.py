@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loyalty_gql.db.dialect import insert_for
+from loyalty_gql.db.dialect import dialect_of, insert_for
 from loyalty_gql.db.models import (
     CustomerDayRow,
     LedgerEntryRow,
@@ -47,24 +48,31 @@ async def locked_account(
     return account
 
 
+@cache
+def _account_and_tiers(lock: bool, fresh: bool) -> Any:
+    # built once (hot: every order and grant); see orders._order_by_external_id
+    query = (
+        select(PointAccountRow, TierRow)
+        .outerjoin(TierRow, TierRow.site_id == PointAccountRow.site_id)
+        .where(PointAccountRow.customer_id == bindparam("customer_id"))
+        .order_by(TierRow.rank, TierRow.id)
+    )
+    if lock:
+        query = query.with_for_update(of=PointAccountRow)
+    return query.execution_options(populate_existing=True) if fresh else query
+
+
 async def locked_account_and_tiers(
     session: AsyncSession, site_id: int, customer_id: int, now: datetime, *, lock: bool
 ) -> tuple[PointAccountRow, list[TierRow]]:
     """The customer's account, created if missing, locked for this transaction (FOR
     UPDATE of the account's row only), and its site's tiers, lowest rank first: one
     query."""
-    query = (
-        select(PointAccountRow, TierRow)
-        .outerjoin(TierRow, TierRow.site_id == PointAccountRow.site_id)
-        .where(PointAccountRow.customer_id == customer_id)
-        .order_by(TierRow.rank, TierRow.id)
-    )
-    if lock:
-        query = query.with_for_update(of=PointAccountRow)
-    rows = (await session.execute(query)).all()
+    key = {"customer_id": customer_id}
+    rows = (await session.execute(_account_and_tiers(lock, False), key)).all()
     if not rows:
         await _create_account(session, site_id, customer_id, now)
-        rows = (await session.execute(query.execution_options(populate_existing=True))).all()
+        rows = (await session.execute(_account_and_tiers(lock, True), key)).all()
     if not rows:  # pragma: no cover - the insert or a concurrent one made it
         msg = f"account of customer {customer_id} could not be created"
         raise RuntimeError(msg)
@@ -198,6 +206,21 @@ async def last_expiry_day(session: AsyncSession, lot_id: int) -> date | None:
     return moment.date() if moment else None
 
 
+@cache
+def _add_to_customer_day(dialect: str, changed: tuple[str, ...]) -> Any:
+    columns = CustomerDayRow.__table__.c
+    statement = scoped(insert_for(dialect)(CustomerDayRow)).values(
+        site_id=bindparam("site_id"),
+        customer_id=bindparam("customer_id"),
+        day=bindparam("day", type_=columns.day.type),
+        **{name: bindparam(f"v_{name}") for name in DAY_AMOUNTS},
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[CustomerDayRow.customer_id, CustomerDayRow.day],
+        set_={name: columns[name] + bindparam(f"d_{name}") for name in changed},
+    )
+
+
 async def add_to_customer_day(
     session: AsyncSession,
     *,
@@ -208,21 +231,14 @@ async def add_to_customer_day(
 ) -> None:
     """Add ``amounts`` (points_earned=5, orders=1...) to a customer's daily rollup,
     creating the day's row if needed."""
-    insert = insert_for(session)
-    columns = CustomerDayRow.__table__.c
     touch(session, customers=[customer_id])
-    statement = scoped(insert(CustomerDayRow)).values(
-        site_id=site_id,
-        customer_id=customer_id,
-        day=day,
-        **{name: amounts.get(name, 0) for name in DAY_AMOUNTS},
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[CustomerDayRow.customer_id, CustomerDayRow.day],
-            set_={name: columns[name] + value for name, value in amounts.items()},
-        )
-    )
+    values: dict[str, Any] = {"site_id": site_id, "customer_id": customer_id, "day": day}
+    for name in DAY_AMOUNTS:
+        values[f"v_{name}"] = amounts.get(name, 0)
+    for name, value in amounts.items():
+        values[f"d_{name}"] = value
+    statement = _add_to_customer_day(dialect_of(session), tuple(amounts))
+    await session.execute(statement, values)
 
 
 DAY_AMOUNTS = (
@@ -233,6 +249,22 @@ DAY_AMOUNTS = (
     "points_expired",
     "points_change",
 )
+
+
+@cache
+def _add_event_once(dialect: str) -> Any:
+    return (
+        insert_for(dialect)(OutboxEventRow)
+        .values(
+            site_id=bindparam("site_id"),
+            customer_id=bindparam("customer_id"),
+            kind=bindparam("kind"),
+            dedupe_key=bindparam("dedupe_key"),
+            payload=bindparam("payload", type_=OutboxEventRow.__table__.c.payload.type),
+            created_at=bindparam("created_at", type_=OutboxEventRow.__table__.c.created_at.type),
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 async def add_event_once(
@@ -246,18 +278,16 @@ async def add_event_once(
     now: datetime,
 ) -> bool:
     """Write an outbox event unless one with the same key exists; True when written."""
-    insert = insert_for(session)
     result = await session.execute(
-        insert(OutboxEventRow)
-        .values(
-            site_id=site_id,
-            customer_id=customer_id,
-            kind=kind,
-            dedupe_key=dedupe_key,
-            payload=payload,
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
+        _add_event_once(dialect_of(session)),
+        {
+            "site_id": site_id,
+            "customer_id": customer_id,
+            "kind": kind,
+            "dedupe_key": dedupe_key,
+            "payload": payload,
+            "created_at": now,
+        },
     )
     return bool(getattr(result, "rowcount", 0))
 
