@@ -28,6 +28,7 @@ from loyalty_gql.api.executor import Executor, Prepared, is_mutation
 from loyalty_gql.api.loaders import Loaders, SharedReads
 from loyalty_gql.api.response_cache import CacheKey, Freshness, ResponseCache, cache_key
 from loyalty_gql.api.throttle import Budget, Throttle
+from loyalty_gql.api.tracing import OperationTracing
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.versions import ReadVersions
@@ -141,6 +142,7 @@ class GraphQLEndpoint:
         clock: Clock,
         throttle: Throttle,
         cache: ResponseCache | None = None,
+        tracing: OperationTracing | None = None,
     ) -> None:
         self.executor = executor
         self.cache = cache or ResponseCache(db, settings.response_cache_size)
@@ -150,6 +152,7 @@ class GraphQLEndpoint:
         self.verifier = verifier
         self.identities = identities
         self.clock = clock
+        self.tracing = tracing
         self._ide_html = None if settings.is_production else get_graphql_ide_html("graphiql")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -225,7 +228,11 @@ class GraphQLEndpoint:
             context.reads = SharedReads(self.db)
             context.loaders = Loaders(self.db, context.clock, shared=context.reads)
         try:
-            return await self._answer(prepared, params, context, media_type)
+            if self.tracing is None:
+                return await self._answer(prepared, params, context, media_type)
+            operation = prepared.operation(params.get("operationName"))
+            with self.tracing.operation(operation):
+                return await self._answer(prepared, params, context, media_type)
         finally:
             if context.reads is not None:
                 await context.reads.close()
@@ -282,6 +289,8 @@ class GraphQLEndpoint:
             body["errors"] = [_formatted(e) for e in errors]
         body["extensions"] = {"cost": cost}
         OUTCOMES["request_error" if request_error else "error" if errors else "ok"].inc()
+        if errors and self.tracing is not None:
+            self.tracing.failed(len(errors))
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         throttled = next((e for e in errors if _code(e) == "THROTTLED"), None)
         if throttled is not None:
@@ -311,6 +320,8 @@ class GraphQLEndpoint:
         key = cache_key(customer_id, params["query"], operation_name, params.get("variables"))
         now = self.clock()
         data = self.cache.lookup(key, versions, now) if self.cache.enabled else None
+        if self.tracing is not None:
+            self.tracing.cache("miss" if data is None else "hit")
         if data is not None:
             return data
         return key, versions, await self._fresh(context, now)
