@@ -90,6 +90,14 @@ class Settings(BaseSettings):
         ),
     )
 
+    graphiql_dir: str | None = Field(
+        default=None,
+        description=(
+            "Where scripts/setup-graphiql installed GraphiQL's scripts and styles, served "
+            "to the IDE instead of the CDN's (default: .graphiql in the checkout)."
+        ),
+    )
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -14,13 +14,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyalty_gql.api.auth import TokenVerifier
 from loyalty_gql.api.context import IdentityCache
 from loyalty_gql.api.executor import Executor
+from loyalty_gql.api.graphiql import ASSETS_PATH
 from loyalty_gql.api.http import GraphQLEndpoint
 from loyalty_gql.api.schema import schema
 from loyalty_gql.api.throttle import Throttle
@@ -129,6 +130,15 @@ def create_app(
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    ide_files = graphql.ide.files if graphql.ide is not None else {}
+
+    async def graphiql_file(request: Request) -> Response:
+        # only the files the IDE's page loads, from the local copy
+        path = ide_files.get(request.url.path)
+        if path is None:
+            return PlainTextResponse("Not found", 404)
+        return FileResponse(path, headers={"cache-control": "public, max-age=3600"})
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Everything built at start-up (schema, modules, engine) lives as long as the
@@ -151,6 +161,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *([Route(f"{ASSETS_PATH}/{{path:path}}", graphiql_file)] if ide_files else []),
         ],
         lifespan=lifespan,
     )

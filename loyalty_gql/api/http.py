@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,11 +21,11 @@ import orjson
 from graphql import GraphQLError
 from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 
 from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, Role, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
 from loyalty_gql.api.executor import Executor, Prepared, is_mutation
+from loyalty_gql.api.graphiql import GraphiQL
 from loyalty_gql.api.loaders import Loaders, SharedReads
 from loyalty_gql.api.response_cache import CacheKey, Freshness, ResponseCache, cache_key
 from loyalty_gql.api.throttle import Budget, Throttle
@@ -153,7 +154,8 @@ class GraphQLEndpoint:
         self.identities = identities
         self.clock = clock
         self.tracing = tracing
-        self._ide_html = None if settings.is_production else get_graphql_ide_html("graphiql")
+        local_copy = Path(settings.graphiql_dir) if settings.graphiql_dir else None
+        self.ide = None if settings.is_production else GraphiQL(local_copy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -172,9 +174,9 @@ class GraphQLEndpoint:
             and "text/html" in accept
             and "query" not in request.query_params
         ):
-            if self._ide_html is None:
+            if self.ide is None:
                 return Outgoing(b"Not found", 404, "text/plain; charset=utf-8")
-            return Outgoing(self._ide_html.encode(), 200, "text/html; charset=utf-8")
+            return Outgoing(self.ide.html, 200, "text/html; charset=utf-8")
         media_type = negotiate(accept)
         if media_type is None:
             return _error(f"Accept {GRAPHQL_RESPONSE} or {JSON}", 406, JSON, "NOT_ACCEPTABLE")
