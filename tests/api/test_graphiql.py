@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from loyalty_gql.api.app import create_app
-from loyalty_gql.api.graphiql import DEFAULT_DIRECTORY, GraphiQL
+from loyalty_gql.api.graphiql import DEFAULT_DIRECTORY, GraphiQL, page_assets
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from tests.support.demo_service import demo_env, serving
@@ -84,6 +84,26 @@ async def test_without_the_local_copy_the_page_loads_the_cdn(db: Database, tmp_p
     assert 'src="https://unpkg.com/graphiql@' in page.text
     assert "/graphiql/" not in page.text.replace("https://unpkg.com/graphiql@", "")
     assert asset.status_code == 404
+
+
+def _fake_copy(directory: Path, *, react_version: str | None = None) -> GraphiQL:
+    """A local copy with every file the page names; react at another version if asked."""
+    assets = page_assets(GraphiQL(directory / "nothing-here").html.decode())
+    for asset in assets:
+        package = directory / "node_modules" / asset.package
+        (package / asset.path).parent.mkdir(parents=True, exist_ok=True)
+        (package / asset.path).write_text("/* file */")
+        version = react_version if asset.package == "react" and react_version else asset.version
+        (package / "package.json").write_text(json.dumps({"version": version}))
+    return GraphiQL(directory)
+
+
+def test_a_local_copy_at_other_versions_is_not_used(tmp_path: Path):
+    assert _fake_copy(tmp_path / "same").offline
+    other = _fake_copy(tmp_path / "other", react_version="18.3.1")
+    assert not other.offline
+    assert other.files == {}
+    assert 'src="https://unpkg.com/react@18.2.0/' in other.html.decode()
 
 
 async def test_production_serves_neither_the_ide_nor_its_files(db: Database):

@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from loyalty_gql.api.app import MetricsMiddleware, create_app
 from loyalty_gql.config import Settings
@@ -34,6 +34,12 @@ TRACEPARENT = f"00-{TRACE_ID}-{PARENT_ID}-01"
 BADGE = "query PointsBadge { viewer { balance { available } } }"
 CUSTOMER = """
 query CustomerPoints($id: ID!) { customer(id: $id) { externalId balance { available } } }
+"""
+
+STATS = """
+query ProgramStats($siteId: ID!) {
+  programStats(siteId: $siteId, from: "2026-01-01", to: "2026-01-31") { members }
+}
 """
 
 
@@ -156,6 +162,25 @@ async def test_every_statement_is_one_span_and_tracing_adds_none(
     sql = _sql(finished)
     assert len(sql) == statements.count > 0
     assert operation.context.span_id in {span.parent.span_id for span in sql if span.parent}
+
+
+async def test_an_operation_with_errors_is_marked_failed(
+    gql: GraphQLClient, spans: InMemorySpanExporter
+):
+    # given a customer
+    shop = await Shop.open(gql)
+    await shop.register("ann", enroll=True)
+    # when their token asks for the program's numbers (admins only)
+    spans.clear()
+    response = await gql.http.post(
+        "/graphql",
+        json={"query": STATS, "variables": {"siteId": shop.site_id}},
+        headers={"authorization": f"Bearer {shop.customer('ann')}", "traceparent": TRACEPARENT},
+    )
+    # then the answer has errors, and so does the operation's span
+    assert response.json()["errors"]
+    operation = _one(list(spans.get_finished_spans()), "query ProgramStats")
+    assert operation.status.status_code is StatusCode.ERROR
 
 
 async def test_without_an_endpoint_nothing_is_installed(settings: Settings, db: Database):
