@@ -82,6 +82,22 @@ class Settings(BaseSettings):
         description="Allow webhook endpoints on loopback and private networks (development).",
     )
 
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "OpenTelemetry collector (OTLP over HTTP, e.g. http://127.0.0.1:4318) that traces "
+            "go to; tracing is off without it (or OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT)."
+        ),
+    )
+
+    graphiql_dir: str | None = Field(
+        default=None,
+        description=(
+            "Where scripts/setup-graphiql installed GraphiQL's scripts and styles, served "
+            "to the IDE instead of the CDN's (default: .graphiql in the checkout)."
+        ),
+    )
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -8,26 +8,37 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyalty_gql.api.auth import TokenVerifier
 from loyalty_gql.api.context import IdentityCache
 from loyalty_gql.api.executor import Executor
+from loyalty_gql.api.graphiql import ASSETS_PATH
 from loyalty_gql.api.http import GraphQLEndpoint
 from loyalty_gql.api.schema import schema
 from loyalty_gql.api.throttle import Throttle
+from loyalty_gql.api.tracing import (
+    OperationTracing,
+    endpoint_configured,
+    otlp_tracer_provider,
+    traced_http,
+)
 from loyalty_gql.config import Settings, get_settings
 from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.repositories.core import database_answers
+from loyalty_gql.db.tracing import trace_statements, untrace_statements
 from loyalty_gql.services.core.common import Clock, system_clock
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 REQUESTS = Counter("loyalty_http_requests_total", "HTTP requests.", ["path", "status"])
@@ -81,14 +92,20 @@ def create_app(
     db: Database | None = None,
     clock: Clock = system_clock,
     throttle: Throttle | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> ASGIApp:
     """Build the application; it owns (and closes) the database and the rate limits'
-    connections unless they are passed in."""
+    connections unless they are passed in. Requests are traced to ``tracer_provider``, or
+    to the configured OTLP endpoint; without either, not at all (api/tracing.py)."""
     settings = settings or get_settings()
     owns_throttle = throttle is None
     limits = throttle or Throttle(settings)
     owns_db = db is None
     database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
+    owns_provider = tracer_provider is None and endpoint_configured(settings)
+    provider = otlp_tracer_provider(settings) if owns_provider else tracer_provider
+    if provider is not None:
+        trace_statements(database, provider)
     graphql = GraphQLEndpoint(
         executor=Executor(schema, settings),
         settings=settings,
@@ -97,6 +114,7 @@ def create_app(
         identities=IdentityCache(),
         clock=clock,
         throttle=limits,
+        tracing=None if provider is None else OperationTracing(provider),
     )
 
     async def healthz(_: Request) -> Response:
@@ -112,6 +130,15 @@ def create_app(
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    ide_files = graphql.ide.files if graphql.ide is not None else {}
+
+    async def graphiql_file(request: Request) -> Response:
+        # only the files the IDE's page loads, from the local copy
+        path = ide_files.get(request.url.path)
+        if path is None:
+            return PlainTextResponse("Not found", 404)
+        return FileResponse(path, headers={"cache-control": "public, max-age=3600"})
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Everything built at start-up (schema, modules, engine) lives as long as the
@@ -123,6 +150,10 @@ def create_app(
             await database.dispose()
         if owns_throttle:
             await limits.close()
+        if provider is not None:
+            untrace_statements()
+        if owns_provider and provider is not None:
+            provider.shutdown()  # sends the spans still queued
 
     app = Starlette(
         routes=[
@@ -130,11 +161,13 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *([Route(f"{ASSETS_PATH}/{{path:path}}", graphiql_file)] if ide_files else []),
         ],
         lifespan=lifespan,
     )
     app.state.database = database
-    return MetricsMiddleware(with_cors(app, settings))
+    served = MetricsMiddleware(with_cors(app, settings))
+    return served if provider is None else traced_http(served, provider, ROUTES)
 
 
 def with_cors(app: ASGIApp, settings: Settings) -> ASGIApp:

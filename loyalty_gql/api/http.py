@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,14 +21,15 @@ import orjson
 from graphql import GraphQLError
 from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 
 from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, Role, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
 from loyalty_gql.api.executor import Executor, Prepared, is_mutation
+from loyalty_gql.api.graphiql import GraphiQL
 from loyalty_gql.api.loaders import Loaders, SharedReads
 from loyalty_gql.api.response_cache import CacheKey, Freshness, ResponseCache, cache_key
 from loyalty_gql.api.throttle import Budget, Throttle
+from loyalty_gql.api.tracing import OperationTracing
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.versions import ReadVersions
@@ -141,6 +143,7 @@ class GraphQLEndpoint:
         clock: Clock,
         throttle: Throttle,
         cache: ResponseCache | None = None,
+        tracing: OperationTracing | None = None,
     ) -> None:
         self.executor = executor
         self.cache = cache or ResponseCache(db, settings.response_cache_size)
@@ -150,7 +153,9 @@ class GraphQLEndpoint:
         self.verifier = verifier
         self.identities = identities
         self.clock = clock
-        self._ide_html = None if settings.is_production else get_graphql_ide_html("graphiql")
+        self.tracing = tracing
+        local_copy = Path(settings.graphiql_dir) if settings.graphiql_dir else None
+        self.ide = None if settings.is_production else GraphiQL(local_copy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -169,9 +174,9 @@ class GraphQLEndpoint:
             and "text/html" in accept
             and "query" not in request.query_params
         ):
-            if self._ide_html is None:
+            if self.ide is None:
                 return Outgoing(b"Not found", 404, "text/plain; charset=utf-8")
-            return Outgoing(self._ide_html.encode(), 200, "text/html; charset=utf-8")
+            return Outgoing(self.ide.html, 200, "text/html; charset=utf-8")
         media_type = negotiate(accept)
         if media_type is None:
             return _error(f"Accept {GRAPHQL_RESPONSE} or {JSON}", 406, JSON, "NOT_ACCEPTABLE")
@@ -225,7 +230,11 @@ class GraphQLEndpoint:
             context.reads = SharedReads(self.db)
             context.loaders = Loaders(self.db, context.clock, shared=context.reads)
         try:
-            return await self._answer(prepared, params, context, media_type)
+            if self.tracing is None:
+                return await self._answer(prepared, params, context, media_type)
+            operation = prepared.operation(params.get("operationName"))
+            with self.tracing.operation(operation):
+                return await self._answer(prepared, params, context, media_type)
         finally:
             if context.reads is not None:
                 await context.reads.close()
@@ -282,6 +291,8 @@ class GraphQLEndpoint:
             body["errors"] = [_formatted(e) for e in errors]
         body["extensions"] = {"cost": cost}
         OUTCOMES["request_error" if request_error else "error" if errors else "ok"].inc()
+        if errors and self.tracing is not None:
+            self.tracing.failed(len(errors))
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         throttled = next((e for e in errors if _code(e) == "THROTTLED"), None)
         if throttled is not None:
@@ -311,6 +322,8 @@ class GraphQLEndpoint:
         key = cache_key(customer_id, params["query"], operation_name, params.get("variables"))
         now = self.clock()
         data = self.cache.lookup(key, versions, now) if self.cache.enabled else None
+        if self.tracing is not None:
+            self.tracing.cache("miss" if data is None else "hit")
         if data is not None:
             return data
         return key, versions, await self._fresh(context, now)

@@ -1,0 +1,38 @@
+"""SQL statements as OpenTelemetry spans, when tracing is on (api/tracing.py decides).
+
+opentelemetry-instrumentation-sqlalchemy's engine tracer listens on our engines' cursor
+events: one client span per statement, a child of whatever span is current (the GraphQL
+operation's). Its instrumentor is not used: it would also wrap `create_engine` and
+`Engine.connect` for the whole process. The statements themselves are not changed (no
+sqlcommenter), so tracing adds none. The response cache's version reads go to the driver
+directly (db/versions.py) and are not traced.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
+    from loyalty_gql.db.engine import Database
+
+
+def trace_statements(db: Database, tracer_provider: TracerProvider) -> None:
+    """Trace every statement of ``db``'s engines (until :func:`untrace_statements`)."""
+    from opentelemetry.instrumentation.sqlalchemy import __name__ as instrumentation
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    tracer = tracer_provider.get_tracer(instrumentation)
+    # the tracer counts pooled connections in a metric; metrics are Prometheus' here
+    connections = NoOpMeterProvider().get_meter(instrumentation).create_up_down_counter("unused")
+    for engine in db.engines:
+        EngineTracer(tracer, engine.sync_engine, connections)  # type: ignore[no-untyped-call]
+
+
+def untrace_statements() -> None:
+    """Stop tracing statements (every engine traced in this process)."""
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
+    EngineTracer.remove_all_event_listeners()  # type: ignore[no-untyped-call]
