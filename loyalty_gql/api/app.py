@@ -22,6 +22,7 @@ from loyalty_gql.api.auth import TokenVerifier
 from loyalty_gql.api.context import IdentityCache
 from loyalty_gql.api.executor import Executor
 from loyalty_gql.api.http import GraphQLEndpoint
+from loyalty_gql.api.persisted import PersistedQueries
 from loyalty_gql.api.schema import schema
 from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings, get_settings
@@ -81,10 +82,14 @@ def create_app(
     db: Database | None = None,
     clock: Clock = system_clock,
     throttle: Throttle | None = None,
+    persisted: PersistedQueries | None = None,
 ) -> ASGIApp:
-    """Build the application; it owns (and closes) the database and the rate limits'
-    connections unless they are passed in."""
+    """Build the application; it owns (and closes) the database, the rate limits' and the
+    persisted queries' connections unless they are passed in. A trusted documents
+    manifest that cannot be used stops it here (ManifestError)."""
     settings = settings or get_settings()
+    owns_persisted = persisted is None
+    documents = persisted or PersistedQueries(settings)
     owns_throttle = throttle is None
     limits = throttle or Throttle(settings)
     owns_db = db is None
@@ -97,6 +102,7 @@ def create_app(
         identities=IdentityCache(),
         clock=clock,
         throttle=limits,
+        persisted=documents,
     )
 
     async def healthz(_: Request) -> Response:
@@ -123,6 +129,8 @@ def create_app(
             await database.dispose()
         if owns_throttle:
             await limits.close()
+        if owns_persisted:
+            await documents.close()
 
     app = Starlette(
         routes=[
