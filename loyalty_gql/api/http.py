@@ -4,7 +4,8 @@ Written against the GraphQL-over-HTTP spec (graphql-http's audits check it):
 request errors (unparsable JSON, bad parameters, unparsable or invalid documents,
 variables that do not coerce) answer 400 without `data` when the client accepts
 application/graphql-response+json, and 200 with only `errors` for plain
-application/json; mutations over GET are refused with 405.
+application/json; mutations over GET are refused with 405. A request may name its document
+by hash or id instead of sending it (persisted queries: api/persisted.py).
 """
 
 from __future__ import annotations
@@ -159,7 +160,9 @@ class GraphQLEndpoint:
         self.verifier = verifier
         self.identities = identities
         self.clock = clock
-        self._ide_html = None if settings.is_production else get_graphql_ide_html("graphiql")
+        # GraphiQL's own documents (introspection, what is typed) are not trusted documents
+        ide = not settings.is_production and persisted.trusted is None
+        self._ide_html = get_graphql_ide_html("graphiql") if ide else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""

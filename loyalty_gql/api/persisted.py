@@ -196,7 +196,8 @@ class TrustedDocuments:
                 found = self.by_hash.get(sha)
             return found
         if request.sha256 is not None:
-            return self.by_hash.get(request.sha256)
+            # Apollo's persisted-documents client sends the manifest's id as the hash
+            return self.by_hash.get(request.sha256) or self.by_id.get(request.sha256)
         assert request.query is not None  # noqa: S101 - document_request sees to it
         return self.by_hash.get(sha256_hex(request.query))
 

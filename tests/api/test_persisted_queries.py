@@ -18,6 +18,7 @@ import pytest
 
 from loyalty_gql.api.app import create_app
 from loyalty_gql.api.persisted import ManifestError, PersistedQueries
+from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from tests.conftest import GraphQLClient
@@ -61,15 +62,17 @@ def code(response: httpx.Response) -> str:
 async def client(
     settings: Settings, db: Database, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An app of its own settings (and persisted-query store, closed afterwards)."""
-    persisted = PersistedQueries(settings)
-    app = create_app(settings, db, clock, persisted=persisted)
+    """An app of its own settings (its persisted queries and rate limits closed afterwards:
+    their Redis connections)."""
+    persisted, throttle = PersistedQueries(settings), Throttle(settings)
+    app = create_app(settings, db, clock, throttle, persisted)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
     finally:
         await persisted.close()
+        await throttle.close()
 
 
 async def _ann(gql: GraphQLClient, points: int = 120) -> tuple[Shop, str]:
@@ -271,7 +274,10 @@ def _redis_up() -> bool:
 async def test_two_workers_sharing_redis_share_registered_queries(db: Database, clock: Clock):
     if not _redis_up():
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-    settings = Settings(env="test", redis_url=REDIS_URL, redis_prefix=f"test-{uuid.uuid4().hex}")
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings = Settings(
+        env="test", redis_url=REDIS_URL, redis_prefix=prefix, persisted_queries_ttl=60
+    )
     alone = Settings(env="test")
     async with (
         client(settings, db, clock) as one,
@@ -286,6 +292,22 @@ async def test_two_workers_sharing_redis_share_registered_queries(db: Database, 
         missing = await post(unshared, {"extensions": hashed(TYPENAME)})
     assert found.json()["data"] == again.json()["data"] == {"__typename": "Query"}
     assert code(missing) == "PERSISTED_QUERY_NOT_FOUND"
+
+
+async def test_an_unreachable_redis_costs_a_round_trip_never_an_error(db: Database, clock: Clock):
+    # given: Redis configured where nothing listens
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings = Settings(env="test", redis_url=f"redis://127.0.0.1:{closed}/0")
+    async with client(settings, db, clock) as one, client(settings, db, clock) as other:
+        # when
+        registered = await post(one, {"query": TYPENAME, "extensions": hashed(TYPENAME)})
+        same_worker = await post(one, {"extensions": hashed(TYPENAME)})
+        other_worker = await post(other, {"extensions": hashed(TYPENAME)})
+    # then: each worker keeps what it registered; the other asks for the text again
+    assert registered.json()["data"] == same_worker.json()["data"] == {"__typename": "Query"}
+    assert code(other_worker) == "PERSISTED_QUERY_NOT_FOUND"
 
 
 # -- trusted documents ------------------------------------------------------------------
@@ -339,6 +361,25 @@ async def test_trusted_documents_run_by_hash_or_text_and_nothing_else_runs(
     for response in (unknown_hash, registering, still_unknown, introspection):
         assert code(response) == "PERSISTED_QUERY_NOT_ALLOWED"
     assert health.text == "ok"
+
+
+async def test_apollo_manifest_ids_of_its_own_are_found_by_id_and_by_hash_field(
+    db: Database, clock: Clock, tmp_path: Path
+):
+    # given: ids that are not the body's sha256 (createOperationId of the generator)
+    manifest = apollo_manifest(TYPENAME)
+    manifest["operations"][0]["id"] = own_id = "f" * 64
+    async with trusted(tmp_path, manifest, db, clock) as http:
+        as_hash = await post(
+            http, {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": own_id}}}
+        )
+        as_id = await post(http, {"documentId": own_id})
+        by_text_hash = await post(http, {"extensions": hashed(TYPENAME)})
+        ide = await http.get("/graphql", headers={"accept": "text/html"})
+    for response in (as_hash, as_id, by_text_hash):
+        assert response.json()["data"] == {"__typename": "Query"}
+    # GraphiQL's documents are not trusted ones: no IDE in this mode
+    assert ide.status_code == 404
 
 
 async def test_a_relay_manifest_serves_its_ids(db: Database, clock: Clock, tmp_path: Path):
