@@ -272,10 +272,8 @@ class QueryStore:
         except Exception:
             self._failed()
             return None
-        if stored is None:
-            return None
-        text = stored.decode()
-        if sha256_hex(text) != sha:  # not ours (another deployment's key, or damage)
+        text = stored.decode(errors="replace") if stored is not None else None
+        if text is None or sha256_hex(text) != sha:  # a miss, or not ours (damage)
             return None
         self._remember(sha, text)
         return text
