@@ -29,6 +29,7 @@ from loyalty_gql.api.executor import Executor, Prepared, is_mutation
 from loyalty_gql.api.loaders import Loaders, SharedReads
 from loyalty_gql.api.persisted import (
     DOCUMENT_ID_FIELDS,
+    NO_STORE,
     DocumentRequest,
     PersistedQueries,
     Refusal,
@@ -461,12 +462,14 @@ def _names_a_document(params: dict[str, str]) -> bool:
 
 
 def _refused(refusal: Refusal, media_type: str) -> Outgoing:
-    """A persisted-query request that does not run, with its code."""
-    OUTCOMES["request_error"].inc()
+    """A persisted-query request that does not run, with its code (APQ's negotiation is
+    counted in loyalty_persisted_queries_total, not as a failed request)."""
     status = refusal.strict_status if media_type == GRAPHQL_RESPONSE else refusal.status
     response = _error(refusal.message, status, media_type, refusal.code)
-    if refusal.cache_control is not None:
-        response.headers["cache-control"] = refusal.cache_control
+    if refusal.negotiation:
+        response.headers["cache-control"] = NO_STORE
+    else:
+        OUTCOMES["request_error"].inc()
     return response
 
 

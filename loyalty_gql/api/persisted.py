@@ -57,22 +57,23 @@ def sha256_hex(text: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """A persisted-query request that is not run: its error, and its HTTP status for plain
-    application/json and for application/graphql-response+json clients."""
+    application/json and for application/graphql-response+json clients. ``negotiation``
+    marks APQ's own answers, on which the client retries (sending the text, or plain
+    requests from then on): no failure, and not to be cached by a CDN in front of GET."""
 
     message: str
     code: str
     status: int
     strict_status: int
-
-    @property
-    def cache_control(self) -> str | None:
-        """A miss must not be cached by a CDN in front of GET (it is answered once the
-        client registered the text)."""
-        return NO_STORE if self.status == 200 else None
+    negotiation: bool = False
 
 
-NOT_FOUND = Refusal("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", 200, 200)
-NOT_SUPPORTED = Refusal("PersistedQueryNotSupported", "PERSISTED_QUERY_NOT_SUPPORTED", 200, 200)
+NOT_FOUND = Refusal(
+    "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", 200, 200, negotiation=True
+)
+NOT_SUPPORTED = Refusal(
+    "PersistedQueryNotSupported", "PERSISTED_QUERY_NOT_SUPPORTED", 200, 200, negotiation=True
+)
 NOT_ALLOWED = Refusal(
     "Only the trusted documents of this service's manifest run here; register this "
     "operation in the manifest (LOYALTY_TRUSTED_DOCUMENTS).",

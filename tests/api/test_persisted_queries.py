@@ -211,6 +211,7 @@ async def test_switched_off_apq_says_not_supported_and_plain_queries_still_run(
             "message": "PersistedQueryNotSupported",
             "extensions": {"code": "PERSISTED_QUERY_NOT_SUPPORTED"},
         }
+        assert response.headers["cache-control"] == "private, no-cache, must-revalidate"
     assert plain.json()["data"] == {"__typename": "Query"}
 
 
@@ -358,6 +359,7 @@ async def test_trusted_documents_run_by_hash_or_text_and_nothing_else_runs(
     strict = refused[GRAPHQL_RESPONSE]
     assert (strict.status_code, code(strict)) == (400, "PERSISTED_QUERY_NOT_ALLOWED")
     assert "data" not in strict.json()
+    assert "cache-control" not in strict.headers  # a refusal, not APQ's negotiation
     for response in (unknown_hash, registering, still_unknown, introspection):
         assert code(response) == "PERSISTED_QUERY_NOT_ALLOWED"
     assert health.text == "ok"
