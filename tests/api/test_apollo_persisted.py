@@ -211,3 +211,24 @@ def test_trusted_documents_run_the_viewer_query_and_refuse_an_unregistered_one(
         assert again["data"] == viewer["data"]
         assert unlisted["data"] is None
         assert unlisted["error"]["codes"] == ["PERSISTED_QUERY_NOT_ALLOWED"]
+
+
+def test_the_service_does_not_start_on_a_malformed_manifest(demo: Demo, tmp_path: Path):
+    # given: a manifest whose document does not parse
+    path = tmp_path / "persisted-query-manifest.json"
+    path.write_text(json.dumps({"abc": "query Broken {"}))
+    env = {**demo.env, "LOYALTY_TRUSTED_DOCUMENTS": str(path)}
+    # when
+    done = subprocess.run(  # noqa: S603 - our own service, fixed arguments
+        [*UVICORN, "--host", "127.0.0.1", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # then: it exits at once, saying which file and what is wrong
+    assert done.returncode != 0
+    assert f"ManifestError: LOYALTY_TRUSTED_DOCUMENTS={path}: document 'abc' does not parse" in (
+        done.stderr + done.stdout
+    )

@@ -389,10 +389,11 @@ async def test_a_relay_manifest_serves_its_ids(db: Database, clock: Clock, tmp_p
     relay_id = hashlib.md5(TYPENAME.encode()).hexdigest()  # noqa: S324 - Relay's id scheme
     async with trusted(tmp_path, {relay_id: TYPENAME}, db, clock) as http:
         answers = [await post(http, {field: relay_id}) for field in ("documentId", "id", "doc_id")]
+        by_get = await http.get("/graphql", params={"doc_id": relay_id})
         by_sha = await post(http, {"documentId": f"sha256:{sha(TYPENAME)}"})
         by_apq = await post(http, {"extensions": hashed(TYPENAME)})
         unknown = await post(http, {"documentId": "0" * 32}, accept=GRAPHQL_RESPONSE)
-    for response in (*answers, by_sha, by_apq):
+    for response in (*answers, by_get, by_sha, by_apq):
         assert response.json()["data"] == {"__typename": "Query"}
     assert (unknown.status_code, code(unknown)) == (400, "PERSISTED_QUERY_NOT_ALLOWED")
 
