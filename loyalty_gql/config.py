@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -58,7 +59,8 @@ class Settings(BaseSettings):
     cors_max_age: int = Field(default=600, ge=0, description="Seconds a preflight is cached.")
 
     redis_url: str | None = Field(
-        default=None, description="Shared rate-limit counters for several workers or hosts."
+        default=None,
+        description="Rate-limit counters and persisted queries shared by several workers or hosts.",
     )
     redis_prefix: str = Field(
         default="loyalty", description="Prefix of this deployment's keys in Redis."
@@ -71,6 +73,20 @@ class Settings(BaseSettings):
     )
     rate_limit_unknown_codes: int = Field(
         default=10, ge=0, description="Unknown coupon codes tried per caller per minute."
+    )
+    persisted_queries: bool = Field(
+        default=True,
+        description="Apollo's automatic persisted queries; false: PERSISTED_QUERY_NOT_SUPPORTED.",
+    )
+    persisted_queries_size: int = Field(
+        default=5_000, ge=1, description="APQ documents each worker keeps in memory."
+    )
+    persisted_queries_ttl: int = Field(
+        default=86_400, ge=1, description="Seconds an APQ document is kept in Redis."
+    )
+    trusted_documents: Path | None = Field(
+        default=None,
+        description="A manifest (Apollo's or Relay's) of the only documents that may run.",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -104,6 +120,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("trusted_documents", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _production_needs_real_keys(self) -> Settings:

@@ -23,6 +23,7 @@ from loyalty_gql.api.context import IdentityCache
 from loyalty_gql.api.executor import Executor
 from loyalty_gql.api.graphiql import ASSETS_PATH
 from loyalty_gql.api.http import GraphQLEndpoint
+from loyalty_gql.api.persisted import PersistedQueries
 from loyalty_gql.api.schema import schema
 from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.api.tracing import (
@@ -92,12 +93,18 @@ def create_app(
     db: Database | None = None,
     clock: Clock = system_clock,
     throttle: Throttle | None = None,
+    *,
     tracer_provider: TracerProvider | None = None,
+    persisted: PersistedQueries | None = None,
 ) -> ASGIApp:
-    """Build the application; it owns (and closes) the database and the rate limits'
-    connections unless they are passed in. Requests are traced to ``tracer_provider``, or
-    to the configured OTLP endpoint; without either, not at all (api/tracing.py)."""
+    """Build the application; it owns (and closes) the database, the rate limits' and the
+    persisted queries' connections unless they are passed in. A trusted documents
+    manifest that cannot be used stops it here (ManifestError). Requests are traced to
+    ``tracer_provider``, or to the configured OTLP endpoint; without either, not at all
+    (api/tracing.py)."""
     settings = settings or get_settings()
+    owns_persisted = persisted is None
+    documents = persisted or PersistedQueries(settings)
     owns_throttle = throttle is None
     limits = throttle or Throttle(settings)
     owns_db = db is None
@@ -115,6 +122,7 @@ def create_app(
         clock=clock,
         throttle=limits,
         tracing=None if provider is None else OperationTracing(provider),
+        persisted=documents,
     )
 
     async def healthz(_: Request) -> Response:
@@ -154,6 +162,8 @@ def create_app(
             untrace_statements()
         if owns_provider and provider is not None:
             provider.shutdown()  # sends the spans still queued
+        if owns_persisted:
+            await documents.close()
 
     app = Starlette(
         routes=[

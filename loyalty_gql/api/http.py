@@ -4,7 +4,8 @@ Written against the GraphQL-over-HTTP spec (graphql-http's audits check it):
 request errors (unparsable JSON, bad parameters, unparsable or invalid documents,
 variables that do not coerce) answer 400 without `data` when the client accepts
 application/graphql-response+json, and 200 with only `errors` for plain
-application/json; mutations over GET are refused with 405.
+application/json; mutations over GET are refused with 405. A request may name its document
+by hash or id instead of sending it (persisted queries: api/persisted.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from loyalty_gql.api.context import Context, IdentityCache, resolve_access
 from loyalty_gql.api.executor import Executor, Prepared, is_mutation
 from loyalty_gql.api.graphiql import GraphiQL
 from loyalty_gql.api.loaders import Loaders, SharedReads
+from loyalty_gql.api.persisted import (
+    DOCUMENT_ID_FIELDS,
+    NO_STORE,
+    DocumentRequest,
+    PersistedQueries,
+    Refusal,
+    document_request,
+)
 from loyalty_gql.api.response_cache import CacheKey, Freshness, ResponseCache, cache_key
 from loyalty_gql.api.throttle import Budget, Throttle
 from loyalty_gql.api.tracing import OperationTracing
@@ -142,10 +151,12 @@ class GraphQLEndpoint:
         identities: IdentityCache,
         clock: Clock,
         throttle: Throttle,
+        persisted: PersistedQueries,
         cache: ResponseCache | None = None,
         tracing: OperationTracing | None = None,
     ) -> None:
         self.executor = executor
+        self.persisted = persisted
         self.cache = cache or ResponseCache(db, settings.response_cache_size)
         self.throttle = throttle
         self.settings = settings
@@ -155,7 +166,9 @@ class GraphQLEndpoint:
         self.clock = clock
         self.tracing = tracing
         local_copy = Path(settings.graphiql_dir) if settings.graphiql_dir else None
-        self.ide = None if settings.is_production else GraphiQL(local_copy)
+        # GraphiQL's own documents (introspection, what is typed) are not trusted documents
+        ide = not settings.is_production and persisted.trusted is None
+        self.ide = GraphiQL(local_copy) if ide else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -172,7 +185,7 @@ class GraphQLEndpoint:
         if (
             request.method == "GET"
             and "text/html" in accept
-            and "query" not in request.query_params
+            and not _names_a_document(request.query_params)
         ):
             if self.ide is None:
                 return Outgoing(b"Not found", 404, "text/plain; charset=utf-8")
@@ -183,6 +196,9 @@ class GraphQLEndpoint:
         params = await self._params(request, media_type)
         if isinstance(params, Outgoing):
             return params
+        document = document_request(params)
+        if isinstance(document, Refusal):
+            return _refused(document, media_type)
         forwarded_for = request.headers.get("x-forwarded-for")
         try:
             principal = self.verifier.principal(request.headers.get("authorization"))
@@ -199,6 +215,10 @@ class GraphQLEndpoint:
         requests = await self.throttle.request(caller)
         if requests is not None and requests.exceeded:
             return _too_many_requests(requests, media_type)
+        query = await self.persisted.resolve(document)
+        if isinstance(query, Refusal):
+            return _refused(query, media_type)
+        params["query"] = query
         access = await resolve_access(principal, self.db, self.identities)
         context = Context(
             settings=self.settings,
@@ -209,10 +229,15 @@ class GraphQLEndpoint:
             caller=caller,
             throttle=self.throttle,
         )
-        return await self._execute(request, params, context, media_type)
+        return await self._execute(request, params, document, context, media_type)
 
     async def _execute(
-        self, request: Incoming, params: dict[str, Any], context: Context, media_type: str
+        self,
+        request: Incoming,
+        params: dict[str, Any],
+        document: DocumentRequest,
+        context: Context,
+        media_type: str,
     ) -> Outgoing:
         prepared = self.executor.prepare(params["query"])
         if request.method == "GET" and is_mutation(prepared.operation(params.get("operationName"))):
@@ -224,6 +249,8 @@ class GraphQLEndpoint:
             )
             response.headers["allow"] = "POST"
             return response
+        # APQ keeps a text only once it parsed and validated within the document limits
+        await self.persisted.register(document, valid=prepared.document is not None)
         if prepared.document is not None and not is_mutation(
             prepared.operation(params.get("operationName"))
         ):
@@ -439,9 +466,24 @@ def _checked_params(raw: dict[str, Any], media_type: str) -> dict[str, Any] | Ou
         if value is not None and not isinstance(value, kind):
             what = "a string" if kind is str else "an object"
             return _error(f"`{name}` must be {what}", 400, media_type, "BAD_REQUEST")
-    if not raw.get("query"):
-        return _error("The `query` parameter is missing", 400, media_type, "BAD_REQUEST")
     return raw
+
+
+def _names_a_document(params: dict[str, str]) -> bool:
+    """Whether a GET asks for a document (else a browser's GET is for GraphiQL)."""
+    return any(name in params for name in ("query", "extensions", *DOCUMENT_ID_FIELDS))
+
+
+def _refused(refusal: Refusal, media_type: str) -> Outgoing:
+    """A persisted-query request that does not run, with its code (APQ's negotiation is
+    counted in loyalty_persisted_queries_total, not as a failed request)."""
+    status = refusal.strict_status if media_type == GRAPHQL_RESPONSE else refusal.status
+    response = _error(refusal.message, status, media_type, refusal.code)
+    if refusal.negotiation:
+        response.headers["cache-control"] = NO_STORE
+    else:
+        OUTCOMES["request_error"].inc()
+    return response
 
 
 def _formatted(error: GraphQLError) -> dict[str, Any]:
