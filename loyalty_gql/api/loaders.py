@@ -23,6 +23,7 @@ from loyalty_gql.db.models import (
     SiteRow,
     TierRow,
     VoucherRow,
+    WebhookEndpointRow,
 )
 from loyalty_gql.db.repositories.customers import customers_by_ids
 from loyalty_gql.db.repositories.insight import OfferUse
@@ -42,6 +43,7 @@ from loyalty_gql.db.repositories.tiers import (
     tiers_by_ids,
     tiers_of_sites,
 )
+from loyalty_gql.db.repositories.webhooks import endpoints_by_ids
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.tiers import Measures, TierRule
 from loyalty_gql.services.insight import CustomerInsight, customer_insights, offer_performance
@@ -238,6 +240,11 @@ class Loaders:
     def offer_by_id(self) -> RowLoader[int, OfferRow]:
         """Offers by id."""
         return RowLoader(self._sessions, offers_by_ids)
+
+    @cached_property
+    def endpoint_by_id(self) -> RowLoader[int, WebhookEndpointRow]:
+        """Webhook endpoints by id."""
+        return RowLoader(self._sessions, endpoints_by_ids)
 
     @cached_property
     def customer_insight(self) -> RowLoader[int, CustomerInsight]:

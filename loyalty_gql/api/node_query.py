@@ -59,6 +59,12 @@ async def _balance(info: AppInfo, pk: int) -> Node | None:
     return Balance.of(account, pk, info.context.clock())
 
 
+async def _expiry(info: AppInfo, pk: int) -> Node | None:
+    """``Expiry:<customer pk>``: the customer's next expiry (null when nothing expires)."""
+    balance = await _balance(info, pk)
+    return await balance.soonest_expiry(info) if isinstance(balance, Balance) else None
+
+
 async def _tier_progress(info: AppInfo, pk: int) -> Node | None:
     """``TierProgress:<customer pk>``: the customer's way to the next tier."""
     if await _customer(info, pk) is None:
@@ -103,6 +109,7 @@ _RESOLVERS: dict[str, Callable[[AppInfo, int], Awaitable[Node | None]]] = {
     "Site": _site,
     "Customer": _customer,
     "Balance": _balance,
+    "Expiry": _expiry,
     "TierProgress": _tier_progress,
     "LedgerEntry": _entry,
     "Tier": _tier,

@@ -135,8 +135,11 @@ class LedgerEntry(Node):
         )
 
 
-@strawberry.type(description="Points that expire on one date.")
-class Expiry:
+@strawberry.type(
+    description="Points that expire on one date: a customer's next expiry (its ID is the "
+    "customer's, one record per customer in client caches)."
+)
+class Expiry(Node):
     """Points due to expire together."""
 
     expires_at: datetime = strawberry.field(
@@ -217,11 +220,15 @@ class Balance(Node):
     @strawberry.field(description="The next points to expire, if any.", metadata=WITHIN_PARENT)
     async def next_expiry(self, info: AppInfo) -> Expiry | None:
         """The soonest expiry and its points."""
+        return await self.soonest_expiry(info)
+
+    async def soonest_expiry(self, info: AppInfo) -> Expiry | None:
+        """The soonest expiry and its points (for the field and for ``node(id:)``)."""
         expiries = await self._expiries(info)
         if not expiries:
             return None
         at, points = expiries[0]
-        return Expiry(expires_at=at, points=points)
+        return Expiry(id=to_global_id("Expiry", self.customer_pk), expires_at=at, points=points)
 
     @classmethod
     def of(cls, account: PointAccountRow | None, customer_pk: int, now: datetime) -> Balance:
