@@ -116,3 +116,30 @@ async def test_the_recorded_orders_lines_keep_their_labels_in_my_orders(gql: Gra
         ("POINTS", "100 points", None),
     }
     assert order["pointsPaid"] == 100
+
+
+DRAFT_CODE = """
+query DraftCode($input: CheckoutInput!) {
+  checkout(input: $input) { rejectedOffers { name code reason offerId offer { id name } } }
+}
+"""
+
+
+async def test_a_customer_sees_no_unpublished_offer_behind_a_code(gql: GraphQLClient):
+    # given: a coupon still in draft, whose code ann enters
+    shop, _ = await _scene(gql)
+    draft = await shop.offer(
+        "COUPON", publish=False, name="Autumn (secret)", valueType="PERCENT", value="30",
+        couponCode="AUTUMN30",
+    )  # fmt: skip
+    basket = {"input": {"siteId": shop.site_id, "lines": BASKET, "couponCodes": ["AUTUMN30"]}}
+    # when
+    mine = await gql.execute(DRAFT_CODE, basket, token=shop.customer("ann"))
+    staff = await gql.execute(DRAFT_CODE, basket, token=shop.service)
+    # then: refused as before; the offer itself only for staff
+    [rejected] = mine["data"]["checkout"]["rejectedOffers"]
+    assert (rejected["code"], rejected["reason"], rejected["offer"]) == (
+        "AUTUMN30", "NOT_AVAILABLE", None,
+    )  # fmt: skip
+    [seen] = staff["data"]["checkout"]["rejectedOffers"]
+    assert seen["offer"] == {"id": draft, "name": "Autumn (secret)"}

@@ -15,6 +15,7 @@ from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanSeeOrder, CanServ
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.db.models import OrderRow
 from loyalty_gql.domain.checkout import Origin, Reason
+from loyalty_gql.domain.offers import OfferStatus
 from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.domain.points import EntryKind
 from loyalty_gql.domain.spelling import snake_keys
@@ -35,12 +36,17 @@ LazyCustomer = Annotated["Customer", strawberry.lazy("loyalty_gql.api.customers.
 
 
 async def visible_offer(info: AppInfo, pk: int | None) -> Offer | None:
-    """The offer ``pk`` (batched with the response's other offers); null without one, and
-    for a caller who may not see its site (a guest's basket)."""
+    """The offer ``pk`` (batched with the response's other offers); null without one, for
+    a caller who may not see its site (a guest's basket), and for a customer when it is not
+    published (a draft's code entered, an offer withdrawn since the order): customers see
+    the offers My offers shows, staff every one."""
     if pk is None:
         return None
     row = await info.context.loaders.offer_by_id.load(pk)
-    if row is None or not info.context.access.sees_site(row.site_id):
+    access = info.context.access
+    if row is None or not access.sees_site(row.site_id):
+        return None
+    if row.status != OfferStatus.PUBLISHED.value and not access.serves_site(row.site_id):
         return None
     site = await info.context.loaders.site_by_id.load(row.site_id)
     offer: Offer | None = build_node("Offer", row, site.currency) if site else None
@@ -99,8 +105,8 @@ class LineDiscount:
     )
 
     @strawberry.field(
-        description="The offer; null for a threshold voucher, points paid, and for callers "
-        "who may not see the site's offers (guests).",
+        description="The offer; null for a threshold voucher, points paid, for guests, and "
+        "for customers when it is not published (any more).",
         metadata=WITHIN_PARENT,
     )
     async def offer(self, info: AppInfo) -> LazyOffer | None:
@@ -159,8 +165,8 @@ class AppliedOffer:
     )
 
     @strawberry.field(
-        description="The offer; null for a threshold voucher, and for callers who may not see "
-        "the site's offers (guests).",
+        description="The offer; null for a threshold voucher, for guests, and for customers "
+        "when it is not published (any more).",
         metadata=WITHIN_PARENT,
     )
     async def offer(self, info: AppInfo) -> LazyOffer | None:
@@ -189,8 +195,8 @@ class RejectedOffer:
     message: str = strawberry.field(description="The reason in words.", metadata=WITHIN_PARENT)
 
     @strawberry.field(
-        description="The offer; null for an unknown code, and for callers who may not see "
-        "the site's offers (guests).",
+        description="The offer; null for an unknown code, for guests, and for customers when "
+        "it is not published (a draft's code).",
         metadata=WITHIN_PARENT,
     )
     async def offer(self, info: AppInfo) -> LazyOffer | None:
@@ -256,7 +262,8 @@ class PunchcardProgress:
     )
 
     @strawberry.field(
-        description="The punchcard; null for callers who may not see the site's offers.",
+        description="The punchcard; null for guests, and for customers when it is not "
+        "published (any more).",
         metadata=WITHIN_PARENT,
     )
     async def offer(self, info: AppInfo) -> LazyOffer | None:
