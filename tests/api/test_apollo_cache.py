@@ -32,8 +32,6 @@ from tests.support.js import JS_DIR, node_or_skip
 from tests.support.operations import CREATE_TIER, GRANT_POINTS
 from tests.support.shop import Shop
 
-pytestmark = pytest.mark.concurrency(across_processes=True)
-
 # the dashboard as an Apollo client sends it: every object that has an id selects it
 _FIELDS = (
     DASHBOARD_FIELDS.replace("balance {", "balance { id")
