@@ -18,14 +18,17 @@ from loyalty_gql.db.models import (
     CustomerRow,
     LedgerEntryRow,
     OfferRow,
+    OrderRow,
     PointAccountRow,
     SiteRow,
     TierRow,
     VoucherRow,
+    WebhookEndpointRow,
 )
 from loyalty_gql.db.repositories.customers import customers_by_ids
 from loyalty_gql.db.repositories.insight import OfferUse
 from loyalty_gql.db.repositories.offers.catalog import offers_by_ids
+from loyalty_gql.db.repositories.orders import order_pages
 from loyalty_gql.db.repositories.points.ledger import (
     accounts_by_customer_ids,
     entries_by_ids,
@@ -40,6 +43,7 @@ from loyalty_gql.db.repositories.tiers import (
     tiers_by_ids,
     tiers_of_sites,
 )
+from loyalty_gql.db.repositories.webhooks import endpoints_by_ids
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.tiers import Measures, TierRule
 from loyalty_gql.services.insight import CustomerInsight, customer_insights, offer_performance
@@ -110,25 +114,28 @@ class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[type-arg]
         return [found.get(key) for key in keys]
 
 
-LedgerPageKey = tuple[int, int, int | None]  # customer id, how many, before entry id
+PageKey = tuple[int, int, int | None]  # customer id, how many, before row id
+PageFetch = Callable[..., Awaitable[dict[int, list[V]]]]
 
 
-class LedgerPageLoader(DataLoader):  # type: ignore[type-arg]
-    """Pages of many customers' ledgers: one window query per (size, cursor) in the batch."""
+class PageLoader(DataLoader, Generic[V]):  # type: ignore[type-arg]
+    """Pages of many customers' lists (ledger, orders): one window query per (size,
+    cursor) in the batch."""
 
-    def __init__(self, sessions: Sessions) -> None:
+    def __init__(self, sessions: Sessions, fetch: PageFetch[V]) -> None:
         super().__init__()
         self._sessions = sessions
+        self._fetch = fetch
 
-    async def batch_load_fn(self, keys: Sequence[LedgerPageKey]) -> list[list[LedgerEntryRow]]:
+    async def batch_load_fn(self, keys: Sequence[PageKey]) -> list[list[V]]:
         """Group the keys by page shape and run one query per shape."""
         shapes: dict[tuple[int, int | None], list[int]] = defaultdict(list)
         for customer_id, limit, before in keys:
             shapes[(limit, before)].append(customer_id)
-        pages: dict[LedgerPageKey, list[LedgerEntryRow]] = {}
+        pages: dict[PageKey, list[V]] = {}
         async with self._sessions() as session:
             for (limit, before), ids in shapes.items():
-                found = await ledger_pages(session, ids, limit=limit, before_id=before)
+                found = await self._fetch(session, ids, limit=limit, before_id=before)
                 for customer_id in ids:
                     pages[(customer_id, limit, before)] = found[customer_id]
         return [pages[key] for key in keys]
@@ -235,6 +242,11 @@ class Loaders:
         return RowLoader(self._sessions, offers_by_ids)
 
     @cached_property
+    def endpoint_by_id(self) -> RowLoader[int, WebhookEndpointRow]:
+        """Webhook endpoints by id."""
+        return RowLoader(self._sessions, endpoints_by_ids)
+
+    @cached_property
     def customer_insight(self) -> RowLoader[int, CustomerInsight]:
         """Insight by customer id (orders and their lines, two statements a batch)."""
         # reports run in sessions of their own (a snapshot transaction, aiosqlite's thread)
@@ -246,9 +258,14 @@ class Loaders:
         return RowLoader(self._db.report_sessions, offer_performance)
 
     @cached_property
-    def ledger_page(self) -> LedgerPageLoader:
+    def ledger_page(self) -> PageLoader[LedgerEntryRow]:
         """Ledger pages by (customer id, size, cursor)."""
-        return LedgerPageLoader(self._sessions)
+        return PageLoader(self._sessions, ledger_pages)
+
+    @cached_property
+    def order_page(self) -> PageLoader[OrderRow]:
+        """Pages of customers' orders by (customer id, size, cursor)."""
+        return PageLoader(self._sessions, order_pages)
 
     @cached_property
     def tier_standing(self) -> TierStandingLoader:

@@ -11,10 +11,10 @@ from loyalty_gql.api.core.ids import from_global_id
 from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import SignedIn
 from loyalty_gql.api.core.resolving import AppInfo
-from loyalty_gql.api.customers.types import Customer
+from loyalty_gql.api.customers.types import Customer, tier_progress_of
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.orders.types import Order
-from loyalty_gql.api.points.types import LedgerEntry
+from loyalty_gql.api.points.types import Balance, LedgerEntry
 from loyalty_gql.api.sites.types import Site
 from loyalty_gql.api.tiers.types import Tier
 from loyalty_gql.db.repositories.orders import order_by_id
@@ -51,6 +51,27 @@ async def _customer(info: AppInfo, pk: int) -> Node | None:
     return Customer.from_row(row)
 
 
+async def _balance(info: AppInfo, pk: int) -> Node | None:
+    """``Balance:<customer pk>``: the customer's balance."""
+    if await _customer(info, pk) is None:
+        return None
+    account = await info.context.loaders.account_by_customer.load(pk)
+    return Balance.of(account, pk, info.context.clock())
+
+
+async def _expiry(info: AppInfo, pk: int) -> Node | None:
+    """``Expiry:<customer pk>``: the customer's next expiry (null when nothing expires)."""
+    balance = await _balance(info, pk)
+    return await balance.soonest_expiry(info) if isinstance(balance, Balance) else None
+
+
+async def _tier_progress(info: AppInfo, pk: int) -> Node | None:
+    """``TierProgress:<customer pk>``: the customer's way to the next tier."""
+    if await _customer(info, pk) is None:
+        return None
+    return await tier_progress_of(info, pk)
+
+
 async def _entry(info: AppInfo, pk: int) -> Node | None:
     entry = await info.context.loaders.entry_by_id.load(pk)
     if entry is None or not info.context.access.sees_customer(entry.site_id, entry.customer_id):
@@ -74,7 +95,12 @@ async def _offer(info: AppInfo, pk: int) -> Node | None:
 async def _order(info: AppInfo, pk: int) -> Node | None:
     async with info.context.db.read_sessions() as session:
         row = await order_by_id(session, pk)
-    if row is None or not info.context.access.serves_site(row.site_id):
+    if row is None:
+        return None
+    access = info.context.access
+    if row.customer_id is None and not access.serves_site(row.site_id):
+        return None
+    if row.customer_id is not None and not access.sees_customer(row.site_id, row.customer_id):
         return None
     return Order.from_row(row)
 
@@ -82,6 +108,9 @@ async def _order(info: AppInfo, pk: int) -> Node | None:
 _RESOLVERS: dict[str, Callable[[AppInfo, int], Awaitable[Node | None]]] = {
     "Site": _site,
     "Customer": _customer,
+    "Balance": _balance,
+    "Expiry": _expiry,
+    "TierProgress": _tier_progress,
     "LedgerEntry": _entry,
     "Tier": _tier,
     "Offer": _offer,

@@ -76,7 +76,9 @@ Mutation = merge_types(
 )
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Everything that can be read. A field that ends 'Admins only.' needs an admin token "
-    "of the site, one that ends 'Staff only' an admin or the shop backend's service token."
+    "of the site, one that ends 'Staff only' an admin or the shop backend's service token. "
+    "Such a field of an object a customer can read is nullable: asked with a customer token "
+    "it is null with a FORBIDDEN error for that field alone, and the object stays."
 )
 Mutation.__strawberry_definition__.description = "Everything that can be changed."  # type: ignore[attr-defined]
 

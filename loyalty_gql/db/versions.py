@@ -21,7 +21,8 @@ The write session learns what it wrote in two ways:
 
 At commit the bumps run last, customers then sites, each in id order, so two writers
 never wait for each other's bumps in a cycle. Tables no customer read shows (outbox,
-webhooks, idempotency records, templates, order internals) touch nothing.
+webhooks, idempotency records, templates, order internals) touch nothing; an order row
+touches its customer (viewer.orders), a guest's order nothing.
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ INVISIBLE = frozenset(
         "webhook_endpoints",
         "webhook_deliveries",
         "notification_templates",
-        # orders are read by staff only; what an order changes for its customer
-        # (account, ledger, lots, vouchers, uses, punches) is written in rows of their own
-        "orders",
+        # an order's internals: what it shows its customer is on the orders row (below),
+        # what it changes for them (account, ledger, lots, vouchers, uses, punches) is
+        # written in rows of their own
         "order_lines",
         "order_offers",
         "order_punches",
@@ -69,6 +70,9 @@ INVISIBLE = frozenset(
         "alembic_version",
     }
 )
+# rows a customer reads (their own, viewer.orders) that touch no site when they have no
+# customer: a guest's order is read by staff only
+CUSTOMER_ONLY = frozenset({"orders"})
 # columns naming a customer whose reads the row changes
 CUSTOMER_COLUMNS = {"referrals": ("referrer_id", "referred_id")}
 DEFAULT_CUSTOMER_COLUMNS = ("customer_id",)
@@ -123,6 +127,11 @@ def _row_owners(touched: Touched, row: object) -> None:
     if name == "customers":  # a customer not flushed yet has no reads to change
         if row.id is not None:  # type: ignore[attr-defined]
             touched.customers.add(row.id)  # type: ignore[attr-defined]
+        return
+    if name in CUSTOMER_ONLY:
+        customer_id = getattr(row, "customer_id", None)
+        if customer_id is not None:
+            touched.customers.add(customer_id)
         return
     columns = CUSTOMER_COLUMNS.get(name, DEFAULT_CUSTOMER_COLUMNS)
     customers = [getattr(row, c, None) for c in columns]

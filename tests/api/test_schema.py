@@ -9,12 +9,14 @@ from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
+    GraphQLNonNull,
     GraphQLObjectType,
     Undefined,
     get_named_type,
 )
 
 from loyalty_gql.api.core.permissions import CanServeSite, IsAdmin, IsStaff
+from loyalty_gql.api.node_query import _RESOLVERS
 from loyalty_gql.api.schema import build_schema, printed_schema
 
 SCHEMA_FILE = Path(__file__).parents[2] / "schema.graphql"
@@ -160,7 +162,8 @@ def test_every_admin_or_staff_only_field_says_so():
         if not d.endswith("Staff only (admins and the shop backend).")
     ] == []
     assert ("Mutation", "grantPoints") in {(t, f) for t, f, _ in admins}
-    assert ("Order", "pointsEarned") in {(t, f) for t, f, _ in staff}
+    # (an order's points are its customer's to see since viewer.orders; not what was lost)
+    assert ("Order", "pointsNotRecovered") in {(t, f) for t, f, _ in staff}
     # and a field open to customers says nothing of the kind
     balance = schema._schema.type_map["Customer"].fields["balance"]
     assert "only" not in balance.description
@@ -210,3 +213,44 @@ def test_the_site_code_format_is_stated_where_a_site_is_made():
     # then
     assert "lower-case a-z, digits 0-9 and -" in code.description
     assert "2-63 characters" in code.description
+
+
+STAFF_ONLY = (IsAdmin, IsStaff, CanServeSite)
+
+
+def _open_to_customers(schema) -> set[str]:
+    """The object types a customer token can reach: from the roots through fields that
+    are not staff-only, and every type node(id:) resolves."""
+    types = schema._schema.type_map
+    reach = {"Query", "Mutation", *_RESOLVERS}
+    todo = list(reach)
+    while todo:
+        graphql_type = types[todo.pop()]
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for field_name, field in graphql_type.fields.items():
+            own = schema.get_field_for_type(field_name, graphql_type.name)
+            if own is not None and set(own.permission_classes) & set(STAFF_ONLY):
+                continue
+            target = get_named_type(field.type).name
+            if isinstance(types[target], GraphQLObjectType) and target not in reach:
+                reach.add(target)
+                todo.append(target)
+    return reach
+
+
+def test_a_staff_only_field_a_customer_can_reach_is_nullable():
+    # given: the types a customer's query can reach
+    schema = _schema()
+    reach = _open_to_customers(schema)
+    assert {"Customer", "LedgerEntry", "Offer", "Order", "Site", "MyOffer"} <= reach
+    # then: their staff-only fields are nullable, so refusing one nulls that field, never
+    # the object around it (viewer { ledger { nodes { actor } } } keeps viewer)
+    non_null = [
+        f"{t}.{f}"
+        for t, f, _ in _guarded_fields(schema, *STAFF_ONLY)
+        if t in reach - {"Query", "Mutation"}
+        and isinstance(schema._schema.type_map[t].fields[f].type, GraphQLNonNull)
+    ]
+    assert non_null == []
+    assert ("LedgerEntry", "actor") in {(t, f) for t, f, _ in _guarded_fields(schema, *STAFF_ONLY)}

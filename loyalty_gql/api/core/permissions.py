@@ -107,3 +107,17 @@ class CanServeSite(BasePermission):
 
     def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
         return _access(info).serves_site(source.site_pk)
+
+
+class CanSeeOrder(BasePermission):
+    """The caller is the order's customer, or staff of the order's site (a guest's order
+    only staff)."""
+
+    message = "Not permitted to see this order."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        access = _access(info)
+        if source.customer_pk is None:
+            return access.serves_site(source.site_pk)
+        return access.sees_customer(source.site_pk, source.customer_pk)

@@ -21,11 +21,32 @@ from loyalty_gql.api.core.permissions import CanSeeCustomer, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.insight.types import CustomerInsight
 from loyalty_gql.api.offers.my_offers import AFTER_ARG, FIRST_ARG, KIND, MyOffer, my_offers
+from loyalty_gql.api.orders.types import Order
 from loyalty_gql.api.points.types import Balance, LedgerEntry, Voucher
 from loyalty_gql.api.sites.types import Site
 from loyalty_gql.api.tiers.types import Tier, TierProgress
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.domain.tiers import next_tier
+
+
+async def tier_progress_of(info: AppInfo, customer_pk: int) -> TierProgress:
+    """How far the customer is from the next tier (for the field and for ``node(id:)``)."""
+    progress_id = to_global_id("TierProgress", customer_pk)
+    standing = await info.context.loaders.tier_standing.load(customer_pk)
+    upcoming = next_tier(standing.rules, standing.current) if standing else None
+    if standing is None or upcoming is None:
+        return TierProgress(id=progress_id, next_tier=None, metric=None, value=0, remaining=0)
+    value = standing.measures.get((upcoming.metric, upcoming.window_months), 0)
+    # from the standing's own rows: a load by id here would race the current tier's
+    # load (the `tier` field), one query or two depending on which answers first
+    row = standing.rows.get(upcoming.id)
+    return TierProgress(
+        id=progress_id,
+        next_tier=Tier.from_row(row) if row else None,
+        metric=upcoming.metric,
+        value=value,
+        remaining=max(0, upcoming.threshold - value),
+    )
 
 
 @strawberry.type(description="A customer of a shop, as the shop registered them.")
@@ -104,22 +125,7 @@ class Customer(Node):
     )
     async def tier_progress(self, info: AppInfo) -> TierProgress:
         """Progress towards the next tier."""
-        standing = await info.context.loaders.tier_standing.load(self.pk)
-        if standing is None or not standing.rules:
-            return TierProgress(next_tier=None, metric=None, value=0, remaining=0)
-        upcoming = next_tier(standing.rules, standing.current)
-        if upcoming is None:
-            return TierProgress(next_tier=None, metric=None, value=0, remaining=0)
-        value = standing.measures.get((upcoming.metric, upcoming.window_months), 0)
-        # from the standing's own rows: a load by id here would race the current tier's
-        # load (the `tier` field), one query or two depending on which answers first
-        row = standing.rows.get(upcoming.id)
-        return TierProgress(
-            next_tier=Tier.from_row(row) if row else None,
-            metric=upcoming.metric,
-            value=value,
-            remaining=max(0, upcoming.threshold - value),
-        )
+        return await tier_progress_of(info, self.pk)
 
     @strawberry.field(
         description="The customer's ledger, newest entry first.",
@@ -139,6 +145,27 @@ class Customer(Node):
         )
         return build_connection(
             rows, size=size, after=after, key=lambda r: [r.id], node=LedgerEntry.from_row
+        )
+
+    @strawberry.field(
+        description="The customer's orders, newest first: status, totals, points earned, "
+        'pending and taken back ("My orders").',
+        permission_classes=[CanSeeCustomer],
+    )
+    async def orders(
+        self,
+        info: AppInfo,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> Connection[Order]:
+        """A page of the customer's orders, batched with the response's other customers."""
+        settings = info.context.settings
+        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
+        rows = await info.context.loaders.order_page.load(
+            (self.pk, size + 1, decode_id_cursor(after))
+        )
+        return build_connection(
+            rows, size=size, after=after, key=lambda r: [r.id], node=Order.from_row
         )
 
     @strawberry.field(

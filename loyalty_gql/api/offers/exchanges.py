@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -12,7 +12,7 @@ from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
-from loyalty_gql.api.core.node import Node
+from loyalty_gql.api.core.node import Node, build_node
 from loyalty_gql.api.core.pagination import (
     AFTER,
     FIRST,
@@ -31,11 +31,17 @@ from loyalty_gql.api.core.resolving import (
     staff_site,
 )
 from loyalty_gql.api.offers.mutations import admin_offer
+from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.db.models import ExchangeRow
 from loyalty_gql.db.repositories.offers.exchanges import exchange_by_id, exchange_page
 from loyalty_gql.domain.offers import ExchangeStatus
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services.offers import exchanges as service
+
+if TYPE_CHECKING:
+    from loyalty_gql.api.customers.types import Customer
+
+LazyCustomer = Annotated["Customer", strawberry.lazy("loyalty_gql.api.customers.types")]
 
 strawberry.enum(
     ExchangeStatus, description="Where a product exchange is: to hand over, or handed over."
@@ -48,15 +54,21 @@ class Exchange(Node):
 
     pk: strawberry.Private[int]
     site_pk: strawberry.Private[int]
+    offer_pk: strawberry.Private[int]
+    customer_pk: strawberry.Private[int]
     status: ExchangeStatus = strawberry.field(
         description="PENDING until an admin confirms the hand-over, then CONFIRMED.",
         permission_classes=[CanServeSite],
     )
     offer_id: strawberry.ID = strawberry.field(
-        description="Global ID of the reward offer.", permission_classes=[CanServeSite]
+        description="Global ID of the reward offer.",
+        permission_classes=[CanServeSite],
+        deprecation_reason="Use offer { id }.",
     )
     customer_id: strawberry.ID = strawberry.field(
-        description="Global ID of the customer.", permission_classes=[CanServeSite]
+        description="Global ID of the customer.",
+        permission_classes=[CanServeSite],
+        deprecation_reason="Use customer { id }.",
     )
     voucher_code: str = strawberry.field(
         description="Code of the voucher the customer got.", permission_classes=[CanServeSite]
@@ -81,6 +93,26 @@ class Exchange(Node):
         description="Who confirmed it.", permission_classes=[CanServeSite]
     )
 
+    @strawberry.field(description="The reward offer.", permission_classes=[CanServeSite])
+    async def offer(self, info: AppInfo) -> Offer:
+        """The offer, batched with the response's other offers."""
+        row = await info.context.loaders.offer_by_id.load(self.offer_pk)
+        site = await info.context.loaders.site_by_id.load(self.site_pk)
+        if row is None or site is None:  # pragma: no cover - offers are deleted softly
+            raise LookupError(self.offer_pk)
+        return Offer.from_row(row, site.currency)
+
+    @strawberry.field(
+        description="The customer who exchanged the points.", permission_classes=[CanServeSite]
+    )
+    async def customer(self, info: AppInfo) -> LazyCustomer:
+        """The customer, batched with the response's other customers."""
+        row = await info.context.loaders.customer_by_id.load(self.customer_pk)
+        if row is None:  # pragma: no cover - customers are never deleted
+            raise LookupError(self.customer_pk)
+        customer: Customer = build_node("Customer", row)
+        return customer
+
 
 async def _exchange_row(ctx: Context, pk: int) -> ExchangeRow | None:
     async with ctx.db.read_sessions() as session:
@@ -96,6 +128,8 @@ async def _exchange(info: AppInfo, row: ExchangeRow) -> Exchange:
         id=to_global_id("Exchange", row.id),
         pk=row.id,
         site_pk=row.site_id,
+        offer_pk=row.offer_id,
+        customer_pk=row.customer_id,
         status=ExchangeStatus(row.status),
         offer_id=to_global_id("Offer", row.offer_id),
         customer_id=to_global_id("Customer", row.customer_id),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -28,12 +29,25 @@ from loyalty_gql.domain.offers import OfferKind
 from loyalty_gql.services.offers.redemptions import redemption_refusal
 
 
+@strawberry.enum(description="What an item of My offers is.")
+class MyOfferKind(Enum):
+    """An offer of the site, or a voucher the threshold reward gave (no offer behind it)."""
+
+    OFFER = "OFFER"
+    THRESHOLD_VOUCHER = "THRESHOLD_VOUCHER"
+
+
 @strawberry.type(description="An offer as one customer sees it on their My offers page.")
 class MyOffer:
     """An offer with the customer's standing towards it."""
 
+    kind: MyOfferKind = strawberry.field(
+        description="OFFER (offer is set) or THRESHOLD_VOUCHER (a voucher from the threshold "
+        "reward: offer is null, the voucher is in vouchers).",
+        metadata=WITHIN_PARENT,
+    )
     offer: Offer | None = strawberry.field(
-        description="The offer; null for a voucher from the threshold reward.",
+        description="The offer; null for a THRESHOLD_VOUCHER item.",
         metadata=WITHIN_PARENT,
     )
     can_redeem: bool = strawberry.field(
@@ -105,6 +119,7 @@ async def my_offers(
             customer_uses=uses.get(row.id, 0), held=held is not None, now=now,
         )  # fmt: skip
         return MyOffer(
+            kind=MyOfferKind.OFFER,
             offer=Offer.from_row(row, site.currency),
             can_redeem=refusal is None,
             reason=refusal.code if refusal else None,
@@ -116,8 +131,8 @@ async def my_offers(
 
     def voucher_item(row: VoucherRow) -> MyOffer:
         return MyOffer(
-            offer=None, can_redeem=False, reason=None, reason_message=None, assigned=False,
-            punches=None, vouchers=[Voucher.from_row(row)],
+            kind=MyOfferKind.THRESHOLD_VOUCHER, offer=None, can_redeem=False, reason=None,
+            reason_message=None, assigned=False, punches=None, vouchers=[Voucher.from_row(row)],
         )  # fmt: skip
 
     entries: list[VoucherRow | OfferRow] = [*own, *rows]

@@ -44,7 +44,7 @@ class Offer(Node):
     tier_pks: strawberry.Private[list[int]]
     copied_from_pk: strawberry.Private[int | None]
     kind: OfferKind = _see("Reward, coupon, punchcard, promotion or clubcard.")
-    status: OfferStatus = _staff("Draft, published, unpublished or deleted.")
+    status: OfferStatus | None = _staff("Draft, published, unpublished or deleted.")
     name: str = _see("Name shown to customers.")
     description: str | None = _see("Text shown to customers.")
     image_url: str | None = _see("Picture shown to customers.")
@@ -60,7 +60,7 @@ class Offer(Node):
     valid_until: datetime | None = _see("End of validity; null is open-ended.")
     max_uses: int | None = _see("Most uses in total; null is no limit.")
     max_uses_per_customer: int | None = _see("Most uses per customer.")
-    uses: int = _staff("Uses so far.")
+    uses: int | None = _staff("Uses so far.")
     minimum_order_value: Money = _see("Smallest order the offer applies to.")
     customer_groups: list[str] = _see("Customer groups it is limited to; empty is everyone.")
     priority: int = _see("Higher applies first at checkout.")
@@ -78,8 +78,8 @@ class Offer(Node):
     coupon_code: str | None = _staff("The shared code of a coupon.")
     exchange_product_id: str | None = _see("The product a reward exchanges points for.")
     exchange_price: Money | None = _see("What the exchanged product costs (zero or a token).")
-    created_at: datetime = _staff("When the offer was created.")
-    updated_at: datetime = _staff("When its terms or status last changed.")
+    created_at: datetime | None = _staff("When the offer was created.")
+    updated_at: datetime | None = _staff("When its terms or status last changed.")
     published_at: datetime | None = _staff("When it was last published.")
     deleted_at: datetime | None = _staff("When it was deleted.")
 

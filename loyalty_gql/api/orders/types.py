@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
-from loyalty_gql.api.core.node import Node
-from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanServeSite
+from loyalty_gql.api.core.node import Node, build_node, builds_node
+from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanSeeOrder, CanServeSite
+from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.db.models import OrderRow
 from loyalty_gql.domain.checkout import Origin, Reason
+from loyalty_gql.domain.offers import OfferStatus
 from loyalty_gql.domain.orders import OrderStatus
+from loyalty_gql.domain.points import EntryKind
 from loyalty_gql.domain.spelling import snake_keys
 from loyalty_gql.domain.values import Money as DomainMoney
 
@@ -22,6 +26,46 @@ strawberry.enum(Reason, name="OfferRefusal", description="Why an offer did not a
 
 
 strawberry.enum(OrderStatus, description="Where an order is in its life.")
+
+if TYPE_CHECKING:
+    from loyalty_gql.api.customers.types import Customer
+    from loyalty_gql.api.offers.types import Offer
+
+LazyOffer = Annotated["Offer", strawberry.lazy("loyalty_gql.api.offers.types")]
+LazyCustomer = Annotated["Customer", strawberry.lazy("loyalty_gql.api.customers.types")]
+
+
+async def visible_offer(info: AppInfo, pk: int | None) -> Offer | None:
+    """The offer ``pk`` (batched with the response's other offers); null without one, for
+    a caller who may not see its site (a guest's basket), and for a customer when it is not
+    published (a draft's code entered, an offer withdrawn since the order): customers see
+    the offers My offers shows, staff every one."""
+    if pk is None:
+        return None
+    row = await info.context.loaders.offer_by_id.load(pk)
+    access = info.context.access
+    if row is None or not access.sees_site(row.site_id):
+        return None
+    if row.status != OfferStatus.PUBLISHED.value and not access.serves_site(row.site_id):
+        return None
+    site = await info.context.loaders.site_by_id.load(row.site_id)
+    offer: Offer | None = build_node("Offer", row, site.currency) if site else None
+    return offer
+
+
+@strawberry.enum(description="Where a line's discount came from.")
+class DiscountOrigin(Enum):
+    """The origin of one discount on a line: an offer by the way it came to the basket,
+    a voucher of the threshold reward, or the points paid."""
+
+    PROMOTION = "PROMOTION"
+    CLUBCARD = "CLUBCARD"
+    PUNCHCARD = "PUNCHCARD"
+    COUPON_CODE = "COUPON_CODE"
+    VOUCHER = "VOUCHER"
+    THRESHOLD_VOUCHER = "THRESHOLD_VOUCHER"
+    ASSIGNED = "ASSIGNED"
+    POINTS = "POINTS"
 
 
 def stored_document(doc: dict[str, Any]) -> dict[str, Any]:
@@ -35,8 +79,9 @@ def _offer_id(pk: int | None) -> strawberry.ID | None:
 
 @strawberry.type(description="What one offer (or the points paid) took off one line.")
 class LineDiscount:
-    """One discount on a line."""
+    """One discount on a line, labelled: what a cart shows under the line."""
 
+    offer_pk: strawberry.Private[int | None]
     offer_id: strawberry.ID | None = strawberry.field(
         description="Global ID of the offer; null for a threshold voucher or points paid.",
         metadata=WITHIN_PARENT,
@@ -45,6 +90,28 @@ class LineDiscount:
         description="Whether this part was paid with points.", metadata=WITHIN_PARENT
     )
     amount: Money = strawberry.field(description="The amount taken off.", metadata=WITHIN_PARENT)
+    name: str = strawberry.field(
+        description='What to call it: the offer\'s name, "Reward voucher" for a threshold '
+        'voucher, "<n> points" for the points paid.',
+        metadata=WITHIN_PARENT,
+    )
+    code: str | None = strawberry.field(
+        description="The coupon code or voucher code it came with, if any.",
+        metadata=WITHIN_PARENT,
+    )
+    origin: DiscountOrigin = strawberry.field(
+        description="How it came to the basket: an offer's origin, THRESHOLD_VOUCHER or POINTS.",
+        metadata=WITHIN_PARENT,
+    )
+
+    @strawberry.field(
+        description="The offer; null for a threshold voucher, points paid, for guests, and "
+        "for customers when it is not published (any more).",
+        metadata=WITHIN_PARENT,
+    )
+    async def offer(self, info: AppInfo) -> LazyOffer | None:
+        """The offer behind the discount, batched with the response's other offers."""
+        return await visible_offer(info, self.offer_pk)
 
 
 @strawberry.type(description="One basket line after every offer.")
@@ -80,6 +147,7 @@ class QuoteLine:
 class AppliedOffer:
     """An applied offer."""
 
+    offer_pk: strawberry.Private[int | None]
     offer_id: strawberry.ID | None = strawberry.field(
         description="Global ID of the offer; null for a threshold voucher.",
         metadata=WITHIN_PARENT,
@@ -96,11 +164,21 @@ class AppliedOffer:
         description="Extra points the offer gives with this order.", metadata=WITHIN_PARENT
     )
 
+    @strawberry.field(
+        description="The offer; null for a threshold voucher, for guests, and for customers "
+        "when it is not published (any more).",
+        metadata=WITHIN_PARENT,
+    )
+    async def offer(self, info: AppInfo) -> LazyOffer | None:
+        """The offer, batched with the response's other offers."""
+        return await visible_offer(info, self.offer_pk)
+
 
 @strawberry.type(description="An offer that did not apply, and why.")
 class RejectedOffer:
     """A refused offer."""
 
+    offer_pk: strawberry.Private[int | None]
     offer_id: strawberry.ID | None = strawberry.field(
         description="Global ID of the offer; null for an unknown code.", metadata=WITHIN_PARENT
     )
@@ -115,6 +193,15 @@ class RejectedOffer:
     )
     reason: Reason = strawberry.field(description="Why it did not apply.", metadata=WITHIN_PARENT)
     message: str = strawberry.field(description="The reason in words.", metadata=WITHIN_PARENT)
+
+    @strawberry.field(
+        description="The offer; null for an unknown code, for guests, and for customers when "
+        "it is not published (a draft's code).",
+        metadata=WITHIN_PARENT,
+    )
+    async def offer(self, info: AppInfo) -> LazyOffer | None:
+        """The offer, batched with the response's other offers."""
+        return await visible_offer(info, self.offer_pk)
 
 
 @strawberry.type(description="A coupon code or voucher asked for that the order did not apply.")
@@ -151,6 +238,7 @@ def not_applied(doc: dict[str, Any]) -> list[NotApplied]:
 class PunchcardProgress:
     """Punchcard progress."""
 
+    offer_pk: strawberry.Private[int | None]
     offer_id: strawberry.ID | None = strawberry.field(
         description="Global ID of the punchcard.", metadata=WITHIN_PARENT
     )
@@ -172,6 +260,15 @@ class PunchcardProgress:
     reward_amount: Money | None = strawberry.field(
         description="What the full card took off.", metadata=WITHIN_PARENT
     )
+
+    @strawberry.field(
+        description="The punchcard; null for guests, and for customers when it is not "
+        "published (any more).",
+        metadata=WITHIN_PARENT,
+    )
+    async def offer(self, info: AppInfo) -> LazyOffer | None:
+        """The punchcard offer, batched with the response's other offers."""
+        return await visible_offer(info, self.offer_pk)
 
 
 @strawberry.type(description="Points the customer pays with.")
@@ -249,6 +346,7 @@ class CheckoutQuote:
             return Money.of(DomainMoney(minor, currency))
 
         payment = doc["points_payment"]
+        label = _labels(doc)
         return cls(
             currency_code=currency,
             lines=[
@@ -259,8 +357,9 @@ class CheckoutQuote:
                     member_discount=money(q["member_discount"]), discount=money(q["discount"]),
                     final_price=money(q["final"]), earns_points=q["earns_points"],
                     discounts=[
-                        LineDiscount(offer_id=_offer_id(d["offer_id"]),
-                                     points_payment=d["points_payment"], amount=money(d["amount"]))
+                        LineDiscount(offer_pk=d["offer_id"], offer_id=_offer_id(d["offer_id"]),
+                                     points_payment=d["points_payment"], amount=money(d["amount"]),
+                                     **label(d))
                         for d in q["discounts"]
                     ],
                 )
@@ -271,21 +370,23 @@ class CheckoutQuote:
             total=money(doc["total"]),
             applied_offers=[
                 AppliedOffer(
-                    offer_id=_offer_id(a["offer_id"]), name=a["name"], origin=Origin(a["origin"]),
-                    code=a["code"], amount=money(a["amount"]), reward_points=a["reward_points"],
+                    offer_pk=a["offer_id"], offer_id=_offer_id(a["offer_id"]), name=a["name"],
+                    origin=Origin(a["origin"]), code=a["code"], amount=money(a["amount"]),
+                    reward_points=a["reward_points"],
                 )
                 for a in doc["applied"]
             ],
             rejected_offers=[
                 RejectedOffer(
-                    offer_id=_offer_id(r["offer_id"]), name=r["name"], origin=Origin(r["origin"]),
-                    code=r["code"], reason=Reason(r["reason"]), message=r["message"],
+                    offer_pk=r["offer_id"], offer_id=_offer_id(r["offer_id"]), name=r["name"],
+                    origin=Origin(r["origin"]), code=r["code"], reason=Reason(r["reason"]),
+                    message=r["message"],
                 )
                 for r in doc["rejected"]
             ],
             punchcards=[
                 PunchcardProgress(
-                    offer_id=_offer_id(p["offer_id"]), name=p["name"],
+                    offer_pk=p["offer_id"], offer_id=_offer_id(p["offer_id"]), name=p["name"],
                     punches_required=p["required"], punches_before=p["before"],
                     punches_after=p["after"], reward_line_id=p["reward_line_id"],
                     reward_amount=money(p["reward_amount"]) if p["reward_line_id"] else None,
@@ -305,58 +406,99 @@ class CheckoutQuote:
         )  # fmt: skip
 
 
-@strawberry.type(description="An order the shop recorded.")
+def _labels(doc: dict[str, Any]) -> Any:
+    """How to label a line's discount of the quote ``doc``: name, code and origin of the
+    applied offer it belongs to (by its key; orders whose lines kept no key, by offer)."""
+    applied = doc["applied"]
+    by_key = {a["key"]: a for a in applied if a.get("key")}
+    by_offer = {a["offer_id"]: a for a in reversed(applied)}
+    payment = doc["points_payment"]
+
+    def label(discount: dict[str, Any]) -> dict[str, Any]:
+        if discount["points_payment"]:
+            used = payment["used"] if payment else 0
+            return {"name": f"{used} points", "code": None, "origin": DiscountOrigin.POINTS}
+        found = by_key.get(discount.get("key")) or by_offer.get(discount["offer_id"])
+        if found is None:  # pragma: no cover - every discount comes from an applied offer
+            return {"name": "Discount", "code": None, "origin": DiscountOrigin.PROMOTION}
+        origin = DiscountOrigin(found["origin"])
+        if origin is DiscountOrigin.VOUCHER and found["offer_id"] is None:
+            origin = DiscountOrigin.THRESHOLD_VOUCHER
+        return {"name": found["name"], "code": found["code"], "origin": origin}
+
+    return label
+
+
+def _seen(description: str) -> Any:
+    return strawberry.field(description=description, permission_classes=[CanSeeOrder])
+
+
+@strawberry.type(
+    description="An order the shop recorded: staff see every order of their site, a "
+    "customer their own (viewer.orders)."
+)
 class Order(Node):
     """A recorded order and what happened to it since."""
 
     pk: strawberry.Private[int]
     site_pk: strawberry.Private[int]
-    order_id: str = strawberry.field(
-        description="The shop's order id.", permission_classes=[CanServeSite]
-    )
-    status: OrderStatus = strawberry.field(
-        description="Where the order is in its life.", permission_classes=[CanServeSite]
-    )
+    customer_pk: strawberry.Private[int | None]
+    earn_entry_pk: strawberry.Private[int | None]
+    activate_entry_pk: strawberry.Private[int | None]
+    order_id: str = _seen("The shop's order id.")
+    status: OrderStatus = _seen("Where the order is in its life.")
     customer_id: strawberry.ID | None = strawberry.field(
         description="Global ID of the customer; null for a guest.",
-        permission_classes=[CanServeSite],
+        permission_classes=[CanSeeOrder],
+        deprecation_reason="Use customer { id }.",
     )
-    quote: CheckoutQuote = strawberry.field(
-        description="The quote as recorded (a retry returns it unchanged).",
-        permission_classes=[CanServeSite],
+    quote: CheckoutQuote = _seen("The quote as recorded (a retry returns it unchanged).")
+    points_earned: int = _seen(
+        "Points the order earned for the customer (pending ones included, taken back ones "
+        "not subtracted)."
     )
-    points_earned: int = strawberry.field(
-        description="Points the order earned for the customer.", permission_classes=[CanServeSite]
+    points_paid: int = _seen("Points the customer paid with.")
+    points_taken_back: int = _seen(
+        "Points taken back by refunds (in proportion to the refunded amount that "
+        "earned points, by the site's points rounding, cumulatively) and cancellation."
     )
-    points_paid: int = strawberry.field(
-        description="Points the customer paid with.", permission_classes=[CanServeSite]
-    )
-    points_taken_back: int = strawberry.field(
-        description="Points taken back by refunds (in proportion to the refunded amount that "
-        "earned points, by the site's points rounding, cumulatively) and cancellation.",
-        permission_classes=[CanServeSite],
-    )
-    points_not_recovered: int = strawberry.field(
+    points_not_recovered: int | None = strawberry.field(
         description="Points that should have been taken back but were spent already.",
         permission_classes=[CanServeSite],
     )
-    points_given_back: int = strawberry.field(
-        description="Points paid with that refunds (in proportion to the points payment on "
-        "what they refunded, by the site's points rounding) and cancellation gave back.",
-        permission_classes=[CanServeSite],
+    points_given_back: int = _seen(
+        "Points paid with that refunds (in proportion to the points payment on "
+        "what they refunded, by the site's points rounding) and cancellation gave back."
     )
-    refunded: Money = strawberry.field(
-        description="Money refunded so far.", permission_classes=[CanServeSite]
+    refunded: Money = _seen("Money refunded so far.")
+    created_at: datetime = _seen("When it was recorded.")
+    completed_at: datetime | None = _seen("When it was completed.")
+    cancelled_at: datetime | None = _seen("When it was cancelled.")
+
+    @strawberry.field(
+        description="The customer; null for a guest.", permission_classes=[CanSeeOrder]
     )
-    created_at: datetime = strawberry.field(
-        description="When it was recorded.", permission_classes=[CanServeSite]
+    async def customer(self, info: AppInfo) -> LazyCustomer | None:
+        """The order's customer, batched with the response's other customers."""
+        if self.customer_pk is None:
+            return None
+        row = await info.context.loaders.customer_by_id.load(self.customer_pk)
+        customer: Customer | None = build_node("Customer", row) if row else None
+        return customer
+
+    @strawberry.field(
+        description="Of the points earned, those still pending (waiting for the order to "
+        "complete), less what was taken back meanwhile; 0 once available or cancelled.",
+        permission_classes=[CanSeeOrder],
     )
-    completed_at: datetime | None = strawberry.field(
-        description="When it was completed.", permission_classes=[CanServeSite]
-    )
-    cancelled_at: datetime | None = strawberry.field(
-        description="When it was cancelled.", permission_classes=[CanServeSite]
-    )
+    async def points_pending(self, info: AppInfo) -> int:
+        """Earned points not available yet."""
+        if self.earn_entry_pk is None or self.activate_entry_pk is not None:
+            return 0
+        entry = await info.context.loaders.entry_by_id.load(self.earn_entry_pk)
+        if entry is None or entry.kind != EntryKind.PENDING.value:
+            return 0
+        return max(0, self.points_earned - self.points_taken_back)
 
     @classmethod
     def from_row(cls, row: OrderRow) -> Order:
@@ -365,6 +507,9 @@ class Order(Node):
             id=to_global_id("Order", row.id),
             pk=row.id,
             site_pk=row.site_id,
+            customer_pk=row.customer_id,
+            earn_entry_pk=row.earn_entry_id,
+            activate_entry_pk=row.activate_entry_id,
             order_id=row.external_id,
             status=OrderStatus(row.status),
             customer_id=to_global_id("Customer", row.customer_id) if row.customer_id else None,
@@ -379,3 +524,6 @@ class Order(Node):
             completed_at=row.completed_at,
             cancelled_at=row.cancelled_at,
         )
+
+
+builds_node("Order", Order.from_row)

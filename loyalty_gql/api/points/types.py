@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from loyalty_gql.api.core.arguments import refuse_query
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
-from loyalty_gql.api.core.node import Node
+from loyalty_gql.api.core.node import Node, build_node
 from loyalty_gql.api.core.permissions import (
     WITHIN_PARENT,
     CanSeeCustomer,
@@ -30,7 +30,11 @@ from loyalty_gql.domain.points import (
 )
 from loyalty_gql.domain.values import Money as DomainMoney
 
+if TYPE_CHECKING:
+    from loyalty_gql.api.customers.types import Customer
+
 MAX_WITHIN_DAYS = 3650
+LazyCustomer = Annotated["Customer", strawberry.lazy("loyalty_gql.api.customers.types")]
 
 strawberry.enum(EntryKind, description="What a ledger entry did to the customer's points.")
 strawberry.enum(SourceType, description="What caused a ledger entry.")
@@ -79,8 +83,9 @@ class LedgerEntry(Node):
     reason: str | None = strawberry.field(
         description="Why (admin adjustments, reversals).", permission_classes=[CanSeeCustomer]
     )
-    actor: str = strawberry.field(
-        description="Who made the change (role:subject).", permission_classes=[CanServeSite]
+    actor: str | None = strawberry.field(
+        description="Who made the change (role:subject); null with an error for a customer.",
+        permission_classes=[CanServeSite],
     )
     created_at: datetime = strawberry.field(
         description="When the entry was written.", permission_classes=[CanSeeCustomer]
@@ -97,14 +102,14 @@ class LedgerEntry(Node):
         row = await info.context.loaders.entry_by_id.load(self.reverses_pk)
         return LedgerEntry.from_row(row) if row else None
 
-    @strawberry.field(description="Whose points changed.", permission_classes=[CanServeSite])
-    async def customer(self, info: AppInfo) -> CustomerRef:
-        """The customer of the entry."""
-        return CustomerRef(
-            id=to_global_id("Customer", self.customer_pk),
-            site_pk=self.site_pk,
-            customer_pk=self.customer_pk,
-        )
+    @strawberry.field(description="Whose points changed.", permission_classes=[CanSeeCustomer])
+    async def customer(self, info: AppInfo) -> LazyCustomer:
+        """The customer of the entry, batched with the response's other customers."""
+        row = await info.context.loaders.customer_by_id.load(self.customer_pk)
+        if row is None:  # pragma: no cover - an entry's customer is never deleted
+            raise LookupError(self.customer_pk)
+        customer: Customer = build_node("Customer", row)
+        return customer
 
     @classmethod
     def from_row(cls, row: LedgerEntryRow) -> LedgerEntry:
@@ -130,19 +135,11 @@ class LedgerEntry(Node):
         )
 
 
-@strawberry.type(description="A reference to a customer (fetch details with `customer(id:)`).")
-class CustomerRef:
-    """A customer's global ID."""
-
-    site_pk: strawberry.Private[int]
-    customer_pk: strawberry.Private[int]
-    id: strawberry.ID = strawberry.field(
-        description="Global ID of the customer.", permission_classes=[CanServeSite]
-    )
-
-
-@strawberry.type(description="Points that expire on one date.")
-class Expiry:
+@strawberry.type(
+    description="Points that expire on one date: a customer's next expiry (its ID is the "
+    "customer's, one record per customer in client caches)."
+)
+class Expiry(Node):
     """Points due to expire together."""
 
     expires_at: datetime = strawberry.field(
@@ -159,8 +156,11 @@ class Expiry:
     "with BALANCE_LIMIT_REACHED), so balances are Int; lifetime totals grow without "
     "that bound and are BigInt."
 )
-class Balance:
-    """Balances derived from the ledger; always equal to the sums of its entries."""
+class Balance(Node):
+    """Balances derived from the ledger; always equal to the sums of its entries.
+
+    Its global ID is the customer's (``Balance:<customer pk>``), so client caches keep one
+    balance per customer and every query's selection of it lands in the same record."""
 
     customer_pk: strawberry.Private[int]
     rolling_expires_at: strawberry.Private[datetime | None]
@@ -220,21 +220,28 @@ class Balance:
     @strawberry.field(description="The next points to expire, if any.", metadata=WITHIN_PARENT)
     async def next_expiry(self, info: AppInfo) -> Expiry | None:
         """The soonest expiry and its points."""
+        return await self.soonest_expiry(info)
+
+    async def soonest_expiry(self, info: AppInfo) -> Expiry | None:
+        """The soonest expiry and its points (for the field and for ``node(id:)``)."""
         expiries = await self._expiries(info)
         if not expiries:
             return None
         at, points = expiries[0]
-        return Expiry(expires_at=at, points=points)
+        return Expiry(id=to_global_id("Expiry", self.customer_pk), expires_at=at, points=points)
 
     @classmethod
     def of(cls, account: PointAccountRow | None, customer_pk: int, now: datetime) -> Balance:
         """The balance of an account (zero when the customer has none yet)."""
+        balance_id = to_global_id("Balance", customer_pk)
         if account is None:
             return cls(
-                customer_pk=customer_pk, rolling_expires_at=None, now=now, available=0,
+                id=balance_id, customer_pk=customer_pk, rolling_expires_at=None, now=now,
+                available=0,
                 pending=0, lifetime_earned=0, lifetime_redeemed=0, lifetime_expired=0,
             )  # fmt: skip
         return cls(
+            id=balance_id,
             customer_pk=customer_pk,
             rolling_expires_at=account.rolling_expires_at,
             now=now,

@@ -200,7 +200,7 @@ class Site(Node):
         permission_classes=[CanSeeSite],
     )
     name: str = strawberry.field(description="Name of the shop.", permission_classes=[CanSeeSite])
-    created_at: datetime = strawberry.field(
+    created_at: datetime | None = strawberry.field(
         description="When the site was added.", permission_classes=[CanServeSite]
     )
 

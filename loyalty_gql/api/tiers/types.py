@@ -65,8 +65,9 @@ class Tier(Node):
 
 
 @strawberry.type(description="How far a customer is from the next tier.")
-class TierProgress:
-    """Progress towards the next tier."""
+class TierProgress(Node):
+    """Progress towards the next tier; its global ID is the customer's
+    (``TierProgress:<customer pk>``), one record per customer in client caches."""
 
     next_tier: Tier | None = strawberry.field(
         description="The tier above the current one; null at the top.", metadata=WITHIN_PARENT

@@ -9,6 +9,7 @@ import strawberry
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import CanSeeSite
+from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.db.models import WebhookDeliveryRow, WebhookEndpointRow
 from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
 
@@ -61,8 +62,11 @@ class WebhookDelivery(Node):
 
     pk: strawberry.Private[int]
     site_pk: strawberry.Private[int]
+    endpoint_pk: strawberry.Private[int]
     endpoint_id: strawberry.ID = strawberry.field(
-        description="Global ID of the endpoint.", permission_classes=[CanSeeSite]
+        description="Global ID of the endpoint.",
+        permission_classes=[CanSeeSite],
+        deprecation_reason="Use endpoint { id }.",
     )
     event: str = strawberry.field(description="The event kind.", permission_classes=[CanSeeSite])
     webhook_id: str = strawberry.field(
@@ -97,11 +101,20 @@ class WebhookDelivery(Node):
         description="When the receiver accepted it.", permission_classes=[CanSeeSite]
     )
 
+    @strawberry.field(description="The endpoint it is sent to.", permission_classes=[CanSeeSite])
+    async def endpoint(self, info: AppInfo) -> WebhookEndpoint:
+        """The endpoint, batched with the response's other deliveries' endpoints."""
+        row = await info.context.loaders.endpoint_by_id.load(self.endpoint_pk)
+        if row is None:  # pragma: no cover - endpoints are never deleted
+            raise LookupError(self.endpoint_pk)
+        return WebhookEndpoint.from_row(row)
+
     @classmethod
     def from_row(cls, row: WebhookDeliveryRow) -> WebhookDelivery:
         """The delivery in ``row``."""
         return cls(
             id=to_global_id("WebhookDelivery", row.id), pk=row.id, site_pk=row.site_id,
+            endpoint_pk=row.endpoint_id,
             endpoint_id=to_global_id("WebhookEndpoint", row.endpoint_id), event=row.event,
             webhook_id=row.webhook_id, status=DeliveryStatus(row.status), attempts=row.attempts,
             next_attempt_at=row.next_attempt_at if row.status == DeliveryStatus.PENDING else None,

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, text, update
 
 from loyalty_gql.db.dialect import dialect_of, insert_for
 from loyalty_gql.db.models import (
@@ -334,3 +334,32 @@ async def set_order_value_of_offers(session: Session, order_pk: int, value_minor
         .where(OrderOfferRow.order_id == order_pk)
         .values(order_value_minor=value_minor)
     )
+
+
+# -- a customer's own orders, for "My orders" --------------------------------------------
+
+
+async def order_pages(
+    session: Session, customer_ids: Sequence[int], *, limit: int, before_id: int | None
+) -> dict[int, list[OrderRow]]:
+    """The newest ``limit`` orders (older than ``before_id``) of each customer, in one query."""
+    position = (
+        func.row_number()
+        .over(partition_by=OrderRow.customer_id, order_by=OrderRow.id.desc())
+        .label("position")
+    )
+    inner = select(OrderRow.id, position).where(OrderRow.customer_id.in_(customer_ids))
+    if before_id is not None:
+        inner = inner.where(OrderRow.id < before_id)
+    ranked = inner.subquery()
+    rows = await session.scalars(
+        select(OrderRow)
+        .join(ranked, ranked.c.id == OrderRow.id)
+        .where(ranked.c.position <= limit)
+        .order_by(OrderRow.customer_id, OrderRow.id.desc())
+    )
+    result: dict[int, list[OrderRow]] = {cid: [] for cid in customer_ids}
+    for row in rows:
+        if row.customer_id is not None:
+            result[row.customer_id].append(row)
+    return result

@@ -20,6 +20,12 @@ async def endpoint_by_id(session: Session, endpoint_id: int) -> WebhookEndpointR
     return await session.get(WebhookEndpointRow, endpoint_id)
 
 
+async def endpoints_by_ids(session: Session, ids: Sequence[int]) -> dict[int, WebhookEndpointRow]:
+    """Endpoints keyed by id."""
+    rows = await session.scalars(select(WebhookEndpointRow).where(WebhookEndpointRow.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
 async def delivery_by_id(session: Session, delivery_id: int) -> WebhookDeliveryRow | None:
     """One delivery."""
     return await session.get(WebhookDeliveryRow, delivery_id)
