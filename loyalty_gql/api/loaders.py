@@ -23,6 +23,7 @@ from loyalty_gql.db.models import (
     TierRow,
     VoucherRow,
 )
+from loyalty_gql.db.paging import Window
 from loyalty_gql.db.repositories.customers import customers_by_ids
 from loyalty_gql.db.repositories.insight import OfferUse
 from loyalty_gql.db.repositories.offers.catalog import offers_by_ids
@@ -30,6 +31,7 @@ from loyalty_gql.db.repositories.points.ledger import (
     accounts_by_customer_ids,
     entries_by_ids,
     expiring_lots_by_customer,
+    ledger_lengths,
     ledger_pages,
     vouchers_by_customer,
 )
@@ -110,11 +112,11 @@ class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[type-arg]
         return [found.get(key) for key in keys]
 
 
-LedgerPageKey = tuple[int, int, int | None]  # customer id, how many, before entry id
+LedgerPageKey = tuple[int, Window]  # customer id, which entries
 
 
 class LedgerPageLoader(DataLoader):  # type: ignore[type-arg]
-    """Pages of many customers' ledgers: one window query per (size, cursor) in the batch."""
+    """Pages of many customers' ledgers: one window query per window in the batch."""
 
     def __init__(self, sessions: Sessions) -> None:
         super().__init__()
@@ -122,15 +124,15 @@ class LedgerPageLoader(DataLoader):  # type: ignore[type-arg]
 
     async def batch_load_fn(self, keys: Sequence[LedgerPageKey]) -> list[list[LedgerEntryRow]]:
         """Group the keys by page shape and run one query per shape."""
-        shapes: dict[tuple[int, int | None], list[int]] = defaultdict(list)
-        for customer_id, limit, before in keys:
-            shapes[(limit, before)].append(customer_id)
+        shapes: dict[Window, list[int]] = defaultdict(list)
+        for customer_id, window in keys:
+            shapes[window].append(customer_id)
         pages: dict[LedgerPageKey, list[LedgerEntryRow]] = {}
         async with self._sessions() as session:
-            for (limit, before), ids in shapes.items():
-                found = await ledger_pages(session, ids, limit=limit, before_id=before)
+            for window, ids in shapes.items():
+                found = await ledger_pages(session, ids, window)
                 for customer_id in ids:
-                    pages[(customer_id, limit, before)] = found[customer_id]
+                    pages[(customer_id, window)] = found[customer_id]
         return [pages[key] for key in keys]
 
 
@@ -249,6 +251,11 @@ class Loaders:
     def ledger_page(self) -> LedgerPageLoader:
         """Ledger pages by (customer id, size, cursor)."""
         return LedgerPageLoader(self._sessions)
+
+    @cached_property
+    def ledger_length(self) -> RowLoader[int, int]:
+        """How many ledger entries each customer has, by customer id."""
+        return RowLoader(self._sessions, ledger_lengths)
 
     @cached_property
     def tier_standing(self) -> TierStandingLoader:
