@@ -18,6 +18,8 @@ from loyalty_gql.db.models import (
     CustomerRow,
     LedgerEntryRow,
     OfferRow,
+    OrderRow,
+    OutboxEventRow,
     PointAccountRow,
     SiteRow,
     TierRow,
@@ -26,7 +28,9 @@ from loyalty_gql.db.models import (
 from loyalty_gql.db.paging import Window
 from loyalty_gql.db.repositories.customers import customers_by_ids
 from loyalty_gql.db.repositories.insight import OfferUse
+from loyalty_gql.db.repositories.notifications import outbox_events_by_ids
 from loyalty_gql.db.repositories.offers.catalog import offers_by_ids
+from loyalty_gql.db.repositories.orders import orders_by_ids
 from loyalty_gql.db.repositories.points.ledger import (
     accounts_by_customer_ids,
     entries_by_ids,
@@ -235,6 +239,16 @@ class Loaders:
     def offer_by_id(self) -> RowLoader[int, OfferRow]:
         """Offers by id."""
         return RowLoader(self._sessions, offers_by_ids)
+
+    @cached_property
+    def order_by_id(self) -> RowLoader[int, OrderRow]:
+        """Orders by id."""
+        return RowLoader(self._sessions, orders_by_ids)
+
+    @cached_property
+    def event_by_id(self) -> RowLoader[int, OutboxEventRow]:
+        """Outbox events by id."""
+        return RowLoader(self._sessions, outbox_events_by_ids)
 
     @cached_property
     def customer_insight(self) -> RowLoader[int, CustomerInsight]:

@@ -38,6 +38,12 @@ async def order_by_id(session: Session, order_id: int) -> OrderRow | None:
     return await session.get(OrderRow, order_id)
 
 
+async def orders_by_ids(session: Session, ids: Sequence[int]) -> dict[int, OrderRow]:
+    """Orders keyed by primary key, in one query."""
+    rows = await session.scalars(select(OrderRow).where(OrderRow.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
 async def lock_order_id(session: Session, site_id: int, order_id: str) -> None:
     """Queue behind other calls for this order id (PostgreSQL: an advisory lock held
     until the transaction ends), even before the order exists."""
