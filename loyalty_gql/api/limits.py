@@ -18,8 +18,9 @@ weigh nothing here (the specified rules report them).
   connection) multiplies the cost of what is selected below it by its page: `first`
   or `last` (the smaller when both are given), the literal value, the page cap when
   it comes from a variable, the default page size when neither is given. A field
-  with an `ids` list (`nodes`) multiplies it by the number of ids (the page cap,
-  which also caps the ids, when they come from a variable).
+  with an `ids` list (`nodes`) is that many objects, each costing 1 and what is
+  selected below it (the page cap, which also caps the ids, when they come from a
+  variable).
 """
 
 from __future__ import annotations
@@ -138,14 +139,15 @@ class Weigher:
             definition = parent.fields.get(node.name.value)
         multiplier = 1
         child = None
+        each = 0  # what each object of a list of objects costs itself (nodes(ids:))
         if definition is not None:
             child = get_named_type(definition.type)
             if "first" in definition.args:
                 multiplier = self._page(node)
             elif "ids" in definition.args:
-                multiplier = self._ids(node)
+                multiplier, each = self._ids(node), 1
         below = self._selections(node.selection_set, child)
-        cost = min(1 + multiplier * below.cost, CAP)
+        cost = min(1 - each + multiplier * (each + below.cost), CAP)
         # introspection (GraphiQL's schema query nests deeply) does not count as depth
         depth = 0 if node.name.value.startswith("__") else below.depth + 1
         return Weight(depth, below.aliases, cost, min(below.fields + 1, CAP))
