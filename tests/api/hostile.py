@@ -239,7 +239,7 @@ ID_TYPES = {
     "siteId": "Site", "customerId": "Customer", "customerIds": "Customer",
     "referredCustomerId": "Customer", "offerId": "Offer", "tierId": "Tier", "tierIds": "Tier",
     "exchangeId": "Exchange", "endpointId": "WebhookEndpoint",
-    "deliveryId": "WebhookDelivery",
+    "deliveryId": "WebhookDelivery", "fromEvent": "Event",
 }  # fmt: skip
 
 
@@ -295,6 +295,7 @@ STRINGS: dict[str, st.SearchStrategy[str]] = {
     "imageUrl": _choices(URLS[:1], URLS),
     "event": _choices(EVENTS),
     "events": _choices(EVENTS),
+    "types": _choices(EVENTS),
     "activity": _choices(ACTIVITIES),
     "category": _choices(CATEGORIES),
     "targets": _choices(CATEGORIES, PRODUCTS),
