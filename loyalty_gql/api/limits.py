@@ -15,9 +15,12 @@ weigh nothing here (the specified rules report them).
   (what fan-outs of fragments multiply); pages do not multiply them.
 - **Cost**: each object (a field with a selection set) costs 1; scalars are free,
   since the object they sit on was paid for. A field with a `first` argument (a
-  connection) multiplies the cost of what is selected below it by `first`: the
-  literal value, the page cap when it comes from a variable, the default page size
-  when omitted.
+  connection) multiplies the cost of what is selected below it by its page: `first`
+  or `last` (the smaller when both are given), the literal value, the page cap when
+  it comes from a variable, the default page size when neither is given. A field
+  with an `ids` list (`nodes`) is that many objects, each costing 1 and what is
+  selected below it (the page cap, which also caps the ids, when they come from a
+  variable).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
@@ -135,22 +139,36 @@ class Weigher:
             definition = parent.fields.get(node.name.value)
         multiplier = 1
         child = None
+        each = 0  # what each object of a list of objects costs itself (nodes(ids:))
         if definition is not None:
             child = get_named_type(definition.type)
-            multiplier = self._page(node) if "first" in definition.args else 1
+            if "first" in definition.args:
+                multiplier = self._page(node)
+            elif "ids" in definition.args:
+                multiplier, each = self._ids(node), 1
         below = self._selections(node.selection_set, child)
-        cost = min(1 + multiplier * below.cost, CAP)
+        cost = min(1 - each + multiplier * (each + below.cost), CAP)
         # introspection (GraphiQL's schema query nests deeply) does not count as depth
         depth = 0 if node.name.value.startswith("__") else below.depth + 1
         return Weight(depth, below.aliases, cost, min(below.fields + 1, CAP))
 
     def _page(self, node: FieldNode) -> int:
+        sizes = [
+            min(max(int(argument.value.value), 0), CAP)
+            if isinstance(argument.value, IntValueNode)
+            else self.max_page
+            for argument in node.arguments or ()
+            if argument.name.value in {"first", "last"}
+        ]
+        return min(sizes) if sizes else self.default_page
+
+    def _ids(self, node: FieldNode) -> int:
         for argument in node.arguments or ():
-            if argument.name.value == "first":
-                if isinstance(argument.value, IntValueNode):
-                    return min(max(int(argument.value.value), 0), CAP)
+            if argument.name.value == "ids":
+                if isinstance(argument.value, ListValueNode):
+                    return min(len(argument.value.values), CAP)
                 return self.max_page
-        return self.default_page
+        return 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,20 +19,24 @@ from loyalty_gql.db.models import (
     LedgerEntryRow,
     OfferRow,
     OrderRow,
+    OutboxEventRow,
     PointAccountRow,
     SiteRow,
     TierRow,
     VoucherRow,
     WebhookEndpointRow,
 )
+from loyalty_gql.db.paging import Window
 from loyalty_gql.db.repositories.customers import customers_by_ids
 from loyalty_gql.db.repositories.insight import OfferUse
+from loyalty_gql.db.repositories.notifications import outbox_events_by_ids
 from loyalty_gql.db.repositories.offers.catalog import offers_by_ids
-from loyalty_gql.db.repositories.orders import order_pages
+from loyalty_gql.db.repositories.orders import order_counts, order_pages, orders_by_ids
 from loyalty_gql.db.repositories.points.ledger import (
     accounts_by_customer_ids,
     entries_by_ids,
     expiring_lots_by_customer,
+    ledger_lengths,
     ledger_pages,
     vouchers_by_customer,
 )
@@ -114,13 +118,13 @@ class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[type-arg]
         return [found.get(key) for key in keys]
 
 
-PageKey = tuple[int, int, int | None]  # customer id, how many, before row id
+PageKey = tuple[int, Window]  # customer id, which rows
 PageFetch = Callable[..., Awaitable[dict[int, list[V]]]]
 
 
 class PageLoader(DataLoader, Generic[V]):  # type: ignore[type-arg]
-    """Pages of many customers' lists (ledger, orders): one window query per (size,
-    cursor) in the batch."""
+    """Pages of many customers' lists (ledger, orders): one window query per window in
+    the batch."""
 
     def __init__(self, sessions: Sessions, fetch: PageFetch[V]) -> None:
         super().__init__()
@@ -129,15 +133,15 @@ class PageLoader(DataLoader, Generic[V]):  # type: ignore[type-arg]
 
     async def batch_load_fn(self, keys: Sequence[PageKey]) -> list[list[V]]:
         """Group the keys by page shape and run one query per shape."""
-        shapes: dict[tuple[int, int | None], list[int]] = defaultdict(list)
-        for customer_id, limit, before in keys:
-            shapes[(limit, before)].append(customer_id)
+        shapes: dict[Window, list[int]] = defaultdict(list)
+        for customer_id, window in keys:
+            shapes[window].append(customer_id)
         pages: dict[PageKey, list[V]] = {}
         async with self._sessions() as session:
-            for (limit, before), ids in shapes.items():
-                found = await self._fetch(session, ids, limit=limit, before_id=before)
+            for window, ids in shapes.items():
+                found = await self._fetch(session, ids, window)
                 for customer_id in ids:
-                    pages[(customer_id, limit, before)] = found[customer_id]
+                    pages[(customer_id, window)] = found[customer_id]
         return [pages[key] for key in keys]
 
 
@@ -247,6 +251,16 @@ class Loaders:
         return RowLoader(self._sessions, endpoints_by_ids)
 
     @cached_property
+    def order_by_id(self) -> RowLoader[int, OrderRow]:
+        """Orders by id."""
+        return RowLoader(self._sessions, orders_by_ids)
+
+    @cached_property
+    def event_by_id(self) -> RowLoader[int, OutboxEventRow]:
+        """Outbox events by id."""
+        return RowLoader(self._sessions, outbox_events_by_ids)
+
+    @cached_property
     def customer_insight(self) -> RowLoader[int, CustomerInsight]:
         """Insight by customer id (orders and their lines, two statements a batch)."""
         # reports run in sessions of their own (a snapshot transaction, aiosqlite's thread)
@@ -259,13 +273,23 @@ class Loaders:
 
     @cached_property
     def ledger_page(self) -> PageLoader[LedgerEntryRow]:
-        """Ledger pages by (customer id, size, cursor)."""
+        """Ledger pages by (customer id, window)."""
         return PageLoader(self._sessions, ledger_pages)
 
     @cached_property
     def order_page(self) -> PageLoader[OrderRow]:
-        """Pages of customers' orders by (customer id, size, cursor)."""
+        """Pages of customers' orders by (customer id, window)."""
         return PageLoader(self._sessions, order_pages)
+
+    @cached_property
+    def order_count(self) -> RowLoader[int, int]:
+        """How many orders each customer has, by customer id."""
+        return RowLoader(self._sessions, order_counts)
+
+    @cached_property
+    def ledger_length(self) -> RowLoader[int, int]:
+        """How many ledger entries each customer has, by customer id."""
+        return RowLoader(self._sessions, ledger_lengths)
 
     @cached_property
     def tier_standing(self) -> TierStandingLoader:

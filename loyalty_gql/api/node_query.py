@@ -1,23 +1,30 @@
-"""`node(id:)`: fetch any object by its global ID."""
+"""`node(id:)` and `nodes(ids:)`: fetch any objects by their global IDs.
+
+Both resolve each ID the same way, through the request's loaders, so `nodes` of many
+IDs costs one statement per type (and per second hop, such as an offer's site), not
+one per ID; an ID the caller may not see, or that names nothing, is null.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import strawberry
 
+from loyalty_gql.api.core.errors import BadRequestError
 from loyalty_gql.api.core.ids import from_global_id
 from loyalty_gql.api.core.node import Node
 from loyalty_gql.api.core.permissions import SignedIn
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.customers.types import Customer, tier_progress_of
+from loyalty_gql.api.notifications.events import Event
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.orders.types import Order
 from loyalty_gql.api.points.types import Balance, LedgerEntry
 from loyalty_gql.api.sites.types import Site
 from loyalty_gql.api.tiers.types import Tier
-from loyalty_gql.db.repositories.orders import order_by_id
 
 
 @strawberry.type
@@ -34,9 +41,33 @@ class NodeQueries:
         id: Annotated[strawberry.ID, strawberry.argument(description="Global ID.")],
     ) -> Node | None:
         """One object of any type."""
-        type_name, pk = from_global_id(id)
-        resolve = _RESOLVERS.get(type_name)
-        return await resolve(info, pk) if resolve else None
+        return await _resolve(info, *from_global_id(id))
+
+    @strawberry.field(
+        description="Objects of any types by global ID, in the order asked (at most the page "
+        "cap, 100 by default); each null when not found or not visible to the caller.",
+        permission_classes=[SignedIn],
+    )
+    async def nodes(
+        self,
+        info: AppInfo,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="Global IDs, any types mixed.")
+        ],
+    ) -> list[Node | None]:
+        """Many objects, batched by type through the loaders."""
+        cap = info.context.settings.max_page_size
+        if len(ids) > cap:
+            raise BadRequestError(
+                f"`ids` may hold at most {cap} IDs, not {len(ids)}; ask in several requests"
+            )
+        named = [from_global_id(value) for value in ids]  # a malformed one refuses them all
+        return list(await asyncio.gather(*(_resolve(info, *key) for key in named)))
+
+
+async def _resolve(info: AppInfo, type_name: str, pk: int) -> Node | None:
+    resolve = _RESOLVERS.get(type_name)
+    return await resolve(info, pk) if resolve else None
 
 
 async def _site(info: AppInfo, pk: int) -> Node | None:
@@ -93,8 +124,7 @@ async def _offer(info: AppInfo, pk: int) -> Node | None:
 
 
 async def _order(info: AppInfo, pk: int) -> Node | None:
-    async with info.context.db.read_sessions() as session:
-        row = await order_by_id(session, pk)
+    row = await info.context.loaders.order_by_id.load(pk)
     if row is None:
         return None
     access = info.context.access
@@ -103,6 +133,13 @@ async def _order(info: AppInfo, pk: int) -> Node | None:
     if row.customer_id is not None and not access.sees_customer(row.site_id, row.customer_id):
         return None
     return Order.from_row(row)
+
+
+async def _event(info: AppInfo, pk: int) -> Node | None:
+    row = await info.context.loaders.event_by_id.load(pk)
+    if row is None or not info.context.access.serves_site(row.site_id):
+        return None
+    return Event.from_row(row)
 
 
 _RESOLVERS: dict[str, Callable[[AppInfo, int], Awaitable[Node | None]]] = {
@@ -115,4 +152,5 @@ _RESOLVERS: dict[str, Callable[[AppInfo, int], Awaitable[Node | None]]] = {
     "Tier": _tier,
     "Offer": _offer,
     "Order": _order,
+    "Event": _event,
 }

@@ -16,6 +16,7 @@ from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.insight.queries import InsightQueries
 from loyalty_gql.api.node_query import NodeQueries
+from loyalty_gql.api.notifications.events import Event, EventQueries
 from loyalty_gql.api.notifications.mutations import NotificationMutations
 from loyalty_gql.api.notifications.queries import NotificationQueries
 from loyalty_gql.api.offers.exchanges import Exchange, ExchangeMutations, ExchangeQueries
@@ -54,6 +55,7 @@ Query = merge_types(
         StackingGroupQueries,
         WebhookQueries,
         NotificationQueries,
+        EventQueries,
         InsightQueries,
     ),
 )
@@ -99,6 +101,7 @@ def build_schema() -> strawberry.Schema:
             Order,
             WebhookEndpoint,
             WebhookDelivery,
+            Event,
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
     )

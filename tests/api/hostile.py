@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import from_schema, nodes
 
 from loyalty_gql.api.core.ids import MAX_ID, to_global_id
-from loyalty_gql.api.core.pagination import encode_cursor
+from loyalty_gql.api.core.pagination import encode_cursor, list_cursor
 from loyalty_gql.api.schema import schema as app_schema
 
 SCHEMA: graphql.GraphQLSchema = app_schema._schema
@@ -204,8 +204,9 @@ GARBAGE_IDS = [
     to_global_id("Order", 999_999), to_global_id("Tier", 2**31 + 5), "1", "-1", "null",
     "\ud800", LONG, "%00", "=" * 8, "////", "++++",
 ]  # fmt: skip
-# cursors are base64 of a JSON list: the keys of id-ordered lists ([id]) and of My offers
-# ([section, id]), in range, past the 64-bit ids, of other types, or not JSON lists at all
+# cursors are base64 of a JSON list: the list's name, then the key of id-ordered lists
+# ([name, id]) or of My offers ([name, section, id]); in range, past the 64-bit ids, of
+# other types, of another list, untagged, or not JSON lists at all
 CURSOR_KEYS: list[list[Any]] = [
     [1], [3], [0, 1], [1, 1], [1, 5],  # in range
     [0], [-1], [MAX_ID + 1], [2**70], [-(2**70)], [0, MAX_ID + 1], [1, MAX_ID + 1],
@@ -213,22 +214,32 @@ CURSOR_KEYS: list[list[Any]] = [
     [1.5], [True], ["1"], [None], [], [1, 2], [True, 1], [0.0, 1], [2, 1], ["1", 1],
     [1, "1"], [1, None], [1, 1.5], [[1]], [{}], [MAX_ID],  # of other types
 ]  # fmt: skip
+LISTS = [
+    "customers", "offers", "exchanges", "ledgerEntries", "Customer.ledger",
+    "webhookDeliveries", "myOffers", "events",
+]  # fmt: skip
+
+
+def _tagged(keys: list[list[Any]]) -> list[str]:
+    return [list_cursor(name, key) for key in keys for name in LISTS]
+
+
 CURSORS = [
     *(encode_cursor(key) for key in CURSOR_KEYS),
     *(_b64(text) for text in ("[NaN]", "[1e999]", "[1, Infinity]", "[1,-1e999]", "[" * 3000,
-                              "{}", "null", "1", '"x"', "\x00")),
+                              "{}", "null", "1", '"x"', "\x00", '["offers"]', '[""]')),
     base64.urlsafe_b64encode(b"[\xff]").decode(),
 ]  # fmt: skip
 cursors = weighted(
-    (1, st.sampled_from(CURSORS[:5])),
-    (2, st.sampled_from(CURSORS[5:17])),
-    (1, st.sampled_from(CURSORS[17:])),
+    (1, st.sampled_from(_tagged(CURSOR_KEYS[:5]))),
+    (2, st.sampled_from(_tagged(CURSOR_KEYS[5:17]))),
+    (1, st.sampled_from([*_tagged(CURSOR_KEYS[17:]), *CURSORS])),
 )
 ID_TYPES = {
     "siteId": "Site", "customerId": "Customer", "customerIds": "Customer",
     "referredCustomerId": "Customer", "offerId": "Offer", "tierId": "Tier", "tierIds": "Tier",
     "exchangeId": "Exchange", "endpointId": "WebhookEndpoint",
-    "deliveryId": "WebhookDelivery",
+    "deliveryId": "WebhookDelivery", "fromEvent": "Event",
 }  # fmt: skip
 
 
@@ -284,6 +295,7 @@ STRINGS: dict[str, st.SearchStrategy[str]] = {
     "imageUrl": _choices(URLS[:1], URLS),
     "event": _choices(EVENTS),
     "events": _choices(EVENTS),
+    "types": _choices(EVENTS),
     "activity": _choices(ACTIVITIES),
     "category": _choices(CATEGORIES),
     "targets": _choices(CATEGORIES, PRODUCTS),
@@ -300,6 +312,7 @@ STRINGS: dict[str, st.SearchStrategy[str]] = {
     "idempotencyKey": _choices(["key-1", "key-2"], _new("key")),
     "status": _choices(["PENDING", "CONFIRMED"]),
     "after": cursors,
+    "before": cursors,
     "emailSubject": _choices(TEMPLATES),
     "emailHtml": _choices(TEMPLATES),
     "emailText": _choices(TEMPLATES),
@@ -312,6 +325,7 @@ GENERIC = _choices(["ann", "shop", "Mug", "x"], st.text("abcxyz -", min_size=1, 
 # Plausible integers by field name; any other Int is small.
 INTS: dict[str, list[int]] = {
     "first": [1, 5, 20, 100, 101],
+    "last": [1, 5, 20, 100, 101],
     "quantity": [1, 2, 3],
     "count": [1, 2, 3],
     "points": [10, 100, 500, -10],
@@ -350,6 +364,7 @@ HOSTILE_BY_NAME = {
     "url": st.sampled_from(URLS),
     "imageUrl": st.sampled_from(URLS),
     "after": cursors,
+    "before": cursors,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loyalty_gql.api.core.pagination import MAX_ID, encode_cursor
+from loyalty_gql.api.core.pagination import MAX_ID, list_cursor
 from tests.conftest import GraphQLClient
 from tests.support.operations import CREATE_OFFER, PUBLISH_OFFER
 from tests.support.shop import create_site, register
@@ -35,7 +35,7 @@ async def test_a_my_offers_cursor_with_an_id_out_of_range_is_a_bad_request(
     customer = gql.token("customer", "shop-a", subject="ann")
     # when: the cursor's id is beyond what a 64-bit id column holds, or below 1
     body = await gql.execute(
-        MY_OFFERS, {"a": encode_cursor(key)}, token=customer, expect_errors=True
+        MY_OFFERS, {"a": list_cursor("myOffers", key)}, token=customer, expect_errors=True
     )
     # then: a bad request, not the database's overflow as an internal error
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
@@ -48,7 +48,7 @@ async def test_a_my_offers_cursor_at_the_largest_id_is_an_empty_page_after_it(
     site_id = await create_site(gql, "shop-a")
     await register(gql, "shop-a", site_id, "ann", enroll=True)
     customer = gql.token("customer", "shop-a", subject="ann")
-    body = await gql.execute(MY_OFFERS, {"a": encode_cursor([1, MAX_ID])}, token=customer)
+    body = await gql.execute(MY_OFFERS, {"a": list_cursor("myOffers", [1, MAX_ID])}, token=customer)
     assert body["data"]["viewer"]["offers"]["nodes"] == []
 
 

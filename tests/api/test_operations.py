@@ -19,7 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schema.graphql"
 OPERATIONS = sorted((ROOT / "docs" / "operations").glob("*.graphql"))
 # what a client maps the custom scalars to (README: BigInt is a JSON number, money a string)
-SCALARS = {"BigInt": "number", "Date": "string", "DateTime": "string", "Decimal": "string"}
+SCALARS = {
+    "BigInt": "number",
+    "Date": "string",
+    "DateTime": "string",
+    "Decimal": "string",
+    "JSON": "Record<string, unknown>",
+}
 
 
 def _kebab(name: str) -> str:

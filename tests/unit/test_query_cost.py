@@ -54,6 +54,15 @@ def _fan_out(levels: int, spreads: int = 4) -> str:
             "{ nodes { id } } }",
             1 + 5 * 1,
         ),
+        # `last` pages as `first` does; with both, the smaller is the page
+        ('{ customers(siteId: "x", last: 7) { edges { node { id } } } }', 1 + 7 * 2),
+        ('query($n: Int) { customers(siteId: "x", last: $n) { nodes { id } } }', 1 + 100),
+        ('{ customers(siteId: "x", first: 9, last: 4) { nodes { id } } }', 1 + 4),
+        ('query($n: Int) { events(siteId: "x", first: 3, last: $n) { nodes { id } } }', 1 + 3),
+        # nodes(ids:) is an object per id (the cap's worth when they are a variable)
+        ('{ nodes(ids: ["a", "b", "c"]) { id ... on Customer { site { id } } } }', 3 * (1 + 1)),
+        ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", 100),
+        ("{ nodes(ids: []) { id } }", 0),
     ],
 )
 def test_cost_of_documents(query: str, cost: int):

@@ -8,17 +8,21 @@ import strawberry
 
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.pagination import (
-    AFTER,
-    FIRST,
-    Connection,
-    build_connection,
-    decode_id_cursor,
-    page_size,
+    AFTER_ARG,
+    BEFORE_ARG,
+    FIRST_ARG,
+    LAST_ARG,
+    connect,
+    page_of,
 )
 from loyalty_gql.api.core.permissions import Anyone, IsStaff, IsStaffOrCustomer
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
-from loyalty_gql.api.customers.types import Customer
-from loyalty_gql.db.repositories.customers import customer_page, customers_by_external_ids
+from loyalty_gql.api.customers.types import Customer, CustomerConnection
+from loyalty_gql.db.repositories.customers import (
+    count_customers,
+    customer_page,
+    customers_by_external_ids,
+)
 
 
 @strawberry.type
@@ -79,27 +83,36 @@ class CustomerQueries:
     async def customers(
         self,
         info: AppInfo,
+        *,
         site_id: Annotated[
             strawberry.ID, strawberry.argument(description="Global ID of the site.")
         ],
-        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        first: FIRST_ARG = None,
+        after: AFTER_ARG = None,
+        last: LAST_ARG = None,
+        before: BEFORE_ARG = None,
         search: Annotated[
             str | None,
             strawberry.argument(
                 description="Prefix of the email or name, or an exact external id."
             ),
         ] = None,
-    ) -> Connection[Customer]:
+    ) -> CustomerConnection:
         """A page of customers."""
-        settings = info.context.settings
+        ctx = info.context
         site_pk = staff_site(info, site_id)
-        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-        after_id = decode_id_cursor(after)
-        async with info.context.db.read_sessions() as session:
-            rows = await customer_page(
-                session, site_pk, after_id=after_id, limit=size + 1, search=search
-            )
-        return build_connection(
-            rows, size=size, after=after, key=lambda r: [r.id], node=Customer.from_row
-        )
+        page = page_of(
+            "customers", first=first, last=last, after=after, before=before,
+            default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size,
+        )  # fmt: skip
+        async with ctx.db.read_sessions() as session:
+            rows = await customer_page(session, site_pk, page.window(), search=search)
+
+        async def count() -> int:
+            async with ctx.db.read_sessions() as session:
+                return await count_customers(session, site_pk, search=search)
+
+        return connect(
+            CustomerConnection, rows, page, "customers",
+            key=lambda r: [r.id], node=Customer.from_row, count=count,
+        )  # fmt: skip

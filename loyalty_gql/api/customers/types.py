@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.node import Node, builds_node
 from loyalty_gql.api.core.pagination import (
-    AFTER,
-    FIRST,
+    AFTER_ARG,
+    BEFORE_ARG,
+    FIRST_ARG,
+    LAST_ARG,
     Connection,
-    build_connection,
-    decode_id_cursor,
-    page_size,
+    CountedConnection,
+    connect,
+    page_of,
 )
 from loyalty_gql.api.core.permissions import CanSeeCustomer, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.insight.types import CustomerInsight
-from loyalty_gql.api.offers.my_offers import AFTER_ARG, FIRST_ARG, KIND, MyOffer, my_offers
+from loyalty_gql.api.offers.my_offers import KIND, MyOffer, my_offers
 from loyalty_gql.api.orders.types import Order
-from loyalty_gql.api.points.types import Balance, LedgerEntry, Voucher
+from loyalty_gql.api.points.types import Balance, LedgerEntry, LedgerEntryConnection, Voucher
 from loyalty_gql.api.sites.types import Site
 from loyalty_gql.api.tiers.types import Tier, TierProgress
 from loyalty_gql.db.models import CustomerRow
@@ -134,18 +135,26 @@ class Customer(Node):
     async def ledger(
         self,
         info: AppInfo,
-        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
-    ) -> Connection[LedgerEntry]:
+        first: FIRST_ARG = None,
+        after: AFTER_ARG = None,
+        last: LAST_ARG = None,
+        before: BEFORE_ARG = None,
+    ) -> LedgerEntryConnection:
         """A page of ledger entries."""
-        settings = info.context.settings
-        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-        rows = await info.context.loaders.ledger_page.load(
-            (self.pk, size + 1, decode_id_cursor(after))
-        )
-        return build_connection(
-            rows, size=size, after=after, key=lambda r: [r.id], node=LedgerEntry.from_row
-        )
+        loaders, settings = info.context.loaders, info.context.settings
+        page = page_of(
+            "Customer.ledger", first=first, last=last, after=after, before=before,
+            default=settings.default_page_size, maximum=settings.max_page_size,
+        )  # fmt: skip
+        rows = await loaders.ledger_page.load((self.pk, page.window()))
+
+        async def count() -> int:
+            return await loaders.ledger_length.load(self.pk) or 0
+
+        return connect(
+            LedgerEntryConnection, rows, page, "Customer.ledger",
+            key=lambda r: [r.id], node=LedgerEntry.from_row, count=count,
+        )  # fmt: skip
 
     @strawberry.field(
         description="The customer's orders, newest first: status, totals, points earned, "
@@ -155,18 +164,26 @@ class Customer(Node):
     async def orders(
         self,
         info: AppInfo,
-        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
-    ) -> Connection[Order]:
+        first: FIRST_ARG = None,
+        after: AFTER_ARG = None,
+        last: LAST_ARG = None,
+        before: BEFORE_ARG = None,
+    ) -> CustomerOrderConnection:
         """A page of the customer's orders, batched with the response's other customers."""
-        settings = info.context.settings
-        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-        rows = await info.context.loaders.order_page.load(
-            (self.pk, size + 1, decode_id_cursor(after))
-        )
-        return build_connection(
-            rows, size=size, after=after, key=lambda r: [r.id], node=Order.from_row
-        )
+        loaders, settings = info.context.loaders, info.context.settings
+        page = page_of(
+            "Customer.orders", first=first, last=last, after=after, before=before,
+            default=settings.default_page_size, maximum=settings.max_page_size,
+        )  # fmt: skip
+        rows = await loaders.order_page.load((self.pk, page.window()))
+
+        async def count() -> int:
+            return await loaders.order_count.load(self.pk) or 0
+
+        return connect(
+            CustomerOrderConnection, rows, page, "Customer.orders",
+            key=lambda r: [r.id], node=Order.from_row, count=count,
+        )  # fmt: skip
 
     @strawberry.field(
         description="Vouchers the customer owns, newest first.",
@@ -182,11 +199,18 @@ class Customer(Node):
         permission_classes=[CanSeeCustomer],
     )
     async def offers(
-        self, info: AppInfo, kind: KIND = None, first: FIRST_ARG = None, after: AFTER_ARG = None
+        self,
+        info: AppInfo,
+        *,
+        kind: KIND = None,
+        first: FIRST_ARG = None,
+        after: AFTER_ARG = None,
+        last: LAST_ARG = None,
+        before: BEFORE_ARG = None,
     ) -> Connection[MyOffer]:
         """A page of the customer's offers."""
         row = await info.context.loaders.customer_by_id.load(self.pk)
-        return await my_offers(info, row, kind, first, after)
+        return await my_offers(info, row, kind, first=first, after=after, last=last, before=before)
 
     @strawberry.field(
         description="How the customer buys: orders, spend, favourite categories and products "
@@ -218,6 +242,21 @@ class Customer(Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+
+@strawberry.type(
+    name="OrderConnection",
+    description="A page of a customer's orders, newest first, and how many they have.",
+)
+class CustomerOrderConnection(CountedConnection[Order]):
+    """A customer's orders, newest first."""
+
+
+@strawberry.type(
+    name="CustomerConnection", description="A page of a site's customers, and how many match."
+)
+class CustomerConnection(CountedConnection[Customer]):
+    """Customers in registration order."""
 
 
 builds_node("Customer", Customer.from_row)

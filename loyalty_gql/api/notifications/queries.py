@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.permissions import IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
 from loyalty_gql.api.notifications.types import (
@@ -16,6 +17,7 @@ from loyalty_gql.api.notifications.types import (
     TemplateVariable,
     template_of_input,
 )
+from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services import notifications as service
 
 
@@ -60,6 +62,7 @@ class NotificationQueries:
     async def preview_notification(
         self,
         info: AppInfo,
+        *,
         site_id: Annotated[
             strawberry.ID, strawberry.argument(description="Global ID of the site.")
         ],
@@ -68,21 +71,36 @@ class NotificationQueries:
             int | None,
             strawberry.argument(
                 description="Id of a delivered or pending event of the site (its webhook "
-                "payload's id) to render with its data; sample data when omitted."
+                "payload's id) to render with its data; sample data when omitted.",
+                deprecation_reason="Use `fromEvent`, the event's global ID (from `events`).",
             ),
         ] = None,
         template: Annotated[
             NotificationTemplateInput | None,
             strawberry.argument(description="A template to try; the site's own when omitted."),
         ] = None,
+        from_event: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Global ID of an event of the site (see `events`) to render with "
+                "its data; sample data when omitted (and eventId too)."
+            ),
+        ] = None,
     ) -> RenderedNotification:
         """The rendered notification."""
         site_pk = admin_site(info, site_id)
+        if from_event is not None and event_id is not None:
+            raise DomainError.single(
+                ErrorCode.INVALID_VALUE,
+                "name the event once: fromEvent (its global ID) or the deprecated eventId",
+                "from_event",
+            )
         rendered = await service.preview(
             info.context.db,
             site_id=site_pk,
             event=event,
-            event_id=event_id,
+            event_id=parse_id(from_event, "Event") if from_event is not None else event_id,
+            event_field="from_event" if from_event is not None else "event_id",
             template=template_of_input(template) if template is not None else None,
         )
         return RenderedNotification(

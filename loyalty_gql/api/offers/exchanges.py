@@ -14,12 +14,13 @@ from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.node import Node, build_node
 from loyalty_gql.api.core.pagination import (
-    AFTER,
-    FIRST,
-    Connection,
-    build_connection,
-    decode_id_cursor,
-    page_size,
+    AFTER_ARG,
+    BEFORE_ARG,
+    FIRST_ARG,
+    LAST_ARG,
+    CountedConnection,
+    connect,
+    page_of,
 )
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, CanServeSite, IsAdmin, IsStaff
 from loyalty_gql.api.core.resolving import (
@@ -33,7 +34,11 @@ from loyalty_gql.api.core.resolving import (
 from loyalty_gql.api.offers.mutations import admin_offer
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.db.models import ExchangeRow
-from loyalty_gql.db.repositories.offers.exchanges import exchange_by_id, exchange_page
+from loyalty_gql.db.repositories.offers.exchanges import (
+    count_exchanges,
+    exchange_by_id,
+    exchange_page,
+)
 from loyalty_gql.domain.offers import ExchangeStatus
 from loyalty_gql.domain.values import Money as DomainMoney
 from loyalty_gql.services.offers import exchanges as service
@@ -181,6 +186,13 @@ class ConfirmExchangePayload:
     )
 
 
+@strawberry.type(
+    name="ExchangeConnection", description="A page of a site's exchanges, and how many match."
+)
+class ExchangeConnection(CountedConnection[Exchange]):
+    """Exchanges, newest first."""
+
+
 @strawberry.type
 class ExchangeQueries:
     """Listing exchanges."""
@@ -191,6 +203,7 @@ class ExchangeQueries:
     async def exchanges(
         self,
         info: AppInfo,
+        *,
         site_id: Annotated[
             strawberry.ID, strawberry.argument(description="Global ID of the site.")
         ],
@@ -198,22 +211,30 @@ class ExchangeQueries:
             ExchangeStatus | None,
             strawberry.argument(description="PENDING or CONFIRMED; all when omitted."),
         ] = None,
-        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
-    ) -> Connection[Exchange]:
+        first: FIRST_ARG = None,
+        after: AFTER_ARG = None,
+        last: LAST_ARG = None,
+        before: BEFORE_ARG = None,
+    ) -> ExchangeConnection:
         """A page of exchanges."""
-        settings = info.context.settings
+        ctx = info.context
         site_pk = staff_site(info, site_id)
-        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-        before = decode_id_cursor(after)
-        async with info.context.db.read_sessions() as session:
-            rows = await exchange_page(
-                session, site_pk, status=status, before_id=before, limit=size + 1
-            )
-        nodes = {row.id: await _exchange(info, row) for row in rows[:size]}
-        return build_connection(
-            rows, size=size, after=after, key=lambda r: [r.id], node=lambda r: nodes[r.id]
-        )
+        page = page_of(
+            "exchanges", first=first, last=last, after=after, before=before,
+            default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size,
+        )  # fmt: skip
+        async with ctx.db.read_sessions() as session:
+            rows = await exchange_page(session, site_pk, page.window(), status=status)
+        nodes = {row.id: await _exchange(info, row) for row in rows}
+
+        async def count() -> int:
+            async with ctx.db.read_sessions() as session:
+                return await count_exchanges(session, site_pk, status=status)
+
+        return connect(
+            ExchangeConnection, rows, page, "exchanges",
+            key=lambda r: [r.id], node=lambda r: nodes[r.id], count=count,
+        )  # fmt: skip
 
 
 @strawberry.type

@@ -7,21 +7,13 @@ from typing import Annotated
 
 import strawberry
 
-from loyalty_gql.api.core.errors import BadRequestError
-from loyalty_gql.api.core.pagination import (
-    AFTER,
-    FIRST,
-    MAX_ID,
-    Connection,
-    build_connection,
-    decode_cursor,
-    page_size,
-)
+from loyalty_gql.api.core.pagination import Connection, connect, id_key, page_of
 from loyalty_gql.api.core.permissions import WITHIN_PARENT
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.offers.types import Offer
 from loyalty_gql.api.points.types import Voucher
 from loyalty_gql.db.models import CustomerRow, OfferRow, VoucherRow
+from loyalty_gql.db.paging import Window
 from loyalty_gql.db.repositories.offers.catalog import holdings, my_offers_page
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.domain.errors import ErrorCode
@@ -79,35 +71,51 @@ async def my_offers(
     info: AppInfo,
     customer: CustomerRow,
     kind: OfferKind | None,
+    *,
     first: int | None,
     after: str | None,
+    last: int | None,
+    before: str | None,
 ) -> Connection[MyOffer]:
     """A page of the customer's offers; a fixed number of queries whatever its size."""
     ctx = info.context
-    size = page_size(
-        first, default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size
-    )
+    page = page_of(
+        "myOffers", first=first, last=last, after=after, before=before,
+        default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size,
+        valid=_is_position,
+    )  # fmt: skip
     # Two sections, one cursor: the customer's threshold-reward vouchers (no offer
-    # behind them) first, then offers; a cursor is [section, id].
-    section, after_id = _position(after)
+    # behind them) first, then offers, each newest first; a cursor is [section, id].
+    start = _position(page.after)
+    end = _position(page.before)
     site = await ctx.loaders.site_by_id.load(customer.site_id)
     account = await ctx.loaders.account_by_customer.load(customer.id)
     vouchers = await ctx.loaders.vouchers_by_customer.load(customer.id) or []
-    own: list[VoucherRow] = []
-    if kind is None and section == 0:
-        own = [v for v in vouchers if v.offer_id is None and (after_id is None or v.id < after_id)]
+    own = [
+        v
+        for v in vouchers
+        if kind is None
+        and v.offer_id is None
+        and (start is None or (start[0] == 0 and v.id < start[1]))
+        and (end is None or end[0] == 1 or v.id > end[1])
+    ]
+    # the offers' share of the page: what the vouchers leave of it (read from the back,
+    # the offers come first)
+    wanted = page.limit if page.from_end else page.limit - len(own)
     rows: list[OfferRow] = []
     async with ctx.db.read_sessions() as session:
-        if len(own) <= size:
-            rows = await my_offers_page(
-                session,
-                customer.site_id,
-                customer.id,
-                kinds=[kind.value] if kind else None,
-                before_id=after_id if section == 1 else None,
-                limit=size + 1 - len(own),
+        if wanted > 0 and (end is None or end[0] == 1):
+            window = Window(
+                limit=wanted,
+                after=start[1] if start is not None and start[0] == 1 else None,
+                before=end[1] if end is not None else None,
+                from_end=page.from_end,
             )
-        assignments, uses = await holdings(session, customer.id, [r.id for r in rows[:size]])
+            rows = await my_offers_page(
+                session, customer.site_id, customer.id, window,
+                kinds=[kind.value] if kind else None,
+            )  # fmt: skip
+        assignments, uses = await holdings(session, customer.id, [r.id for r in rows])
     now = ctx.clock()
     settings = settings_of(site)
 
@@ -135,31 +143,28 @@ async def my_offers(
             reason_message=None, assigned=False, punches=None, vouchers=[Voucher.from_row(row)],
         )  # fmt: skip
 
-    entries: list[VoucherRow | OfferRow] = [*own, *rows]
-    return build_connection(
-        entries,
-        size=size,
-        after=after,
+    # in fetch order: from the front vouchers then offers, from the back the reverse
+    entries: list[VoucherRow | OfferRow] = (
+        [*rows, *reversed(own)] if page.from_end else [*own, *rows]
+    )
+    return connect(
+        Connection, entries, page, "myOffers",
         key=lambda e: [0 if isinstance(e, VoucherRow) else 1, e.id],
         node=lambda e: voucher_item(e) if isinstance(e, VoucherRow) else item(e),
-    )
+    )  # fmt: skip
 
 
-def _position(after: str | None) -> tuple[int, int | None]:
-    if after is None:
-        return 0, None
-    section, entry_id = decode_cursor(after, arity=2)
-    # ids are 64-bit: a larger one would reach the database and overflow its parameter
-    if (
-        section not in (0, 1)
-        or not isinstance(entry_id, int)
-        or isinstance(entry_id, bool)
-        or not 1 <= entry_id <= MAX_ID
-    ):
-        raise BadRequestError(f"{after!r} is not a valid cursor")
-    return int(section), entry_id
+def _is_position(key: list[object]) -> bool:
+    return len(key) == 2 and key[0] in (0, 1) and key[0] is not False and id_key(key[1:])
+
+
+def _position(key: tuple[object, ...] | None) -> tuple[int, int] | None:
+    if key is None:
+        return None
+    section, entry_id = key
+    assert isinstance(section, int)  # noqa: S101 - checked by _is_position
+    assert isinstance(entry_id, int)  # noqa: S101
+    return section, entry_id
 
 
 KIND = Annotated[OfferKind | None, strawberry.argument(description="Only offers of this kind.")]
-FIRST_ARG = Annotated[int | None, strawberry.argument(description=FIRST)]
-AFTER_ARG = Annotated[str | None, strawberry.argument(description=AFTER)]

@@ -8,17 +8,17 @@ import strawberry
 
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.pagination import (
-    AFTER,
-    FIRST,
-    Connection,
-    build_connection,
-    decode_id_cursor,
-    page_size,
+    AFTER_ARG,
+    BEFORE_ARG,
+    FIRST_ARG,
+    LAST_ARG,
+    connect,
+    page_of,
 )
 from loyalty_gql.api.core.permissions import IsStaff
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
-from loyalty_gql.api.offers.types import Offer
-from loyalty_gql.db.repositories.offers.catalog import offer_page
+from loyalty_gql.api.offers.types import Offer, OfferConnection
+from loyalty_gql.db.repositories.offers.catalog import count_offers, offer_page
 from loyalty_gql.domain.offers import OfferKind, OfferStatus
 
 
@@ -43,38 +43,40 @@ class OfferQueries:
     async def offers(
         self,
         info: AppInfo,
+        *,
         site_id: Annotated[
             strawberry.ID, strawberry.argument(description="Global ID of the site.")
         ],
-        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        first: FIRST_ARG = None,
+        after: AFTER_ARG = None,
         filter: Annotated[
             OfferFilter | None, strawberry.argument(description="Which offers.")
         ] = None,
-    ) -> Connection[Offer]:
+        last: LAST_ARG = None,
+        before: BEFORE_ARG = None,
+    ) -> OfferConnection:
         """A page of offers."""
-        settings = info.context.settings
+        ctx = info.context
         site_pk = staff_site(info, site_id)
-        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
+        page = page_of(
+            "offers", first=first, last=last, after=after, before=before,
+            default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size,
+        )  # fmt: skip
         wanted = filter or OfferFilter()
-        after_id = decode_id_cursor(after)
-        site = await info.context.loaders.site_by_id.load(site_pk)
-        async with info.context.db.read_sessions() as session:
-            rows = await offer_page(
-                session,
-                site_pk,
-                after_id=after_id,
-                limit=size + 1,
-                kinds=[k.value for k in wanted.kinds] if wanted.kinds else None,
-                statuses=[s.value for s in wanted.statuses] if wanted.statuses else None,
-            )
-        return build_connection(
-            rows,
-            size=size,
-            after=after,
-            key=lambda r: [r.id],
-            node=lambda r: Offer.from_row(r, site.currency),
-        )
+        kinds = [k.value for k in wanted.kinds] if wanted.kinds else None
+        statuses = [s.value for s in wanted.statuses] if wanted.statuses else None
+        site = await ctx.loaders.site_by_id.load(site_pk)
+        async with ctx.db.read_sessions() as session:
+            rows = await offer_page(session, site_pk, page.window(), kinds=kinds, statuses=statuses)
+
+        async def count() -> int:
+            async with ctx.db.read_sessions() as session:
+                return await count_offers(session, site_pk, kinds=kinds, statuses=statuses)
+
+        return connect(
+            OfferConnection, rows, page, "offers",
+            key=lambda r: [r.id], node=lambda r: Offer.from_row(r, site.currency), count=count,
+        )  # fmt: skip
 
     @strawberry.field(
         description="An offer by global ID, deleted ones included; null for other sites'.",

@@ -11,6 +11,7 @@ import strawberry
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.node import Node, builds_node
+from loyalty_gql.api.core.pagination import CountedConnection
 from loyalty_gql.api.core.permissions import CanSeeSite, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.insight.types import OfferPerformance
@@ -156,6 +157,13 @@ class Offer(Node):
             published_at=row.published_at,
             deleted_at=row.deleted_at,
         )
+
+
+@strawberry.type(
+    name="OfferConnection", description="A page of a site's offers, and how many match."
+)
+class OfferConnection(CountedConnection[Offer]):
+    """Offers, newest first."""
 
 
 builds_node("Offer", Offer.from_row)

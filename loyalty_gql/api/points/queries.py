@@ -10,16 +10,16 @@ import strawberry
 from loyalty_gql.api.core.errors import BadRequestError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.pagination import (
-    AFTER,
-    FIRST,
-    Connection,
-    build_connection,
-    decode_id_cursor,
-    page_size,
+    AFTER_ARG,
+    BEFORE_ARG,
+    FIRST_ARG,
+    LAST_ARG,
+    connect,
+    page_of,
 )
 from loyalty_gql.api.core.permissions import IsStaff
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
-from loyalty_gql.api.points.types import LedgerEntry
+from loyalty_gql.api.points.types import LedgerEntry, LedgerEntryConnection
 from loyalty_gql.db.repositories.points.ledger import site_ledger_page
 from loyalty_gql.domain.points import EntryKind
 
@@ -49,19 +49,25 @@ class PointsQueries:
     async def ledger_entries(
         self,
         info: AppInfo,
+        *,
         site_id: Annotated[
             strawberry.ID, strawberry.argument(description="Global ID of the site.")
         ],
-        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        first: FIRST_ARG = None,
+        after: AFTER_ARG = None,
         filter: Annotated[
             LedgerFilter | None, strawberry.argument(description="Which entries.")
         ] = None,
-    ) -> Connection[LedgerEntry]:
+        last: LAST_ARG = None,
+        before: BEFORE_ARG = None,
+    ) -> LedgerEntryConnection:
         """A page of the site's ledger."""
         settings = info.context.settings
         site_pk = staff_site(info, site_id)
-        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
+        page = page_of(
+            "ledgerEntries", first=first, last=last, after=after, before=before,
+            default=settings.default_page_size, maximum=settings.max_page_size,
+        )  # fmt: skip
         wanted = filter or LedgerFilter()
         for moment in (wanted.since, wanted.until):
             if moment is not None and moment.utcoffset() is None:
@@ -70,8 +76,7 @@ class PointsQueries:
             rows = await site_ledger_page(
                 session,
                 site_pk,
-                limit=size + 1,
-                before_id=decode_id_cursor(after),
+                page.window(),
                 kinds=[k.value for k in wanted.kinds] if wanted.kinds else None,
                 customer_id=parse_id(wanted.customer_id, "Customer")
                 if wanted.customer_id
@@ -79,6 +84,7 @@ class PointsQueries:
                 since=wanted.since,
                 until=wanted.until,
             )
-        return build_connection(
-            rows, size=size, after=after, key=lambda r: [r.id], node=LedgerEntry.from_row
-        )
+        return connect(
+            LedgerEntryConnection, rows, page, "ledgerEntries",
+            key=lambda r: [r.id], node=LedgerEntry.from_row,
+        )  # fmt: skip

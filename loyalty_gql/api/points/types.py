@@ -12,6 +12,7 @@ from loyalty_gql.api.core.arguments import refuse_query
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.node import Node, build_node
+from loyalty_gql.api.core.pagination import Connection
 from loyalty_gql.api.core.permissions import (
     WITHIN_PARENT,
     CanSeeCustomer,
@@ -315,3 +316,21 @@ class Voucher(Node):
             issued_at=row.issued_at,
             expires_at=row.expires_at,
         )
+
+
+@strawberry.type(
+    name="LedgerEntryConnection",
+    description="A page of ledger entries; a customer's ledger also says how long it is.",
+)
+class LedgerEntryConnection(Connection[LedgerEntry]):
+    """Ledger entries, newest first."""
+
+    @strawberry.field(
+        description="How many entries the customer's ledger holds (`Customer.ledger`, one "
+        "indexed count, only when asked for); null for the whole shop's `ledgerEntries`, "
+        "which grows without bound (page through it instead).",
+        metadata=WITHIN_PARENT,
+    )
+    async def total_count(self) -> int | None:
+        """The number of entries, where the list offers it."""
+        return await self.count() if self.count is not None else None

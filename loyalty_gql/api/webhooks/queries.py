@@ -7,12 +7,13 @@ from typing import Annotated
 import strawberry
 
 from loyalty_gql.api.core.pagination import (
-    AFTER,
-    FIRST,
+    AFTER_ARG,
+    BEFORE_ARG,
+    FIRST_ARG,
+    LAST_ARG,
     Connection,
-    build_connection,
-    decode_id_cursor,
-    page_size,
+    connect,
+    page_of,
 )
 from loyalty_gql.api.core.permissions import IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
@@ -41,24 +42,26 @@ class WebhookQueries:
     async def webhook_deliveries(
         self,
         info: AppInfo,
+        *,
         site_id: Annotated[strawberry.ID, strawberry.argument(description=SITE_ID)],
         status: Annotated[
             DeliveryStatus | None, strawberry.argument(description="Only these; all if omitted.")
         ] = None,
-        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        first: FIRST_ARG = None,
+        after: AFTER_ARG = None,
+        last: LAST_ARG = None,
+        before: BEFORE_ARG = None,
     ) -> Connection[WebhookDelivery]:
         """A page of deliveries."""
-        settings = info.context.settings
+        ctx = info.context
         site_pk = admin_site(info, site_id)
-        size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-        before = decode_id_cursor(after)
-        async with info.context.db.read_sessions() as session:
-            rows = await deliveries_page(
-                session, site_pk, status=status,
-                before_id=before, limit=size + 1,
-            )  # fmt: skip
-        return build_connection(
-            rows, size=size, after=after, key=lambda r: [r.id],
-            node=WebhookDelivery.from_row,
+        page = page_of(
+            "webhookDeliveries", first=first, last=last, after=after, before=before,
+            default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size,
+        )  # fmt: skip
+        async with ctx.db.read_sessions() as session:
+            rows = await deliveries_page(session, site_pk, page.window(), status=status)
+        return connect(
+            Connection, rows, page, "webhookDeliveries",
+            key=lambda r: [r.id], node=WebhookDelivery.from_row,
         )  # fmt: skip

@@ -55,6 +55,9 @@ class OutboxEventRow(Base):
         UniqueConstraint("site_id", "dedupe_key", name="uq_outbox_events_site_dedupe"),
         Index("ix_outbox_events_undelivered", "delivered_at", "id"),
         Index("ix_outbox_events_customer", "customer_id", "id"),
+        # the `events` query: a site's events newest first, all or of some types
+        Index("ix_outbox_events_site", "site_id", "id"),
+        Index("ix_outbox_events_site_kind", "site_id", "kind", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from loyalty_gql.db.models import CustomerRow
+from loyalty_gql.db.paging import Window, windowed
 from loyalty_gql.db.session import Session
 
 
@@ -60,12 +61,23 @@ async def customers_by_external_ids(
 
 
 async def customer_page(
-    session: Session, site_id: int, *, after_id: int | None, limit: int, search: str | None
+    session: Session, site_id: int, window: Window, *, search: str | None
 ) -> list[CustomerRow]:
-    """Customers of a site in id order after a cursor, optionally matching a search."""
+    """A window of a site's customers in id order, optionally matching a search."""
+    query = windowed(_customers_of(site_id, search), CustomerRow.id, window, descending=False)
+    return list(await session.scalars(query))
+
+
+async def count_customers(session: Session, site_id: int, *, search: str | None) -> int:
+    """How many customers of a site match the search (all without one)."""
+    query = _customers_of(site_id, search).with_only_columns(
+        func.count(), maintain_column_froms=True
+    )
+    return int(await session.scalar(query) or 0)
+
+
+def _customers_of(site_id: int, search: str | None) -> Select[CustomerRow]:
     query = select(CustomerRow).where(CustomerRow.site_id == site_id)
-    if after_id is not None:
-        query = query.where(CustomerRow.id > after_id)
     if search:
         pattern = _like_prefix(search.strip().lower())
         query = query.where(
@@ -75,7 +87,7 @@ async def customer_page(
                 CustomerRow.external_id == search.strip(),
             )
         )
-    return list(await session.scalars(query.order_by(CustomerRow.id).limit(limit)))
+    return query
 
 
 def _like_prefix(text: str) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from sqlalchemy import select
 
 from loyalty_gql.db.models import NotificationTemplateRow, OutboxEventRow
+from loyalty_gql.db.paging import Window, windowed
 from loyalty_gql.db.session import Session
 
 
@@ -37,3 +41,33 @@ async def template_by_id(session: Session, template_id: int) -> NotificationTemp
 async def outbox_event_by_id(session: Session, event_id: int) -> OutboxEventRow | None:
     """One outbox event."""
     return await session.get(OutboxEventRow, event_id)
+
+
+async def outbox_events_by_ids(session: Session, ids: Sequence[int]) -> dict[int, OutboxEventRow]:
+    """Outbox events keyed by id, in one query."""
+    rows = await session.scalars(select(OutboxEventRow).where(OutboxEventRow.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def site_events_page(
+    session: Session,
+    site_id: int,
+    window: Window,
+    *,
+    kinds: Sequence[str] | None = None,
+    customer_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[OutboxEventRow]:
+    """A window of a site's outbox events, newest first, filtered (along the site's, the
+    site and kind's or the customer's index)."""
+    query = select(OutboxEventRow).where(OutboxEventRow.site_id == site_id)
+    if kinds:
+        query = query.where(OutboxEventRow.kind.in_(kinds))
+    if customer_id is not None:
+        query = query.where(OutboxEventRow.customer_id == customer_id)
+    if since is not None:
+        query = query.where(OutboxEventRow.created_at >= since)
+    if until is not None:
+        query = query.where(OutboxEventRow.created_at < until)
+    return list(await session.scalars(windowed(query, OutboxEventRow.id, window, descending=True)))

@@ -27,6 +27,7 @@ from loyalty_gql.db.models import (
     SiteRow,
     VoucherRow,
 )
+from loyalty_gql.db.paging import Window
 from loyalty_gql.db.session import Session
 from loyalty_gql.db.versions import scoped, touch, touched_limited_offers
 from loyalty_gql.domain.points import VoucherStatus
@@ -37,6 +38,12 @@ from loyalty_gql.domain.points import VoucherStatus
 async def order_by_id(session: Session, order_id: int) -> OrderRow | None:
     """An order by primary key (for ``node(id:)``)."""
     return await session.get(OrderRow, order_id)
+
+
+async def orders_by_ids(session: Session, ids: Sequence[int]) -> dict[int, OrderRow]:
+    """Orders keyed by primary key, in one query."""
+    rows = await session.scalars(select(OrderRow).where(OrderRow.id.in_(ids)))
+    return {row.id: row for row in rows}
 
 
 async def lock_order_id(session: Session, site_id: int, order_id: str) -> None:
@@ -340,26 +347,40 @@ async def set_order_value_of_offers(session: Session, order_pk: int, value_minor
 
 
 async def order_pages(
-    session: Session, customer_ids: Sequence[int], *, limit: int, before_id: int | None
+    session: Session, customer_ids: Sequence[int], window: Window
 ) -> dict[int, list[OrderRow]]:
-    """The newest ``limit`` orders (older than ``before_id``) of each customer, in one query."""
+    """The window of each customer's orders (newest first; reversed when read from its
+    end), in one query."""
+    newest_first = not window.from_end
+    order = OrderRow.id.desc() if newest_first else OrderRow.id.asc()
     position = (
-        func.row_number()
-        .over(partition_by=OrderRow.customer_id, order_by=OrderRow.id.desc())
-        .label("position")
+        func.row_number().over(partition_by=OrderRow.customer_id, order_by=order).label("position")
     )
     inner = select(OrderRow.id, position).where(OrderRow.customer_id.in_(customer_ids))
-    if before_id is not None:
-        inner = inner.where(OrderRow.id < before_id)
+    if window.after is not None:
+        inner = inner.where(OrderRow.id < window.after)
+    if window.before is not None:
+        inner = inner.where(OrderRow.id > window.before)
     ranked = inner.subquery()
     rows = await session.scalars(
         select(OrderRow)
         .join(ranked, ranked.c.id == OrderRow.id)
-        .where(ranked.c.position <= limit)
-        .order_by(OrderRow.customer_id, OrderRow.id.desc())
+        .where(ranked.c.position <= window.limit)
+        .order_by(OrderRow.customer_id, order)
     )
     result: dict[int, list[OrderRow]] = {cid: [] for cid in customer_ids}
     for row in rows:
         if row.customer_id is not None:
             result[row.customer_id].append(row)
     return result
+
+
+async def order_counts(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
+    """How many orders each customer has, in one query (along the customer's index)."""
+    rows = await session.execute(
+        select(OrderRow.customer_id, func.count())
+        .where(OrderRow.customer_id.in_(customer_ids))
+        .group_by(OrderRow.customer_id)
+    )
+    found = {customer_id: int(n) for customer_id, n in rows}
+    return {customer_id: found.get(customer_id, 0) for customer_id in customer_ids}

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 
 from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.models import OutboxEventRow, WebhookDeliveryRow, WebhookEndpointRow
+from loyalty_gql.db.paging import Window, windowed
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
 
@@ -63,21 +64,15 @@ async def enabled_endpoints_of_sites(
 
 
 async def deliveries_page(
-    session: Session,
-    site_id: int,
-    *,
-    status: DeliveryStatus | None,
-    before_id: int | None,
-    limit: int,
+    session: Session, site_id: int, window: Window, *, status: DeliveryStatus | None
 ) -> list[WebhookDeliveryRow]:
-    """Up to ``limit`` of the site's deliveries (in ``status`` if given) older than
-    ``before_id`` (if given), newest first."""
+    """A window of the site's deliveries (in ``status`` if given), newest first."""
     query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.site_id == site_id)
     if status is not None:
         query = query.where(WebhookDeliveryRow.status == status)
-    if before_id is not None:
-        query = query.where(WebhookDeliveryRow.id < before_id)
-    return list(await session.scalars(query.order_by(WebhookDeliveryRow.id.desc()).limit(limit)))
+    return list(
+        await session.scalars(windowed(query, WebhookDeliveryRow.id, window, descending=True))
+    )
 
 
 async def undispatched_events(session: Session, *, limit: int, lock: bool) -> list[OutboxEventRow]:

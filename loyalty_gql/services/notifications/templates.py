@@ -99,9 +99,11 @@ async def preview(
     event: str,
     event_id: int | None,
     template: Template | None,
+    event_field: str = "event_id",
 ) -> Rendered:
     """Render the site's template for ``event`` (or ``template``, checked first) with
-    sample variables, or with a real outbox event of the site and its customer."""
+    sample variables, or with a real outbox event of the site and its customer (named by
+    the argument ``event_field``, for the errors)."""
     if event not in EVENTS:
         raise DomainError.single(ErrorCode.INVALID_VALUE, f"unknown event {event!r}", "event")
     if template is not None:
@@ -117,7 +119,7 @@ async def preview(
         else:
             row = await outbox_event_by_id(session, event_id)
             if row is None or row.site_id != site_id:
-                raise DomainError.single(ErrorCode.NOT_FOUND, "no such event", "event_id")
+                raise DomainError.single(ErrorCode.NOT_FOUND, "no such event", event_field)
             if row.kind != event:
                 raise DomainError.single(
                     ErrorCode.INVALID_VALUE, f"event {event_id} is a {row.kind} event", "event"

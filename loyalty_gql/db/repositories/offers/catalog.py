@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from loyalty_gql.db.models import (
     OfferAssignmentRow,
@@ -14,6 +14,7 @@ from loyalty_gql.db.models import (
     StackingGroupRow,
     TierRow,
 )
+from loyalty_gql.db.paging import Window, windowed
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.offers import OfferKind, OfferScope, OfferStatus, OfferTerms, OfferValueType
 from loyalty_gql.domain.values import Money
@@ -127,35 +128,49 @@ async def offers_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Offer
 async def offer_page(
     session: Session,
     site_id: int,
+    window: Window,
     *,
-    after_id: int | None,
-    limit: int,
     kinds: Sequence[str] | None,
     statuses: Sequence[str] | None,
 ) -> list[OfferRow]:
-    """A site's offers, newest first, after a cursor; deleted ones only when asked for."""
+    """A window of a site's offers (newest first); deleted ones only when asked for."""
+    query = windowed(_offers_of(site_id, kinds, statuses), OfferRow.id, window, descending=True)
+    return list(await session.scalars(query))
+
+
+async def count_offers(
+    session: Session, site_id: int, *, kinds: Sequence[str] | None, statuses: Sequence[str] | None
+) -> int:
+    """How many of a site's offers match (along the site, status and kind index)."""
+    query = _offers_of(site_id, kinds, statuses).with_only_columns(
+        func.count(), maintain_column_froms=True
+    )
+    return int(await session.scalar(query) or 0)
+
+
+def _offers_of(
+    site_id: int, kinds: Sequence[str] | None, statuses: Sequence[str] | None
+) -> Select[OfferRow]:
     query = select(OfferRow).where(OfferRow.site_id == site_id)
-    if after_id is not None:
-        query = query.where(OfferRow.id < after_id)
     if kinds:
         query = query.where(OfferRow.kind.in_(kinds))
     if statuses:
         query = query.where(OfferRow.status.in_(statuses))
     else:
         query = query.where(OfferRow.status != OfferStatus.DELETED.value)
-    return list(await session.scalars(query.order_by(OfferRow.id.desc()).limit(limit)))
+    return query
 
 
 async def my_offers_page(
     session: Session,
     site_id: int,
     customer_id: int,
+    window: Window,
     *,
     kinds: Sequence[str] | None,
-    before_id: int | None,
-    limit: int,
 ) -> list[OfferRow]:
-    """A customer's "My offers": published offers they can buy or were given, newest first.
+    """A window of a customer's "My offers": published offers they can buy or were given,
+    newest first.
     Bought are rewards and coupons with a loyalty price, and clubcards with a membership
     fee (what `price_in_points` prices, so My offers lists what redeemOffer sells)."""
     assigned = select(OfferAssignmentRow.offer_id).where(
@@ -172,9 +187,7 @@ async def my_offers_page(
     )
     if kinds:
         query = query.where(OfferRow.kind.in_(kinds))
-    if before_id is not None:
-        query = query.where(OfferRow.id < before_id)
-    return list(await session.scalars(query.order_by(OfferRow.id.desc()).limit(limit)))
+    return list(await session.scalars(windowed(query, OfferRow.id, window, descending=True)))
 
 
 async def holdings(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from loyalty_gql.db.dialect import insert_for
 from loyalty_gql.db.models import CouponCodeRow, ExchangeRow
+from loyalty_gql.db.paging import Window, windowed
 from loyalty_gql.db.session import Session
 from loyalty_gql.db.versions import scoped, touch
 from loyalty_gql.domain.offers import ExchangeStatus
@@ -49,17 +50,23 @@ async def locked_exchange(session: Session, exchange_id: int, *, lock: bool) -> 
 
 
 async def exchange_page(
-    session: Session,
-    site_id: int,
-    *,
-    status: ExchangeStatus | None,
-    before_id: int | None,
-    limit: int,
+    session: Session, site_id: int, window: Window, *, status: ExchangeStatus | None
 ) -> list[ExchangeRow]:
-    """A site's exchanges, newest first, before a cursor."""
+    """A window of a site's exchanges, newest first."""
+    query = windowed(_exchanges_of(site_id, status), ExchangeRow.id, window, descending=True)
+    return list(await session.scalars(query))
+
+
+async def count_exchanges(session: Session, site_id: int, *, status: ExchangeStatus | None) -> int:
+    """How many of a site's exchanges there are (in ``status``), along its index."""
+    query = _exchanges_of(site_id, status).with_only_columns(
+        func.count(), maintain_column_froms=True
+    )
+    return int(await session.scalar(query) or 0)
+
+
+def _exchanges_of(site_id: int, status: ExchangeStatus | None) -> Select[ExchangeRow]:
     query = select(ExchangeRow).where(ExchangeRow.site_id == site_id)
     if status:
         query = query.where(ExchangeRow.status == status)
-    if before_id is not None:
-        query = query.where(ExchangeRow.id < before_id)
-    return list(await session.scalars(query.order_by(ExchangeRow.id.desc()).limit(limit)))
+    return query

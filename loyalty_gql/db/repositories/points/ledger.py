@@ -21,6 +21,7 @@ from loyalty_gql.db.models import (
     TierRow,
     VoucherRow,
 )
+from loyalty_gql.db.paging import Window, windowed
 from loyalty_gql.db.versions import scoped, touch
 from loyalty_gql.domain.points import EntryKind
 
@@ -324,28 +325,49 @@ async def expiring_lots_by_customer(
 
 
 async def ledger_pages(
-    session: AsyncSession, customer_ids: Sequence[int], *, limit: int, before_id: int | None
+    session: AsyncSession, customer_ids: Sequence[int], window: Window
 ) -> dict[int, list[LedgerEntryRow]]:
-    """The newest ``limit`` entries (older than ``before_id``) of each customer, in one query."""
+    """The window of each customer's ledger (newest first; reversed when read from its
+    end), in one query."""
+    newest_first = not window.from_end
     position = (
         func.row_number()
-        .over(partition_by=LedgerEntryRow.customer_id, order_by=LedgerEntryRow.id.desc())
+        .over(
+            partition_by=LedgerEntryRow.customer_id,
+            order_by=LedgerEntryRow.id.desc() if newest_first else LedgerEntryRow.id.asc(),
+        )
         .label("position")
     )
     inner = select(LedgerEntryRow.id, position).where(LedgerEntryRow.customer_id.in_(customer_ids))
-    if before_id is not None:
-        inner = inner.where(LedgerEntryRow.id < before_id)
+    if window.after is not None:
+        inner = inner.where(LedgerEntryRow.id < window.after)
+    if window.before is not None:
+        inner = inner.where(LedgerEntryRow.id > window.before)
     ranked = inner.subquery()
     rows = await session.scalars(
         select(LedgerEntryRow)
         .join(ranked, ranked.c.id == LedgerEntryRow.id)
-        .where(ranked.c.position <= limit)
-        .order_by(LedgerEntryRow.customer_id, LedgerEntryRow.id.desc())
+        .where(ranked.c.position <= window.limit)
+        .order_by(
+            LedgerEntryRow.customer_id,
+            LedgerEntryRow.id.desc() if newest_first else LedgerEntryRow.id.asc(),
+        )
     )
     result: dict[int, list[LedgerEntryRow]] = {cid: [] for cid in customer_ids}
     for row in rows:
         result[row.customer_id].append(row)
     return result
+
+
+async def ledger_lengths(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    """How many entries each customer's ledger holds, in one query (along its index)."""
+    rows = await session.execute(
+        select(LedgerEntryRow.customer_id, func.count())
+        .where(LedgerEntryRow.customer_id.in_(customer_ids))
+        .group_by(LedgerEntryRow.customer_id)
+    )
+    found = {customer_id: int(n) for customer_id, n in rows}
+    return {customer_id: found.get(customer_id, 0) for customer_id in customer_ids}
 
 
 async def entries_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, LedgerEntryRow]:
@@ -372,18 +394,15 @@ async def vouchers_by_customer(
 async def site_ledger_page(
     session: AsyncSession,
     site_id: int,
+    window: Window,
     *,
-    limit: int,
-    before_id: int | None,
     kinds: Sequence[str] | None = None,
     customer_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[LedgerEntryRow]:
-    """A site's ledger, newest first, filtered, after a keyset cursor."""
+    """A window of a site's ledger (newest first), filtered."""
     query = select(LedgerEntryRow).where(LedgerEntryRow.site_id == site_id)
-    if before_id is not None:
-        query = query.where(LedgerEntryRow.id < before_id)
     if kinds:
         query = query.where(LedgerEntryRow.kind.in_(kinds))
     if customer_id is not None:
@@ -392,7 +411,7 @@ async def site_ledger_page(
         query = query.where(LedgerEntryRow.created_at >= since)
     if until is not None:
         query = query.where(LedgerEntryRow.created_at < until)
-    rows = await session.scalars(query.order_by(LedgerEntryRow.id.desc()).limit(limit))
+    rows = await session.scalars(windowed(query, LedgerEntryRow.id, window, descending=True))
     return list(rows)
 
 
