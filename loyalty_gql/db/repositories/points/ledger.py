@@ -209,8 +209,10 @@ async def last_expiry_day(session: AsyncSession, lot_id: int) -> date | None:
 
 @cache
 def _add_to_customer_day(dialect: str, changed: tuple[str, ...]) -> Any:
-    columns = CustomerDayRow.__table__.c
-    statement = scoped(insert_for(dialect)(CustomerDayRow)).values(
+    # the table's INSERT, not the entity's: parameters given to an ORM insert are rows
+    table = CustomerDayRow.__table__
+    columns = table.c
+    statement = scoped(insert_for(dialect)(table)).values(
         site_id=bindparam("site_id"),
         customer_id=bindparam("customer_id"),
         day=bindparam("day", type_=columns.day.type),
@@ -254,8 +256,10 @@ DAY_AMOUNTS = (
 
 @cache
 def _add_event_once(dialect: str) -> Any:
+    # the table's INSERT, not the entity's: parameters given to an ORM insert are rows
+    # (an ORM bulk insert, whose rowcount does not say whether the row was written)
     return (
-        insert_for(dialect)(OutboxEventRow)
+        insert_for(dialect)(OutboxEventRow.__table__)
         .values(
             site_id=bindparam("site_id"),
             customer_id=bindparam("customer_id"),
