@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from loyalty_gql.db.changes import ChangeHub, register_hub
 from loyalty_gql.db.versions import READ_BUSY_TIMEOUT_SECONDS, VersionedSession, VersionReader
 
 WRITE = "loyalty_write"
@@ -39,6 +40,8 @@ class Database:
     read_engine: AsyncEngine
     report_sessions: async_sessionmaker[AsyncSession]
     versions: VersionReader
+    changes: ChangeHub
+    """What commits changed, for subscriptions (db/changes.py)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -55,6 +58,7 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.versions.close()
+        await self.changes.close()
         for engine in self.engines:
             await engine.dispose()
 
@@ -78,8 +82,13 @@ def create_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Dat
     read_engine = engine
     if engine.dialect.name == "sqlite":
         read_engine = _inline_sqlite_engine(engine, pool_size)
+    is_sqlite = engine.dialect.name == "sqlite"
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    changes = ChangeHub(None if is_sqlite else dsn)
+    register_hub(engine.sync_engine.pool, changes)
     return Database(
         engine=engine,
+        changes=changes,
         read_engine=read_engine,
         versions=VersionReader(engine.url),
         report_sessions=async_sessionmaker(engine, expire_on_commit=False, autoflush=False),

@@ -20,7 +20,7 @@ from loyalty_gql.db.models import (
     TierRow,
     VoucherRow,
 )
-from loyalty_gql.db.versions import scoped, touch
+from loyalty_gql.db.versions import scoped, touch, touch_events
 from loyalty_gql.domain.points import EntryKind
 
 REVERSED = EntryKind.REVERSED.value
@@ -245,9 +245,10 @@ async def add_event_once(
     payload: dict[str, Any],
     now: datetime,
 ) -> bool:
-    """Write an outbox event unless one with the same key exists; True when written."""
+    """Write an outbox event unless one with the same key exists; True when written
+    (its site's event subscribers are told at commit)."""
     insert = insert_for(session)
-    result = await session.execute(
+    event_id = await session.scalar(
         insert(OutboxEventRow)
         .values(
             site_id=site_id,
@@ -258,8 +259,12 @@ async def add_event_once(
             created_at=now,
         )
         .on_conflict_do_nothing()
+        .returning(OutboxEventRow.id)
     )
-    return bool(getattr(result, "rowcount", 0))
+    if event_id is None:
+        return False
+    touch_events(session, site_id, [event_id])
+    return True
 
 
 async def accounts_by_customer_ids(
