@@ -57,6 +57,19 @@ class Settings(BaseSettings):
     )
     cors_max_age: int = Field(default=600, ge=0, description="Seconds a preflight is cached.")
 
+    ws_max_subscriptions: int = Field(
+        default=20, ge=1, description="Operations one WebSocket connection may run at once."
+    )
+    ws_init_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a WebSocket client has to send connection_init."
+    )
+    ws_keepalive: float = Field(
+        default=15.0,
+        ge=0,
+        description="Seconds between the server's pings (0: none); a client that sent "
+        "nothing since the last one is disconnected.",
+    )
+
     redis_url: str | None = Field(
         default=None, description="Shared rate-limit counters for several workers or hosts."
     )

@@ -1,5 +1,5 @@
-"""The Starlette application: /graphql, /healthz, /readyz and /metrics, with CORS when
-origins are configured."""
+"""The Starlette application: /graphql (HTTP, and WebSocket for subscriptions), /healthz,
+/readyz and /metrics, with CORS when origins are configured."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyalty_gql.api.auth import TokenVerifier
@@ -24,6 +24,7 @@ from loyalty_gql.api.executor import Executor
 from loyalty_gql.api.http import GraphQLEndpoint
 from loyalty_gql.api.schema import schema
 from loyalty_gql.api.throttle import Throttle
+from loyalty_gql.api.websocket import GraphQLWebSocket
 from loyalty_gql.config import Settings, get_settings
 from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.repositories.core import database_answers
@@ -89,12 +90,24 @@ def create_app(
     limits = throttle or Throttle(settings)
     owns_db = db is None
     database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
+    executor = Executor(schema, settings)
+    verifier = TokenVerifier(settings)
+    identities = IdentityCache()
     graphql = GraphQLEndpoint(
-        executor=Executor(schema, settings),
+        executor=executor,
         settings=settings,
         db=database,
-        verifier=TokenVerifier(settings),
-        identities=IdentityCache(),
+        verifier=verifier,
+        identities=identities,
+        clock=clock,
+        throttle=limits,
+    )
+    live = GraphQLWebSocket(
+        executor=executor,
+        settings=settings,
+        db=database,
+        verifier=verifier,
+        identities=identities,
         clock=clock,
         throttle=limits,
     )
@@ -127,6 +140,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

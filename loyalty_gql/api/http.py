@@ -24,7 +24,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, Role, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
-from loyalty_gql.api.executor import Executor, Prepared, is_mutation
+from loyalty_gql.api.executor import Executor, Prepared, is_mutation, is_subscription
 from loyalty_gql.api.loaders import Loaders, SharedReads
 from loyalty_gql.api.response_cache import CacheKey, Freshness, ResponseCache, cache_key
 from loyalty_gql.api.throttle import Budget, Throttle
@@ -210,6 +210,13 @@ class GraphQLEndpoint:
         self, request: Incoming, params: dict[str, Any], context: Context, media_type: str
     ) -> Outgoing:
         prepared = self.executor.prepare(params["query"])
+        if is_subscription(prepared.operation(params.get("operationName"))):
+            return _error(
+                "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws).",
+                400,
+                media_type,
+                "BAD_REQUEST",
+            )
         if request.method == "GET" and is_mutation(prepared.operation(params.get("operationName"))):
             response = _error(
                 "Only queries may be sent with GET; use POST.",

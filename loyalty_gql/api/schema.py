@@ -33,6 +33,7 @@ from loyalty_gql.api.points.types import LedgerEntry, Voucher
 from loyalty_gql.api.sites.mutations import SiteMutations
 from loyalty_gql.api.sites.queries import SiteQueries
 from loyalty_gql.api.sites.types import Site
+from loyalty_gql.api.subscriptions import Subscription
 from loyalty_gql.api.tiers.mutations import TierMutations
 from loyalty_gql.api.tiers.queries import TierQueries
 from loyalty_gql.api.tiers.types import Tier
@@ -79,6 +80,10 @@ Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "of the site, one that ends 'Staff only' an admin or the shop backend's service token."
 )
 Mutation.__strawberry_definition__.description = "Everything that can be changed."  # type: ignore[attr-defined]
+Subscription.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Updates pushed over WebSocket at /graphql (graphql-transport-ws), authenticated with "
+    "the token in connection_init's payload."
+)
 
 
 def build_schema() -> strawberry.Schema:
@@ -86,6 +91,7 @@ def build_schema() -> strawberry.Schema:
     built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Site,
             Customer,
