@@ -7,7 +7,8 @@ subscription shows exactly what the same query would, and nothing of anyone else
 
 Per customer the updates are coalesced by data version: one is sent when the customer's
 version moved past the last one sent, so a subscriber never gets the same version twice
-and never an older one after a newer.
+and never an older one after a newer. Each update reads its version and all its fields
+in one snapshot, so the state it shows is exactly the customer's at that version.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, IsCustomer, IsStaff
 from loyalty_gql.api.core.resolving import AppInfo, staff_site
 from loyalty_gql.api.customers.types import Customer
-from loyalty_gql.api.loaders import Loaders
+from loyalty_gql.api.loaders import Loaders, SharedReads
 from loyalty_gql.db.models import OutboxEventRow
+from loyalty_gql.db.repositories.customers import snapshot_data_version
 from loyalty_gql.db.repositories.notifications import (
     newest_event_id,
     site_events_after,
@@ -142,17 +144,26 @@ class Subscription:
             while True:
                 inbox.wake.clear()
                 inbox.resync = False
-                versions = await context.db.versions.read(customer_id)
-                if versions is None:
-                    return
-                if reason is ViewerUpdateReason.SUBSCRIBED or versions.customer > sent:
-                    _fresh_reads(context)
-                    row = await context.loaders.customer_by_id.load(customer_id)
-                    if row is None:
+                reads = SharedReads(context.db)
+                try:
+                    async with reads() as session:
+                        version = await snapshot_data_version(session, customer_id)
+                    if version is None:
                         return
-                    sent = versions.customer
-                    yield ViewerUpdate(reason=reason, version=sent, customer=Customer.from_row(row))
-                    reason = ViewerUpdateReason.CHANGED
+                    if reason is ViewerUpdateReason.SUBSCRIBED or version > sent:
+                        # the message's fields read the same snapshot as its version
+                        context.reads = reads
+                        context.loaders = Loaders(context.db, context.clock, shared=reads)
+                        row = await context.loaders.customer_by_id.load(customer_id)
+                        if row is None:
+                            return
+                        sent = version
+                        customer = Customer.from_row(row)
+                        yield ViewerUpdate(reason=reason, version=sent, customer=customer)
+                        reason = ViewerUpdateReason.CHANGED
+                finally:
+                    context.reads = None
+                    await reads.close()
                 if inbox.version <= sent and not inbox.resync:
                     await inbox.wake.wait()
 

@@ -10,7 +10,9 @@ Context, masked errors and rate limits.
 A connection is refused at the upgrade (HTTP 403) when a browser's Origin is neither
 this host nor one of LOYALTY_CORS_ORIGINS. The token comes in connection_init's payload
 (``{"authorization": "Bearer ..."}`` or ``{"token": "..."}``) or in the upgrade request's
-Authorization header; a missing or bad one closes the socket with 4403 before any data.
+Authorization header; a missing or bad one closes the socket with 4403 before any data,
+and the connection is closed with 4403 when the token expires (clients reconnect with a
+new one).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -137,16 +140,21 @@ class Connection:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self._sending = asyncio.Lock()
         self._pong_due = False
+        self.expires: float | None = None
+        """When the connection's token expires (Unix time): the connection ends then."""
 
     async def run(self) -> None:
         """Read messages until the client leaves or a protocol rule closes the socket."""
         keepalive = asyncio.create_task(self._keepalive())
         try:
             await self._init()
-            while True:
-                await self._handle(await self._receive())
+            async with asyncio.timeout_at(self._deadline()):
+                while True:
+                    await self._handle(await self._receive())
         except Close as close:
             await self._close(close.code, close.reason)
+        except TimeoutError:
+            await self._close(4403, "Forbidden: the token expired")
         except WebSocketDisconnect:
             pass
         finally:
@@ -158,6 +166,13 @@ class Connection:
                     await task
             with contextlib.suppress(BaseException):
                 await keepalive
+
+    def _deadline(self) -> float | None:
+        """The event loop's time at which the token expires (None: it does not)."""
+        if self.expires is None:
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.time() + max(0.0, self.expires - time.time())
 
     async def _receive(self, within: float | None = None) -> dict[str, Any]:
         try:
@@ -198,7 +213,7 @@ class Connection:
         header = _authorization(payload) or self.websocket.headers.get("authorization")
         client = self.websocket.client.host if self.websocket.client else None
         try:
-            principal = endpoint.verifier.principal(header)
+            principal, self.expires = endpoint.verifier.verified(header)
         except AuthenticationError:
             principal = None
         if principal is None or principal.role is Role.ANONYMOUS:

@@ -26,9 +26,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from loyalty_gql.api.auth import Role, issue_token
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.config import Settings
-from tests.api.test_read_consistency_server import server
+from tests.api.test_read_consistency_server import _ledger, server
 from tests.conftest import BACKEND, DatabaseBackend, GraphQLClient
 from tests.support.operations import CREATE_TIER
 from tests.support.shop import Shop
@@ -307,6 +308,8 @@ async def test_every_change_reaches_its_subscribers_once_in_order_and_nowhere_el
         scene = Scene(server, backend, shops, rewards)
         await scene.subscribe()
         lives.extend(scene.everyone)
+        workers = _holders_of_connections(int(server.rsplit(":", 1)[1]))
+        assert workers is None or len(workers) == (2 if BACKEND == "postgres" else 1)
         # when: writes in turn, each on a new HTTP connection (either worker answers), and
         # on PostgreSQL from a separate process; each waited for at its subscribers
         steps = [("grant", 300), ("voucher", -200)]
@@ -442,3 +445,128 @@ async def test_a_cross_origin_browser_is_refused_at_the_upgrade(server: str, set
     ws = await _initialised(server, {"token": shop.admin}, origin=f"http://{host}")
     assert await _next_message(ws) == {"type": "connection_ack"}
     await ws.close()
+
+
+async def test_the_legacy_graphql_ws_protocol_and_a_token_that_expires(
+    server: str, settings: Settings
+):
+    # given: a customer, and a token of theirs that expires in two seconds
+    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+        shop = await Shop.open(GraphQLClient(http, settings), "ws-legacy")
+        await shop.register("ann", enroll=True)
+    short = issue_token(settings, role=Role.CUSTOMER, sites=[shop.code], subject="ann",
+                        ttl_seconds=2)  # fmt: skip
+    # when: subscriptions-transport-ws's messages (start/data/stop, ka keepalives)
+    url = server.replace("http", "ws", 1) + "/graphql"
+    protocols: Any = ["graphql-ws"]
+    async with connect(url, subprotocols=protocols) as ws:
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {short}"}}
+        await ws.send(orjson.dumps(init).decode())
+        assert await _next_message(ws) == {"type": "connection_ack"}
+        assert await _next_message(ws) == {"type": "ka"}
+        start = {"id": "1", "type": "start", "payload": {"query": VIEWER_UPDATES}}
+        await ws.send(orjson.dumps(start).decode())
+        data = await _next_message(ws)
+        # then: the customer's first update, then the close when the token expires
+        assert (data["id"], data["type"]) == ("1", "data")
+        assert data["payload"]["data"]["viewerUpdates"]["reason"] == "SUBSCRIBED"
+        code, _ = await _closed_with(ws)
+    assert code == 4403
+
+
+def _holders_of_connections(port: int) -> set[int] | None:
+    """The pids of the processes holding established TCP connections to ``port`` (the
+    server's workers), from /proc; None without /proc (not Linux)."""
+    if not os.path.exists("/proc/net/tcp"):
+        return None
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as lines:
+            for row in list(lines)[1:]:
+                fields = row.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "01":  # ESTABLISHED
+                    inodes.add(fields[9])
+    holders = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        if any(link.startswith("socket:[") and link[8:-1] in inodes for link in links):
+            holders.add(int(pid))
+    return holders
+
+
+def _in_ledger_order(shown: list[int], ledger: list[int]) -> bool:
+    """Whether ``shown`` is a subsequence of ``ledger``: states in the order they were."""
+    states = iter(ledger)
+    return all(any(balance == state for state in states) for balance in shown)
+
+
+async def test_racing_writers_on_every_worker_each_state_once_in_ledger_order(
+    server: str, settings: Settings, lives: list[Live]
+):
+    # given: one customer watched by eight connections (on PostgreSQL they land on both
+    # workers: checked in /proc where there is one), and the site's staff
+    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+        gql = GraphQLClient(http, settings)
+        shop = await Shop.open(gql, "ws-race")
+        reward = await shop.offer(
+            "REWARD", name="r100", valueType="FIXED_AMOUNT", value="1", loyaltyPrice=100
+        )
+        await shop.register("ann", enroll=True)
+    viewers = [
+        await Live.open(server, f"ann#{n}", shop.customer("ann"), VIEWER_UPDATES) for n in range(8)
+    ]
+    watcher = await Live.open(server, "staff", shop.admin, SITE_EVENTS,
+                              {"site": shop.site_id, "types": ["VOUCHER_ISSUED"]})  # fmt: skip
+    lives.extend([*viewers, watcher])
+    for live in viewers:
+        await live.until(1)
+    workers = _holders_of_connections(int(server.rsplit(":", 1)[1]))
+    assert workers is None or len(workers) == (2 if BACKEND == "postgres" else 1), workers
+
+    # when: three writers at once, each request on a new connection (either worker): a
+    # grant of 150 and a 100-point voucher, five times each
+    async def writer(n: int) -> None:
+        limits = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as http:
+            mine = Shop(GraphQLClient(http, settings), shop.site_id, shop.code)
+            mine.customers = shop.customers
+            for _ in range(5):
+                await mine.grant("ann", 150)
+                await mine.voucher("ann", reward)
+
+    await asyncio.gather(*(writer(n) for n in range(3)))
+    final = 3 * 5 * (150 - 100)
+    async with asyncio.timeout(WAIT):
+        for live in viewers:
+            while live.data()[-1]["viewerUpdates"]["customer"]["balance"]["available"] != final:
+                live.arrived.clear()
+                await live.arrived.wait()
+    await watcher.until(15)
+    await asyncio.sleep(1.0)
+
+    # then: each viewer saw real states, each once, in the ledger's order, ending with
+    # the last; the staff saw each of the 15 vouchers once
+    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+        ledger = [after for _, after in await _ledger(GraphQLClient(http, settings), shop, "ann")]
+    assert len(ledger) == 30
+    messages = []
+    for live in viewers:
+        updates = [d["viewerUpdates"] for d in live.data()][1:]
+        versions = [u["version"] for u in updates]
+        balances = [u["customer"]["balance"]["available"] for u in updates]
+        assert versions == sorted(set(versions)), (live.label, versions)
+        assert _in_ledger_order(balances, ledger), (live.label, balances, ledger)
+        assert balances[-1] == final
+        messages.append(len(updates))
+    events = [d["siteEvents"]["id"] for d in watcher.data()]
+    assert len(events) == len(set(events)) == 15
+    print(  # noqa: T201 - how the updates of 30 racing writes were coalesced
+        f"\nracing writes ({BACKEND}): 30 writes, updates per subscriber {messages}, "
+        f"15 vouchers -> {len(events)} events, duplicates 0"
+    )
