@@ -89,7 +89,12 @@ def create_app(
     owns_throttle = throttle is None
     limits = throttle or Throttle(settings)
     owns_db = db is None
-    database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
+    database = db or create_database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+    )
     executor = Executor(schema, settings)
     verifier = TokenVerifier(settings)
     identities = IdentityCache()

@@ -10,8 +10,10 @@ A write transaction's commit (db/versions.py) publishes small messages, never st
 On PostgreSQL they are ``pg_notify`` calls inside the transaction's own version bump,
 so they are delivered only if it commits, and in commit order; each worker listens on one
 asyncpg connection of its own (opened when the first subscriber comes, reopened when it
-breaks). On SQLite (one worker) the commit hands them to this process's hub. Subscribers
-read the state itself again through the normal resolvers, with their own token.
+breaks). On SQLite the commit hands them to this process's hub, or, when Redis is
+configured, publishes them on a Redis channel every process subscribes to (so the
+writes of `loyalty-gql worker`, jobs and the CLI reach the server too). Subscribers read
+the state itself again through the normal resolvers, with their own token.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import asyncpg
+import coredis
+from coredis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +110,42 @@ class SiteInbox:
         return taken
 
 
+class RedisChannel:
+    """A Redis pub/sub channel carrying the change messages between processes."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        self.url = url
+        self.channel = channel
+        self._client: coredis.Redis[str] | None = None
+
+    def client(self) -> coredis.Redis[str]:
+        """A client for publishing (opened on first use)."""
+        if self._client is None:
+            self._client = coredis.Redis.from_url(
+                self.url, decode_responses=True, connect_timeout=1.0, stream_timeout=2.0
+            )
+        return self._client
+
+    async def publish(self, messages: Iterable[str]) -> bool:
+        """Publish the messages in order; False (logged) when Redis cannot be reached."""
+        try:
+            for message in messages:
+                await self.client().publish(self.channel, message)
+        except (RedisError, OSError) as error:
+            log.warning("change feed: Redis publish failed (%s); subscribers miss it", error)
+            return False
+        return True
+
+
 class ChangeHub:
     """One process's subscribers, by customer and by site, and where their news comes
-    from: PostgreSQL's LISTEN (``dsn``) or this process's commits (SQLite)."""
+    from: PostgreSQL's LISTEN (``dsn``), a Redis channel (``redis``, SQLite only), or
+    this process's commits (SQLite)."""
 
-    def __init__(self, dsn: str | None) -> None:
+    def __init__(self, dsn: str | None, redis: RedisChannel | None = None) -> None:
         self._dsn = dsn
+        self.redis = None if dsn else redis
+        """Where this process's commits are published instead of in process."""
         self._customers: defaultdict[int, set[CustomerInbox]] = defaultdict(set)
         self._sites: defaultdict[int, set[SiteInbox]] = defaultdict(set)
         self._listener: asyncio.Task[None] | None = None
@@ -183,10 +217,13 @@ class ChangeHub:
                 site_inbox.wake.set()
 
     async def _ensure_listening(self) -> None:
-        if self._dsn is None:
+        if self._dsn is None and self.redis is None:
             return
         if self._listener is None or self._listener.done():
-            self._listener = asyncio.create_task(self._listen(self._dsn))
+            if self._dsn is not None:
+                self._listener = asyncio.create_task(self._listen(self._dsn))
+            elif self.redis is not None:
+                self._listener = asyncio.create_task(self._listen_redis(self.redis))
         # a subscriber counts from the moment the listener is up, so wait for it
         await asyncio.wait_for(self._listening.wait(), timeout=30)
 
@@ -231,6 +268,36 @@ class ChangeHub:
                 except (OSError, TimeoutError, asyncpg.PostgresError):
                     lost.set()
         log.warning("change feed: the LISTEN connection was lost; reconnecting")
+
+    async def _listen_redis(self, redis: RedisChannel) -> None:
+        """Keep a subscription to the Redis channel, resubscribing when it breaks."""
+        failures = 0
+        first = True
+        while True:
+            client: coredis.Redis[str] = coredis.Redis.from_url(
+                redis.url, decode_responses=True, connect_timeout=1.0
+            )
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(redis.channel)
+                    async with asyncio.timeout(10):
+                        while (await pubsub.get_message()) is None:
+                            pass  # the subscription's confirmation: listening from now on
+                    failures = 0
+                    if not first:
+                        self._resync()
+                    first = False
+                    self._listening.set()
+                    async for message in pubsub:
+                        if message["type"] == "message":
+                            self.publish(str(message["data"]))
+            except (RedisError, OSError, TimeoutError) as error:
+                delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+                failures += 1
+                log.warning("change feed: Redis subscription lost (%s); again in %ss", error, delay)
+                await asyncio.sleep(delay)
+            finally:
+                self._listening.clear()
 
     def _on_notify(self, _connection: object, _pid: int, _channel: str, payload: object) -> None:
         self.publish(str(payload))

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from loyalty_gql.db.changes import ChangeHub, register_hub
+from loyalty_gql.db.changes import ChangeHub, RedisChannel, register_hub
 from loyalty_gql.db.versions import READ_BUSY_TIMEOUT_SECONDS, VersionedSession, VersionReader
 
 WRITE = "loyalty_write"
@@ -63,8 +63,16 @@ class Database:
             await engine.dispose()
 
 
-def create_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
-    """Build the engine for ``url`` with the settings each backend needs."""
+def create_database(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    redis_url: str | None = None,
+    redis_prefix: str = "loyalty",
+) -> Database:
+    """Build the engine for ``url`` with the settings each backend needs; on SQLite with
+    ``redis_url``, the change feed of subscriptions goes through Redis."""
     # Sessions always end their transaction themselves (commit, or rollback on
     # close), so the pool's extra rollback at check-in would be a wasted round trip.
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False, "pool_reset_on_return": None}
@@ -84,7 +92,8 @@ def create_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Dat
         read_engine = _inline_sqlite_engine(engine, pool_size)
     is_sqlite = engine.dialect.name == "sqlite"
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    changes = ChangeHub(None if is_sqlite else dsn)
+    redis = RedisChannel(redis_url, f"{redis_prefix}:changes") if redis_url else None
+    changes = ChangeHub(None if is_sqlite else dsn, redis)
     register_hub(engine.sync_engine.pool, changes)
     return Database(
         engine=engine,

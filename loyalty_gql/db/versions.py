@@ -42,9 +42,11 @@ from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import URL, bindparam, event, text, update
+from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm import SessionTransaction as OrmTransaction
 from sqlalchemy.sql import Executable, TextClause
+from sqlalchemy.util import await_only
 
 from loyalty_gql.db.changes import CHANNEL, customer_message, event_messages, hub_of
 from loyalty_gql.db.models import CustomerRow, SiteRow
@@ -256,9 +258,18 @@ def _after_commit(session: Session) -> None:
     if not published:
         return
     hub = hub_of(session.get_bind().pool)  # type: ignore[union-attr]
-    if hub is not None:
-        for message in published:
-            hub.publish(message)
+    if hub is None:
+        return
+    if hub.redis is not None:
+        # other processes (and this one) hear it from Redis; the commit waits for the
+        # publish, so a job's process does not exit before its news is out
+        try:
+            await_only(hub.redis.publish(published))
+        except MissingGreenlet:  # pragma: no cover - a sync session outside asyncio
+            log.warning("change feed: a commit outside asyncio is not published")
+        return
+    for message in published:
+        hub.publish(message)
 
 
 def _after_transaction_end(session: Session, transaction: OrmTransaction) -> None:

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,9 +32,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from loyalty_gql.api.auth import Role, issue_token
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.config import Settings
+from loyalty_gql.db.engine import Database
 from tests.api.test_read_consistency_server import _ledger, server
 from tests.conftest import BACKEND, DatabaseBackend, GraphQLClient
 from tests.support.operations import CREATE_TIER
+from tests.support.server import running_server
 from tests.support.shop import Shop
 
 pytestmark = pytest.mark.concurrency(across_processes=True)
@@ -62,7 +67,7 @@ from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points.entries import grant_points
 
 async def main() -> None:
-    db = create_database(sys.argv[1])
+    db = create_database(sys.argv[1], redis_url=sys.argv[4] or None, redis_prefix=sys.argv[5])
     await grant_points(db, customer_id=int(sys.argv[2]), points=int(sys.argv[3]),
                        reason="job", actor=Actor("service", "job"), clock=system_clock,
                        retry=Idempotency("grantPoints", None))
@@ -159,10 +164,13 @@ async def lives() -> AsyncIterator[list[Live]]:
         await live.close()
 
 
-def _job_grant(backend: DatabaseBackend, customer_pk: int, points: int) -> None:
-    """grantPoints from a process of its own (as a job or the CLI writes)."""
+def _job_grant(
+    database_url: str, customer_pk: int, points: int, redis: tuple[str, str] = ("", "")
+) -> None:
+    """grantPoints from a process of its own (as a job or the CLI writes); ``redis``:
+    the URL and prefix of the change feed's Redis (SQLite)."""
     subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", JOB_GRANT, backend.url, str(customer_pk), str(points)],
+        [sys.executable, "-c", JOB_GRANT, database_url, str(customer_pk), str(points), *redis],
         check=True, env={**os.environ}, timeout=120,
     )  # fmt: skip
 
@@ -226,7 +234,7 @@ class Scene:
             await shop.voucher(name, self.rewards[key])
             self.events[key] += 1
         else:
-            _job_grant(self.backend, parse_id(shop.customers[name], "Customer"), points)
+            _job_grant(self.backend.url, parse_id(shop.customers[name], "Customer"), points)
         self.writes += 1
         self.balances[key].append((self.balances[key] or [0])[-1] + points)
         await self.arrived(key)
@@ -570,3 +578,56 @@ async def test_racing_writers_on_every_worker_each_state_once_in_ledger_order(
         f"\nracing writes ({BACKEND}): 30 writes, updates per subscriber {messages}, "
         f"15 vouchers -> {len(events)} events, duplicates 0"
     )
+
+
+REDIS_URL = os.environ.get("LOYALTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="PostgreSQL's NOTIFY carries the feed there")
+async def test_on_sqlite_with_redis_writes_of_other_processes_reach_subscribers(
+    db: Database, backend: DatabaseBackend, settings: Settings, tmp_path: Path
+):
+    # given: a server whose change feed goes through Redis (a prefix of this test's own),
+    # a customer watched by two connections
+    if not _redis_up():
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    prefix = f"test-{uuid.uuid4().hex}"
+    log = tmp_path / "server.log"
+    async with (
+        running_server(
+            backend.url, log, workers=1, redis_url=REDIS_URL, redis_prefix=prefix
+        ) as base,
+        httpx.AsyncClient(base_url=base, timeout=60) as http,
+    ):
+        shop = await Shop.open(GraphQLClient(http, settings), "ws-redis")
+        await shop.register("ann", enroll=True)
+        viewers = [await Live.open(base, f"ann#{n}", shop.customer("ann"), VIEWER_UPDATES)
+                   for n in range(2)]  # fmt: skip
+        try:
+            for live in viewers:
+                await live.until(1)
+            # when: a grant through the server, then two from processes of their own
+            await shop.grant("ann", 100)
+            for live in viewers:
+                await live.until(2)
+            customer_pk = parse_id(shop.customers["ann"], "Customer")
+            for points in (20, 3):
+                _job_grant(backend.url, customer_pk, points, (REDIS_URL, prefix))
+                for live in viewers:
+                    await live.until(3 if points == 20 else 4)
+            await asyncio.sleep(0.5)
+        finally:
+            for live in viewers:
+                await live.close()
+    # then: each subscriber saw the three writes once, in order
+    for live in viewers:
+        balances = [d["viewerUpdates"]["customer"]["balance"]["available"] for d in live.data()]
+        assert balances == [0, 100, 120, 123], live.label
