@@ -71,7 +71,9 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = Field(
-        default=None, description="Shared rate-limit counters for several workers or hosts."
+        default=None,
+        description="Shared rate-limit counters for several workers or hosts; on SQLite "
+        "also the subscriptions' change feed between processes.",
     )
     redis_prefix: str = Field(
         default="loyalty", description="Prefix of this deployment's keys in Redis."

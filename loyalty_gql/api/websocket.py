@@ -319,8 +319,10 @@ class Connection:
                     return
                 await self._next(operation_id, result)
             await self._finish(operation_id)
-        except (WebSocketDisconnect, RuntimeError):
-            pass  # the client left while we were sending
+        except (WebSocketDisconnect, RuntimeError, OSError) as error:
+            # the client left while we were sending (Starlette raises RuntimeError for a
+            # send after the close, the servers' websockets an OSError)
+            log.debug("operation %s ended with the connection: %r", operation_id[:100], error)
         finally:
             SUBSCRIPTIONS.dec()
             if self.operations.get(operation_id) is asyncio.current_task():

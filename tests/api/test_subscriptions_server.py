@@ -410,6 +410,12 @@ async def test_refusals_limits_and_keepalive(server: str, settings: Settings):
     refused = await _next_message(ws)
     assert refused["type"] == "error"
     assert refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    # arguments are checked as in queries: a NUL in a string is refused before it starts
+    await _subscribe(ws, "nul", SITE_EVENTS, site=shop.site_id, types=["A\u0000"])
+    refused = await _next_message(ws)
+    assert (refused["id"], refused["type"]) == ("nul", "error")
+    assert refused["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT", refused
     await ws.close()
 
     # a document over the alias limit is refused like over HTTP
