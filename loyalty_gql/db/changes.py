@@ -38,6 +38,8 @@ MAX_MESSAGE = 7000
 MAX_PENDING_EVENTS = 10_000
 """Event ids a slow site subscriber may fall behind by before it is told it lost some."""
 RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
+LISTENER_NAME = "loyalty-change-feed"
+"""The application_name of the LISTEN connections (pg_stat_activity shows them so)."""
 
 
 def customer_message(customer_id: int, site_id: int, version: int) -> str:
@@ -233,7 +235,9 @@ class ChangeHub:
         first = True
         while True:
             try:
-                connection = await asyncpg.connect(dsn)
+                connection = await asyncpg.connect(
+                    dsn, server_settings={"application_name": LISTENER_NAME}
+                )
             except (OSError, asyncpg.PostgresError) as error:
                 delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -32,6 +33,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from loyalty_gql.api.auth import Role, issue_token
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.config import Settings
+from loyalty_gql.db.changes import LISTENER_NAME
 from loyalty_gql.db.engine import Database
 from tests.api.test_read_consistency_server import _ledger, server
 from tests.conftest import BACKEND, DatabaseBackend, GraphQLClient
@@ -391,6 +393,10 @@ async def test_refusals_limits_and_keepalive(server: str, settings: Settings):
         code, before = await _closed_with(await _initialised(server, payload))
         assert (code, before) == (4403, []), payload
 
+    # a client that speaks neither protocol: 4406
+    async with connect(server.replace("http", "ws", 1) + "/graphql") as plain:
+        assert (await _closed_with(plain))[0] == 4406
+
     # the Authorization header of the upgrade request works too, and ping gets pong
     header = {"authorization": f"Bearer {shop.customer('ann')}"}
     ws = await _initialised(server, {}, additional_headers=header)
@@ -637,3 +643,41 @@ async def test_on_sqlite_with_redis_writes_of_other_processes_reach_subscribers(
     for live in viewers:
         balances = [d["viewerUpdates"]["customer"]["balance"]["available"] for d in live.data()]
         assert balances == [0, 100, 120, 123], live.label
+
+
+@pytest.mark.postgres
+async def test_a_lost_listen_connection_is_reopened_and_nothing_is_missed(
+    server: str, settings: Settings, backend: DatabaseBackend, lives: list[Live]
+):
+    # given: a customer watched on both workers
+    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+        shop = await Shop.open(GraphQLClient(http, settings), "ws-lost")
+        await shop.register("ann", enroll=True)
+        viewers = [await Live.open(server, f"ann#{n}", shop.customer("ann"), VIEWER_UPDATES)
+                   for n in range(6)]  # fmt: skip
+        lives.extend(viewers)
+        for live in viewers:
+            await live.until(1)
+        # when: the database ends every worker's LISTEN connection, and a write commits
+        # while they are away
+        admin = await asyncpg.connect(backend.url.replace("+asyncpg", ""))
+        try:
+            ended = await admin.fetchval(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = $1 AND datname = current_database()) AS t",
+                LISTENER_NAME,
+            )
+        finally:
+            await admin.close()
+        await shop.grant("ann", 70)
+        # then: the listeners come back, the subscribers look again, and see it; later
+        # writes arrive as before
+        for live in viewers:
+            await live.until(2)
+        await shop.grant("ann", 5)
+        for live in viewers:
+            await live.until(3)
+    assert ended == 2  # one per worker
+    for live in viewers:
+        balances = [d["viewerUpdates"]["customer"]["balance"]["available"] for d in live.data()]
+        assert balances == [0, 70, 75], live.label
