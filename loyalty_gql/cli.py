@@ -105,6 +105,7 @@ def _database_options() -> dict[str, Any]:
         "url": settings.database_url,
         "redis_url": settings.redis_url,
         "redis_prefix": settings.redis_prefix,
+        "change_feed": settings.change_feed,
     }
 
 

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     )
     cors_max_age: int = Field(default=600, ge=0, description="Seconds a preflight is cached.")
 
+    change_feed: bool = Field(
+        default=True,
+        description="Whether commits tell subscribers what changed (PostgreSQL: NOTIFY); "
+        "off, subscriptions are refused. Set it alike for the server, the worker and jobs.",
+    )
     ws_max_subscriptions: int = Field(
         default=20, ge=1, description="Operations one WebSocket connection may run at once."
     )

@@ -94,6 +94,7 @@ def create_app(
         pool_size=settings.db_pool_size,
         redis_url=settings.redis_url,
         redis_prefix=settings.redis_prefix,
+        change_feed=settings.change_feed,
     )
     executor = Executor(schema, settings)
     verifier = TokenVerifier(settings)

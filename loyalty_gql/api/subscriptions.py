@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from loyalty_gql.api.context import Context
@@ -117,6 +118,15 @@ class SiteEvent:
         return Customer.from_row(row) if row else None
 
 
+def _feed_on(context: Context) -> None:
+    """Refuse a subscription on a server whose commits tell nobody (LOYALTY_CHANGE_FEED)."""
+    if not context.db.changes.enabled:
+        raise GraphQLError(
+            "Subscriptions are switched off on this server (LOYALTY_CHANGE_FEED=false).",
+            extensions={"code": "SUBSCRIPTIONS_OFF"},
+        )
+
+
 def _fresh_reads(context: Context) -> None:
     """New loaders for the next message: nothing read for an earlier one is reused."""
     context.loaders = Loaders(context.db, context.clock)
@@ -133,39 +143,13 @@ class Subscription:
         permission_classes=[IsCustomer],
     )
     async def viewer_updates(self, info: AppInfo) -> AsyncGenerator[ViewerUpdate, None]:
-        """The customer's updates."""
+        """The customer's updates (refusals come before the stream starts)."""
         context = info.context
         customer_id = context.access.customer_id
         if customer_id is None:
             raise ForbiddenError("The token's customer is not registered.")
-        async with context.db.changes.customer(customer_id) as inbox:
-            sent = 0
-            reason = ViewerUpdateReason.SUBSCRIBED
-            while True:
-                inbox.wake.clear()
-                inbox.resync = False
-                reads = SharedReads(context.db)
-                try:
-                    async with reads() as session:
-                        version = await snapshot_data_version(session, customer_id)
-                    if version is None:
-                        return
-                    if reason is ViewerUpdateReason.SUBSCRIBED or version > sent:
-                        # the message's fields read the same snapshot as its version
-                        context.reads = reads
-                        context.loaders = Loaders(context.db, context.clock, shared=reads)
-                        row = await context.loaders.customer_by_id.load(customer_id)
-                        if row is None:
-                            return
-                        sent = version
-                        customer = Customer.from_row(row)
-                        yield ViewerUpdate(reason=reason, version=sent, customer=customer)
-                        reason = ViewerUpdateReason.CHANGED
-                finally:
-                    context.reads = None
-                    await reads.close()
-                if inbox.version <= sent and not inbox.resync:
-                    await inbox.wake.wait()
+        _feed_on(context)
+        return _viewer_update_stream(context, customer_id)
 
     @strawberry.subscription(
         description="The site's events as they are committed (what webhooks deliver), "
@@ -188,8 +172,43 @@ class Subscription:
         """The site's events (the site is checked before the stream starts, so a refusal
         is the operation's error)."""
         site_pk = staff_site(info, site_id)
+        _feed_on(info.context)
         kinds = None if types is None else frozenset(types)
         return _site_event_stream(info.context, site_pk, kinds)
+
+
+async def _viewer_update_stream(
+    context: Context, customer_id: int
+) -> AsyncGenerator[ViewerUpdate, None]:
+    """The customer's state, first as it is, then at each new data version."""
+    async with context.db.changes.customer(customer_id) as inbox:
+        sent = 0
+        reason = ViewerUpdateReason.SUBSCRIBED
+        while True:
+            inbox.wake.clear()
+            inbox.resync = False
+            reads = SharedReads(context.db)
+            try:
+                async with reads() as session:
+                    version = await snapshot_data_version(session, customer_id)
+                if version is None:
+                    return
+                if reason is ViewerUpdateReason.SUBSCRIBED or version > sent:
+                    # the message's fields read the same snapshot as its version
+                    context.reads = reads
+                    context.loaders = Loaders(context.db, context.clock, shared=reads)
+                    row = await context.loaders.customer_by_id.load(customer_id)
+                    if row is None:
+                        return
+                    sent = version
+                    customer = Customer.from_row(row)
+                    yield ViewerUpdate(reason=reason, version=sent, customer=customer)
+                    reason = ViewerUpdateReason.CHANGED
+            finally:
+                context.reads = None
+                await reads.close()
+            if inbox.version <= sent and not inbox.resync:
+                await inbox.wake.wait()
 
 
 async def _site_event_stream(

@@ -144,7 +144,11 @@ class ChangeHub:
     from: PostgreSQL's LISTEN (``dsn``), a Redis channel (``redis``, SQLite only), or
     this process's commits (SQLite)."""
 
-    def __init__(self, dsn: str | None, redis: RedisChannel | None = None) -> None:
+    def __init__(
+        self, dsn: str | None, redis: RedisChannel | None = None, *, enabled: bool = True
+    ) -> None:
+        self.enabled = enabled
+        """Whether commits publish at all (LOYALTY_CHANGE_FEED; off: no subscriptions)."""
         self._dsn = dsn
         self.redis = None if dsn else redis
         """Where this process's commits are published instead of in process."""

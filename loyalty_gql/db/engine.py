@@ -70,9 +70,11 @@ def create_database(
     echo: bool = False,
     redis_url: str | None = None,
     redis_prefix: str = "loyalty",
+    change_feed: bool = True,
 ) -> Database:
-    """Build the engine for ``url`` with the settings each backend needs; on SQLite with
-    ``redis_url``, the change feed of subscriptions goes through Redis."""
+    """Build the engine for ``url`` with the settings each backend needs. Commits tell
+    subscriptions what changed unless ``change_feed`` is off; on SQLite with
+    ``redis_url``, through Redis."""
     # Sessions always end their transaction themselves (commit, or rollback on
     # close), so the pool's extra rollback at check-in would be a wasted round trip.
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False, "pool_reset_on_return": None}
@@ -93,7 +95,7 @@ def create_database(
     is_sqlite = engine.dialect.name == "sqlite"
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     redis = RedisChannel(redis_url, f"{redis_prefix}:changes") if redis_url else None
-    changes = ChangeHub(None if is_sqlite else dsn, redis)
+    changes = ChangeHub(None if is_sqlite else dsn, redis, enabled=change_feed)
     register_hub(engine.sync_engine.pool, changes)
     return Database(
         engine=engine,

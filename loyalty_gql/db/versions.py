@@ -226,30 +226,36 @@ def _before_commit(session: Session) -> None:
         return
     options = {SCOPED: True, "synchronize_session": False}
     events = event_messages(touched.events)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if touched.customers and postgres:
-        params = {"ids": sorted(touched.customers), "channel": CHANNEL, "messages": events}
-        session.execute(NOTIFYING_BUMP, params, execution_options=options)
-        events = []
-    elif touched.customers:
-        bumped = session.execute(
-            update(CustomerRow)
-            .where(CustomerRow.id.in_(sorted(touched.customers)))
-            .values(data_version=CustomerRow.data_version + 1)
-            .returning(CustomerRow.id, CustomerRow.site_id, CustomerRow.data_version),
-            execution_options=options,
-        )
-        session.info[PUBLISHED] = [customer_message(*row) for row in sorted(bumped)] + events
-        events = []
+    bind = session.get_bind()
+    hub = hub_of(bind.pool)  # type: ignore[union-attr]
+    feed = hub is not None and hub.enabled
+    postgres = bind.dialect.name == "postgresql"
+    if touched.customers:
+        ids = sorted(touched.customers)
+        bump = update(CustomerRow).where(CustomerRow.id.in_(ids))
+        bump = bump.values(data_version=CustomerRow.data_version + 1)
+        if feed and postgres:
+            params = {"ids": ids, "channel": CHANNEL, "messages": events}
+            session.execute(NOTIFYING_BUMP, params, execution_options=options)
+            events = []
+        elif feed:
+            returning = bump.returning(
+                CustomerRow.id, CustomerRow.site_id, CustomerRow.data_version
+            )
+            bumped = session.execute(returning, execution_options=options)
+            session.info[PUBLISHED] = [customer_message(*row) for row in sorted(bumped)] + events
+            events = []
+        else:
+            session.execute(bump, execution_options=options)
     if touched.everything or touched.sites:
         sites = update(SiteRow).values(data_version=SiteRow.data_version + 1)
         if not touched.everything:
             sites = sites.where(SiteRow.id.in_(sorted(touched.sites)))
         session.execute(sites, execution_options=options)
-    if events and postgres:
+    if events and feed and postgres:
         # events without a customer's change (rare): their own statement
         session.execute(NOTIFY, {"channel": CHANNEL, "messages": events}, execution_options=options)
-    elif events:
+    elif events and feed:
         session.info[PUBLISHED] = events
 
 

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,6 +213,12 @@ class Scene:
                                 {"site": shop.site_id})
                 for n in range(STAFF_CONNECTIONS_PER_SITE)
             ]  # fmt: skip
+        a = self.shops["a"]
+
+        async def another(n: int) -> Live:
+            return await Live.open(self.server, f"a1#{n}", a.customer("a1"), VIEWER_UPDATES)
+
+        await on_every_worker(self.server, self.viewers["a"], another)
         for lives in self.viewers.values():
             for live in lives:
                 await live.until(1)  # SUBSCRIBED
@@ -318,8 +324,6 @@ async def test_every_change_reaches_its_subscribers_once_in_order_and_nowhere_el
         scene = Scene(server, backend, shops, rewards)
         await scene.subscribe()
         lives.extend(scene.everyone)
-        workers = _holders_of_connections(int(server.rsplit(":", 1)[1]))
-        assert workers is None or len(workers) == (2 if BACKEND == "postgres" else 1)
         # when: writes in turn, each on a new HTTP connection (either worker answers), and
         # on PostgreSQL from a separate process; each waited for at its subscribers
         steps = [("grant", 300), ("voucher", -200)]
@@ -494,9 +498,10 @@ async def test_the_legacy_graphql_ws_protocol_and_a_token_that_expires(
     assert code == 4403
 
 
-def _holders_of_connections(port: int) -> set[int] | None:
-    """The pids of the processes holding established TCP connections to ``port`` (the
-    server's workers), from /proc; None without /proc (not Linux)."""
+def _holders_of_connections(port: int, clients: set[int]) -> set[int] | None:
+    """The pids of the processes holding the server's ends of established TCP connections
+    to ``port`` from the local ports ``clients`` (the workers holding these connections),
+    from /proc; None without /proc (not Linux)."""
     if not os.path.exists("/proc/net/tcp"):
         return None
     inodes = set()
@@ -507,7 +512,9 @@ def _holders_of_connections(port: int) -> set[int] | None:
             for row in list(lines)[1:]:
                 fields = row.split()
                 local_port = int(fields[1].rsplit(":", 1)[1], 16)
-                if local_port == port and fields[3] == "01":  # ESTABLISHED
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                established = fields[3] == "01"
+                if local_port == port and remote_port in clients and established:
                     inodes.add(fields[9])
     holders = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -520,6 +527,22 @@ def _holders_of_connections(port: int) -> set[int] | None:
     return holders
 
 
+async def on_every_worker(
+    server: str, lives: list[Live], more: Callable[[int], Awaitable[Live]]
+) -> None:
+    """Open more subscriptions (``more(n)``) until every worker of the server holds some
+    (where /proc tells; at most 40 in all): whichever worker accepts a connection takes it."""
+    port = int(server.rsplit(":", 1)[1])
+    workers = 2 if BACKEND == "postgres" else 1
+    while len(lives) < 40:
+        clients = {live.ws.local_address[1] for live in lives}
+        holders = _holders_of_connections(port, clients)
+        if holders is None or len(holders) >= workers:
+            return
+        lives.append(await more(len(lives)))
+    pytest.fail(f"40 connections, and not every one of {workers} workers holds one")
+
+
 def _in_ledger_order(shown: list[int], ledger: list[int]) -> bool:
     """Whether ``shown`` is a subsequence of ``ledger``: states in the order they were."""
     states = iter(ledger)
@@ -529,8 +552,8 @@ def _in_ledger_order(shown: list[int], ledger: list[int]) -> bool:
 async def test_racing_writers_on_every_worker_each_state_once_in_ledger_order(
     server: str, settings: Settings, lives: list[Live]
 ):
-    # given: one customer watched by eight connections (on PostgreSQL they land on both
-    # workers: checked in /proc where there is one), and the site's staff
+    # given: one customer watched by eight connections or more, until both workers hold
+    # some (PostgreSQL; seen in /proc), and the site's staff
     async with httpx.AsyncClient(base_url=server, timeout=60) as http:
         gql = GraphQLClient(http, settings)
         shop = await Shop.open(gql, "ws-race")
@@ -538,16 +561,17 @@ async def test_racing_writers_on_every_worker_each_state_once_in_ledger_order(
             "REWARD", name="r100", valueType="FIXED_AMOUNT", value="1", loyaltyPrice=100
         )
         await shop.register("ann", enroll=True)
-    viewers = [
-        await Live.open(server, f"ann#{n}", shop.customer("ann"), VIEWER_UPDATES) for n in range(8)
-    ]
+
+    async def another(n: int) -> Live:
+        return await Live.open(server, f"ann#{n}", shop.customer("ann"), VIEWER_UPDATES)
+
+    viewers = [await another(n) for n in range(8)]
+    await on_every_worker(server, viewers, another)
     watcher = await Live.open(server, "staff", shop.admin, SITE_EVENTS,
                               {"site": shop.site_id, "types": ["VOUCHER_ISSUED"]})  # fmt: skip
     lives.extend([*viewers, watcher])
     for live in viewers:
         await live.until(1)
-    workers = _holders_of_connections(int(server.rsplit(":", 1)[1]))
-    assert workers is None or len(workers) == (2 if BACKEND == "postgres" else 1), workers
 
     # when: three writers at once, each request on a new connection (either worker): a
     # grant of 150 and a 100-point voucher, five times each
@@ -653,8 +677,12 @@ async def test_a_lost_listen_connection_is_reopened_and_nothing_is_missed(
     async with httpx.AsyncClient(base_url=server, timeout=60) as http:
         shop = await Shop.open(GraphQLClient(http, settings), "ws-lost")
         await shop.register("ann", enroll=True)
-        viewers = [await Live.open(server, f"ann#{n}", shop.customer("ann"), VIEWER_UPDATES)
-                   for n in range(6)]  # fmt: skip
+
+        async def another(n: int) -> Live:
+            return await Live.open(server, f"ann#{n}", shop.customer("ann"), VIEWER_UPDATES)
+
+        viewers = [await another(n) for n in range(6)]
+        await on_every_worker(server, viewers, another)
         lives.extend(viewers)
         for live in viewers:
             await live.until(1)
@@ -681,3 +709,24 @@ async def test_a_lost_listen_connection_is_reopened_and_nothing_is_missed(
     for live in viewers:
         balances = [d["viewerUpdates"]["customer"]["balance"]["available"] for d in live.data()]
         assert balances == [0, 70, 75], live.label
+
+
+async def test_with_the_change_feed_off_subscriptions_are_refused(
+    db: Database, backend: DatabaseBackend, settings: Settings, tmp_path: Path
+):
+    # given: a server with LOYALTY_CHANGE_FEED=false (its commits notify nobody)
+    log = tmp_path / "server.log"
+    async with running_server(backend.url, log, workers=1, change_feed="false") as base:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            shop = await Shop.open(GraphQLClient(http, settings), "ws-off")
+            await shop.register("ann", enroll=True)
+            await shop.grant("ann", 10)  # writes work as ever
+        # when: a customer subscribes
+        ws = await _initialised(base, {"token": shop.customer("ann")})
+        assert await _next_message(ws) == {"type": "connection_ack"}
+        await _subscribe(ws, "1", VIEWER_UPDATES)
+        refused = await _next_message(ws)
+        await ws.close()
+    # then: a clear refusal, not a subscription that never speaks
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "SUBSCRIPTIONS_OFF"
