@@ -314,8 +314,10 @@ class Connection:
                 result = await endpoint.executor.run(
                     prepared, variables=variables, operation_name=name, context=context
                 )
-                if result.data is None and result.errors:
-                    await self._error(operation_id, *result.errors)
+                errors = result.errors or []
+                if result.data is None and all(not e.path for e in errors):
+                    # a request error (variables that do not coerce): no result to send
+                    await self._error(operation_id, *errors)
                     return
                 await self._next(operation_id, result)
             await self._finish(operation_id)
@@ -367,7 +369,7 @@ class Connection:
         await self._send({"id": operation_id, "type": self.spelling.next, "payload": payload})
 
     async def _error(self, operation_id: str, *errors: GraphQLError) -> None:
-        formatted = [e.formatted for e in errors]
+        formatted = [e.formatted for e in errors] or [GraphQLError("Refused.").formatted]
         # graphql-transport-ws sends the list; the legacy protocol one error object
         payload: Any = formatted if self.protocol == TRANSPORT_WS else formatted[0]
         await self._send({"id": operation_id, "type": "error", "payload": payload})

@@ -408,6 +408,13 @@ async def test_refusals_limits_and_keepalive(server: str, settings: Settings):
     await ws.send(orjson.dumps({"type": "ping"}).decode())
     assert await _next_message(ws) == {"type": "pong"}
 
+    # a query runs over the socket too: one result, then complete
+    await _subscribe(ws, "q", "query Me { viewer { id } }")
+    answer, done = await _next_message(ws), await _next_message(ws)
+    assert answer == {"id": "q", "type": "next",
+                      "payload": {"data": {"viewer": {"id": shop.customers["ann"]}}}}  # fmt: skip
+    assert done == {"id": "q", "type": "complete"}
+
     # a customer may not watch site events; staff only their own sites'
     await _subscribe(ws, "s1", SITE_EVENTS, site=shop.site_id)
     refused = await _next_message(ws)
