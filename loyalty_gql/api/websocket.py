@@ -32,7 +32,7 @@ from prometheus_client import Gauge
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from loyalty_gql.api.auth import AuthenticationError, Role, TokenVerifier
+from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, Role, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
 from loyalty_gql.api.executor import Executor, is_subscription
 from loyalty_gql.api.loaders import Loaders
@@ -212,15 +212,19 @@ class Connection:
         endpoint = self.endpoint
         header = _authorization(payload) or self.websocket.headers.get("authorization")
         client = self.websocket.client.host if self.websocket.client else None
+        forwarded_for = self.websocket.headers.get("x-forwarded-for")
         try:
             principal, self.expires = endpoint.verifier.verified(header)
         except AuthenticationError:
             principal = None
         if principal is None or principal.role is Role.ANONYMOUS:
+            # a refused token counts against the client's address, as over HTTP
+            anonymous = endpoint.throttle.caller(ANONYMOUS, client, forwarded_for)
+            requests = await endpoint.throttle.request(anonymous)
+            if requests is not None and requests.exceeded:
+                raise Close(4429, "Too many requests; slow down")
             raise Close(4403, "Forbidden")
-        caller = endpoint.throttle.caller(
-            principal, client, self.websocket.headers.get("x-forwarded-for")
-        )
+        caller = endpoint.throttle.caller(principal, client, forwarded_for)
         access = await resolve_access(principal, endpoint.db, endpoint.identities)
         if not access.site_ids or (principal.role is Role.CUSTOMER and access.customer_id is None):
             raise Close(4403, "Forbidden")

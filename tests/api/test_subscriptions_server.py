@@ -737,3 +737,18 @@ async def test_with_the_change_feed_off_subscriptions_are_refused(
     # then: a clear refusal, not a subscription that never speaks
     assert refused["type"] == "error"
     assert refused["payload"][0]["extensions"]["code"] == "SUBSCRIPTIONS_OFF"
+
+
+async def test_guessing_tokens_over_websocket_is_rate_limited_like_http(
+    db: Database, backend: DatabaseBackend, tmp_path: Path
+):
+    # given: one worker allowing 3 requests a minute per caller
+    log = tmp_path / "server.log"
+    async with running_server(backend.url, log, workers=1, rate_limit_requests="3") as base:
+        # when: one address tries five bad tokens
+        codes = [
+            (await _closed_with(await _initialised(base, {"token": f"guess-{n}"})))[0]
+            for n in range(5)
+        ]
+    # then: the first three are refused as forbidden, the rest as too many
+    assert codes == [4403, 4403, 4403, 4429, 4429]
