@@ -537,17 +537,19 @@ def _holders_of_connections(port: int, clients: set[int]) -> set[int] | None:
 async def on_every_worker(
     server: str, lives: list[Live], more: Callable[[int], Awaitable[Live]]
 ) -> None:
-    """Open more subscriptions (``more(n)``) until every worker of the server holds some
-    (where /proc tells; at most 40 in all): whichever worker accepts a connection takes it."""
+    """Open more subscriptions (``more(n)``), one a second, until every worker of the
+    server holds some (where /proc tells): whichever worker accepts a connection takes it,
+    and a worker still starting (the server answered once one was up) takes none."""
     port = int(server.rsplit(":", 1)[1])
     workers = 2 if BACKEND == "postgres" else 1
-    while len(lives) < 40:
+    while len(lives) < 60:
         clients = {live.ws.local_address[1] for live in lives}
         holders = _holders_of_connections(port, clients)
         if holders is None or len(holders) >= workers:
             return
+        await asyncio.sleep(1.0)
         lives.append(await more(len(lives)))
-    pytest.fail(f"40 connections, and not every one of {workers} workers holds one")
+    pytest.fail(f"60 connections, and not every one of {workers} workers holds one")
 
 
 def _in_ledger_order(shown: list[int], ledger: list[int]) -> bool:
