@@ -7,7 +7,9 @@ PostgreSQL they spread over both workers), and staff watching each site's events
 go through HTTP on new connections (either worker answers) and, on PostgreSQL, from a
 separate process (as a job would). Every write must reach every subscriber of its
 customer and site exactly once, in order, and nothing of the other customer or site may
-arrive anywhere.
+arrive anywhere. Then racing writers (updates coalesce, never reorder), a lost LISTEN
+connection, Redis carrying SQLite's feed between processes, and the refusals: tokens,
+scopes, limits, origins, the legacy protocol, an expiring token, the feed switched off.
 """
 
 from __future__ import annotations
