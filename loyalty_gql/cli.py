@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from loyalty_gql.config import get_settings
 
@@ -97,12 +98,23 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def _database_options() -> dict[str, Any]:
+    """How the commands open the database: its URL, and Redis for the change feed."""
+    settings = get_settings()
+    return {
+        "url": settings.database_url,
+        "redis_url": settings.redis_url,
+        "redis_prefix": settings.redis_prefix,
+        "change_feed": settings.change_feed,
+    }
+
+
 def _seed(_: argparse.Namespace) -> int:
     from loyalty_gql.db.engine import create_database
     from loyalty_gql.seed import seed_demo
 
     async def run() -> bool:
-        db = create_database(get_settings().database_url)
+        db = create_database(**_database_options())
         try:
             return await seed_demo(db)
         finally:
@@ -147,7 +159,7 @@ def _jobs(args: argparse.Namespace) -> int:
     from loyalty_gql.services.tiers import review_tiers
 
     async def run() -> str:
-        db = create_database(get_settings().database_url)
+        db = create_database(**_database_options())
         try:
             if args.job == "expire":
                 count = await expire_points(db, clock=system_clock, batch_size=args.batch_size)
@@ -173,7 +185,7 @@ def _worker(args: argparse.Namespace) -> int:
     logging.basicConfig(level=get_settings().log_level.upper())
 
     async def run() -> None:
-        db = create_database(get_settings().database_url)
+        db = create_database(**_database_options())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -199,7 +211,7 @@ def _verify(_: argparse.Namespace) -> int:
     from loyalty_gql.services.points.verify import verify_ledger
 
     async def run() -> list[str]:
-        db = create_database(get_settings().database_url)
+        db = create_database(**_database_options())
         try:
             return [str(d) for d in await verify_ledger(db)]
         finally:

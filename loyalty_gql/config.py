@@ -58,9 +58,28 @@ class Settings(BaseSettings):
     )
     cors_max_age: int = Field(default=600, ge=0, description="Seconds a preflight is cached.")
 
+    change_feed: bool = Field(
+        default=True,
+        description="Whether commits tell subscribers what changed (PostgreSQL: NOTIFY); "
+        "off, subscriptions are refused. Set it alike for the server, the worker and jobs.",
+    )
+    ws_max_subscriptions: int = Field(
+        default=20, ge=1, description="Operations one WebSocket connection may run at once."
+    )
+    ws_init_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a WebSocket client has to send connection_init."
+    )
+    ws_keepalive: float = Field(
+        default=15.0,
+        ge=0,
+        description="Seconds between the server's pings (0: none); a client that sent "
+        "nothing since the last one is disconnected.",
+    )
+
     redis_url: str | None = Field(
         default=None,
-        description="Rate-limit counters and persisted queries shared by several workers or hosts.",
+        description="Rate-limit counters and persisted queries shared by several workers or "
+        "hosts; on SQLite also the subscriptions' change feed between processes.",
     )
     redis_prefix: str = Field(
         default="loyalty", description="Prefix of this deployment's keys in Redis."

@@ -1,5 +1,5 @@
-"""The Starlette application: /graphql, /healthz, /readyz and /metrics, with CORS when
-origins are configured."""
+"""The Starlette application: /graphql (HTTP, and WebSocket for subscriptions), /healthz,
+/readyz and /metrics, with CORS when origins are configured."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyalty_gql.api.auth import TokenVerifier
@@ -32,6 +32,7 @@ from loyalty_gql.api.tracing import (
     otlp_tracer_provider,
     traced_http,
 )
+from loyalty_gql.api.websocket import GraphQLWebSocket
 from loyalty_gql.config import Settings, get_settings
 from loyalty_gql.db.engine import Database, create_database
 from loyalty_gql.db.repositories.core import database_answers
@@ -108,21 +109,39 @@ def create_app(
     owns_throttle = throttle is None
     limits = throttle or Throttle(settings)
     owns_db = db is None
-    database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
+    database = db or create_database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+        change_feed=settings.change_feed,
+    )
     owns_provider = tracer_provider is None and endpoint_configured(settings)
     provider = otlp_tracer_provider(settings) if owns_provider else tracer_provider
     if provider is not None:
         trace_statements(database, provider)
+    executor = Executor(schema, settings)
+    verifier = TokenVerifier(settings)
+    identities = IdentityCache()
     graphql = GraphQLEndpoint(
-        executor=Executor(schema, settings),
+        executor=executor,
         settings=settings,
         db=database,
-        verifier=TokenVerifier(settings),
-        identities=IdentityCache(),
+        verifier=verifier,
+        identities=identities,
         clock=clock,
         throttle=limits,
         tracing=None if provider is None else OperationTracing(provider),
         persisted=documents,
+    )
+    live = GraphQLWebSocket(
+        executor=executor,
+        settings=settings,
+        db=database,
+        verifier=verifier,
+        identities=identities,
+        clock=clock,
+        throttle=limits,
     )
 
     async def healthz(_: Request) -> Response:
@@ -168,6 +187,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

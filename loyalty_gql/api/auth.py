@@ -203,8 +203,13 @@ class TokenVerifier:
 
     def principal(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization`` header; anonymous when there is none."""
+        return self.verified(authorization)[0]
+
+    def verified(self, authorization: str | None) -> tuple[Principal, float | None]:
+        """The principal of an ``Authorization`` header and when its token expires (a
+        Unix time; None for anonymous callers)."""
         if not authorization:
-            return ANONYMOUS
+            return ANONYMOUS, None
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             msg = "use 'Authorization: Bearer <token>'"
@@ -214,14 +219,14 @@ class TokenVerifier:
         cached = self._cache.get(token)
         if cached is not None and cached[1] > now:
             self._cache.move_to_end(token)
-            return cached[0]
+            return cached
         claims = self._decode(token)
         expires = check_times(claims, now)
         principal = principal_from_claims(claims)
         self._cache[token] = (principal, expires)
         if len(self._cache) > TOKEN_CACHE_SIZE:
             self._cache.popitem(last=False)
-        return principal
+        return principal, expires
 
     def _decode(self, token: str) -> dict[str, Any]:
         """The signed claims; exp, nbf and iat are checked by :func:`check_times`."""

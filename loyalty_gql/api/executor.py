@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from graphql import (
     get_operation_ast,
     parse,
     specified_rules,
+    subscribe,
     validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -135,6 +136,57 @@ class Executor:
         if result.errors:
             result.errors = [_masked(error) for error in result.errors]
         return result
+
+    async def subscribe(
+        self,
+        prepared: Prepared,
+        *,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+    ) -> AsyncIterator[ExecutionResult] | ExecutionResult:
+        """Start a valid subscription: its results as they come, each with unexpected
+        errors masked; or the one result that refuses it."""
+        if prepared.document is None:
+            return ExecutionResult(None, prepared.errors)
+        results = subscribe(
+            self.schema,
+            prepared.document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+        )
+        if isinstance(results, Awaitable):
+            results = await results
+        if isinstance(results, ExecutionResult):
+            if results.errors:
+                results.errors = [_masked(error) for error in results.errors]
+            return results
+        return _masking(results)
+
+
+async def _masking(results: AsyncIterator[ExecutionResult]) -> AsyncIterator[ExecutionResult]:
+    """The results with unexpected errors masked; a failing event source ends the stream
+    with one result carrying its error."""
+    try:
+        async for result in results:
+            if result.errors:
+                result.errors = [_masked(error) for error in result.errors]
+            yield result
+    except GraphQLError as error:
+        yield ExecutionResult(None, [error])
+    except Exception:
+        log.exception("a subscription's event source failed")
+        yield ExecutionResult(None, [GraphQLError(MASKED)])
+    finally:
+        aclose = getattr(results, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def is_subscription(operation: OperationDefinitionNode | None) -> bool:
+    """Whether the chosen operation is a subscription (only over WebSocket)."""
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 def is_mutation(operation: OperationDefinitionNode | None) -> bool:

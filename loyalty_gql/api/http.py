@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, Role, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
-from loyalty_gql.api.executor import Executor, Prepared, is_mutation
+from loyalty_gql.api.executor import Executor, Prepared, is_mutation, is_subscription
 from loyalty_gql.api.graphiql import GraphiQL
 from loyalty_gql.api.loaders import Loaders, SharedReads
 from loyalty_gql.api.persisted import (
@@ -240,6 +240,13 @@ class GraphQLEndpoint:
         media_type: str,
     ) -> Outgoing:
         prepared = self.executor.prepare(params["query"])
+        if is_subscription(prepared.operation(params.get("operationName"))):
+            return _error(
+                "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws).",
+                400,
+                media_type,
+                "BAD_REQUEST",
+            )
         if request.method == "GET" and is_mutation(prepared.operation(params.get("operationName"))):
             response = _error(
                 "Only queries may be sent with GET; use POST.",

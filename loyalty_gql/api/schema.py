@@ -34,6 +34,7 @@ from loyalty_gql.api.points.types import LedgerEntry, Voucher
 from loyalty_gql.api.sites.mutations import SiteMutations
 from loyalty_gql.api.sites.queries import SiteQueries
 from loyalty_gql.api.sites.types import Site
+from loyalty_gql.api.subscriptions import Subscription
 from loyalty_gql.api.tiers.mutations import TierMutations
 from loyalty_gql.api.tiers.queries import TierQueries
 from loyalty_gql.api.tiers.types import Tier
@@ -83,6 +84,10 @@ Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "it is null with a FORBIDDEN error for that field alone, and the object stays."
 )
 Mutation.__strawberry_definition__.description = "Everything that can be changed."  # type: ignore[attr-defined]
+Subscription.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Updates pushed over WebSocket at /graphql (graphql-transport-ws), authenticated with "
+    "the token in connection_init's payload."
+)
 
 
 def build_schema() -> strawberry.Schema:
@@ -90,6 +95,7 @@ def build_schema() -> strawberry.Schema:
     built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Site,
             Customer,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from loyalty_gql.db.changes import ChangeHub, RedisChannel, register_hub
 from loyalty_gql.db.versions import READ_BUSY_TIMEOUT_SECONDS, VersionedSession, VersionReader
 
 WRITE = "loyalty_write"
@@ -47,6 +48,8 @@ class Database:
     write_engine: AsyncEngine
     report_sessions: async_sessionmaker[AsyncSession]
     versions: VersionReader
+    changes: ChangeHub
+    """What commits changed, for subscriptions (db/changes.py)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -90,12 +93,23 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.versions.close()
+        await self.changes.close()
         for engine in self.engines:
             await engine.dispose()
 
 
-def create_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
-    """Build the engine for ``url`` with the settings each backend needs."""
+def create_database(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    redis_url: str | None = None,
+    redis_prefix: str = "loyalty",
+    change_feed: bool = True,
+) -> Database:
+    """Build the engine for ``url`` with the settings each backend needs. Commits tell
+    subscriptions what changed unless ``change_feed`` is off; on SQLite with
+    ``redis_url``, through Redis."""
     # Sessions always end their transaction themselves (commit, or rollback on
     # close), so the pool's extra rollback at check-in would be a wasted round trip.
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False, "pool_reset_on_return": None}
@@ -115,8 +129,18 @@ def create_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Dat
         # the write lock is waited for by Database.begin_write, never in the driver
         write_base = _inline_sqlite_engine(engine, pool_size, 0.0)
     write_engine = write_base.execution_options(**{WRITE: True})
+    is_sqlite = engine.dialect.name == "sqlite"
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    redis = RedisChannel(redis_url, f"{redis_prefix}:changes") if redis_url else None
+    changes = ChangeHub(None if is_sqlite else dsn, redis, enabled=change_feed)
+    # commits publish to the hub of the pool they went through (SQLite's writers have one
+    # of their own)
+    register_hub(engine.sync_engine.pool, changes)
+    if write_base is not engine:
+        register_hub(write_base.sync_engine.pool, changes)
     return Database(
         engine=engine,
+        changes=changes,
         read_engine=read_engine,
         write_engine=write_base,
         versions=VersionReader(engine.url),

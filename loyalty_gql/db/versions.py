@@ -20,9 +20,16 @@ The write session learns what it wrote in two ways:
   to say whom it changed; the cost is a cold cache).
 
 At commit the bumps run last, customers then sites, each in id order, so two writers
-never wait for each other's bumps in a cycle. Tables no customer read shows (outbox,
-webhooks, idempotency records, templates, order internals) touch nothing; an order row
-touches its customer (viewer.orders), a guest's order nothing.
+never wait for each other's bumps in a cycle. The customers' bump also tells the change
+feed (db/changes.py) which customers moved to which version and which outbox events the
+transaction wrote (repositories call :func:`touch_events`): on PostgreSQL with
+``pg_notify`` in the same statement (a CTE over the UPDATE's RETURNING), so it costs no
+statement and is delivered at commit, in commit order; on SQLite the versions come back
+through RETURNING and this process's hub is told after the commit.
+
+Tables no customer read shows (outbox, webhooks, idempotency records, templates, order
+internals) touch nothing; an order row touches its customer (viewer.orders), a guest's
+order nothing.
 """
 
 from __future__ import annotations
@@ -35,11 +42,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import URL, event, update
+from sqlalchemy import URL, bindparam, event, text, update
+from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm import SessionTransaction as OrmTransaction
 from sqlalchemy.sql import Executable, TextClause
+from sqlalchemy.util import await_only
 
+from loyalty_gql.db.changes import CHANNEL, customer_message, event_messages, hub_of
 from loyalty_gql.db.models import CustomerRow, SiteRow
 
 log = logging.getLogger(__name__)
@@ -49,6 +59,8 @@ READ_BUSY_TIMEOUT_SECONDS = 5.0
 SCOPED = "loyalty_scoped"
 """Execution option of a DML statement whose owners the repository touched itself."""
 KEY = "loyalty_touched"
+PUBLISHED = "loyalty_published"
+"""Session info key: the change messages an SQLite commit hands to the hub afterwards."""
 
 # rows no customer read shows: writing them changes no cached answer
 INVISIBLE = frozenset(
@@ -83,12 +95,14 @@ S = TypeVar("S", bound=Executable)
 class Touched:
     """What one transaction changed: customers, sites, or (unknown) everything."""
 
-    __slots__ = ("customers", "everything", "sites")
+    __slots__ = ("customers", "events", "everything", "sites")
 
     def __init__(self) -> None:
         self.customers: set[int] = set()
         self.sites: set[int] = set()
         self.everything = False
+        self.events: dict[int, list[int]] = {}
+        """Outbox events written, by site (what site subscribers are told)."""
 
 
 def _touched(session: Session) -> Touched:
@@ -114,6 +128,12 @@ def touch(
     touched = _touched(sync)
     touched.customers.update(c for c in customers if c is not None)
     touched.sites.update(s for s in sites if s is not None)
+
+
+def touch_events(session: Any, site_id: int, event_ids: Iterable[int]) -> None:
+    """Record that this transaction wrote these outbox events of the site."""
+    sync = getattr(session, "sync_session", session)
+    _touched(sync).events.setdefault(site_id, []).extend(event_ids)
 
 
 def _row_owners(touched: Touched, row: object) -> None:
@@ -193,6 +213,19 @@ def _unscoped(session: Session, what: str) -> None:
     _touched(session).everything = True
 
 
+# The customers' bump and the change feed's messages in one statement (PostgreSQL).
+# A data-modifying CTE runs whether or not the outer query reads all of it; pg_notify's
+# messages are queued in call order and delivered when (and only if) the commit succeeds.
+NOTIFYING_BUMP = text(
+    "WITH bumped AS (UPDATE customers SET data_version = data_version + 1 "
+    "WHERE customers.id IN :ids RETURNING id, site_id, data_version) "
+    "SELECT pg_notify(:channel, 'c:' || id || ':' || site_id || ':' || data_version) "
+    "FROM bumped UNION ALL "
+    "SELECT pg_notify(:channel, m) FROM unnest(CAST(:messages AS text[])) AS m"
+).bindparams(bindparam("ids", expanding=True))
+NOTIFY = text("SELECT pg_notify(:channel, m) FROM unnest(CAST(:messages AS text[])) AS m")
+
+
 def _before_commit(session: Session) -> None:
     if not session.in_transaction():  # pragma: no cover - commit outside a transaction
         return
@@ -201,23 +234,63 @@ def _before_commit(session: Session) -> None:
     if touched is None:
         return
     options = {SCOPED: True, "synchronize_session": False}
+    events = event_messages(touched.events)
+    bind = session.get_bind()
+    hub = hub_of(bind.pool)  # type: ignore[union-attr]
+    feed = hub is not None and hub.enabled
+    postgres = bind.dialect.name == "postgresql"
     if touched.customers:
-        session.execute(
-            update(CustomerRow)
-            .where(CustomerRow.id.in_(sorted(touched.customers)))
-            .values(data_version=CustomerRow.data_version + 1),
-            execution_options=options,
-        )
+        ids = sorted(touched.customers)
+        bump = update(CustomerRow).where(CustomerRow.id.in_(ids))
+        bump = bump.values(data_version=CustomerRow.data_version + 1)
+        if feed and postgres:
+            params = {"ids": ids, "channel": CHANNEL, "messages": events}
+            session.execute(NOTIFYING_BUMP, params, execution_options=options)
+            events = []
+        elif feed:
+            returning = bump.returning(
+                CustomerRow.id, CustomerRow.site_id, CustomerRow.data_version
+            )
+            bumped = session.execute(returning, execution_options=options)
+            session.info[PUBLISHED] = [customer_message(*row) for row in sorted(bumped)] + events
+            events = []
+        else:
+            session.execute(bump, execution_options=options)
     if touched.everything or touched.sites:
         sites = update(SiteRow).values(data_version=SiteRow.data_version + 1)
         if not touched.everything:
             sites = sites.where(SiteRow.id.in_(sorted(touched.sites)))
         session.execute(sites, execution_options=options)
+    if events and feed and postgres:
+        # events without a customer's change (rare): their own statement
+        session.execute(NOTIFY, {"channel": CHANNEL, "messages": events}, execution_options=options)
+    elif events and feed:
+        session.info[PUBLISHED] = events
+
+
+def _after_commit(session: Session) -> None:
+    published: list[str] | None = session.info.pop(PUBLISHED, None)
+    if not published:
+        return
+    hub = hub_of(session.get_bind().pool)  # type: ignore[union-attr]
+    if hub is None:
+        return
+    if hub.redis is not None:
+        # other processes (and this one) hear it from Redis; the commit waits for the
+        # publish, so a job's process does not exit before its news is out
+        try:
+            await_only(hub.redis.publish(published))
+        except MissingGreenlet:  # pragma: no cover - a sync session outside asyncio
+            log.warning("change feed: a commit outside asyncio is not published")
+        return
+    for message in published:
+        hub.publish(message)
 
 
 def _after_transaction_end(session: Session, transaction: OrmTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(KEY, None)
+        session.info.pop(PUBLISHED, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +404,7 @@ class VersionedSession(Session):
 event.listen(VersionedSession, "before_flush", _before_flush)
 event.listen(VersionedSession, "do_orm_execute", _on_execute)
 event.listen(VersionedSession, "before_commit", _before_commit)
+event.listen(VersionedSession, "after_commit", _after_commit)
 event.listen(VersionedSession, "after_transaction_end", _after_transaction_end)
 
 

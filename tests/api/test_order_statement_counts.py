@@ -17,6 +17,11 @@ def kind(sql: str) -> str:
     """A statement as its verb and table: ``SELECT orders``, ``INSERT order_lines``,
     ``SELECT point_accounts FOR UPDATE``."""
     text = " ".join(sql.split())
+    # PostgreSQL's version bump tells the change feed in the same statement:
+    # WITH bumped AS (UPDATE customers ... RETURNING ...) SELECT pg_notify(...)
+    writing = re.match(r"WITH \w+ AS \((UPDATE \w+)", text)
+    if writing:
+        return writing.group(1)
     verb = text.split(" ", 1)[0].upper()
     if verb == "SELECT":
         table = re.search(r" FROM (\w+)", text) or re.match(r"SELECT (\w+)\(", text)

@@ -24,10 +24,6 @@ outside the test's process, so SQLite (one writer at a time, readers beside it) 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -50,6 +46,7 @@ from tests.api.storefront_reads import (
 )
 from tests.conftest import BACKEND, DatabaseBackend, GraphQLClient
 from tests.support.operations import COMPLETE_ORDER, CREATE_TIER
+from tests.support.server import running_server
 from tests.support.shop import Shop, line
 
 pytestmark = pytest.mark.concurrency(across_processes=True)
@@ -71,53 +68,12 @@ mutation($input: UpdateOfferInput!) { updateOffer(input: $input) { userErrors { 
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def server(db: Database, backend: DatabaseBackend, tmp_path: Path) -> AsyncIterator[str]:
     """`loyalty-gql serve` with WORKERS workers on the test database, rate limits off;
     its base URL. Stopped by its pid."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
-    env.update(
-        LOYALTY_DATABASE_URL=backend.url, LOYALTY_HOST="127.0.0.1", LOYALTY_PORT=str(port),
-        LOYALTY_WORKERS=str(WORKERS), LOYALTY_LOG_LEVEL="warning",
-        LOYALTY_RATE_LIMIT_REQUESTS="0", LOYALTY_RATE_LIMIT_COST="0",
-        LOYALTY_RATE_LIMIT_UNKNOWN_CODES="0",
-    )  # fmt: skip
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603, ASYNC220 - our own command line, started once
-            [str(Path(sys.executable).with_name("loyalty-gql")), "serve"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120  # workers import the app at once: slow when busy
-        async with httpx.AsyncClient() as client:
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"the server exited:\n{log.read_text()[-2000:]}")
-                try:
-                    if (await client.get(f"{base}/healthz", timeout=1)).text == "ok":
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("the server did not answer /healthz")
-                await asyncio.sleep(0.1)
+    async with running_server(backend.url, tmp_path / "server.log", workers=WORKERS) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
-            proc.kill()
-            proc.wait()
 
 
 @dataclass

@@ -50,6 +50,8 @@ def guard_arguments(schema: GraphQLSchema) -> None:
                 continue
             refuse = _payload_refusal(field) if type_ is mutation else refuse_query
             field.resolve = _guarded(field.resolve or default_field_resolver, refuse)
+            if field.subscribe is not None:  # a subscription is refused before it starts
+                field.subscribe = _guarded(field.subscribe, refuse_query)
             field.extensions = {**(field.extensions or {}), GUARDED: True}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, text
 
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.db.paging import Window, windowed
@@ -19,6 +19,21 @@ async def customer_by_id(
     if lock:
         query = query.with_for_update()
     return await session.scalar(query)
+
+
+async def snapshot_data_version(session: Session, customer_id: int) -> int | None:
+    """Begin one snapshot for everything the (new, read) session reads next, and read the
+    customer's data version in it: the session then reads the customer's data as it was
+    at that version. REPEATABLE READ on PostgreSQL; on SQLite a read transaction (its
+    readers otherwise send no BEGIN, and each statement reads a snapshot of its own)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    else:
+        await session.execute(text("BEGIN"))
+    version = await session.scalar(
+        select(CustomerRow.data_version).where(CustomerRow.id == customer_id)
+    )
+    return None if version is None else int(version)
 
 
 async def customer_by_external_id(

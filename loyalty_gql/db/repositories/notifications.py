@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loyalty_gql.db.models import NotificationTemplateRow, OutboxEventRow
 from loyalty_gql.db.paging import Window, windowed
@@ -71,3 +71,41 @@ async def site_events_page(
     if until is not None:
         query = query.where(OutboxEventRow.created_at < until)
     return list(await session.scalars(windowed(query, OutboxEventRow.id, window, descending=True)))
+
+
+async def site_events_by_ids(
+    session: Session, site_id: int, ids: Sequence[int], kinds: Collection[str] | None
+) -> list[OutboxEventRow]:
+    """The site's outbox events among ``ids`` (of ``kinds`` when given), in the order of
+    ``ids``; ids of other sites' events are left out."""
+    if not ids:
+        return []
+    query = select(OutboxEventRow).where(
+        OutboxEventRow.site_id == site_id, OutboxEventRow.id.in_(sorted(set(ids)))
+    )
+    if kinds is not None:
+        query = query.where(OutboxEventRow.kind.in_(sorted(kinds)))
+    found = {row.id: row for row in await session.scalars(query)}
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+async def site_events_after(
+    session: Session, site_id: int, after_id: int, kinds: Collection[str] | None, limit: int
+) -> list[OutboxEventRow]:
+    """The site's outbox events with ids above ``after_id``, oldest first."""
+    query = (
+        select(OutboxEventRow)
+        .where(OutboxEventRow.site_id == site_id, OutboxEventRow.id > after_id)
+        .order_by(OutboxEventRow.id)
+        .limit(limit)
+    )
+    if kinds is not None:
+        query = query.where(OutboxEventRow.kind.in_(sorted(kinds)))
+    return list(await session.scalars(query))
+
+
+async def newest_event_id(session: Session) -> int:
+    """The id of the newest outbox event of any site (0 when there is none): where a
+    subscriber's catch-up reads start (the primary key answers it, whatever the site)."""
+    newest = await session.scalar(select(func.max(OutboxEventRow.id)))
+    return int(newest or 0)

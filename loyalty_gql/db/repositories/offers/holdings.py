@@ -19,7 +19,7 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 from loyalty_gql.db.session import Session
-from loyalty_gql.db.versions import scoped, touch, touched_limited_offers
+from loyalty_gql.db.versions import scoped, touch, touch_events, touched_limited_offers
 
 
 def _enrolled(site_id: int) -> Any:
@@ -87,9 +87,10 @@ async def add_events_once(
     now: datetime,
 ) -> None:
     """The same outbox event for each customer of ``dedupe_keys`` (customer id -> its
-    event's key), in one statement; those already written are left alone."""
+    event's key), in one statement; those already written are left alone (the site's
+    event subscribers are told of the others at commit)."""
     insert = insert_for(session)
-    await session.execute(
+    written = await session.scalars(
         insert(OutboxEventRow)
         .values(
             [
@@ -99,7 +100,9 @@ async def add_events_once(
             ]
         )
         .on_conflict_do_nothing()
+        .returning(OutboxEventRow.id)
     )  # fmt: skip
+    touch_events(session, site_id, written)
 
 
 async def holds_offer(session: Session, offer_id: int, customer_id: int) -> bool:

@@ -22,7 +22,7 @@ from loyalty_gql.db.models import (
     VoucherRow,
 )
 from loyalty_gql.db.paging import Window, windowed
-from loyalty_gql.db.versions import scoped, touch
+from loyalty_gql.db.versions import scoped, touch, touch_events
 from loyalty_gql.domain.points import EntryKind
 
 REVERSED = EntryKind.REVERSED.value
@@ -257,18 +257,20 @@ DAY_AMOUNTS = (
 @cache
 def _add_event_once(dialect: str) -> Any:
     # the table's INSERT, not the entity's: parameters given to an ORM insert are rows
-    # (an ORM bulk insert, whose rowcount does not say whether the row was written)
+    # (an ORM bulk insert); RETURNING says whether the row was written, and its id
+    table = OutboxEventRow.__table__
     return (
-        insert_for(dialect)(OutboxEventRow.__table__)
+        insert_for(dialect)(table)
         .values(
             site_id=bindparam("site_id"),
             customer_id=bindparam("customer_id"),
             kind=bindparam("kind"),
             dedupe_key=bindparam("dedupe_key"),
-            payload=bindparam("payload", type_=OutboxEventRow.__table__.c.payload.type),
-            created_at=bindparam("created_at", type_=OutboxEventRow.__table__.c.created_at.type),
+            payload=bindparam("payload", type_=table.c.payload.type),
+            created_at=bindparam("created_at", type_=table.c.created_at.type),
         )
         .on_conflict_do_nothing()
+        .returning(table.c.id)
     )
 
 
@@ -282,8 +284,9 @@ async def add_event_once(
     payload: dict[str, Any],
     now: datetime,
 ) -> bool:
-    """Write an outbox event unless one with the same key exists; True when written."""
-    result = await session.execute(
+    """Write an outbox event unless one with the same key exists; True when written
+    (its site's event subscribers are told at commit)."""
+    event_id = await session.scalar(
         _add_event_once(dialect_of(session)),
         {
             "site_id": site_id,
@@ -294,7 +297,10 @@ async def add_event_once(
             "created_at": now,
         },
     )
-    return bool(getattr(result, "rowcount", 0))
+    if event_id is None:
+        return False
+    touch_events(session, site_id, [event_id])
+    return True
 
 
 async def accounts_by_customer_ids(
