@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from loyalty_gql.api.auth import Access, Principal, Role
@@ -12,6 +13,7 @@ from loyalty_gql.api.throttle import Throttle
 from loyalty_gql.config import Settings
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.repositories.identities import customer_id_by_external_id, site_ids_by_codes
+from loyalty_gql.db.session import Session
 from loyalty_gql.services.core.common import Actor, Clock
 
 CUSTOMER_CACHE_SIZE = 100_000
@@ -75,6 +77,11 @@ class Context:
     freshness: Freshness | None = None
     """Set when the answer may be cached: fields whose answer turns at an instant of their
     own tell it when (api/response_cache.py)."""
+
+    def read_session(self) -> AbstractAsyncContextManager[Session]:
+        """A read session for a resolver's own statements: the query's shared one (so a
+        customer's answer read in one snapshot reads all of it there), else a new one."""
+        return self.reads() if self.reads is not None else self.db.read_sessions()
 
     @property
     def actor(self) -> Actor:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
 from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
 
@@ -50,9 +50,10 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 OPERATIONS = Counter("loyalty_graphql_requests_total", "GraphQL requests by outcome.", ["outcome"])
 OUTCOMES = {name: OPERATIONS.labels(name) for name in ("ok", "error", "request_error")}
-CONSISTENT_TRIES = 8
-"""How often a customer's read is computed when a write of theirs landed while it was being
-read (after the last, it is answered as it is, and not cached)."""
+CONSISTENT_TRIES = 2
+"""How often a customer's read is computed: once as it comes, and when a write of theirs
+landed while it was being read, once more in one snapshot of the database (REPEATABLE
+READ on PostgreSQL, a read transaction on SQLite), which is one state whatever lands."""
 
 
 class Incoming:
@@ -291,31 +292,10 @@ class GraphQLEndpoint:
         if isinstance(cached, bytes):
             OUTCOMES["ok"].inc()
             return _data_response(cached, cost, media_type)
-        for attempt in range(1, CONSISTENT_TRIES + 1):
-            result = await self.executor.run(
-                prepared,
-                variables=params.get("variables"),
-                operation_name=params.get("operationName"),
-                context=context,
-            )
-            if cached is None or result.errors or result.data is None:
-                break
-            key, versions, freshness = cached
-            if not freshness.cacheable:  # it had effects (codes tried): not run again
-                break
-            after = await self.cache.versions(key[0])
-            if after is not None and after.customer == versions.customer:
-                # nothing of this customer's was written while it was read: one state of
-                # their data (site rows are read each in one statement; when they moved,
-                # the answer is kept under the old versions, so it is never served again)
-                data = orjson.dumps(result.data, default=str)
-                await self.cache.store(key, versions, freshness, data)
-                OUTCOMES["ok"].inc()
-                return _data_response(data, cost, media_type)
-            if after is None or attempt == CONSISTENT_TRIES:
-                break
-            # a write landed in the middle of the reads: read it all again, after it
-            cached = (key, after, await self._fresh(context))
+        result = await self._run(prepared, params, context, cached)
+        if isinstance(result, bytes):
+            OUTCOMES["ok"].inc()
+            return _data_response(result, cost, media_type)
         errors = result.errors or []
         body: dict[str, Any] = {}
         request_error = result.data is None and bool(errors) and all(not e.path for e in errors)
@@ -335,6 +315,50 @@ class GraphQLEndpoint:
         if throttled is not None:
             response.headers["retry-after"] = str((throttled.extensions or {})["retryAfter"])
         return response
+
+    async def _run(
+        self,
+        prepared: Prepared,
+        params: dict[str, Any],
+        context: Context,
+        cached: tuple[CacheKey, ReadVersions, Freshness] | None,
+    ) -> bytes | ExecutionResult:
+        """Execute; a customer's answer that is one state of their data comes back as the
+        bytes of its data (and is cached when it may be), anything else as the result."""
+        for attempt in range(1, CONSISTENT_TRIES + 1):
+            result = await self.executor.run(
+                prepared,
+                variables=params.get("variables"),
+                operation_name=params.get("operationName"),
+                context=context,
+            )
+            if cached is None or result.errors or result.data is None:
+                break
+            key, versions, freshness = cached
+            if not freshness.cacheable:  # it had effects (codes tried): not run again
+                break
+            after = await self.cache.versions(key[0])
+            snapshot = context.reads.snapshot_version if context.reads is not None else None
+            if attempt > 1:
+                # read in one snapshot: one state of the customer's data, whatever landed
+                # meanwhile; kept only when nothing did (its versions are then the answer's)
+                data = orjson.dumps(result.data, default=str)
+                if after is not None and after == versions and snapshot == after.customer:
+                    await self.cache.store(key, versions, freshness, data)
+                return data
+            if after is not None and after.customer == versions.customer:
+                # nothing of this customer's was written while it was read: one state of
+                # their data (site rows are read each in one statement; when they moved,
+                # the answer is kept under the old versions, so it is never served again)
+                data = orjson.dumps(result.data, default=str)
+                await self.cache.store(key, versions, freshness, data)
+                return data
+            if after is None:
+                break
+            # a write landed in the middle of the reads: read it all again, in one snapshot
+            # (the first try reads without one: a snapshot costs a BEGIN and a read more)
+            cached = (key, after, await self._fresh(context, snapshot_of=key[0]))
+        return result
 
     async def _cached(
         self, prepared: Prepared, params: dict[str, Any], context: Context
@@ -362,15 +386,18 @@ class GraphQLEndpoint:
             return data
         return key, versions, await self._fresh(context, now)
 
-    async def _fresh(self, context: Context, now: datetime | None = None) -> Freshness:
+    async def _fresh(
+        self, context: Context, now: datetime | None = None, *, snapshot_of: int | None = None
+    ) -> Freshness:
         """New loaders on a new read session, and one clock reading, for computing a
-        customer's answer (again: nothing of an earlier try's session is reused)."""
+        customer's answer (again: nothing of an earlier try's session is reused; with
+        ``snapshot_of``, the session reads one snapshot, with that customer's version)."""
         freshness = Freshness(now or self.clock())
         context.freshness = freshness
         context.clock = freshness.clock
         if context.reads is not None:
             await context.reads.close()
-            context.reads = SharedReads(self.db)
+            context.reads = SharedReads(self.db, snapshot_of=snapshot_of)
         context.loaders = Loaders(self.db, freshness.clock, shared=context.reads)
         return freshness
 

@@ -27,7 +27,7 @@ from loyalty_gql.db.models import (
     WebhookEndpointRow,
 )
 from loyalty_gql.db.paging import Window
-from loyalty_gql.db.repositories.customers import customers_by_ids
+from loyalty_gql.db.repositories.customers import customers_by_ids, snapshot_data_version
 from loyalty_gql.db.repositories.insight import OfferUse
 from loyalty_gql.db.repositories.notifications import outbox_events_by_ids
 from loyalty_gql.db.repositories.offers.catalog import offers_by_ids
@@ -66,11 +66,16 @@ class SharedReads:
     session loaded before the write.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, snapshot_of: int | None = None) -> None:
         self._db = db
         self._session: Session | None = None
         self._lock = asyncio.Lock()
         self._closed = False
+        self._snapshot_of = snapshot_of
+        self.snapshot_version: int | None = None
+        """With ``snapshot_of`` (a customer id): the session reads one snapshot, and this
+        is that customer's data version in it (None until the first read, or when the
+        customer is gone)."""
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[Session]:
@@ -79,6 +84,10 @@ class SharedReads:
                 if not self._closed:
                     if self._session is None:
                         self._session = self._db.read_sessions()
+                        if self._snapshot_of is not None:
+                            self.snapshot_version = await snapshot_data_version(
+                                self._session, self._snapshot_of
+                            )
                     yield self._session
                     return
         # a resolver still running after its request was answered (a sibling failed and

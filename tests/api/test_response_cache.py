@@ -7,7 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from loyalty_gql.api import loaders
+from loyalty_gql.db.engine import Database
 from loyalty_gql.db.repositories.points.ledger import accounts_by_customer_ids
+from loyalty_gql.services.core.common import Actor, system_clock
+from loyalty_gql.services.core.idempotency import Idempotency
+from loyalty_gql.services.points.entries import grant_points
 from tests.conftest import GraphQLClient, StatementCounter
 from tests.support.clock import Clock
 from tests.support.shop import Shop
@@ -192,3 +196,50 @@ async def test_a_write_landing_between_the_reads_of_an_answer_is_read_again(
     assert viewer["ledger"]["nodes"] == [{"points": 5, "balanceAfter": 105}]
     version_reads = [s for s in statements.statements if "c.data_version" in s]
     assert len(version_reads) == 3  # before, after (moved: read again), after again
+
+
+DASHBOARD = """query Dashboard { viewer { balance { available }
+  ledger(first: 3) { nodes { points balanceAfter } } } }"""
+
+
+async def test_a_write_landing_inside_every_read_still_answers_one_state(
+    gql: GraphQLClient, db: Database, monkeypatch: Any
+) -> None:
+    # given: a member with 100 points, and a write of theirs (a grant of 7) that commits
+    # between the dashboard's balance and its ledger page, on every try
+    shop = await Shop.open(gql)
+    await shop.register("ann", enroll=True)
+    await shop.grant("ann", 100)
+    real_pages = loaders.ledger_pages
+    grants = []
+
+    async def pages_after_a_write(session: Any, customer_ids: Any, window: Any) -> Any:
+        grants.append(
+            await grant_points(
+                db,
+                customer_id=customer_ids[0],
+                points=7,
+                reason="lands mid-read",
+                actor=Actor("admin", "test"),
+                clock=system_clock,
+                retry=Idempotency("grantPoints"),
+            )
+        )
+        return await real_pages(session, customer_ids, window)
+
+    monkeypatch.setattr(loaders, "ledger_pages", pages_after_a_write)
+    # when
+    body = await gql.execute(DASHBOARD, token=shop.customer("ann"))
+    # then: the ledger read after a grant, and then again in one snapshot: the answer is
+    # one state, the balance that of its newest entry (without one, each try would see
+    # the grant that landed after its balance was read)
+    viewer = body["data"]["viewer"]
+    assert len(grants) == 2
+    assert viewer["balance"]["available"] == viewer["ledger"]["nodes"][0]["balanceAfter"]
+    assert viewer["balance"]["available"] in (107, 114)
+    # and nothing is kept of it: the next read (no more writes) sees all of both grants
+    monkeypatch.setattr(loaders, "ledger_pages", real_pages)
+    body = await gql.execute(DASHBOARD, token=shop.customer("ann"))
+    viewer = body["data"]["viewer"]
+    assert viewer["balance"]["available"] == 114
+    assert viewer["ledger"]["nodes"][0]["balanceAfter"] == 114

@@ -103,7 +103,7 @@ async def my_offers(
     # the offers come first)
     wanted = page.limit if page.from_end else page.limit - len(own)
     rows: list[OfferRow] = []
-    async with ctx.db.read_sessions() as session:
+    async with ctx.read_session() as session:
         if wanted > 0 and (end is None or end[0] == 1):
             window = Window(
                 limit=wanted,
