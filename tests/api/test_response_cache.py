@@ -8,7 +8,7 @@ from typing import Any
 
 from loyalty_gql.api import loaders
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.repositories.points.ledger import accounts_by_customer_ids
+from loyalty_gql.db.repositories.points.ledger import accounts_by_customer_ids, ledger_pages
 from loyalty_gql.services.core.common import Actor, system_clock
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points.entries import grant_points
@@ -210,7 +210,7 @@ async def test_a_write_landing_inside_every_read_still_answers_one_state(
     shop = await Shop.open(gql)
     await shop.register("ann", enroll=True)
     await shop.grant("ann", 100)
-    real_pages = loaders.ledger_pages
+    real_pages = ledger_pages
     grants = []
 
     async def pages_after_a_write(session: Any, customer_ids: Any, window: Any) -> Any:
