@@ -198,7 +198,7 @@ async def test_a_write_landing_between_the_reads_of_an_answer_is_read_again(
     assert len(version_reads) == 3  # before, after (moved: read again), after again
 
 
-DASHBOARD = """query Dashboard { viewer { balance { available }
+TWO_PARTS = """query Dashboard { viewer { balance { available }
   ledger(first: 3) { nodes { points balanceAfter } } } }"""
 
 
@@ -229,7 +229,7 @@ async def test_a_write_landing_inside_every_read_still_answers_one_state(
 
     monkeypatch.setattr(loaders, "ledger_pages", pages_after_a_write)
     # when
-    body = await gql.execute(DASHBOARD, token=shop.customer("ann"))
+    body = await gql.execute(TWO_PARTS, token=shop.customer("ann"))
     # then: the ledger read after a grant, and then again in one snapshot: the answer is
     # one state, the balance that of its newest entry (without one, each try would see
     # the grant that landed after its balance was read)
@@ -239,7 +239,7 @@ async def test_a_write_landing_inside_every_read_still_answers_one_state(
     assert viewer["balance"]["available"] in (107, 114)
     # and nothing is kept of it: the next read (no more writes) sees all of both grants
     monkeypatch.setattr(loaders, "ledger_pages", real_pages)
-    body = await gql.execute(DASHBOARD, token=shop.customer("ann"))
+    body = await gql.execute(TWO_PARTS, token=shop.customer("ann"))
     viewer = body["data"]["viewer"]
     assert viewer["balance"]["available"] == 114
     assert viewer["ledger"]["nodes"][0]["balanceAfter"] == 114
