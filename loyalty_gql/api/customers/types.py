@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -14,6 +16,7 @@ from loyalty_gql.api.core.pagination import (
     FIRST_ARG,
     LAST_ARG,
     Connection,
+    ConnT,
     CountedConnection,
     connect,
     page_of,
@@ -141,19 +144,10 @@ class Customer(Node):
         before: BEFORE_ARG = None,
     ) -> LedgerEntryConnection:
         """A page of ledger entries."""
-        loaders, settings = info.context.loaders, info.context.settings
-        page = page_of(
-            "Customer.ledger", first=first, last=last, after=after, before=before,
-            default=settings.default_page_size, maximum=settings.max_page_size,
-        )  # fmt: skip
-        rows = await loaders.ledger_page.load((self.pk, page.window()))
-
-        async def count() -> int:
-            return await loaders.ledger_length.load(self.pk) or 0
-
-        return connect(
-            LedgerEntryConnection, rows, page, "Customer.ledger",
-            key=lambda r: [r.id], node=LedgerEntry.from_row, count=count,
+        loaders = info.context.loaders
+        return await _own_page(
+            info, LedgerEntryConnection, "Customer.ledger", (first, last, after, before),
+            loaders.ledger_page, loaders.ledger_length, self.pk, LedgerEntry.from_row,
         )  # fmt: skip
 
     @strawberry.field(
@@ -170,19 +164,10 @@ class Customer(Node):
         before: BEFORE_ARG = None,
     ) -> CustomerOrderConnection:
         """A page of the customer's orders, batched with the response's other customers."""
-        loaders, settings = info.context.loaders, info.context.settings
-        page = page_of(
-            "Customer.orders", first=first, last=last, after=after, before=before,
-            default=settings.default_page_size, maximum=settings.max_page_size,
-        )  # fmt: skip
-        rows = await loaders.order_page.load((self.pk, page.window()))
-
-        async def count() -> int:
-            return await loaders.order_count.load(self.pk) or 0
-
-        return connect(
-            CustomerOrderConnection, rows, page, "Customer.orders",
-            key=lambda r: [r.id], node=Order.from_row, count=count,
+        loaders = info.context.loaders
+        return await _own_page(
+            info, CustomerOrderConnection, "Customer.orders", (first, last, after, before),
+            loaders.order_page, loaders.order_count, self.pk, Order.from_row,
         )  # fmt: skip
 
     @strawberry.field(
@@ -260,3 +245,29 @@ class CustomerConnection(CountedConnection[Customer]):
 
 
 builds_node("Customer", Customer.from_row)
+
+
+async def _own_page(  # noqa: PLR0917 - one call per list, its parts in this order
+    info: AppInfo,
+    kind: type[ConnT],
+    list_name: str,
+    bounds: tuple[int | None, int | None, str | None, str | None],
+    pages: Any,
+    counts: Any,
+    customer_pk: int,
+    node: Callable[[Any], object],
+) -> ConnT:
+    """A page of one of the customer's lists (ledger, orders), batched through ``pages``
+    with the response's other customers; its length from ``counts`` when selected."""
+    first, last, after, before = bounds
+    settings = info.context.settings
+    page = page_of(
+        list_name, first=first, last=last, after=after, before=before,
+        default=settings.default_page_size, maximum=settings.max_page_size,
+    )  # fmt: skip
+    rows = await pages.load((customer_pk, page.window()))
+
+    async def count() -> int:
+        return await counts.load(customer_pk) or 0
+
+    return connect(kind, rows, page, list_name, key=lambda r: [r.id], node=node, count=count)
