@@ -329,9 +329,17 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def wrk(url: str, body: str | None, token: str | None, seconds: float, work: Path) -> Result:
+def wrk(
+    url: str,
+    body: str | None,
+    token: str | None,
+    seconds: float,
+    work: Path,
+    *,
+    connections: int = 16,
+) -> Result:
     """``wrk -t1 -c16`` against ``url`` (a POST of ``body`` if given), after a warm-up."""
-    args = ["wrk", "-t1", "-c16", "--timeout", "30s", "--latency"]
+    args = ["wrk", "-t1", f"-c{connections}", "--timeout", "30s", "--latency"]
     if body is not None:
         script = work / "request.lua"
         lines = [
@@ -689,7 +697,8 @@ def measure(
             scaling["healthz"] = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
             _, body, token = bodies["dashboard"]
             graphql = f"{server.base}/graphql"
-            wrk(graphql, body, token, args.seconds / 2, work)  # every worker warms its cache
+            # every worker warms its cache: many connections, so that each worker gets some
+            wrk(graphql, body, token, max(1, round(args.seconds / 2)), work, connections=128)
             scaling["dashboard"] = wrk(graphql, body, token, args.seconds, work)
             say(
                 f"{backend}: dashboard with {SCALE_WORKERS} workers: "
@@ -903,6 +912,7 @@ def main() -> None:
         help="PostgreSQL server URL (a fresh database is made and dropped)",
     )  # fmt: skip
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk time per read")
     parser.add_argument("--order-seconds", type=float, default=15.0)
     parser.add_argument("--quick", action="store_true", help="3 s per read, 5 s of orders")
@@ -944,7 +954,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-storefront.") as folder:
         work = Path(folder)
         url = f"sqlite+aiosqlite:///{work / 'storefront.db'}"
-        runs.append(measure("SQLite (aiosqlite, WAL)", url, work, args, order_workers=1))
+        if not args.no_sqlite:
+            runs.append(measure("SQLite (aiosqlite, WAL)", url, work, args, order_workers=1))
         if not args.no_postgres:
             url, database, admin_dsn = asyncio.run(fresh_postgres(args.postgres))
             facts["postgres"] = f"PostgreSQL {postgres_version(admin_dsn)}, local server"
