@@ -74,6 +74,10 @@ def serve(
                 raise RuntimeError("the server did not answer /healthz")
             time.sleep(0.1)
         yield Server(base, proc.pid)
+    except Exception:
+        # what went wrong is often in the server's own words
+        print(f"{name}: the server's log ends:\n{log.read_text(errors='replace')[-3000:]}")
+        raise
     finally:
         if proc.poll() is None:
             proc.terminate()

@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -307,6 +308,22 @@ class Result:
     requests: int
     failed: int = 0
     cpu_ms: float | None = None  # the server's CPU time (all its processes) per request
+    cpu_us: dict[str, float] | None = None  # CPU µs a request by party (wrk with a pid)
+
+
+def postgres_cpu_seconds() -> float:
+    """User and system CPU time of every living PostgreSQL process, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError, IndexError):
+            continue
+        if name == "postgres":
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
@@ -337,8 +354,13 @@ def wrk(
     work: Path,
     *,
     connections: int = 16,
+    pid: int = 0,
 ) -> Result:
-    """``wrk -t1 -c16`` against ``url`` (a POST of ``body`` if given), after a warm-up."""
+    """``wrk -t1 -c16`` against ``url`` (a POST of ``body`` if given), after a warm-up.
+
+    With the server's ``pid``: the CPU time a request of the server (all its
+    processes), of PostgreSQL (all its processes) and of wrk itself, in microseconds:
+    what decides how far more workers can go on a machine they all share."""
     args = ["wrk", "-t1", f"-c{connections}", "--timeout", "30s", "--latency"]
     if body is not None:
         script = work / "request.lua"
@@ -354,9 +376,11 @@ def wrk(
         args += ["-s", str(script)]
     warm = max(1, round(seconds / 5))
     subprocess.run([*args, f"-d{warm}s", url], check=True, capture_output=True, timeout=600)
+    before = (cpu_seconds(pid), postgres_cpu_seconds(), children_cpu_seconds()) if pid else None
     out = subprocess.run(
         [*args, f"-d{seconds:g}s", url], check=True, capture_output=True, text=True, timeout=600
     ).stdout
+    after = (cpu_seconds(pid), postgres_cpu_seconds(), children_cpu_seconds()) if pid else None
     if re.search(r"Non-2xx|Socket errors", out):
         print(out, flush=True)
         raise RuntimeError("wrk saw errors (see above)")
@@ -367,12 +391,38 @@ def wrk(
             raise RuntimeError(f"no {pattern!r} in wrk's output:\n{out}")
         return found.group(1)
 
+    requests = int(grab(r"(\d+) requests in"))
+    shares = None
+    if before is not None and after is not None and requests:
+        parties = ("server", "postgres", "wrk")
+        shares = {
+            k: (b - a) * 1e6 / requests for k, a, b in zip(parties, before, after, strict=True)
+        }
     return Result(
         rps=float(grab(r"Requests/sec:\s+([\d.]+)")),
         median=to_ms(grab(r"^\s+50%\s+(\S+)")),
         p99=to_ms(grab(r"^\s+99%\s+(\S+)")),
-        requests=int(grab(r"(\d+) requests in")),
+        requests=requests,
+        cpu_us=shares,
     )
+
+
+def warm_every_worker(url: str, body: str | None, token: str | None, requests: int = 64) -> None:
+    """``requests`` POSTs one after the other, each on a new connection, so that every
+    worker (whichever accepts it) answers some and has the answer cached; one at a
+    time, so no backlog of cold requests is left to slow the measured run."""
+    headers = {"content-type": "application/json", "accept": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    for _ in range(requests):
+        with httpx.Client(timeout=30) as client:
+            client.post(url, content=body, headers=headers).raise_for_status()
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (the wrk runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- orders ----------------------------------------------------------------------------------
@@ -637,7 +687,7 @@ def measure(
         for key, (target, body, token) in bodies.items():
             if args.only_orders and key != "healthz":
                 continue
-            result = wrk(target, body, token, args.seconds, work)
+            result = wrk(target, body, token, args.seconds, work, pid=server.pid)
             reads[key] = result
             say(f"{backend}: {key}: {result.rps:,.0f} req/s, median {result.median:.2f} ms, "
                 f"p99 {result.p99:.2f} ms")  # fmt: skip
@@ -697,9 +747,8 @@ def measure(
             scaling["healthz"] = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
             _, body, token = bodies["dashboard"]
             graphql = f"{server.base}/graphql"
-            # every worker warms its cache: many connections, so that each worker gets some
-            wrk(graphql, body, token, max(1, round(args.seconds / 2)), work, connections=128)
-            scaling["dashboard"] = wrk(graphql, body, token, args.seconds, work)
+            warm_every_worker(graphql, body, token)
+            scaling["dashboard"] = wrk(graphql, body, token, args.seconds, work, pid=server.pid)
             say(
                 f"{backend}: dashboard with {SCALE_WORKERS} workers: "
                 f"{scaling['dashboard'].rps:,.0f} req/s"
@@ -854,6 +903,13 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
                 f"({r.scaling['computed'].rps / r.computed['dashboard'].rps:.2f}x one "
                 "worker's)",
             ]
+            for label, res in (("1 worker", r.reads["dashboard"]),
+                               (f"{SCALE_WORKERS} workers", r.scaling["dashboard"])):  # fmt: skip
+                if res.cpu_us:
+                    lines.append(
+                        f"- {r.backend}, the dashboard's CPU time a request, {label}: "
+                        + ", ".join(f"{k} {v:.0f} µs" for k, v in res.cpu_us.items())
+                    )
     lines += [
         "",
         "Shares are over `/healthz` of the same server in the same run (orders: over the "
