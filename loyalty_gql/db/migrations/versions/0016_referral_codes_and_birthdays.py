@@ -102,9 +102,9 @@ def downgrade() -> None:
     op.create_index("ix_referrals_referrer", "referrals", ["referrer_id"])
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_site_birthday")
-        batch_op.drop_constraint("ck_customers_birth_date_range", type_="check")
-        batch_op.drop_constraint("ck_customers_birth_date_parts", type_="check")
-        batch_op.drop_constraint("uq_customers_site_referral_code", type_="unique")
+        batch_op.drop_constraint(op.f("ck_customers_birth_date_range"), type_="check")
+        batch_op.drop_constraint(op.f("ck_customers_birth_date_parts"), type_="check")
+        batch_op.drop_constraint(op.f("uq_customers_site_referral_code"), type_="unique")
         batch_op.drop_column("birth_year")
         batch_op.drop_column("birth_day")
         batch_op.drop_column("birth_month")
