@@ -333,3 +333,43 @@ async def test_leave_program_takes_no_referral_code(gql: GraphQLClient) -> None:
     assert body["data"]["leaveProgram"]["userErrors"] == [
         {"field": ["input", "referralCode"], "code": "INVALID_VALUE"}
     ]
+
+
+async def test_a_welcome_offer_no_longer_published_gives_no_voucher(
+    gql: GraphQLClient, db: Database
+) -> None:
+    # given: the welcome coupon unpublished after it was configured
+    shop = await _shop(gql)
+    welcome = await shop.offer("COUPON", name="Welcome", valueType="PERCENT", value="5")
+    await shop.configure(referralWelcomeOfferId=welcome)
+    await shop.act("unpublishOffer", welcome)
+    code = await _referrer(shop)
+    # when
+    payload = await _register(shop, "bob", referralCode=code)
+    # then: linked, without a voucher
+    assert payload["userErrors"] == []
+    assert (await _read(shop, "bob"))["vouchers"] == []
+    assert await _count(db, ReferralRow) == 1
+
+
+async def test_a_used_up_welcome_offer_gives_no_more_vouchers(
+    gql: GraphQLClient, db: Database
+) -> None:
+    shop = await _shop(gql)
+    welcome = await shop.offer("COUPON", name="Welcome", valueType="PERCENT", value="5",
+                               maxUses=1)  # fmt: skip
+    await shop.configure(referralWelcomeOfferId=welcome)
+    code = await _referrer(shop)
+    for friend in ("bob", "cid"):
+        assert (await _register(shop, friend, referralCode=code))["userErrors"] == []
+    assert [len((await _read(shop, f))["vouchers"]) for f in ("bob", "cid")] == [1, 0]
+    assert await _count(db, ReferralRow) == 2
+
+
+async def test_no_referral_while_the_program_is_switched_off(gql: GraphQLClient) -> None:
+    shop = await _shop(gql)
+    code = await _referrer(shop)
+    await shop.configure(enabled=False)
+    payload = await _register(shop, "bob", referralCode=code)
+    assert await _codes(payload) == ["PROGRAM_DISABLED"]
+    assert payload["customer"] is None
