@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -259,7 +259,12 @@ async def _enroll(session: Session, row: CustomerRow, actor: Actor, now: datetim
 
 
 def _same_registration(existing: CustomerRow, profile: CustomerProfile) -> CustomerRow:
-    if _profile(existing) != profile:
+    stored = _profile(existing)
+    if profile.birth_date is None:
+        # customers set their own birth date (updateMyProfile): a registration sent again
+        # without one is still the same registration
+        stored = replace(stored, birth_date=None)
+    if stored != profile:
         raise DomainError.single(
             ErrorCode.ALREADY_EXISTS,
             "a customer with this external id is registered with other details; "

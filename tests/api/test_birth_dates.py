@@ -133,3 +133,24 @@ async def test_only_a_customer_updates_their_own_profile(gql: GraphQLClient) -> 
     )  # fmt: skip
     assert body["data"] is None
     assert len(body["errors"]) == 1
+
+
+async def test_a_registration_sent_again_without_the_birth_date_is_the_same(
+    gql: GraphQLClient,
+) -> None:
+    # given: the customer gave their birth date themselves after registering
+    shop = await Shop.open(gql)
+    first = await _register(shop, "ann")
+    await gql.execute(
+        UPDATE_MINE, {"input": {"birthDate": {"month": 3, "day": 9}}}, token=shop.customer("ann")
+    )
+    # when: the shop sends the registration again, as it does at every sign-in
+    again = await _register(shop, "ann")
+    other = await _register(shop, "ann", birthDate={"month": 3, "day": 10})
+    # then
+    assert again == {
+        "customer": {"id": first["customer"]["id"], "birthDate": {"month": 3, "day": 9,
+                                                                  "year": None}},
+        "userErrors": [],
+    }  # fmt: skip
+    assert [e["code"] for e in other["userErrors"]] == ["ALREADY_EXISTS"]
