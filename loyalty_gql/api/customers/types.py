@@ -71,7 +71,8 @@ class Referral:
 
     customer_pk: strawberry.Private[int]
     code: str = strawberry.field(
-        description="The personal code friends register or enrol with (case-insensitive).",
+        description="The personal code friends register or enrol with (case-insensitive); "
+        "it brings friends while the customer is enrolled.",
         metadata=WITHIN_PARENT,
     )
 
