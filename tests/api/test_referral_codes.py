@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, ReferralRow, VoucherRow
 from loyalty_gql.services.points.verify import verify_ledger
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, StatementCounter
 from tests.support.clock import Clock
 from tests.support.operations import CANCEL_ORDER, COMPLETE_ORDER
 from tests.support.shop import Shop, line
@@ -373,3 +373,35 @@ async def test_no_referral_while_the_program_is_switched_off(gql: GraphQLClient)
     payload = await _register(shop, "bob", referralCode=code)
     assert await _codes(payload) == ["PROGRAM_DISABLED"]
     assert payload["customer"] is None
+
+
+CUSTOMERS = """
+query($s: ID!, $n: Int) {
+  customers(siteId: $s, first: $n) {
+    edges { node { referral { code referredCount pointsEarned } birthDate { month day } } }
+  }
+}
+"""
+
+
+async def test_the_referrals_of_a_page_of_customers_cost_one_query_per_field(
+    gql: GraphQLClient, statements: StatementCounter
+) -> None:
+    # given: 12 customers, each referred by the one before
+    shop = await _shop(gql)
+    code = await _referrer(shop, "c-00")
+    for n in range(1, 12):
+        payload = await _register(shop, f"c-{n:02}", enroll=True, referralCode=code)
+        assert payload["userErrors"] == []
+        code = payload["customer"]["referral"]["code"]
+    await gql.execute(CUSTOMERS, {"s": shop.site_id, "n": 1}, token=shop.admin)  # warm caches
+    # when
+    with statements:
+        body = await gql.execute(CUSTOMERS, {"s": shop.site_id, "n": 12}, token=shop.admin)
+    # then: the page, then friends and points of all its customers in one query each
+    counts = [e["node"]["referral"]["referredCount"] for e in body["data"]["customers"]["edges"]]
+    assert counts == [1] * 11 + [0]
+    selects = [s for s in statements.statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 3, selects
+    assert "FROM customers" in selects[0]
+    assert {"referrals" in s or "ledger_entries" in s for s in selects[1:]} == {True}
