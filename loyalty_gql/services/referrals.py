@@ -54,15 +54,16 @@ async def register_customer(
     clock: Clock,
     retry: Idempotency | None = None,
 ) -> CustomerRow:
-    """Register a customer, linked to the referrer whose code they bring (if any)."""
-    if referral_code is None:
+    """Register a customer, linked to the referrer whose code they bring (if any; a blank
+    code, as an empty form field sends it, is none)."""
+    code = normalise_referral_code(referral_code or "")
+    if not code:
         return await customers.register_customer(
             db, site_id=site_id, profile=profile, enroll=enroll, actor=actor, clock=clock,
             retry=retry,
         )  # fmt: skip
     profile = profile.normalised()
     profile.check()
-    code = normalise_referral_code(referral_code)
     now = clock()
 
     async def work(uow: UnitOfWork) -> CustomerRow:
@@ -97,12 +98,13 @@ async def enroll_customer(
     clock: Clock,
     retry: Idempotency | None = None,
 ) -> CustomerRow:
-    """Enrol a registered customer, linked to the referrer whose code they bring (if any)."""
-    if referral_code is None:
+    """Enrol a registered customer, linked to the referrer whose code they bring (if any;
+    a blank code is none)."""
+    code = normalise_referral_code(referral_code or "")
+    if not code:
         return await customers.enroll_customer(
             db, customer_id=customer_id, actor=actor, clock=clock, retry=retry
         )
-    code = normalise_referral_code(referral_code)
     now = clock()
 
     async def work(uow: UnitOfWork) -> CustomerRow:

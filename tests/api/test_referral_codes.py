@@ -405,3 +405,11 @@ async def test_the_referrals_of_a_page_of_customers_cost_one_query_per_field(
     assert len(selects) == 3, selects
     assert "FROM customers" in selects[0]
     assert {"referrals" in s or "ledger_entries" in s for s in selects[1:]} == {True}
+
+
+async def test_a_blank_code_is_no_code(gql: GraphQLClient, db: Database) -> None:
+    shop = await _shop(gql)
+    await _referrer(shop)
+    payload = await _register(shop, "bob", enroll=True, referralCode="  ")
+    assert payload["userErrors"] == []
+    assert await _count(db, ReferralRow) == 0

@@ -44,10 +44,10 @@ class BirthDateInput:
 
 
 REFERRAL_CODE = (
-    "A friend's referral code (case-insensitive): the customer is linked to that referrer "
-    "once and gets the site's welcome voucher. A refused code (REFERRAL_CODE_NOT_FOUND, "
-    "SELF_REFERRAL, ALREADY_REFERRED, REFERRAL_NOT_NEW_CUSTOMER, REFERRAL_CAP_REACHED) "
-    "refuses the whole mutation: nothing is written."
+    "A friend's referral code (case-insensitive; blank is none): the customer is linked to "
+    "that referrer once and gets the site's welcome voucher. A refused code "
+    "(REFERRAL_CODE_NOT_FOUND, SELF_REFERRAL, ALREADY_REFERRED, REFERRAL_NOT_NEW_CUSTOMER, "
+    "REFERRAL_CAP_REACHED) refuses the whole mutation: nothing is written."
 )
 
 
