@@ -10,8 +10,9 @@ the site (REFERRAL_CODE_NOT_FOUND); the friend is not the referrer, by customer 
 e-mail (SELF_REFERRAL); the friend has no referrer yet (ALREADY_REFERRED); the friend
 has no earlier orders (REFERRAL_NOT_NEW_CUSTOMER); the referrer has brought fewer than
 the site's ``referral_monthly_cap`` friends this calendar month of the site's timezone
-(REFERRAL_CAP_REACHED). The cap is counted under a row lock on the referrer (PostgreSQL;
-SQLite runs one writer at a time), so two friends at the cap cannot both pass.
+(REFERRAL_CAP_REACHED). The cap is counted under a row lock on the referrer (PostgreSQL,
+when the site has a cap; SQLite runs one writer at a time), so two friends at the cap
+cannot both pass.
 
 The referrer earns when the friend's first order completes: services.orders calls
 services.points.reward_referral with this same ReferralRow (one link for codes and for
@@ -185,11 +186,13 @@ async def link_by_code(
 
 
 async def _referrer(uow: UnitOfWork, site: SiteRow, code: str) -> CustomerRow:
-    """The enrolled customer of the site whose code this is, locked on PostgreSQL so that
-    the cap on their friends is counted by one linking transaction at a time."""
+    """The enrolled customer of the site whose code this is. With a cap, locked on
+    PostgreSQL so that their friends are counted by one linking transaction at a time
+    (without one, friends of a popular referrer need not queue)."""
     referrer = None
     if is_referral_code(code):
-        referrer = await customer_by_referral_code(uow.session, site.id, code, lock=uow.is_postgres)
+        lock = uow.is_postgres and site.referral_monthly_cap is not None
+        referrer = await customer_by_referral_code(uow.session, site.id, code, lock=lock)
     if referrer is None or referrer.enrolled_at is None:
         raise DomainError.single(
             ErrorCode.REFERRAL_CODE_NOT_FOUND, "no customer of this site has that code", FIELD

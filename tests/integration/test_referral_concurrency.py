@@ -52,3 +52,37 @@ async def test_friends_registering_at_once_never_pass_the_referrers_cap(db: Data
         customers = await session.scalar(select(func.count()).select_from(CustomerRow))
     assert links == CAP
     assert customers == 1 + CAP
+
+
+async def test_without_a_cap_every_friend_registering_at_once_is_linked(db: Database) -> None:
+    the_shop = await shop(db, Clock(), customers_count=1)
+    async with db.read_sessions() as session:
+        referrer = await session.get(CustomerRow, the_shop.customer_ids[0])
+        assert referrer is not None
+        code = referrer.referral_code
+    outcomes = await asyncio.gather(
+        *(_register(db, the_shop.site_id, f"friend-{n}", code) for n in range(FRIENDS))
+    )
+    assert outcomes == ["OK"] * FRIENDS
+    async with db.read_sessions() as session:
+        links = await session.scalar(select(func.count()).select_from(ReferralRow))
+    assert links == FRIENDS
+
+
+async def test_one_friend_registering_twice_at_once_with_two_codes_has_one_referrer(
+    db: Database,
+) -> None:
+    # given: two referrers
+    the_shop = await shop(db, Clock(), customers_count=2)
+    async with db.read_sessions() as session:
+        rows = [await session.get(CustomerRow, c) for c in the_shop.customer_ids]
+        codes = [row.referral_code for row in rows if row is not None]
+    # when: the same new customer is registered with each code at the same moment
+    outcomes = await asyncio.gather(
+        *(_register(db, the_shop.site_id, "bob", code) for code in codes)
+    )
+    # then: one registration links bob, the other finds him referred
+    assert sorted(outcomes) == ["ALREADY_REFERRED", "OK"]
+    async with db.read_sessions() as session:
+        links = await session.scalar(select(func.count()).select_from(ReferralRow))
+    assert links == 1
