@@ -1,4 +1,5 @@
-"""The `loyalty-gql` command: serve, migrate, seed-demo, token, export-schema."""
+"""The `loyalty-gql` command: serve, migrate, seed-demo, token, export-schema, jobs,
+worker, verify, birthdays."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("verify", help="check every account against its ledger and lots")
 
+    birthdays = commands.add_parser(
+        "birthdays", help="hand today's birthdays (each site's timezone) to birthday campaigns"
+    )
+    birthdays.add_argument(
+        "--date", type=_iso_date, help="YYYY-MM-DD: this date on every site instead of today"
+    )
+    birthdays.add_argument("--batch-size", type=int, default=500)
+
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("--output", type=Path)
 
@@ -67,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": _jobs,
         "verify": _verify,
         "worker": _worker,
+        "birthdays": _birthdays,
     }[args.command]
     return handler(args)
 
@@ -203,6 +214,33 @@ def _worker(args: argparse.Namespace) -> int:
             await db.dispose()
 
     asyncio.run(run())
+    return 0
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        msg = f"{text!r} is not a date (YYYY-MM-DD)"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _birthdays(args: argparse.Namespace) -> int:
+    from loyalty_gql.db.engine import create_database
+    from loyalty_gql.services.birthdays import run_birthdays
+    from loyalty_gql.services.core.common import system_clock
+
+    async def run() -> str:
+        db = create_database(**_database_options())
+        try:
+            done = await run_birthdays(
+                db, clock=system_clock, on_date=args.date, batch_size=args.batch_size
+            )
+            return f"{done.birthdays} birthdays on {done.sites} sites"
+        finally:
+            await db.dispose()
+
+    print(asyncio.run(run()))
     return 0
 
 

@@ -101,10 +101,10 @@ def uniform(n: str, salt: int) -> str:
 # began and the rest joined during it; non-members registered the same way.
 CUSTOMERS_SQL = """
 INSERT INTO customers (id, site_id, external_id, email, name, groups, marketing_consent,
-                       enrolled_at, created_at, updated_at)
+                       enrolled_at, created_at, updated_at, referral_code)
 SELECT n, $1, 'c' || n, 'c' || n || '@example.com', 'Customer ' || n, '[]'::jsonb,
        pg_temp.h(n, 1) % 3 = 0,
-       CASE WHEN member THEN at END, at, at
+       CASE WHEN member THEN at END, at, at, 'B' || lpad(n::text, 7, '0')
 FROM (
     SELECT n, r < 7 AS member,
            $2::timestamptz + CASE

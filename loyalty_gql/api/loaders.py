@@ -40,6 +40,7 @@ from loyalty_gql.db.repositories.points.ledger import (
     ledger_pages,
     vouchers_by_customer,
 )
+from loyalty_gql.db.repositories.referrals import referral_points_earned, referred_counts
 from loyalty_gql.db.repositories.sites import sites_by_ids
 from loyalty_gql.db.repositories.tiers import (
     measures_for_many,
@@ -248,6 +249,16 @@ class Loaders:
     def vouchers_by_customer(self) -> RowLoader[int, list[VoucherRow]]:
         """Vouchers by customer id."""
         return RowLoader(self._sessions, vouchers_by_customer)
+
+    @cached_property
+    def referred_count(self) -> RowLoader[int, int]:
+        """How many friends each referrer brought, by customer id (None: none)."""
+        return RowLoader(self._sessions, referred_counts)
+
+    @cached_property
+    def referral_points(self) -> RowLoader[int, int]:
+        """Points each customer earned for referrals, net, by customer id (None: none)."""
+        return RowLoader(self._sessions, referral_points_earned)
 
     @cached_property
     def offer_by_id(self) -> RowLoader[int, OfferRow]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
 from enum import Enum
 from typing import Any
 
@@ -13,6 +15,8 @@ from loyalty_gql.domain.unset import UNSET, Unset
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 MAX_GROUPS = 50
+MIN_BIRTH_YEAR = 1900
+MAX_BIRTH_YEAR = 2100
 
 
 class EnrollmentKind(Enum):
@@ -25,6 +29,39 @@ class EnrollmentKind(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class BirthDate:
+    """A customer's birth date: month and day, the year optional (29 February allowed;
+    its birthday is kept on 28 February in other years, see domain.campaigns.birthday_on)."""
+
+    month: int
+    day: int
+    year: int | None = None
+
+    def check(self, field: str = "birth_date") -> None:
+        """Raise a DomainError when the date does not exist."""
+        problems: list[FieldProblem] = []
+        year_ok = self.year is None or MIN_BIRTH_YEAR <= self.year <= MAX_BIRTH_YEAR
+        if not year_ok:
+            problems.append(
+                FieldProblem(
+                    (field, "year"), ErrorCode.INVALID_VALUE,
+                    f"must be {MIN_BIRTH_YEAR}-{MAX_BIRTH_YEAR}",
+                )
+            )  # fmt: skip
+        if not 1 <= self.month <= 12:
+            problems.append(FieldProblem((field, "month"), ErrorCode.INVALID_VALUE, "must be 1-12"))
+        else:
+            # without a year any day some year has is fine: 29 February is (2000 leaps)
+            days = calendar.monthrange(self.year if year_ok and self.year else 2000, self.month)[1]
+            if not 1 <= self.day <= days:
+                problems.append(
+                    FieldProblem((field, "day"), ErrorCode.INVALID_VALUE, f"must be 1-{days}")
+                )
+        if problems:
+            raise DomainError(problems)
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerProfile:
     """What the shop tells us about one of its customers."""
 
@@ -33,6 +70,7 @@ class CustomerProfile:
     name: str | None = None
     groups: tuple[str, ...] = ()
     marketing_consent: bool = False
+    birth_date: BirthDate | None = None
 
     def normalised(self) -> CustomerProfile:
         """The profile with emails lower-cased, blanks dropped and groups de-duplicated."""
@@ -44,6 +82,7 @@ class CustomerProfile:
             name=name or None,
             groups=tuple(sorted({g.strip() for g in self.groups})),
             marketing_consent=self.marketing_consent,
+            birth_date=self.birth_date,
         )
 
     def check(self) -> None:
@@ -62,6 +101,11 @@ class CustomerProfile:
             problems.append(
                 _invalid("groups", f"invalid group names {bad}: use letters, digits, _ . : -")
             )
+        if self.birth_date is not None:
+            try:
+                self.birth_date.check()
+            except DomainError as error:
+                problems += error.problems
         if problems:
             raise DomainError(problems)
 
@@ -75,15 +119,31 @@ class CustomerChanges:
     name: str | Unset | None = UNSET
     groups: tuple[str, ...] | Unset = UNSET
     marketing_consent: bool | Unset = UNSET
+    birth_date: BirthDate | Unset | None = UNSET
 
     def given(self) -> dict[str, Any]:
-        """The fields the update names, by name (what a retry must repeat)."""
+        """The fields the update names, by name."""
         named = {f.name: getattr(self, f.name) for f in fields(self)}
         return {name: value for name, value in named.items() if value is not UNSET}
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a retry must repeat: the fields named, a birth date as its parts."""
+        given = self.given()
+        if isinstance(given.get("birth_date"), BirthDate):
+            given["birth_date"] = asdict(given["birth_date"])
+        return given
 
     def applied_to(self, profile: CustomerProfile) -> CustomerProfile:
         """``profile`` with these changes, normalised (not yet checked)."""
         return replace(profile, **self.given()).normalised()
+
+
+def birthdays_on(today: date) -> tuple[tuple[int, int], ...]:
+    """The (month, day) birth dates whose birthday is ``today``: the day itself, and
+    29 February on 28 February of a year without one (as domain.campaigns.birthday_on)."""
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+        return ((2, 28), (2, 29))
+    return ((today.month, today.day),)
 
 
 def _invalid(field: str, message: str) -> FieldProblem:

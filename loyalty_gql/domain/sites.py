@@ -49,6 +49,7 @@ MAX_POINT_VALUE = Decimal(1000)
 MAX_POINTS_PER_EVENT = 10_000_000
 MAX_WARNING_STEPS = 10
 MAX_CUSTOM_ACTIVITIES = 100
+MAX_REFERRALS_PER_MONTH = 100_000
 EXCHANGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
@@ -101,7 +102,8 @@ class CustomActivity:
 @dataclass(frozen=True, slots=True)
 class ProgramChanges:
     """Some of a site's program settings to change: UNSET ones stay, None clears the
-    two that may be empty (``validity_days``, ``point_value``)."""
+    ones that may be empty (``validity_days``, ``point_value``, the referral cap and
+    welcome offer)."""
 
     enabled: bool | Unset = UNSET
     currency: str | Unset = UNSET
@@ -115,6 +117,8 @@ class ProgramChanges:
     newsletter_signup_points: int | Unset = UNSET
     product_review_points: int | Unset = UNSET
     referral_points: int | Unset = UNSET
+    referral_monthly_cap: int | Unset | None = UNSET
+    referral_welcome_offer_id: int | Unset | None = UNSET
     custom_activities: tuple[CustomActivity, ...] | Unset = UNSET
     expiry_warning_days: tuple[int, ...] | Unset = UNSET
     exchange_customer_groups: tuple[str, ...] | Unset = UNSET
@@ -145,6 +149,10 @@ class ProgramSettings:
     newsletter_signup_points: int = 0
     product_review_points: int = 0
     referral_points: int = 0
+    referral_monthly_cap: int | None = None
+    """How many friends one referrer may bring per calendar month of the site's zone."""
+    referral_welcome_offer_id: int | None = None
+    """The reward or coupon offer whose voucher a referred friend gets when linked."""
     custom_activities: tuple[CustomActivity, ...] = ()
     expiry_warning_days: tuple[int, ...] = ()
     exchange_customer_groups: tuple[str, ...] = ()
@@ -282,6 +290,14 @@ class ProgramSettings:
         for name in ("newsletter_signup_points", "product_review_points", "referral_points"):
             if not 0 <= getattr(self, name) <= MAX_POINTS_PER_EVENT:
                 problems.append(_invalid(name, f"must be 0 to {MAX_POINTS_PER_EVENT} points"))
+        cap = self.referral_monthly_cap
+        if cap is not None and not 1 <= cap <= MAX_REFERRALS_PER_MONTH:
+            problems.append(
+                _invalid(
+                    "referral_monthly_cap",
+                    f"must be 1 to {MAX_REFERRALS_PER_MONTH} friends, or null for no cap",
+                )
+            )
         if len(self.custom_activities) > MAX_CUSTOM_ACTIVITIES:
             problems.append(
                 _invalid("custom_activities", f"at most {MAX_CUSTOM_ACTIVITIES} are allowed")

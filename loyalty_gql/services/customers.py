@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,12 @@ from loyalty_gql.db.repositories.customers import (
 from loyalty_gql.db.repositories.points.ledger import locked_account
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.customers import CustomerChanges, CustomerProfile, EnrollmentKind
+from loyalty_gql.domain.customers import (
+    BirthDate,
+    CustomerChanges,
+    CustomerProfile,
+    EnrollmentKind,
+)
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.sites import Participation
 from loyalty_gql.services.core.common import Actor, Clock
@@ -41,38 +46,66 @@ async def register_customer(
 
     async def work(uow: UnitOfWork) -> CustomerRow:
         site = await _site(uow.session, site_id)
-        existing = await customer_by_external_id(uow.session, site_id, profile.external_id)
-        if existing is not None:
-            return _same_registration(existing, profile)
-        auto = site.participation == Participation.ALL_REGISTERED_CUSTOMERS.value
-        if enroll and not site.program_enabled:
-            raise _program_disabled()
-        row = CustomerRow(
-            site_id=site_id,
-            external_id=profile.external_id,
-            email=profile.email,
-            name=profile.name,
-            groups=list(profile.groups),
-            marketing_consent=profile.marketing_consent,
-            created_at=now,
-            updated_at=now,
-        )
-        uow.session.add(row)
-        await uow.session.flush()
-        if enroll or (auto and site.program_enabled):
-            await _enroll(uow.session, row, actor, now)
+        row, _ = await registration(uow, site, profile, enroll=enroll, actor=actor, now=now)
         return row
 
     return await run_once(
         db,
         scope=f"site:{site_id}",
         retry=retry,
-        request={"site": site_id, "enroll": enroll, **asdict(profile)},
+        request=registration_request(site_id, profile, enroll=enroll),
         now=now,
         work=work,
         dump=lambda row: {"customer": row.id},
         load=_load_customer,
     )
+
+
+def registration_request(site_id: int, profile: CustomerProfile, *, enroll: bool) -> dict[str, Any]:
+    """What a registration's retry must repeat (without a birth date: as before dates)."""
+    request = {"site": site_id, "enroll": enroll, **asdict(profile)}
+    if request["birth_date"] is None:
+        del request["birth_date"]
+    return request
+
+
+async def registration(
+    uow: UnitOfWork,
+    site: SiteRow,
+    profile: CustomerProfile,
+    *,
+    enroll: bool,
+    actor: Actor,
+    now: datetime,
+) -> tuple[CustomerRow, bool]:
+    """Register (or find the same registration of) a checked profile in the unit of work:
+    the customer, and whether it is new. Every new customer gets a referral code (the
+    column's default), enrolled or not."""
+    existing = await customer_by_external_id(uow.session, site.id, profile.external_id)
+    if existing is not None:
+        return _same_registration(existing, profile), False
+    auto = site.participation == Participation.ALL_REGISTERED_CUSTOMERS.value
+    if enroll and not site.program_enabled:
+        raise _program_disabled()
+    birth = profile.birth_date
+    row = CustomerRow(
+        site_id=site.id,
+        external_id=profile.external_id,
+        email=profile.email,
+        name=profile.name,
+        groups=list(profile.groups),
+        marketing_consent=profile.marketing_consent,
+        birth_month=birth.month if birth else None,
+        birth_day=birth.day if birth else None,
+        birth_year=birth.year if birth else None,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    if enroll or (auto and site.program_enabled):
+        await _enroll(uow.session, row, actor, now)
+    return row, True
 
 
 async def update_customer(
@@ -104,6 +137,10 @@ async def update_customer(
         row.name = profile.name
         row.groups = list(profile.groups)
         row.marketing_consent = profile.marketing_consent
+        birth = profile.birth_date
+        row.birth_month = birth.month if birth else None
+        row.birth_day = birth.day if birth else None
+        row.birth_year = birth.year if birth else None
         row.updated_at = now
         return row
 
@@ -111,7 +148,7 @@ async def update_customer(
         db,
         scope=f"customer:{customer_id}",
         retry=retry,
-        request={"customer": customer_id, **changes.given()},
+        request={"customer": customer_id, **changes.fingerprint()},
         now=now,
         work=work,
         dump=lambda row: {"customer": row.id},
@@ -131,15 +168,7 @@ async def enroll_customer(
     now = clock()
 
     async def work(uow: UnitOfWork) -> CustomerRow:
-        row = await _customer(uow, customer_id)
-        site = await _site(uow.session, row.site_id)
-        if not site.program_enabled:
-            raise _program_disabled()
-        if row.enrolled_at is not None:
-            raise DomainError.single(
-                ErrorCode.ALREADY_ENROLLED, "the customer is already enrolled", "customer_id"
-            )
-        await _enroll(uow.session, row, actor, now)
+        row, _ = await enrolment(uow, customer_id, actor=actor, now=now)
         return row
 
     return await run_once(
@@ -152,6 +181,23 @@ async def enroll_customer(
         dump=lambda row: {"customer": row.id},
         load=_load_customer,
     )
+
+
+async def enrolment(
+    uow: UnitOfWork, customer_id: int, *, actor: Actor, now: datetime
+) -> tuple[CustomerRow, SiteRow]:
+    """Enrol a registered customer in the unit of work (their row locked on PostgreSQL):
+    the customer and their site."""
+    row = await _customer(uow, customer_id)
+    site = await _site(uow.session, row.site_id)
+    if not site.program_enabled:
+        raise _program_disabled()
+    if row.enrolled_at is not None:
+        raise DomainError.single(
+            ErrorCode.ALREADY_ENROLLED, "the customer is already enrolled", "customer_id"
+        )
+    await _enroll(uow.session, row, actor, now)
+    return row, site
 
 
 async def leave_program(
@@ -213,7 +259,12 @@ async def _enroll(session: Session, row: CustomerRow, actor: Actor, now: datetim
 
 
 def _same_registration(existing: CustomerRow, profile: CustomerProfile) -> CustomerRow:
-    if _profile(existing) != profile:
+    stored = _profile(existing)
+    if profile.birth_date is None:
+        # customers set their own birth date (updateMyProfile): a registration sent again
+        # without one is still the same registration
+        stored = replace(stored, birth_date=None)
+    if stored != profile:
         raise DomainError.single(
             ErrorCode.ALREADY_EXISTS,
             "a customer with this external id is registered with other details; "
@@ -230,7 +281,15 @@ def _profile(row: CustomerRow) -> CustomerProfile:
         name=row.name,
         groups=tuple(row.groups),
         marketing_consent=row.marketing_consent,
+        birth_date=birth_date_of(row),
     )
+
+
+def birth_date_of(row: CustomerRow) -> BirthDate | None:
+    """The customer's birth date, if they gave one."""
+    if row.birth_month is None or row.birth_day is None:
+        return None
+    return BirthDate(row.birth_month, row.birth_day, row.birth_year)
 
 
 def _program_disabled() -> DomainError:

@@ -6,6 +6,7 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import AuditTrailRow, SiteRow
+from loyalty_gql.db.repositories.offers.catalog import offer_by_id
 from loyalty_gql.db.repositories.sites import (
     settings_document,
     settings_of,
@@ -15,6 +16,7 @@ from loyalty_gql.db.repositories.sites import (
 )
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.offers import OfferKind, OfferStatus
 from loyalty_gql.domain.sites import ProgramChanges, ProgramSettings, check_site
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
@@ -78,6 +80,8 @@ async def configure_program(
         if row is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
         settings = settings_of(row).changed(**changes.given())
+        if isinstance(changes.referral_welcome_offer_id, int):
+            await _check_welcome_offer(uow.session, row.id, changes.referral_welcome_offer_id)
         store_settings(row, settings)
         row.updated_at = now
         row.settings_version += 1
@@ -94,6 +98,25 @@ async def configure_program(
         dump=lambda row: {"site": row.id},
         load=_load_site,
     )
+
+
+WELCOME_OFFER_KINDS = (OfferKind.REWARD.value, OfferKind.COUPON.value)
+
+
+async def _check_welcome_offer(session: Session, site_id: int, offer_id: int) -> None:
+    """A referred friend's welcome voucher comes from a reward or coupon offer of the site
+    that is not deleted (while it is not published, friends get no voucher)."""
+    offer = await offer_by_id(session, offer_id)
+    if offer is None or offer.site_id != site_id or offer.status == OfferStatus.DELETED.value:
+        raise DomainError.single(
+            ErrorCode.NOT_FOUND, "no such offer on this site", "referral_welcome_offer_id"
+        )
+    if offer.kind not in WELCOME_OFFER_KINDS:
+        raise DomainError.single(
+            ErrorCode.INVALID_VALUE,
+            "the welcome voucher comes from a reward or coupon offer",
+            "referral_welcome_offer_id",
+        )
 
 
 def _audit(row: SiteRow, actor: Actor, note: str | None) -> AuditTrailRow:

@@ -21,7 +21,7 @@ from loyalty_gql.api.core.pagination import (
     connect,
     page_of,
 )
-from loyalty_gql.api.core.permissions import CanSeeCustomer, CanServeSite
+from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanSeeCustomer, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.insight.types import CustomerInsight
 from loyalty_gql.api.offers.my_offers import KIND, MyOffer, my_offers
@@ -51,6 +51,47 @@ async def tier_progress_of(info: AppInfo, customer_pk: int) -> TierProgress:
         value=value,
         remaining=max(0, upcoming.threshold - value),
     )
+
+
+@strawberry.type(description="A birth date: month and day, the year when given.")
+class BirthDate:
+    """A customer's birth date."""
+
+    month: int = strawberry.field(description="Month, 1-12.", metadata=WITHIN_PARENT)
+    day: int = strawberry.field(description="Day of the month.", metadata=WITHIN_PARENT)
+    year: int | None = strawberry.field(
+        description="Year; null when the customer gave only month and day.",
+        metadata=WITHIN_PARENT,
+    )
+
+
+@strawberry.type(description="A customer's place in the referral program.")
+class Referral:
+    """The customer's personal referral code and what it brought."""
+
+    customer_pk: strawberry.Private[int]
+    code: str = strawberry.field(
+        description="The personal code friends register or enrol with (case-insensitive); "
+        "it brings friends while the customer is enrolled.",
+        metadata=WITHIN_PARENT,
+    )
+
+    @strawberry.field(
+        description="How many friends were linked to the customer as their referrer.",
+        metadata=WITHIN_PARENT,
+    )
+    async def referred_count(self, info: AppInfo) -> int:
+        """Friends linked."""
+        return await info.context.loaders.referred_count.load(self.customer_pk) or 0
+
+    @strawberry.field(
+        description="Points the customer earned for referrals, net of what was taken back "
+        "(a friend's cancelled first order).",
+        metadata=WITHIN_PARENT,
+    )
+    async def points_earned(self, info: AppInfo) -> int:
+        """Referral points, net."""
+        return await info.context.loaders.referral_points.load(self.customer_pk) or 0
 
 
 @strawberry.type(description="A customer of a shop, as the shop registered them.")
@@ -87,6 +128,16 @@ class Customer(Node):
     )
     updated_at: datetime = strawberry.field(
         description="When the profile last changed.", permission_classes=[CanSeeCustomer]
+    )
+    birth_date: BirthDate | None = strawberry.field(
+        description="The customer's birth date (month and day, the year optional); null when "
+        "not given. Birthday campaigns apply on that day in the site's timezone (29 February: "
+        "on 28 February in other years).",
+        permission_classes=[CanSeeCustomer],
+    )
+    referral: Referral = strawberry.field(
+        description="The customer's referral code and the friends and points it brought.",
+        permission_classes=[CanSeeCustomer],
     )
 
     @strawberry.field(
@@ -226,6 +277,12 @@ class Customer(Node):
             enrolled_at=row.enrolled_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            birth_date=(
+                None
+                if row.birth_month is None or row.birth_day is None
+                else BirthDate(month=row.birth_month, day=row.birth_day, year=row.birth_year)
+            ),
+            referral=Referral(customer_pk=row.id, code=row.referral_code),
         )
 
 

@@ -10,6 +10,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from loyalty_gql.api.core.arguments import IDEMPOTENCY_KEY, INPUT
 from loyalty_gql.api.core.errors import UserError
+from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.node import ForbiddenError
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of
@@ -135,6 +136,16 @@ class ConfigureProgramInput:
     referral_points: int | None = strawberry.field(
         default=strawberry.UNSET, description="Points for a referral."
     )
+    referral_monthly_cap: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="How many friends one referrer may bring per calendar month of the "
+        "site's timezone; null: no cap.",
+    )
+    referral_welcome_offer_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Global ID of the reward or coupon offer whose voucher a friend gets when "
+        "linked to a referrer by code; null: no welcome voucher.",
+    )
     custom_activities: list[CustomActivityInput] | None = strawberry.field(
         default=strawberry.UNSET, description="The full list of the site's own activities."
     )
@@ -201,6 +212,8 @@ def program_changes(data: ConfigureProgramInput) -> domain.ProgramChanges:
             domain.CustomActivity(a.code.strip(), a.name.strip(), a.points, a.daily_cap)
             for a in given["custom_activities"]
         )
+    if given.get("referral_welcome_offer_id") is not None:
+        given["referral_welcome_offer_id"] = parse_id(given["referral_welcome_offer_id"], "Offer")
     if given.get("expiry_warning_days") is not None:
         given["expiry_warning_days"] = tuple(given["expiry_warning_days"])
     for name in ("exchange_customer_groups", "exchange_categories"):

@@ -126,6 +126,15 @@ class Program:
         description="Points for referring a friend whose first order completes.",
         metadata=WITHIN_PARENT,
     )
+    referral_monthly_cap: int | None = strawberry.field(
+        description="How many friends one referrer may bring per calendar month of the site's "
+        "timezone; null: no cap.",
+        metadata=WITHIN_PARENT,
+    )
+    referral_welcome_offer_id: strawberry.ID | None = strawberry.field(
+        description="Global ID of the offer whose voucher a referred friend gets; null: none.",
+        metadata=WITHIN_PARENT,
+    )
     custom_activities: list[CustomActivity] = strawberry.field(
         description="Activities the site defines itself.", metadata=WITHIN_PARENT
     )
@@ -176,6 +185,12 @@ class Program:
             newsletter_signup_points=settings.newsletter_signup_points,
             product_review_points=settings.product_review_points,
             referral_points=settings.referral_points,
+            referral_monthly_cap=settings.referral_monthly_cap,
+            referral_welcome_offer_id=(
+                None
+                if settings.referral_welcome_offer_id is None
+                else to_global_id("Offer", settings.referral_welcome_offer_id)
+            ),
             custom_activities=[
                 CustomActivity(code=a.code, name=a.name, points=a.points, daily_cap=a.daily_cap)
                 for a in settings.custom_activities

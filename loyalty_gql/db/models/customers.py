@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     UniqueConstraint,
     text,
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty_gql.db.models.base import Base, BigId
 from loyalty_gql.db.types import JSONDoc, UTCDateTime
+from loyalty_gql.domain.referrals import new_referral_code
 
 
 class CustomerRow(Base):
@@ -28,6 +30,19 @@ class CustomerRow(Base):
         UniqueConstraint("site_id", "external_id", name="uq_customers_site_external_id"),
         Index("ix_customers_site_id_id", "site_id", "id"),
         Index("ix_customers_site_email", "site_id", "email"),
+        # a referral code is typed in by the friend: unique per site, looked up upper-cased
+        UniqueConstraint("site_id", "referral_code", name="uq_customers_site_referral_code"),
+        # the birthday job: a site's customers born on a month and day, in id order
+        Index("ix_customers_site_birthday", "site_id", "birth_month", "birth_day", "id"),
+        CheckConstraint(
+            "(birth_month IS NULL) = (birth_day IS NULL)"
+            " AND (birth_year IS NULL OR birth_month IS NOT NULL)",
+            name="birth_date_parts",
+        ),
+        CheckConstraint(
+            "birth_month IS NULL OR (birth_month BETWEEN 1 AND 12 AND birth_day BETWEEN 1 AND 31)",
+            name="birth_date_range",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -43,6 +58,12 @@ class CustomerRow(Base):
     # bumped at commit by every write of what the customer sees (their account, ledger,
     # vouchers, holdings...), so cached answers know they are stale (db/versions.py)
     data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # the customer's personal code a friend registers with (domain.referrals), set on insert
+    referral_code: Mapped[str] = mapped_column(String(16), default=new_referral_code)
+    # a birth date: month and day, the year optional (29 February allowed)
+    birth_month: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    birth_day: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
 
 
 class EnrollmentEventRow(Base):
@@ -65,12 +86,18 @@ class EnrollmentEventRow(Base):
 
 
 class ReferralRow(Base):
-    """A customer who brought another; the referrer earns on the friend's first order."""
+    """A customer who brought another; the referrer earns on the friend's first order.
+
+    The one link between a referrer and a friend, whether the shop recorded it as a
+    REFERRAL activity or the friend registered (or enrolled) with the referrer's code;
+    one referrer per customer (``uq_referrals_referred``).
+    """
 
     __tablename__ = "referrals"
     __table_args__ = (
         UniqueConstraint("referred_id", name="uq_referrals_referred"),
-        Index("ix_referrals_referrer", "referrer_id"),
+        # a referrer's friends, and the monthly cap: their links since the month began
+        Index("ix_referrals_referrer_created", "referrer_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -56,3 +56,7 @@ class SiteRow(Base):
     # bumped at commit by every write of the site's own rows (offers, tiers, settings...),
     # so cached customer answers know they are stale (db/versions.py)
     data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # referrals: how many friends one referrer may bring per month (null: no cap), and
+    # the reward or coupon offer a friend's welcome voucher comes from (null: none)
+    referral_monthly_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    referral_welcome_offer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -108,3 +108,45 @@ def _customers_of(site_id: int, search: str | None) -> Select[CustomerRow]:
 def _like_prefix(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"{escaped}%"
+
+
+async def customer_by_referral_code(
+    session: Session, site_id: int, code: str, *, lock: bool = False
+) -> CustomerRow | None:
+    """The site's customer whose referral code this is (``code`` in its stored, upper-case
+    spelling), optionally locked for update: the cap on their friends counts under it."""
+    query = select(CustomerRow).where(
+        CustomerRow.site_id == site_id, CustomerRow.referral_code == code
+    )
+    if lock:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def birthday_customers(
+    session: Session,
+    site_id: int,
+    days: Sequence[tuple[int, int]],
+    *,
+    after_id: int,
+    limit: int,
+    enrolled_only: bool = True,
+) -> list[CustomerRow]:
+    """A batch of the site's customers born on one of ``days`` (month, day), in id order
+    after ``after_id`` (keyset: pass the last id of the previous batch). Reads
+    ``ix_customers_site_birthday`` (site, month, day, id) once per day asked."""
+    born = or_(
+        *(
+            (CustomerRow.birth_month == month) & (CustomerRow.birth_day == day)
+            for month, day in days
+        )
+    )
+    query = (
+        select(CustomerRow)
+        .where(CustomerRow.site_id == site_id, born, CustomerRow.id > after_id)
+        .order_by(CustomerRow.id)
+        .limit(limit)
+    )
+    if enrolled_only:
+        query = query.where(CustomerRow.enrolled_at.is_not(None))
+    return list(await session.scalars(query))

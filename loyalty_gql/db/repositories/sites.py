@@ -45,6 +45,8 @@ def settings_of(row: SiteRow) -> ProgramSettings:
         newsletter_signup_points=row.newsletter_signup_points,
         product_review_points=row.product_review_points,
         referral_points=row.referral_points,
+        referral_monthly_cap=row.referral_monthly_cap,
+        referral_welcome_offer_id=row.referral_welcome_offer_id,
         custom_activities=tuple(
             CustomActivity(a["code"], a["name"], a["points"], a.get("daily_cap"))
             for a in row.custom_activities
@@ -83,6 +85,8 @@ def store_settings(row: SiteRow, settings: ProgramSettings) -> None:
     row.newsletter_signup_points = settings.newsletter_signup_points
     row.product_review_points = settings.product_review_points
     row.referral_points = settings.referral_points
+    row.referral_monthly_cap = settings.referral_monthly_cap
+    row.referral_welcome_offer_id = settings.referral_welcome_offer_id
     row.custom_activities = [
         {"code": a.code, "name": a.name, "points": a.points, "daily_cap": a.daily_cap}
         for a in settings.custom_activities
@@ -108,6 +112,8 @@ def settings_document(row: SiteRow) -> dict[str, Any]:
         "newsletter_signup_points",
         "product_review_points",
         "referral_points",
+        "referral_monthly_cap",
+        "referral_welcome_offer_id",
         "custom_activities",
         "expiry_warning_days",
         "exchange_limits",

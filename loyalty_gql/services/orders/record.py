@@ -301,7 +301,19 @@ async def _earn(
 
 async def reward_order_referral(uow: UnitOfWork, book: AccountBook, order: OrderRow) -> None:
     """The referrer earns on the friend's first order once it counts: when recorded if
-    order points are final at once, else when completed."""
+    order points are final at once, else when completed.
+
+    The link is the friend's ReferralRow, made by a referral code (services.referrals)
+    or the REFERRAL activity. MERGE POINT for campaigns: the REFERRAL_COMPLETED award is
+    the one call to add here, right after ``reward_referral`` (it writes the site's
+    ``referralPoints`` entry and marks the link rewarded, so it runs once per link)::
+
+        await award_trigger(uow, book.site, referrer, Trigger.REFERRAL_COMPLETED,
+                            source_key=f"referral:{link.id}", now=book.now)
+
+    (``referrer`` and ``link`` as ``reward_referral`` found them; while referralPoints is
+    0 it returns None, so the campaign call should then look the unrewarded link up
+    itself, with ``db.repositories.points.activities.unrewarded_referral_of``.)"""
     referral = await reward_referral(uow, book.customer, book.site, book.now, order.external_id)
     if referral is not None:
         order.referral_entry_id = referral.id
