@@ -84,5 +84,6 @@ async def test_a_read_asked_after_a_commit_is_never_answered_by_an_earlier_state
     finally:
         await reader.close()
     # then: the late read saw the commit, the early one did not
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert after.customer > before.customer
