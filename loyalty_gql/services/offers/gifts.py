@@ -9,6 +9,7 @@ from loyalty_gql.db.models import CustomerRow, OfferRow, SiteRow, VoucherRow
 from loyalty_gql.db.repositories.offers.catalog import offer_by_id
 from loyalty_gql.db.repositories.offers.holdings import count_use
 from loyalty_gql.db.repositories.points.ledger import add_event_once
+from loyalty_gql.db.session import Session
 from loyalty_gql.domain.offers import OfferKind, OfferStatus
 from loyalty_gql.domain.points import SourceType, VoucherStatus
 from loyalty_gql.domain.values import Money
@@ -47,22 +48,7 @@ async def give_offer_voucher(
     )
     uow.session.add(voucher)
     await uow.session.flush()
-    await add_event_once(
-        uow.session,
-        site_id=site.id,
-        customer_id=customer.id,
-        kind="VOUCHER_ISSUED",
-        dedupe_key=ledger_key("voucher", voucher.id),
-        payload={
-            "voucher_id": voucher.id,
-            "voucher_code": voucher.code,
-            "offer_id": offer.id,
-            "offer_name": offer.name,
-            "points_spent": 0,
-            "minimum_order_value": str(Money(offer.minimum_order_minor, site.currency).amount),
-        },
-        now=now,
-    )
+    await voucher_issued(uow.session, site, customer.id, voucher, offer, points_spent=0, now=now)
     return voucher
 
 
@@ -73,4 +59,33 @@ def _live(offer: OfferRow, site: SiteRow, now: datetime) -> bool:
         and offer.status == OfferStatus.PUBLISHED.value
         and (offer.valid_from is None or offer.valid_from <= now)
         and (offer.valid_until is None or now < offer.valid_until)
+    )
+
+
+async def voucher_issued(
+    session: Session,
+    site: SiteRow,
+    customer_id: int,
+    voucher: VoucherRow,
+    offer: OfferRow,
+    *,
+    points_spent: int,
+    now: datetime,
+) -> None:
+    """VOUCHER_ISSUED for ``voucher`` of ``offer`` (once per voucher): bought or given."""
+    await add_event_once(
+        session,
+        site_id=site.id,
+        customer_id=customer_id,
+        kind="VOUCHER_ISSUED",
+        dedupe_key=ledger_key("voucher", voucher.id),
+        payload={
+            "voucher_id": voucher.id,
+            "voucher_code": voucher.code,
+            "offer_id": offer.id,
+            "offer_name": offer.name,
+            "points_spent": points_spent,
+            "minimum_order_value": str(Money(offer.minimum_order_minor, site.currency).amount),
+        },
+        now=now,
     )

@@ -24,7 +24,6 @@ from loyalty_gql.db.repositories.offers.holdings import (
     holds_offer,
     voucher_by_id,
 )
-from loyalty_gql.db.repositories.points.ledger import add_event_once
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.eligibility import (
@@ -39,10 +38,10 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import ExchangeStatus, OfferKind, OfferStatus, price_in_points
 from loyalty_gql.domain.points import SourceType, VoucherStatus
 from loyalty_gql.domain.sites import ProgramSettings
-from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.offers.gifts import voucher_issued
 from loyalty_gql.services.points import participant
 from loyalty_gql.services.points.ledger import (
     Source,
@@ -145,23 +144,8 @@ async def redeem_offer(
                     status=ExchangeStatus.PENDING, created_at=now,
                 )
             )  # fmt: skip
-        await add_event_once(
-            uow.session,
-            site_id=who.site.id,
-            customer_id=customer_id,
-            kind="VOUCHER_ISSUED",
-            dedupe_key=ledger_key("voucher", voucher.id),
-            payload={
-                "voucher_id": voucher.id,
-                "voucher_code": voucher.code,
-                "offer_id": offer.id,
-                "offer_name": offer.name,
-                "points_spent": price,
-                "minimum_order_value": str(
-                    Money(offer.minimum_order_minor, who.site.currency).amount
-                ),
-            },
-            now=now,
+        await voucher_issued(
+            uow.session, who.site, customer_id, voucher, offer, points_spent=price, now=now
         )
         return Purchase(offer.id, voucher)
 
