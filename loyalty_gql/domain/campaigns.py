@@ -51,6 +51,15 @@ class Trigger(Enum):
     REFERRAL_COMPLETED = "REFERRAL_COMPLETED"
 
 
+class CampaignStatus(Enum):
+    """Where a campaign stands: only LIVE ones are evaluated; DELETED is soft (awards keep
+    pointing at it)."""
+
+    DRAFT = "DRAFT"
+    LIVE = "LIVE"
+    DELETED = "DELETED"
+
+
 class EffectKind(Enum):
     """What a campaign gives."""
 

@@ -16,6 +16,7 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.orders import OrderStatus, refunded_points
 from loyalty_gql.domain.points import SourceType
 from loyalty_gql.domain.values import Money
+from loyalty_gql.services.campaigns import give_back_budgets
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, request_fingerprint
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -28,7 +29,12 @@ from loyalty_gql.services.orders.common import (
     order_event,
     run_order_command,
 )
-from loyalty_gql.services.orders.lifecycle import give_back_paid, take_back, uncount_spend
+from loyalty_gql.services.orders.lifecycle import (
+    give_back_paid,
+    take_back,
+    take_back_campaigns,
+    uncount_spend,
+)
 from loyalty_gql.services.points.ledger import Source
 
 
@@ -108,6 +114,8 @@ async def refund_order(
         )
         source = Source(SourceType.ORDER, str(actor), order.external_id, reason="order refunded")
         taken = given = 0
+        book = None
+        budgets: dict[int, int] = {}
         if order.member_order:
             book = await open_order_book(uow, order, now)
             rounding = book.settings.points_rounding
@@ -127,7 +135,18 @@ async def refund_order(
                 book, order, paid_back - order.points_given_back, source, "order-refund-pay"
             )
             await uncount_spend(book, order, share.money)
+            budgets = await take_back_campaigns(
+                book, order,
+                lambda points: refunded_points(
+                    points, order.refunded_points_base_minor, order.points_base_minor,
+                    rounding, in_full=in_full,
+                ),
+                source, "order-refund-campaign",
+            )  # fmt: skip
         await _give_back_vouchers(session, order, doc, rows, now, in_full=in_full)
+        if book is not None and budgets:
+            # after the vouchers, in the lock order
+            await give_back_budgets(book, budgets)
         if in_full:
             order.status = OrderStatus.REFUNDED
         await orders_repo.set_order_value_of_offers(
