@@ -157,6 +157,14 @@ async def campaign_by_id(session: Session, campaign_id: int) -> CampaignRow | No
     return await session.get(CampaignRow, campaign_id)
 
 
+async def locked_campaign(session: Session, campaign_id: int, *, lock: bool) -> CampaignRow | None:
+    """The campaign, its row locked for update with ``lock`` (PostgreSQL)."""
+    query = select(CampaignRow).where(CampaignRow.id == campaign_id)
+    if lock:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
 async def campaigns_by_ids(session: Session, ids: Sequence[int]) -> dict[int, CampaignRow]:
     rows = await session.scalars(select(CampaignRow).where(CampaignRow.id.in_(ids)))
     return {row.id: row for row in rows}
