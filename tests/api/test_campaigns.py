@@ -4,13 +4,18 @@ budgets hold, refunds take back in proportion; `verify` stays clean after each."
 
 from __future__ import annotations
 
+import asyncio
+import os
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
+from tests.support.operations import CANCEL_ORDER, COMPLETE_ORDER, CREATE_TIER
 from tests.support.shop import Shop, line
 
 CREATE = """
@@ -179,4 +184,215 @@ async def test_double_points_on_shoes_in_december(
     )
     # then: the campaign is not even a candidate (its scope does not touch the basket)
     assert (socks["campaigns"], socks["rejectedCampaigns"]) == ([], [])
+    assert await verify_ledger(db) == []
+
+
+async def test_a_first_order_bonus_is_given_once_when_the_first_two_orders_come_together(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: 500 points for the first order
+    shop = await open_shop(gql)
+    await campaign(
+        shop, name="Welcome", trigger="ORDER", effect={"kind": "FIXED_POINTS", "points": 500},
+        conditions={"nthOrder": 1},
+    )  # fmt: skip
+    basket = {"lines": [line("socks", 1, "5.00", "socks")]}
+    first = await quote(shop, "ann", **basket)
+    assert points_of(first) == [("Welcome", 500)]
+    # when: the first two orders are recorded at the same moment
+    orders = await asyncio.gather(*(record(shop, f"o-{n}", "ann", **basket) for n in (1, 2)))
+    # then: exactly one of them got the bonus, and the other says why not
+    got = sorted(order["quote"]["campaignPoints"] for order in orders)
+    assert got == [0, 500]
+    [second] = [o["quote"] for o in orders if o["quote"]["campaignPoints"] == 0]
+    assert reasons_of(second) == [("Welcome", "WRONG_ORDER_NUMBER")]
+    assert (await shop.balance("ann"))["available"] == 5 + 5 + 500
+    # and a third order quotes and records without it
+    third = await quoted_and_recorded(shop, "o-3", "ann", **basket)
+    assert (third["campaignPoints"], reasons_of(third)) == (0, [("Welcome", "WRONG_ORDER_NUMBER")])
+    assert await verify_ledger(db) == []
+
+
+async def test_weekend_triple_points_for_gold_in_the_site_timezone(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: a Tokyo shop (UTC+9), Gold from 100 points earned, 3x on Saturdays and Sundays
+    shop = await open_shop(gql, timezone="Asia/Tokyo")
+    await shop.register("bob", enroll=True)
+    body = await gql.execute(
+        CREATE_TIER,
+        {"input": {"siteId": shop.site_id, "name": "Gold", "rank": 1, "metric": "POINTS_EARNED",
+                   "threshold": 100, "windowMonths": 12, "earnMultiplier": "1"}},
+        token=shop.admin,
+    )  # fmt: skip
+    gold = body["data"]["createTier"]["tier"]["id"]
+    await shop.grant("ann", 100)
+    await campaign(
+        shop, name="Weekend 3x", trigger="ORDER",
+        effect={"kind": "MULTIPLIER", "multiplier": "3"},
+        conditions={"weekdays": [5, 6], "tierIds": [gold]},
+    )  # fmt: skip
+    basket = {"lines": [line("hat", 1, "20.00", "hats")]}
+    # when / then: each moment in UTC, on the Tokyo calendar
+    moments = [
+        (datetime(2026, 12, 11, 14, 30, tzinfo=UTC), "ann", None),  # Fri 23:30 in Tokyo
+        (datetime(2026, 12, 11, 15, 30, tzinfo=UTC), "ann", 40),  # Sat 00:30 in Tokyo
+        (datetime(2026, 12, 13, 14, 59, tzinfo=UTC), "ann", 40),  # Sun 23:59 in Tokyo
+        (datetime(2026, 12, 13, 15, 0, tzinfo=UTC), "ann", None),  # Mon 00:00 in Tokyo
+        (datetime(2026, 12, 12, 3, 0, tzinfo=UTC), "bob", None),  # Sat noon, but not Gold
+    ]
+    for n, (moment, who, extra) in enumerate(moments):
+        clock.now = moment
+        quoted = await quoted_and_recorded(shop, f"o-{n}", who, **basket)
+        assert quoted["basePoints"] == 20
+        if extra is not None:
+            # 20.00 x 1 point x (3 - 1)
+            assert points_of(quoted) == [("Weekend 3x", extra)], moment
+        else:
+            reason = "NOT_IN_TIER" if who == "bob" else "WRONG_DAY"
+            assert reasons_of(quoted) == [("Weekend 3x", reason)], moment
+    assert (await shop.balance("ann"))["available"] == 100 + 4 * 20 + 2 * 40
+    assert await verify_ledger(db) == []
+
+
+async def test_a_per_customer_monthly_limit(gql: GraphQLClient, db: Database, clock: Clock) -> None:
+    # given: 50 points for an order over 10.00, once a month per customer
+    shop = await open_shop(gql)
+    await campaign(
+        shop, name="Monthly 50", trigger="ORDER", effect={"kind": "FIXED_POINTS", "points": 50},
+        conditions={"minimumOrderValue": "10.00"},
+        limits={"perCustomer": 1, "period": "MONTH"},
+    )  # fmt: skip
+    basket = {"lines": [line("hat", 1, "20.00", "hats")]}
+    expected = [
+        (datetime(2026, 12, 1, tzinfo=UTC), 50),
+        (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), 0),
+        (datetime(2027, 1, 1, tzinfo=UTC), 50),
+        (datetime(2027, 1, 2, tzinfo=UTC), 0),
+    ]
+    for n, (moment, points) in enumerate(expected):
+        clock.now = moment
+        quoted = await quoted_and_recorded(shop, f"o-{n}", "ann", **basket)
+        assert quoted["campaignPoints"] == points, moment
+        if not points:
+            assert reasons_of(quoted) == [("Monthly 50", "LIMIT_REACHED")]
+    # when: January's rewarded order is cancelled
+    cancelled = await shop.step(CANCEL_ORDER, "o-2")
+    assert cancelled["userErrors"] == []
+    # then: its points went back, and the month's award is free again
+    again = await quoted_and_recorded(shop, "o-4", "ann", **basket)
+    assert again["campaignPoints"] == 50
+    # four orders of 20 stand (o-2 is cancelled), with two awards of 50 (o-0, o-4)
+    assert (await shop.balance("ann"))["available"] == 4 * 20 + 2 * 50
+    assert await verify_ledger(db) == []
+
+
+async def test_pending_campaign_points_follow_the_order(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: order points pending until completion; 30 points per order
+    shop = await Shop.open(gql, earnRate="1", orderPointsPending=True)
+    await shop.register("ann", enroll=True)
+    await campaign(
+        shop, name="Thirty", trigger="ORDER", effect={"kind": "FIXED_POINTS", "points": 30}
+    )
+    basket = {"lines": [line("hat", 1, "20.00", "hats")]}
+    # when: the order is recorded
+    await quoted_and_recorded(shop, "o-1", "ann", **basket)
+    # then: pending like the order's own
+    assert await campaign_entries(shop, "ann") == [(0, 30, "campaign 1: Thirty")]
+    balance = await shop.balance("ann")
+    assert (balance["available"], balance["pending"]) == (0, 50)
+    # when: the order is completed
+    assert (await shop.step(COMPLETE_ORDER, "o-1"))["userErrors"] == []
+    # then: the campaign's points are available with the order's
+    balance = await shop.balance("ann")
+    assert (balance["available"], balance["pending"]) == (50, 0)
+    assert await verify_ledger(db) == []
+
+
+async def test_a_partial_refund_takes_back_campaign_points_in_proportion_and_budget(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: double points on shoes with a budget of 1,000, and a basket-wide 10%
+    # (0.1 point per 1.00... as points per amount: 1 point per 10.00)
+    shop = await open_shop(gql)
+    shoes = await campaign(
+        shop, name="Double shoes", trigger="ORDER",
+        effect={"kind": "MULTIPLIER", "multiplier": "2", "scope": "QUALIFYING_LINES"},
+        conditions={"categories": ["shoes"]}, limits={"budgetPoints": 1000},
+    )  # fmt: skip
+    await campaign(
+        shop, name="Per ten", trigger="ORDER",
+        effect={"kind": "POINTS_PER_AMOUNT", "pointsPerAmount": "0.1"},
+    )  # fmt: skip
+    quoted = await quoted_and_recorded(shop, "o-1", "ann", lines=SHOES_AND_SOCKS)
+    # 115 base; shoes 100.00 x 1 = 100 more; 115.00 x 0.1 = 11 (down)
+    assert points_of(quoted) == [("Double shoes", 100), ("Per ten", 11)]
+    assert (await _budget(shop, shoes)) == (100, 900)
+    assert (await shop.balance("ann"))["available"] == 226
+    # when: one of the two boots is refunded (50.00)
+    body = await gql.execute(
+        REFUND,
+        {"input": {"siteId": shop.site_id, "orderId": "o-1", "refundId": "r-1",
+                   "lines": [{"lineId": "boots", "quantity": 1}]}},
+        token=shop.service,
+    )  # fmt: skip
+    assert body["data"]["refundOrder"]["userErrors"] == []
+    # then: the base takes back 115 x 50/115 = 50; the shoes campaign half of its lines'
+    # 100 = 50; the basket-wide one as base points, 11 x 50/115 = 4 (down)
+    assert body["data"]["refundOrder"]["order"]["pointsTakenBack"] == 50
+    assert (await shop.balance("ann"))["available"] == 226 - 50 - 50 - 4
+    assert (await _budget(shop, shoes)) == (50, 950)
+    assert await verify_ledger(db) == []
+    # when: the rest is refunded by amount (65.00: all that is left)
+    body = await gql.execute(
+        REFUND,
+        {"input": {"siteId": shop.site_id, "orderId": "o-1", "refundId": "r-2",
+                   "amount": "65.00"}},
+        token=shop.service,
+    )  # fmt: skip
+    assert body["data"]["refundOrder"]["userErrors"] == []
+    # then: everything is back, and the whole budget
+    assert (await shop.balance("ann"))["available"] == 0
+    assert (await _budget(shop, shoes)) == (0, 1000)
+    assert await verify_ledger(db) == []
+
+
+async def _budget(shop: Shop, campaign_id: str) -> tuple[int, int]:
+    body = await shop.gql.execute(CAMPAIGNS, {"s": shop.site_id}, token=shop.admin)
+    [node] = [
+        e["node"] for e in body["data"]["campaigns"]["edges"] if e["node"]["id"] == campaign_id
+    ]
+    return node["budgetSpent"], node["budgetLeft"]
+
+
+@pytest.mark.skipif(
+    os.environ.get("LOYALTY_TEST_BACKEND") != "postgres", reason="row locks under load"
+)
+async def test_a_budget_holds_exactly_under_200_concurrent_orders(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: 60 points an order, 10,000 in all; 40 customers
+    shop = await open_shop(gql)
+    budget = await campaign(
+        shop, name="Budget", trigger="ORDER", effect={"kind": "FIXED_POINTS", "points": 60},
+        limits={"budgetPoints": 10_000},
+    )  # fmt: skip
+    names = [f"c{n}" for n in range(40)]
+    for name in names:
+        await shop.register(name, enroll=True)
+    basket = {"lines": [line("hat", 1, "1.00", "hats")]}
+    # when: 200 qualifying orders at once
+    orders = await asyncio.gather(
+        *(record(shop, f"o-{n}", names[n % 40], **basket) for n in range(200))
+    )
+    # then: 166 orders got 60, one the 40 left, the rest nothing: exactly 10,000
+    given = sorted((o["quote"]["campaignPoints"] for o in orders), reverse=True)
+    assert sum(given) == 10_000
+    assert given[:167] == [60] * 166 + [40]
+    assert set(given[167:]) == {0}
+    refused = {r for o in orders for r in reasons_of(o["quote"])}
+    assert refused == {("Budget", "BUDGET_EXHAUSTED")}
+    assert await _budget(shop, budget) == (10_000, 0)
     assert await verify_ledger(db) == []

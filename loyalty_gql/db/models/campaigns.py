@@ -84,5 +84,8 @@ class CampaignAwardRow(Base):
     source_key: Mapped[str] = mapped_column(String(250))
     points: Mapped[int] = mapped_column(BigInteger)
     points_taken_back: Mapped[int] = mapped_column(BigInteger, default=0)
+    # (line id, paid minor units) of the lines the points were counted on, for an award
+    # on the matching lines only (null: the whole basket, taken back as base points are)
+    qualifying: Mapped[list[Any] | None] = mapped_column(JSONDoc, nullable=True)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     awarded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from loyalty_gql.db.models import CampaignAwardRow, LedgerEntryRow
 from loyalty_gql.db.repositories import campaigns as repo
 from loyalty_gql.db.repositories.points import ledger as points_repo
-from loyalty_gql.domain.campaigns import Award, Outcome, Trigger
+from loyalty_gql.domain.campaigns import AmountScope, Award, Outcome, Trigger
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.points import EntryKind, SourceType
 from loyalty_gql.services.points.ledger import AccountBook, Source, ledger_key
@@ -77,6 +77,9 @@ async def _apply(  # noqa: PLR0917
         site_id=book.site.id, campaign_id=campaign.id, customer_id=book.customer.id,
         order_id=order_id, ledger_entry_id=entry.id, trigger=trigger.value,
         source_key=source_key, points=award.points, points_taken_back=0, cancelled=False,
+        qualifying=[list(q) for q in award.qualifying]
+        if campaign.effect.scope is AmountScope.QUALIFYING_LINES and campaign.conditions.has_scope
+        else None,
         awarded_at=book.now,
     )  # fmt: skip
     session.add(row)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import OrderRow
+from loyalty_gql.db.models import CampaignAwardRow, OrderRow
 from loyalty_gql.db.repositories import orders as orders_repo
 from loyalty_gql.db.repositories.campaigns import awards_of_order
 from loyalty_gql.db.repositories.customers import customer_by_id
@@ -156,17 +156,17 @@ async def take_back(
 async def take_back_campaigns(
     book: AccountBook,
     order: OrderRow,
-    target: Callable[[int], int] | None,
+    target: Callable[[CampaignAwardRow], int] | None,
     source: Source,
     step: str,
 ) -> dict[int, int]:
-    """Take back of each campaign award of the order up to ``target(award points)`` in
+    """Take back of each campaign award of the order up to ``target(award)`` points in
     all (None: everything left); the points taken back per campaign, for its budget."""
     if order.campaign_points <= 0:
         return {}
     taken: dict[int, int] = {}
     for award in await awards_of_order(book.session, order.id):
-        wanted = None if target is None else target(award.points) - award.points_taken_back
+        wanted = None if target is None else target(award) - award.points_taken_back
         if wanted is not None and wanted <= 0:
             continue
         taken[award.campaign_id] = await take_back_award(book, award, wanted, source, step)

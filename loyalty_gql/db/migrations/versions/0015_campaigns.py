@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("source_key", sa.String(length=250), nullable=False),
         sa.Column("points", sa.BigInteger(), nullable=False),
         sa.Column("points_taken_back", sa.BigInteger(), nullable=False),
+        sa.Column("qualifying", loyalty_gql.db.types.JSONDoc, nullable=True),
         sa.Column("cancelled", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("awarded_at", loyalty_gql.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"],
