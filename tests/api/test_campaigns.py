@@ -56,6 +56,13 @@ query($id: ID!) {
   }
 }
 """
+EVENTS = """
+query($s: ID!) {
+  events(siteId: $s, filter: {types: ["CAMPAIGN_POINTS_EARNED"]}, first: 10) {
+    edges { node { type payload customer { externalId } } }
+  }
+}
+"""
 CAMPAIGNS = """
 query($s: ID!, $f: CampaignFilter) {
   campaigns(siteId: $s, filter: $f, first: 10) {
@@ -165,6 +172,12 @@ async def test_double_points_on_shoes_in_december(
     [(points, pending, reason)] = await campaign_entries(shop, "ann")
     assert (points, pending) == (100, 0)
     assert reason.endswith("Double shoes")
+    body = await gql.execute(EVENTS, {"s": shop.site_id}, token=shop.admin)
+    [event] = [e["node"] for e in body["data"]["events"]["edges"]]
+    assert event["customer"] == {"externalId": "ann"}
+    assert {k: event["payload"][k] for k in ("campaignName", "points", "orderId", "trigger")} == {
+        "campaignName": "Double shoes", "points": 100, "orderId": "o-1", "trigger": "ORDER",
+    }  # fmt: skip
     assert await verify_ledger(db) == []
     # when: the same basket on 30 November, and on 1 January
     for moment in (datetime(2026, 11, 30, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)):

@@ -295,6 +295,27 @@ async def awards_of_order(session: Session, order_id: int) -> list[CampaignAward
     return list(rows)
 
 
+async def budgets_unlike_awards(session: Session) -> list[tuple[int, int, int, int]]:
+    """(campaign id, budget spent, budget, what its awards hold net of take-backs) of every
+    campaign with a budget whose spent differs from its awards or passes its budget."""
+    held = func.coalesce(func.sum(CampaignAwardRow.points - CampaignAwardRow.points_taken_back), 0)
+    query = (
+        select(CampaignRow.id, CampaignRow.budget_spent, CampaignRow.budget_points, held)
+        .outerjoin(CampaignAwardRow, CampaignAwardRow.campaign_id == CampaignRow.id)
+        .where(CampaignRow.budget_points.is_not(None))
+        .group_by(CampaignRow.id, CampaignRow.budget_spent, CampaignRow.budget_points)
+        .having(
+            (CampaignRow.budget_spent != held)
+            | (CampaignRow.budget_spent > CampaignRow.budget_points)
+        )
+        .order_by(CampaignRow.id)
+    )
+    return [
+        (int(pk), int(spent), int(budget or 0), int(awards))
+        for pk, spent, budget, awards in (await session.execute(query)).all()
+    ]
+
+
 # -- writes ---------------------------------------------------------------------------
 
 
