@@ -15,7 +15,7 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
-from tests.support.operations import CANCEL_ORDER, COMPLETE_ORDER, CREATE_TIER
+from tests.support.operations import CANCEL_ORDER, COMPLETE_ORDER, CREATE_TIER, RECORD_ACTIVITY
 from tests.support.shop import Shop, line
 
 CREATE = """
@@ -408,4 +408,48 @@ async def test_a_budget_holds_exactly_under_200_concurrent_orders(
     refused = {r for o in orders for r in reasons_of(o["quote"])}
     assert refused == {("Budget", "BUDGET_EXHAUSTED")}
     assert await _budget(shop, budget) == (10_000, 0)
+    assert await verify_ledger(db) == []
+
+
+async def test_enrolment_activity_and_tier_campaigns_award_once_each(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: 10 points for the newsletter; Gold from 300 points earned; campaigns of 100
+    # on enrolment, 25 on the newsletter, 200 on reaching Gold
+    shop = await Shop.open(gql, earnRate="1", newsletterSignupPoints=10)
+    body = await gql.execute(
+        CREATE_TIER,
+        {"input": {"siteId": shop.site_id, "name": "Gold", "rank": 1, "metric": "POINTS_EARNED",
+                   "threshold": 300, "windowMonths": 12, "earnMultiplier": "1"}},
+        token=shop.admin,
+    )  # fmt: skip
+    gold = body["data"]["createTier"]["tier"]["id"]
+    for name, trigger, points, conditions in (
+        ("Welcome aboard", "ENROLMENT", 100, {}),
+        ("Newsletter bonus", "ACTIVITY", 25, {"activityCode": "NEWSLETTER_SIGNUP"}),
+        ("Gold at last", "TIER_REACHED", 200, {"tierIds": [gold]}),
+    ):
+        await campaign(
+            shop, name=name, trigger=trigger, effect={"kind": "FIXED_POINTS", "points": points},
+            conditions=conditions,
+        )  # fmt: skip
+    # when: ann registers enrolled
+    await shop.register("ann", enroll=True)
+    # then: the enrolment campaign gave 100
+    assert (await shop.balance("ann"))["available"] == 100
+    # when: she signs up for the newsletter
+    body = await gql.execute(
+        RECORD_ACTIVITY,
+        {"input": {"customerId": shop.customers["ann"], "activity": "NEWSLETTER_SIGNUP"}},
+        token=shop.service,
+    )  # fmt: skip
+    assert body["data"]["recordActivity"]["userErrors"] == []
+    # then: 10 for the activity and 25 from its campaign
+    assert (await shop.balance("ann"))["available"] == 135
+    # when: 200 more points take her to Gold (335 earned)
+    await shop.grant("ann", 200)
+    # then: the tier campaign gave 200
+    assert (await shop.balance("ann"))["available"] == 535
+    entries = await campaign_entries(shop, "ann")
+    assert sorted(points for points, _, _ in entries) == [25, 100, 200]
     assert await verify_ledger(db) == []

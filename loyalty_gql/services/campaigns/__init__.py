@@ -19,6 +19,7 @@ from loyalty_gql.services.campaigns.awards import (
 )
 from loyalty_gql.services.campaigns.evaluation import NOTHING, evaluated, order_outcome
 from loyalty_gql.services.campaigns.index import forget_site_campaigns, site_campaigns
+from loyalty_gql.services.campaigns.triggers import award_trigger
 
 __all__ = [
     "EVENT",
@@ -26,6 +27,7 @@ __all__ = [
     "Awarded",
     "activate_awards",
     "apply_awards",
+    "award_trigger",
     "evaluated",
     "forget_site_campaigns",
     "give_back_budgets",
