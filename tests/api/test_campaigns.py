@@ -63,6 +63,13 @@ query($s: ID!) {
   }
 }
 """
+STATS = """
+query($s: ID!, $from: Date!, $to: Date!) {
+  programStats(siteId: $s, from: $from, to: $to) {
+    campaigns { campaign { name } pointsIssued customersReached orders budgetLeft }
+  }
+}
+"""
 CAMPAIGNS = """
 query($s: ID!, $f: CampaignFilter) {
   campaigns(siteId: $s, filter: $f, first: 10) {
@@ -298,6 +305,14 @@ async def test_a_per_customer_monthly_limit(gql: GraphQLClient, db: Database, cl
     # four orders of 20 stand (o-2 is cancelled), with two awards of 50 (o-0, o-4)
     assert (await shop.balance("ann"))["available"] == 4 * 20 + 2 * 50
     assert await verify_ledger(db) == []
+    # and the insight counts what stands
+    body = await gql.execute(
+        STATS, {"s": shop.site_id, "from": "2026-12-01", "to": "2027-01-31"}, token=shop.admin
+    )
+    assert body["data"]["programStats"]["campaigns"] == [
+        {"campaign": {"name": "Monthly 50"}, "pointsIssued": 100, "customersReached": 1,
+         "orders": 2, "budgetLeft": None},
+    ]  # fmt: skip
 
 
 async def test_pending_campaign_points_follow_the_order(
@@ -358,6 +373,15 @@ async def test_a_partial_refund_takes_back_campaign_points_in_proportion_and_bud
     assert (await shop.balance("ann"))["available"] == 226 - 50 - 50 - 4
     assert (await _budget(shop, shoes)) == (50, 950)
     assert await verify_ledger(db) == []
+    body = await gql.execute(
+        STATS, {"s": shop.site_id, "from": "2026-01-01", "to": "2026-01-31"}, token=shop.admin
+    )
+    assert body["data"]["programStats"]["campaigns"] == [
+        {"campaign": {"name": "Double shoes"}, "pointsIssued": 50, "customersReached": 1,
+         "orders": 1, "budgetLeft": 950},
+        {"campaign": {"name": "Per ten"}, "pointsIssued": 7, "customersReached": 1,
+         "orders": 1, "budgetLeft": None},
+    ]  # fmt: skip
     # when: the rest is refunded by amount (65.00: all that is left)
     body = await gql.execute(
         REFUND,
