@@ -477,3 +477,32 @@ async def test_enrolment_activity_and_tier_campaigns_award_once_each(
     entries = await campaign_entries(shop, "ann")
     assert sorted(points for points, _, _ in entries) == [25, 100, 200]
     assert await verify_ledger(db) == []
+
+
+async def test_a_cached_storefront_quote_turns_when_a_campaign_starts(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: a campaign from 10:00 UTC; the customer's storefront prices her basket
+    shop = await open_shop(gql)
+    await campaign(
+        shop, name="From ten", trigger="ORDER", effect={"kind": "FIXED_POINTS", "points": 5},
+        conditions={"startsAt": "2026-12-01T10:00:00Z"},
+    )  # fmt: skip
+    lines = [line("hat", 1, "20.00", "hats")]
+
+    async def storefront() -> dict[str, Any]:
+        body = await gql.execute(
+            CHECKOUT,
+            {"input": {"siteId": shop.site_id, "lines": lines}},
+            token=shop.customer("ann"),
+        )
+        result: dict[str, Any] = body["data"]["checkout"]
+        return result
+
+    clock.now = datetime(2026, 12, 1, 9, 59, 30, tzinfo=UTC)
+    assert (await storefront())["campaignPoints"] == 0
+    assert (await storefront())["campaignPoints"] == 0  # the same answer again (cached)
+    # when: the campaign starts, nothing written meanwhile
+    clock.now = datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC)
+    # then: the answer is not the cached one
+    assert (await storefront())["campaignPoints"] == 5

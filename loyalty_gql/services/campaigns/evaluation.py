@@ -4,8 +4,9 @@ in its period, its budget left, the customer's orders so far) and calling it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from loyalty_gql.db.models import CustomerRow, SiteRow
 from loyalty_gql.db.repositories import campaigns as repo
@@ -41,12 +42,14 @@ async def order_outcome(  # noqa: PLR0917 - the calculator's facts, one call sit
     channel: str | None,
     *,
     lock: bool = False,
-) -> Outcome:
+) -> tuple[Outcome, datetime | None]:
     """What the site's order campaigns give for this quote: the same for the checkout
     query and recordOrder (with ``lock``, PostgreSQL: the budgeted campaigns' rows are
-    locked, after the offers, codes and vouchers pricing locked)."""
+    locked, after the offers, codes and vouchers pricing locked); and the first instant
+    after ``now`` at which the answer may change by time alone (None: not before the
+    next midnight of the site's zone, when limit periods and weekdays turn)."""
     if site.campaigns_version == 0 or not site.program_enabled:
-        return NOTHING  # no statement for a site that never had a campaign
+        return NOTHING, None  # no statement for a site that never had a campaign
     index = await site_campaigns(session, site)
     settings = settings_of(site)
     multiplier = shopper.earn_multiplier if shopper is not None else Decimal(1)
@@ -77,7 +80,23 @@ async def order_outcome(  # noqa: PLR0917 - the calculator's facts, one call sit
         rounding=settings.points_rounding,
         channel=channel,
     )  # fmt: skip
-    return await evaluated(session, index, event, customer, lock=lock)
+    outcome = await evaluated(session, index, event, customer, lock=lock)
+    return outcome, next_change(index.candidates(event), now, settings.zone)
+
+
+def next_change(candidates: Sequence[Campaign], now: datetime, zone: ZoneInfo) -> datetime | None:
+    """The first instant after ``now`` at which one of these campaigns starts or ends, or
+    (for one limited to hours of the day) the next hour of the site's zone begins."""
+    edges = [
+        at
+        for c in candidates
+        for at in (c.conditions.starts_at, c.conditions.ends_at)
+        if at is not None and at > now
+    ]
+    if any(c.conditions.hours is not None for c in candidates):
+        local = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+        edges.append((local + timedelta(hours=1)).astimezone(UTC))
+    return min(edges, default=None)
 
 
 async def evaluated(

@@ -115,6 +115,7 @@ class Priced:
     coupon_codes: dict[int, CouponCodeRow]
     assignments: dict[int, OfferAssignmentRow]
     campaigns: Outcome = NOTHING
+    campaigns_until: datetime | None = None  # when the campaigns' answer may turn by time
 
 
 async def price(
@@ -193,10 +194,10 @@ async def price(
     )
     channel = basket.channel.strip() if basket.channel is not None else None
     # campaigns' budgets are locked after the vouchers (the lock order)
-    campaigns = await order_outcome(
+    campaigns, until = await order_outcome(
         session, site, customer, shopper, quote, now, channel, lock=lock
     )
-    return Priced(quote, site, customer, vouchers, codes, assignments, campaigns)
+    return Priced(quote, site, customer, vouchers, codes, assignments, campaigns, until)
 
 
 async def _automatic(
@@ -415,9 +416,18 @@ def _code(text: str) -> str:
     return text.strip().upper()
 
 
+@dataclass(frozen=True, slots=True)
+class CheckoutAnswer:
+    """The quote document, and the first instant it may change by time alone beyond the
+    site's offers and midnights (a campaign starting, ending or turning with the hour)."""
+
+    document: dict[str, Any]
+    until: datetime | None
+
+
 async def checkout(
     db: Database, *, site_id: int, customer_id: int | None, basket: Basket, clock: Clock
-) -> dict[str, Any]:
+) -> CheckoutAnswer:
     """The quote of a basket, as a document; writes nothing."""
     basket.check()
     now = clock()
@@ -431,4 +441,4 @@ async def checkout(
             if customer is None or customer.site_id != site.id:
                 raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
         priced = await price(session, site, customer, basket, now)
-    return quote_document(priced.quote, priced.campaigns)
+    return CheckoutAnswer(quote_document(priced.quote, priced.campaigns), priced.campaigns_until)
