@@ -50,6 +50,10 @@ async def complete_order(
         book = await open_order_book(uow, order, now) if order.member_order else None
         if book is not None and settings_of(book.site).order_points_pending:
             await reward_order_referral(uow, book, order)
+        if book is not None and order.campaign_points > 0:
+            # the campaigns' pending points first: the order's row changes once, below
+            awards = await awards_of_order(uow.session, order.id)
+            await activate_awards(book, awards, "order-complete-campaign")
         if book is not None and earned is not None and earned.kind == EntryKind.PENDING.value:
             _, done_pending, _ = await points_repo.reversed_so_far(uow.session, earned.id)
             if earned.pending_points + done_pending > 0:
@@ -59,16 +63,11 @@ async def complete_order(
                     pending_reversed=done_pending,
                 )
                 order.activate_entry_id = activated.id
-                order.threshold_voucher_ids = [
-                    *order.threshold_voucher_ids,
-                    *(v.id for v in book.vouchers),
-                ]
-        if book is not None and order.campaign_points > 0:
-            awards = await awards_of_order(uow.session, order.id)
-            await activate_awards(book, awards, "order-complete-campaign")
+        if book is not None and book.vouchers:
+            # threshold rewards the order's and its campaigns' points triggered
             order.threshold_voucher_ids = [
                 *order.threshold_voucher_ids,
-                *(v.id for v in book.vouchers if v.id not in order.threshold_voucher_ids),
+                *(v.id for v in book.vouchers),
             ]
         if order.status == OrderStatus.PLACED:
             order.status = OrderStatus.COMPLETED
