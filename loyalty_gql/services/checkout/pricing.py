@@ -132,8 +132,9 @@ async def price(
 
     With ``lock`` (order recording on PostgreSQL) the rows whose counters the
     order will change are locked first (offers with usage limits, coupon codes,
-    vouchers), always in id order, so the quote is computed on values nobody
-    else can change before the transaction ends.
+    vouchers, then the budgeted campaigns the basket touches), always in id order, so
+    the quote is computed on values nobody else can change before the transaction ends.
+    The campaigns are evaluated on the quote (services.campaigns.order_outcome).
     """
     settings = settings_of(site)
     program_on = site.program_enabled

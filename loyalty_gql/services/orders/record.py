@@ -223,11 +223,13 @@ async def _consume(  # noqa: PLR0917
     offers it used and its event. The rows are locked (or the SQLite write lock is held),
     so each conditional UPDATE must hit all of its rows.
 
-    Rows change in one order everywhere (cancelling follows it too): offers with a usage
-    limit, single-use codes and vouchers (all three locked before pricing), then offers
-    without a limit, each statement in id order. The offers without a limit are nobody's
-    lock but every order's counter: they change last, just before the commit, so
-    concurrent orders of the same products wait for each other as briefly as they can.
+    Rows are locked in one order everywhere (cancelling and refunds follow it too): the
+    customer's account, offers with a usage limit, single-use codes, vouchers, campaigns
+    with a budget (all locked before or while pricing, the budgets spent by
+    _earn_campaigns before this), then offers without a limit, each statement in id
+    order. The offers without a limit are nobody's lock but every order's counter: they
+    change last, just before the commit, so concurrent orders of the same products wait
+    for each other as briefly as they can.
     """
     uses = Counter(
         a.candidate.offer_id or 0
