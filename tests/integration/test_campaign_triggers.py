@@ -101,3 +101,40 @@ async def test_verify_reports_a_budget_its_awards_do_not_explain(
     assert [str(d) for d in await verify_ledger(db)] == [
         "customer 0: campaign 1 budget spent (of 150) is 120, the ledger says 100"
     ]
+
+
+UPDATE = """
+mutation($input: UpdateCampaignInput!) {
+  updateCampaign(input: $input) {
+    campaign { budgetSpent budgetLeft } userErrors { field code message }
+  }
+}
+"""
+
+
+async def test_a_budget_given_later_counts_what_the_awards_hold(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: the birthday campaign's budget taken away, and an award of 100 without it
+    shop = await _birthday_shop(gql)
+    campaign_id = "Q2FtcGFpZ246MQ=="
+    terms = {"name": "Birthday", "trigger": "BIRTHDAY",
+             "effect": {"kind": "FIXED_POINTS", "points": 100}}  # fmt: skip
+    body = await gql.execute(
+        UPDATE, {"input": {"campaignId": campaign_id, "campaign": terms}}, token=shop.admin
+    )
+    assert body["data"]["updateCampaign"]["campaign"] == {"budgetSpent": 0, "budgetLeft": None}
+    assert await _birthday(db, clock, "birthday:ann:2026") == [100]
+    # when: a budget below what it gave, then one above
+    low = {**terms, "limits": {"budgetPoints": 99}}
+    body = await gql.execute(
+        UPDATE, {"input": {"campaignId": campaign_id, "campaign": low}}, token=shop.admin
+    )
+    assert [e["code"] for e in body["data"]["updateCampaign"]["userErrors"]] == ["INVALID_VALUE"]
+    high = {**terms, "limits": {"budgetPoints": 250}}
+    body = await gql.execute(
+        UPDATE, {"input": {"campaignId": campaign_id, "campaign": high}}, token=shop.admin
+    )
+    # then: the award counts against it
+    assert body["data"]["updateCampaign"]["campaign"] == {"budgetSpent": 100, "budgetLeft": 150}
+    assert await verify_ledger(db) == []

@@ -295,6 +295,13 @@ async def awards_of_order(session: Session, order_id: int) -> list[CampaignAward
     return list(rows)
 
 
+async def points_held(session: Session, campaign_id: int) -> int:
+    """What the campaign's awards hold now, net of take-backs."""
+    held = func.sum(CampaignAwardRow.points - CampaignAwardRow.points_taken_back)
+    query = select(func.coalesce(held, 0)).where(CampaignAwardRow.campaign_id == campaign_id)
+    return int(await session.scalar(query) or 0)
+
+
 async def budgets_unlike_awards(session: Session) -> list[tuple[int, int, int, int]]:
     """(campaign id, budget spent, budget, what its awards hold net of take-backs) of every
     campaign with a budget whose spent differs from its awards or passes its budget."""

@@ -77,6 +77,9 @@ async def update_campaign(
             )
         await _check(uow.session, row.site_id, campaign)
         budget = campaign.limits.budget_points
+        if budget is not None and row.budget_points is None:
+            # awards without a budget spent none: what they hold counts from now on
+            row.budget_spent = await repo.points_held(uow.session, row.id)
         if budget is not None and budget < row.budget_spent:
             raise DomainError.single(
                 ErrorCode.INVALID_VALUE,

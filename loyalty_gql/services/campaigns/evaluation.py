@@ -4,6 +4,7 @@ in its period, its budget left, the customer's orders so far) and calling it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -124,8 +125,6 @@ async def evaluated(
 
 
 def _with_orders(event: Event, member: Member, orders: int) -> Event:
-    from dataclasses import replace
-
     return replace(event, member=replace(member, orders_before=orders))
 
 
