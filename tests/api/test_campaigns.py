@@ -506,3 +506,33 @@ async def test_a_cached_storefront_quote_turns_when_a_campaign_starts(
     clock.now = datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC)
     # then: the answer is not the cached one
     assert (await storefront())["campaignPoints"] == 5
+
+
+async def test_a_voucher_campaign_gives_a_voucher_and_takes_it_back_with_the_order(
+    gql: GraphQLClient, db: Database, clock: Clock
+) -> None:
+    # given: a 5.00 coupon, given as a voucher on a customer's first order
+    shop = await open_shop(gql)
+    coupon = await shop.offer("COUPON", name="5 off", valueType="FIXED_AMOUNT", value="5")
+    await campaign(
+        shop, name="First order voucher", trigger="ORDER",
+        effect={"kind": "VOUCHER", "rewardOfferId": coupon}, conditions={"nthOrder": 1},
+    )  # fmt: skip
+    basket = {"lines": [line("hat", 1, "20.00", "hats")]}
+    # when: the first order is quoted and recorded
+    first = await quoted_and_recorded(shop, "o-1", "ann", **basket)
+    # then: the campaign applies (no points, a voucher), and ann holds the voucher
+    assert points_of(first) == [("First order voucher", 0)]
+    [(code, status)] = (await shop.vouchers("ann")).items()
+    assert status == "ACTIVE"
+    body = await gql.execute(EVENTS, {"s": shop.site_id}, token=shop.admin)
+    [event] = [e["node"] for e in body["data"]["events"]["edges"]]
+    assert (event["payload"]["voucherCode"], event["payload"]["points"]) == (code, 0)
+    # when: the order is cancelled
+    assert (await shop.step(CANCEL_ORDER, "o-1"))["userErrors"] == []
+    # then: the voucher goes with it, and the next order is a first order again
+    assert await shop.vouchers("ann") == {code: "CANCELLED"}
+    again = await quoted_and_recorded(shop, "o-2", "ann", **basket)
+    assert points_of(again) == [("First order voucher", 0)]
+    assert sorted((await shop.vouchers("ann")).values()) == ["ACTIVE", "CANCELLED"]
+    assert await verify_ledger(db) == []

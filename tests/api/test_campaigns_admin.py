@@ -113,13 +113,20 @@ async def test_bad_terms_are_user_errors_under_the_campaign(gql: GraphQLClient) 
         (("input", "campaign", "limits", "budgetPoints"), "INVALID_VALUE"),
         (("input", "campaign", "name"), "INVALID_VALUE"),
     ]
-    # and a voucher effect is refused for now, an unknown tier too, a money amount with
-    # too many decimals too
+    # and a voucher effect needs its offer (one of this site), an unknown tier is not
+    # found, a money amount with too many decimals is refused
     voucher = await create(
         shop, {"name": "V", "trigger": "ENROLMENT", "effect": {"kind": "VOUCHER"}}
     )
     assert [(e["field"], e["code"]) for e in voucher["userErrors"]] == [
         (["input", "campaign", "effect", "rewardOfferId"], "INVALID_VALUE")
+    ]
+    unknown = await create(
+        shop, {"name": "V", "trigger": "ENROLMENT",
+               "effect": {"kind": "VOUCHER", "rewardOfferId": "T2ZmZXI6OTk5"}},
+    )  # fmt: skip
+    assert [(e["field"], e["code"]) for e in unknown["userErrors"]] == [
+        (["input", "campaign", "effect", "rewardOfferId"], "NOT_FOUND")
     ]
     tier = await create(
         shop, {"name": "T", "trigger": "ORDER", "effect": {"kind": "FIXED_POINTS", "points": 5},

@@ -103,6 +103,11 @@ class CampaignEffectInput:
     scope: domain.AmountScope = strawberry.field(
         default=domain.AmountScope.BASKET, description="The basket or the matching lines."
     )
+    reward_offer_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="VOUCHER: the reward or coupon offer whose voucher the customer gets "
+        "(free; cancelled with the order while unused).",
+    )
 
 
 @strawberry.input(description="How often and how much a campaign gives.")
@@ -214,6 +219,8 @@ def _campaign(data: CampaignInput, currency: str) -> domain.Campaign:
         effect=domain.Effect(
             kind=effect.kind, points=effect.points, per_amount=effect.points_per_amount,
             multiplier=effect.multiplier, scope=effect.scope,
+            reward_offer_id=parse_id(effect.reward_offer_id, "Offer")
+            if effect.reward_offer_id is not None else None,
         ),
         conditions=domain.Conditions(
             minimum_order_minor=_minor(terms.minimum_order_value, currency, "minimumOrderValue"),

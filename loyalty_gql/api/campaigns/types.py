@@ -87,6 +87,7 @@ class CampaignEffect:
     points_per_amount: Decimal = _within("POINTS_PER_AMOUNT: points per 1.00 paid.")
     multiplier: Decimal = _within("MULTIPLIER: the order's points times this (2: double).")
     scope: AmountScope = _within("The whole basket or only the matching lines.")
+    reward_offer_id: strawberry.ID | None = _within("VOUCHER: the offer whose voucher it gives.")
 
 
 @strawberry.type(description="How often and how much a campaign gives.")
@@ -150,6 +151,8 @@ class Campaign(Node):
             effect=CampaignEffect(
                 kind=effect.kind, points=effect.points, points_per_amount=effect.per_amount,
                 multiplier=effect.multiplier, scope=effect.scope,
+                reward_offer_id=to_global_id("Offer", effect.reward_offer_id)
+                if effect.reward_offer_id is not None else None,
             ),
             limits=CampaignLimits(
                 per_customer=limits.per_customer, period=limits.period,

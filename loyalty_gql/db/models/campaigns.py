@@ -80,6 +80,10 @@ class CampaignAwardRow(Base):
     activate_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("ledger_entries.id", ondelete="RESTRICT"), nullable=True
     )
+    # the voucher a VOUCHER campaign gave (cancelled with the order while unused)
+    voucher_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vouchers.id", ondelete="RESTRICT"), nullable=True
+    )
     trigger: Mapped[str] = mapped_column(String(24))
     source_key: Mapped[str] = mapped_column(String(250))
     points: Mapped[int] = mapped_column(BigInteger)

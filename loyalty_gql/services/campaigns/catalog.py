@@ -11,14 +11,17 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CampaignRow
 from loyalty_gql.db.repositories import campaigns as repo
-from loyalty_gql.db.repositories.offers.catalog import site_tier_ids
+from loyalty_gql.db.repositories.offers.catalog import offers_by_ids, site_tier_ids
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.campaigns import Campaign, CampaignStatus, EffectKind
 from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.offers import OfferKind, OfferStatus
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
+
+VOUCHER_KINDS = frozenset({OfferKind.REWARD.value, OfferKind.COUPON.value})
 
 # action -> (the statuses it starts from, the status it leaves)
 TRANSITIONS: dict[str, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
@@ -165,12 +168,18 @@ async def copy_campaign(
 async def _check(session: Session, site_id: int, campaign: Campaign) -> None:
     campaign.check()
     if campaign.effect.kind is EffectKind.VOUCHER:
-        raise DomainError.single(
-            ErrorCode.INVALID_VALUE,
-            "voucher campaigns are not available yet: give points (fixed, per amount or a "
-            "multiplier)",
-            "effect", "kind",
-        )  # fmt: skip
+        offer_id = campaign.effect.reward_offer_id or 0
+        offer = (await offers_by_ids(session, [offer_id])).get(offer_id)
+        if (
+            offer is None
+            or offer.site_id != site_id
+            or offer.kind not in VOUCHER_KINDS
+            or offer.status == OfferStatus.DELETED.value
+        ):
+            raise DomainError.single(
+                ErrorCode.NOT_FOUND, "no reward or coupon offer of this site by that id",
+                "effect", "rewardOfferId",
+            )  # fmt: skip
     tiers = campaign.conditions.tier_ids
     if tiers and await site_tier_ids(session, site_id, sorted(tiers)) != set(tiers):
         raise DomainError.single(ErrorCode.NOT_FOUND, "unknown tiers", "conditions", "tierIds")

@@ -18,7 +18,7 @@ EVENTS: dict[str, str] = {
     "ORDER_CANCELLED": "An order of the customer was cancelled.",
     "ORDER_REFUNDED": "An order of the customer was refunded, in part or in full.",
     "CAMPAIGN_POINTS_EARNED": "A campaign gave the customer points (pending until the order "
-    "completes where the site says so).",
+    "completes where the site says so), or a voucher.",
 }
 
 
@@ -178,8 +178,11 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
         ],
     ),
     "CAMPAIGN_POINTS_EARNED": _default(
-        "You earned {{ points }} points at {{ site_name }}",
-        ["{{ campaign_name }} gave you {{ points }} points."],
+        "{{ campaign_name }} at {{ site_name }}",
+        [
+            "{% if voucher_code %}{{ campaign_name }} gave you a voucher: {{ voucher_code }}."
+            "{% else %}{{ campaign_name }} gave you {{ points }} points.{% endif %}",
+        ],
     ),
 }
 

@@ -161,8 +161,8 @@ async def take_back_campaigns(
 ) -> dict[int, int]:
     """Take back of each campaign award of the order up to ``target(award)`` points in
     all (None: everything left); the points taken back per campaign, for its budget."""
-    if order.campaign_points <= 0:
-        return {}
+    if order.campaign_points <= 0 and not order.quote.get("campaigns"):
+        return {}  # no award (a voucher campaign's award gives no points: in the quote)
     taken: dict[int, int] = {}
     for award in await awards_of_order(book.session, order.id):
         wanted = None if target is None else target(award) - award.points_taken_back
