@@ -1,6 +1,7 @@
 """Applying campaigns' awards inside another use case's transaction: each campaign's
-points one ledger entry naming it, a campaign_awards row, the budget spent by a
-conditional UPDATE; and taking them back (refunds, cancellations) with their budget."""
+points one ledger entry naming it (or its voucher), a campaign_awards row, the budget
+spent by a conditional UPDATE, an event; and taking them back (refunds, cancellations),
+their budget given back."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ EVENT = "CAMPAIGN_POINTS_EARNED"
 
 @dataclass(frozen=True, slots=True)
 class Awarded:
-    """One award written: its row and its ledger entry."""
+    """One award written: its row, its ledger entry and its voucher."""
 
     row: CampaignAwardRow
     entry: LedgerEntryRow | None  # None: a voucher campaign's award
@@ -40,10 +41,10 @@ async def apply_awards(
     order_id: int | None = None,
     pending: bool = False,
 ) -> list[Awarded]:
-    """Write the outcome's awards (points above 0; a voucher effect is refused when the
-    campaign is made), in campaign id order: the budgets are spent in the order their
-    rows were locked. A budget the UPDATE cannot spend from is CONCURRENT_UPDATE (its row
-    is locked, so only a bug explains it): the transaction rolls back."""
+    """Write the outcome's awards (those with points, or a voucher), in campaign id order:
+    the budgets are spent in the order their rows were locked. A budget the UPDATE cannot
+    spend from is CONCURRENT_UPDATE (its row is locked, so only a bug explains it): the
+    transaction rolls back."""
     written: list[Awarded] = []
     for award in sorted(outcome.awards, key=lambda a: a.campaign.id):
         if award.points <= 0 and award.reward_offer_id is None:
