@@ -23,6 +23,7 @@ from loyalty_gql.db.engine import WRITE, Database, create_database
 from loyalty_gql.db.migrate import upgrade
 from loyalty_gql.db.models import Base
 from loyalty_gql.db.versions import STATEMENT_LISTENERS, STRICT
+from loyalty_gql.services.campaigns import forget_site_campaigns
 from loyalty_gql.services.checkout import forget_site_offers
 from tests.support.clock import Clock
 
@@ -150,6 +151,7 @@ async def wipe(database: Database) -> None:
         else:
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     forget_site_offers()  # site ids restart: this process's offer indexes are stale
+    forget_site_campaigns()
 
 
 @pytest.fixture

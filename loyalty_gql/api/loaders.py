@@ -15,6 +15,7 @@ from aiodataloader import DataLoader
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import (
+    CampaignRow,
     CustomerRow,
     LedgerEntryRow,
     OfferRow,
@@ -27,6 +28,7 @@ from loyalty_gql.db.models import (
     WebhookEndpointRow,
 )
 from loyalty_gql.db.paging import Window
+from loyalty_gql.db.repositories.campaigns import campaigns_by_ids
 from loyalty_gql.db.repositories.customers import customers_by_ids, snapshot_data_version
 from loyalty_gql.db.repositories.insight import OfferUse
 from loyalty_gql.db.repositories.notifications import outbox_events_by_ids
@@ -259,6 +261,11 @@ class Loaders:
     def referral_points(self) -> RowLoader[int, int]:
         """Points each customer earned for referrals, net, by customer id (None: none)."""
         return RowLoader(self._sessions, referral_points_earned)
+
+    @cached_property
+    def campaign_by_id(self) -> RowLoader[int, CampaignRow]:
+        """Campaigns by id."""
+        return RowLoader(self._sessions, campaigns_by_ids)
 
     @cached_property
     def offer_by_id(self) -> RowLoader[int, OfferRow]:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty_gql.api.campaigns.types import Campaign
 from loyalty_gql.api.core.errors import BadRequestError
 from loyalty_gql.api.core.ids import from_global_id
 from loyalty_gql.api.core.node import Node
@@ -123,6 +124,14 @@ async def _offer(info: AppInfo, pk: int) -> Node | None:
     return Offer.from_row(row, site.currency) if site else None
 
 
+async def _campaign(info: AppInfo, pk: int) -> Node | None:
+    row = await info.context.loaders.campaign_by_id.load(pk)
+    if row is None or not info.context.access.manages_site(row.site_id):
+        return None
+    site = await info.context.loaders.site_by_id.load(row.site_id)
+    return Campaign.from_row(row, site.currency) if site else None
+
+
 async def _order(info: AppInfo, pk: int) -> Node | None:
     row = await info.context.loaders.order_by_id.load(pk)
     if row is None:
@@ -144,6 +153,7 @@ async def _event(info: AppInfo, pk: int) -> Node | None:
 
 _RESOLVERS: dict[str, Callable[[AppInfo, int], Awaitable[Node | None]]] = {
     "Site": _site,
+    "Campaign": _campaign,
     "Customer": _customer,
     "Balance": _balance,
     "Expiry": _expiry,

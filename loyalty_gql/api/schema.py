@@ -8,6 +8,9 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from loyalty_gql.api.campaigns.mutations import CampaignMutations
+from loyalty_gql.api.campaigns.queries import CampaignQueries
+from loyalty_gql.api.campaigns.types import Campaign
 from loyalty_gql.api.core.arguments import guard_arguments
 from loyalty_gql.api.core.rules import say_the_rules
 from loyalty_gql.api.core.scalars import SCALARS
@@ -51,6 +54,7 @@ Query = merge_types(
         PointsQueries,
         TierQueries,
         OfferQueries,
+        CampaignQueries,
         ExchangeQueries,
         OrderQueries,
         StackingGroupQueries,
@@ -68,6 +72,7 @@ Mutation = merge_types(
         PointsMutations,
         TierMutations,
         OfferMutations,
+        CampaignMutations,
         RedemptionMutations,
         AssignmentMutations,
         ExchangeMutations,
@@ -103,6 +108,7 @@ def build_schema() -> strawberry.Schema:
             Tier,
             Voucher,
             Offer,
+            Campaign,
             Exchange,
             Order,
             WebhookEndpoint,

@@ -51,6 +51,15 @@ class Trigger(Enum):
     REFERRAL_COMPLETED = "REFERRAL_COMPLETED"
 
 
+class CampaignStatus(Enum):
+    """Where a campaign stands: only LIVE ones are evaluated; DELETED is soft (awards keep
+    pointing at it)."""
+
+    DRAFT = "DRAFT"
+    LIVE = "LIVE"
+    DELETED = "DELETED"
+
+
 class EffectKind(Enum):
     """What a campaign gives."""
 
@@ -286,7 +295,7 @@ class CampaignIndex:
             return list(self.by_trigger.get(event.trigger, ()))
         found: dict[int, Campaign] = {c.id: c for c in self.unscoped_orders}
         products = {line.product_id for line in event.lines}
-        categories = {line.category for line in event.lines}
+        categories = {path for line in event.lines for path in category_paths(line.category)}
         for product in products:
             for campaign in self.by_product.get(product, ()):
                 found[campaign.id] = campaign
@@ -329,6 +338,15 @@ def evaluate(
         awards = [exclusive]
     misses.sort(key=lambda miss: _rank(miss.campaign))
     return Outcome(tuple(awards), tuple(misses))
+
+
+def category_paths(category: str) -> tuple[str, ...]:
+    """The category and the paths above it: a campaign on ``shoes`` covers a line of
+    ``shoes/running`` (not one of ``shoestrings``), as offers' category paths do."""
+    if "/" not in category:
+        return (category,)
+    parts = category.split("/")
+    return tuple("/".join(parts[: n + 1]) for n in range(len(parts)))
 
 
 def period_start(period: LimitPeriod, at: datetime, zone: ZoneInfo) -> datetime | None:
@@ -377,7 +395,8 @@ class _Facts:
         by_category: dict[str, list[OrderLine]] = {}
         for line in event.lines:
             by_product.setdefault(line.product_id, []).append(line)
-            by_category.setdefault(line.category, []).append(line)
+            for path in category_paths(line.category):
+                by_category.setdefault(path, []).append(line)
         earning = tuple(
             (line.line_id, line.paid_minor) for line in event.lines if line.earns_points
         )

@@ -51,6 +51,7 @@ class SourceType(Enum):
     ADMIN = "ADMIN"
     EXPIRY = "EXPIRY"
     REVERSAL = "REVERSAL"
+    CAMPAIGN = "CAMPAIGN"  # a campaign's award: the entry's reason names the campaign
 
 
 @dataclass(frozen=True, slots=True)

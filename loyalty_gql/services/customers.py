@@ -16,6 +16,7 @@ from loyalty_gql.db.repositories.customers import (
 from loyalty_gql.db.repositories.points.ledger import locked_account
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
+from loyalty_gql.domain.campaigns import Trigger
 from loyalty_gql.domain.customers import (
     BirthDate,
     CustomerChanges,
@@ -26,6 +27,7 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.sites import Participation
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
+from loyalty_gql.services.core.triggers import Triggered, triggered
 from loyalty_gql.services.core.uow import UnitOfWork
 
 
@@ -105,6 +107,7 @@ async def registration(
     await uow.session.flush()
     if enroll or (auto and site.program_enabled):
         await _enroll(uow.session, row, actor, now)
+        await _enrolled(uow, site, row, now)
     return row, True
 
 
@@ -197,6 +200,7 @@ async def enrolment(
             ErrorCode.ALREADY_ENROLLED, "the customer is already enrolled", "customer_id"
         )
     await _enroll(uow.session, row, actor, now)
+    await _enrolled(uow, site, row, now)
     return row, site
 
 
@@ -240,6 +244,11 @@ async def leave_program(
         dump=lambda row: {"customer": row.id},
         load=_load_customer,
     )
+
+
+async def _enrolled(uow: UnitOfWork, site: SiteRow, row: CustomerRow, now: datetime) -> None:
+    """Campaigns of ENROLMENT: once per customer, whenever they enrol."""
+    await triggered(Triggered(uow, site, row, now, Trigger.ENROLMENT, f"enrolment:{row.id}"))
 
 
 async def _enroll(session: Session, row: CustomerRow, actor: Actor, now: datetime) -> None:

@@ -92,6 +92,7 @@ class ProgramStats:
     offers: list[OfferUse]
     tiers: dict[int, int]  # tier id -> members now
     members_now: int
+    campaigns: list[repo.CampaignUse]
 
     @property
     def redemption_rate(self) -> float | None:
@@ -133,6 +134,10 @@ async def program_stats(session: Session, site: SiteRow, period: Period) -> Prog
         offers=await repo.offer_uses_in(session, site.id, period),
         tiers={pk: n for pk, n in tiers.items() if pk is not None},
         members_now=now_members,
+        # a site that never had a campaign costs no statement
+        campaigns=await repo.campaign_uses_in(session, site.id, period)
+        if site.campaigns_version
+        else [],
     )
 
 

@@ -133,3 +133,96 @@ async def test_recording_and_completing_an_order_cost_the_same_at_1_and_50_offer
         "UPDATE orders",
         "UPDATE customers",  # the customer's read version, last
     ], complete_50
+
+
+CREATE_CAMPAIGN = """
+mutation($input: CreateCampaignInput!) {
+  createCampaign(input: $input) { campaign { id } userErrors { field code message } }
+}
+"""
+PUBLISH_CAMPAIGN = """
+mutation($input: CampaignActionInput!) {
+  publishCampaign(input: $input) { userErrors { field code message } }
+}
+"""
+
+
+async def test_a_site_with_a_campaign_costs_the_campaigns_own_rows_and_no_more(
+    gql: GraphQLClient, db: Database, statements: StatementCounter
+):
+    # given: the site above, with one promotion and one campaign (10 points an order)
+    # whose budget is 1,000 points
+    shop = await shop_with_members(gql)
+    await shop.offer(
+        "PROMOTION", name="Basket 10%", valueType="PERCENT", value="10", scope="PRODUCT",
+        targets=["sku-0", "sku-1", "sku-2"],
+    )  # fmt: skip
+    body = await gql.execute(
+        CREATE_CAMPAIGN,
+        {"input": {"siteId": shop.site_id, "campaign": {
+            "name": "Ten", "trigger": "ORDER", "effect": {"kind": "FIXED_POINTS", "points": 10},
+            "limits": {"budgetPoints": 1000}}}},
+        token=shop.admin,
+    )  # fmt: skip
+    campaign_id = body["data"]["createCampaign"]["campaign"]["id"]
+    body = await gql.execute(
+        PUBLISH_CAMPAIGN, {"input": {"campaignId": campaign_id}}, token=shop.admin
+    )
+    assert body["data"]["publishCampaign"]["userErrors"] == []
+    # when
+    recording, completing, _ = await record_and_complete(shop, statements, "o-1")
+    # then: the order's statements, and the campaign's: its budget (locked on PostgreSQL,
+    # after the offers, codes and vouchers), its entry, the award, its budget spent, its
+    # event; the site's read version (a budget shows at checkout)
+    postgres = not db.is_sqlite
+    assert recording == [
+        "SELECT sites",
+        "SELECT pg_advisory_xact_lock" if postgres else "BEGIN IMMEDIATE",
+        "SELECT orders",
+        "SELECT sites",
+        "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
+        "SELECT campaigns FOR UPDATE" if postgres else "SELECT campaigns",  # the budget
+        "INSERT customer_days",
+        "SELECT customer_days",
+        "INSERT ledger_entries",  # the order's pending points
+        "UPDATE point_accounts",
+        "INSERT orders",
+        "UPDATE campaigns",  # the budget spent, conditionally
+        "INSERT ledger_entries",  # the campaign's pending points, an entry of its own
+        "UPDATE point_accounts",
+        "INSERT outbox_events",  # CAMPAIGN_POINTS_EARNED
+        "INSERT order_lines",
+        "INSERT order_offers",
+        "INSERT campaign_awards",  # flushed with the order's rows
+        "INSERT outbox_events",  # ORDER_RECORDED
+        "INSERT offer_customer_uses",
+        "UPDATE offers",
+        "UPDATE customers",
+        "UPDATE sites",  # the site's read version: its campaign's budget moved
+    ], "\n".join(recording)
+    assert completing == [
+        *([] if postgres else ["BEGIN IMMEDIATE"]),
+        "SELECT orders FOR UPDATE" if postgres else "SELECT orders",
+        "SELECT ledger_entries",
+        "SELECT sites",
+        "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
+        "SELECT referrals",
+        "SELECT campaign_awards",  # the order's awards (campaign_points > 0)
+        "SELECT ledger_entries",  # the award's pending entry
+        "SELECT ledger_entries",  # what reversals took of it
+        "INSERT ledger_entries",  # its activation
+        "UPDATE point_accounts",
+        "INSERT customer_days",
+        "INSERT point_lots",
+        "SELECT customer_days",
+        "SELECT ledger_entries",  # what reversals took of the order's pending points
+        "UPDATE campaign_awards",  # the award's activation entry
+        "INSERT ledger_entries",  # the order's activation
+        "UPDATE point_accounts",
+        "INSERT customer_days",
+        "INSERT point_lots",
+        "SELECT customer_days",
+        "INSERT outbox_events",  # ORDER_COMPLETED
+        "UPDATE orders",
+        "UPDATE customers",
+    ], "\n".join(completing)

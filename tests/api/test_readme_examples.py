@@ -95,3 +95,9 @@ def test_the_readme_examples_run_as_printed_on_the_demo_data(tmp_path: Path):
     assert by_field["customer"]["insight"]["orderCount"] == 1
     assert by_field["recordOrder"]["order"]["pointsEarned"] > 0
     assert by_field["completeOrder"]["order"]["status"] == "COMPLETED"
+    # the campaign: the web order got it (as its quote said), the app's quote did not
+    campaign_points = by_field["recordOrder"]["order"]["quote"]["campaignPoints"]
+    assert campaign_points > 0
+    assert [c["reason"] for c in by_field["checkout"]["rejectedCampaigns"]] == ["WRONG_CHANNEL"]
+    [live] = by_field["campaigns"]["edges"]
+    assert live["node"]["budgetSpent"] == campaign_points

@@ -28,6 +28,7 @@ from loyalty_gql.domain.campaigns import (
     Trigger,
     Usage,
     birthday_on,
+    category_paths,
     evaluate,
     period_start,
 )
@@ -354,3 +355,20 @@ def test_bad_campaigns_are_refused_with_the_field_named(
 def test_a_good_campaign_passes_its_check() -> None:
     DOUBLE_ON_SHOES.check()
     campaign(1, Effect(EffectKind.VOUCHER, reward_offer_id=3), trigger=Trigger.BIRTHDAY).check()
+
+
+def test_a_category_covers_the_paths_below_it():
+    # given: double points on shoes
+    on_shoes = campaign(
+        7, effect=Effect(EffectKind.FIXED_POINTS, points=50),
+        conditions=Conditions(categories=frozenset({"shoes"})),
+    )  # fmt: skip
+    index = CampaignIndex.of([on_shoes])
+
+    def points(category: str) -> int:
+        return evaluate(index, order(OrderLine("a", "boot", category, 1, 1000))).points
+
+    # then: its sub-categories count, a name that merely starts alike does not
+    assert (points("shoes"), points("shoes/running"), points("shoes/running/trail")) == (50,) * 3
+    assert (points("shoestrings"), points("socks/shoes")) == (0, 0)
+    assert category_paths("a/b/c") == ("a", "a/b", "a/b/c")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from loyalty_gql.api.campaigns.types import Campaign
 from loyalty_gql.api.core.money import Money
 from loyalty_gql.api.core.node import build_node
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, IsAdmin
@@ -101,6 +102,24 @@ class OfferStats:
         )
 
 
+@strawberry.type(description="What one campaign gave in a period (net of take-backs).")
+class CampaignStats:
+    """A campaign's points, customers and orders in the period, and its budget now."""
+
+    campaign_pk: strawberry.Private[int]
+    currency: strawberry.Private[str]
+    points_issued: BigInt = field("Points it gave in the period, less what was taken back.")
+    customers_reached: int = field("Customers it gave points to in the period.")
+    orders: int = field("Orders it gave points on in the period.")
+    budget_left: BigInt | None = field("What is left of its budget now; null without one.")
+
+    @strawberry.field(description="The campaign.", metadata=WITHIN_PARENT)
+    async def campaign(self, info: AppInfo) -> Campaign | None:
+        """The campaign (deleted ones too)."""
+        row = await info.context.loaders.campaign_by_id.load(self.campaign_pk)
+        return Campaign.from_row(row, self.currency) if row else None
+
+
 @strawberry.type(description="How many members are in a tier now.")
 class TierCount:
     """A tier (or none) and its members."""
@@ -150,6 +169,9 @@ class ProgramStats:
     tiers: list[TierCount] = field(
         "Members per tier now (tier history is not kept), members in no tier last."
     )
+    campaigns: list[CampaignStats] = field(
+        "Each campaign not deleted, or that gave points in the period, most points first."
+    )
 
     @classmethod
     def of(cls, stats: service.ProgramStats) -> ProgramStats:
@@ -174,7 +196,15 @@ class ProgramStats:
             guest_orders=OrderStats.of(stats.guests_orders, currency),
             offers=[OfferStats.of(use, currency) for use in stats.offers],
             tiers=tiers,
-        )
+            campaigns=[
+                CampaignStats(
+                    campaign_pk=use.campaign_id, currency=currency, points_issued=use.points,
+                    customers_reached=use.customers, orders=use.orders,
+                    budget_left=use.budget_left,
+                )
+                for use in stats.campaigns
+            ],
+        )  # fmt: skip
 
 
 @strawberry.type(description="One day of a series.")

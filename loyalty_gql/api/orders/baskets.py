@@ -46,6 +46,12 @@ class BasketLineInput:
     )
 
 
+CHANNEL = (
+    "The channel the order comes from, a label of the shop's (web, app, store; 1-40 "
+    "characters): campaigns may be limited to some channels. Default: none."
+)
+
+
 @strawberry.input(description="A basket to price.")
 class CheckoutInput:
     """The basket, and the codes, vouchers and points the customer chose."""
@@ -69,6 +75,7 @@ class CheckoutInput:
     offers: list[strawberry.ID] = strawberry.field(
         default_factory=list, description=ASSIGNED_OFFERS
     )
+    channel: str | None = strawberry.field(default=None, description=CHANNEL)
 
 
 @strawberry.input(description="An order to record: the basket the customer bought.")
@@ -91,6 +98,7 @@ class RecordOrderInput:
     offers: list[strawberry.ID] = strawberry.field(
         default_factory=list, description=ASSIGNED_OFFERS
     )
+    channel: str | None = strawberry.field(default=None, description=CHANNEL)
     expected_total: Decimal | None = strawberry.field(
         default=None,
         description="The total the customer was quoted and charged. When the order's "
@@ -145,6 +153,7 @@ async def basket_of(info: AppInfo, site_pk: int, data: CheckoutInput | RecordOrd
         tuple(data.vouchers),
         data.pay_with_points,
         tuple(parse_id(offer_id, "Offer") for offer_id in data.offers),
+        data.channel,
     )
     basket.check()
     return basket

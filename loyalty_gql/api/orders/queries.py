@@ -55,9 +55,12 @@ class OrderQueries:
             if ctx.freshness is not None:  # every try of a code counts against guessing
                 ctx.freshness.refuse()
         basket = await basket_of(info, site_pk, input)
-        doc = await checkout(
+        answer = await checkout(
             ctx.db, site_id=site_pk, customer_id=customer_pk, basket=basket, clock=ctx.clock
         )
+        doc = answer.document
+        if answer.until is not None and ctx.freshness is not None:
+            ctx.freshness.expires(answer.until)  # a campaign starts, ends or its hours turn
         if codes:
             await count_unknown_codes(info, doc["rejected"])
         return CheckoutQuote.from_document(doc)

@@ -14,6 +14,7 @@ from loyalty_gql.api.core.node import Node, build_node, builds_node
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanSeeOrder, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.db.models import OrderRow
+from loyalty_gql.domain.campaigns import CampaignReason
 from loyalty_gql.domain.checkout import Origin, Reason
 from loyalty_gql.domain.offers import OfferStatus
 from loyalty_gql.domain.orders import OrderStatus
@@ -23,6 +24,7 @@ from loyalty_gql.domain.values import Money as DomainMoney
 
 strawberry.enum(Origin, name="OfferOrigin", description="How an offer came to a basket.")
 strawberry.enum(Reason, name="OfferRefusal", description="Why an offer did not apply.")
+strawberry.enum(CampaignReason, description="Why a campaign did not apply to an event.")
 
 
 strawberry.enum(OrderStatus, description="Where an order is in its life.")
@@ -286,6 +288,34 @@ class PointsPayment:
     )
 
 
+@strawberry.type(description="Points one campaign adds to the order.")
+class CampaignPoints:
+    """An applied campaign."""
+
+    campaign_id: strawberry.ID = strawberry.field(
+        description="Global ID of the campaign.", metadata=WITHIN_PARENT
+    )
+    name: str = strawberry.field(description="The campaign's name.", metadata=WITHIN_PARENT)
+    points: int = strawberry.field(
+        description="Points it adds (its budget may have cut them).", metadata=WITHIN_PARENT
+    )
+
+
+@strawberry.type(description="A campaign the order touched that adds nothing, and why.")
+class RejectedCampaign:
+    """A campaign that did not apply."""
+
+    campaign_id: strawberry.ID = strawberry.field(
+        description="Global ID of the campaign.", metadata=WITHIN_PARENT
+    )
+    name: str = strawberry.field(description="The campaign's name.", metadata=WITHIN_PARENT)
+    reason: CampaignReason = strawberry.field(
+        description="Why it did not apply (the first condition that failed).",
+        metadata=WITHIN_PARENT,
+    )
+    message: str = strawberry.field(description="The reason in words.", metadata=WITHIN_PARENT)
+
+
 @strawberry.type(description="The price of a basket after every offer, and the points it earns.")
 class CheckoutQuote:
     """A quote: the same for the checkout query and the recorded order."""
@@ -330,8 +360,22 @@ class CheckoutQuote:
         description="Extra points from the offers applied.", metadata=WITHIN_PARENT
     )
     points: int = strawberry.field(
-        description="Points the order earns: base plus reward points; 0 for guests.",
+        description="Points the order earns: base plus reward points; 0 for guests "
+        "(campaigns' points are campaignPoints, beside these).",
         metadata=WITHIN_PARENT,
+    )
+    campaigns: list[CampaignPoints] = strawberry.field(
+        description="The campaigns that add points, each with its points (earned as the "
+        "order's points are: pending until the order completes where the site says so).",
+        metadata=WITHIN_PARENT,
+    )
+    rejected_campaigns: list[RejectedCampaign] = strawberry.field(
+        description="Campaigns the order's trigger and items touched that add nothing, with "
+        "the reason.",
+        metadata=WITHIN_PARENT,
+    )
+    campaign_points: int = strawberry.field(
+        description="Points the campaigns add together.", metadata=WITHIN_PARENT
     )
 
     @classmethod
@@ -403,6 +447,18 @@ class CheckoutQuote:
             base_points=doc["base_points"],
             reward_points=doc["reward_points"],
             points=doc["points"],
+            campaigns=[
+                CampaignPoints(campaign_id=to_global_id("Campaign", c["campaign_id"]),
+                               name=c["name"], points=c["points"])
+                for c in doc.get("campaigns", ())
+            ],
+            rejected_campaigns=[
+                RejectedCampaign(campaign_id=to_global_id("Campaign", c["campaign_id"]),
+                                 name=c["name"], reason=CampaignReason(c["reason"]),
+                                 message=c["message"])
+                for c in doc.get("rejected_campaigns", ())
+            ],
+            campaign_points=doc.get("campaign_points", 0),
         )  # fmt: skip
 
 

@@ -5,6 +5,7 @@ relationships by name need them all).
 """
 
 from loyalty_gql.db.models.base import NAMING, Base, BigId
+from loyalty_gql.db.models.campaigns import CampaignAwardRow, CampaignRow
 from loyalty_gql.db.models.core import AuditTrailRow, IdempotencyRecordRow, OutboxEventRow
 from loyalty_gql.db.models.customers import CustomerRow, EnrollmentEventRow, ReferralRow
 from loyalty_gql.db.models.notifications import (
@@ -43,6 +44,8 @@ __all__ = [
     "AuditTrailRow",
     "Base",
     "BigId",
+    "CampaignAwardRow",
+    "CampaignRow",
     "CouponCodeRow",
     "CustomerDayRow",
     "CustomerRow",

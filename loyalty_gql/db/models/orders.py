@@ -96,6 +96,9 @@ class OrderRow(Base):
     # the money refunds took off the customer's spend (orders refunded before refunds did
     # have 0: cancelling them uncounts all of it)
     spend_uncounted_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # points the order's campaigns gave (their entries and awards are the details): 0
+    # lets completing, cancelling and refunding skip the campaigns without a statement
+    campaign_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     quote: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     request_hash: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(200))

@@ -49,6 +49,9 @@ class SiteRow(Base):
     # bumped with every change of the site's offers or stacking groups, so each
     # process knows when its cached index of live offers is stale
     offers_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # bumped with every change of the site's campaigns (0: it never had one, so
+    # pricing skips them without a statement)
+    campaigns_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # the language and region money and dates are written in for notifications
     locale: Mapped[str] = mapped_column(String(35), default="en", server_default=text("'en'"))
     # IANA name of the zone whose calendar days points expire on and are warned on

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from loyalty_gql.db.models import (
+    CampaignAwardRow,
+    CampaignRow,
     CustomerDayRow,
     CustomerRow,
     EnrollmentEventRow,
@@ -25,6 +27,7 @@ from loyalty_gql.db.models import (
     OrderRow,
     PointAccountRow,
 )
+from loyalty_gql.domain.campaigns import CampaignStatus
 from loyalty_gql.domain.customers import EnrollmentKind
 from loyalty_gql.domain.insight import Period
 from loyalty_gql.domain.orders import OrderStatus
@@ -230,6 +233,60 @@ async def offer_uses_in(session: AsyncSession, site_id: int, period: Period) -> 
         .order_by(discount.desc(), OrderOfferRow.offer_id)
     )
     return [OfferUse(_n(o), _n(u), _n(n), _n(d)) for o, u, n, d in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignUse:
+    """What one campaign gave in a period: points (net of take-backs), customers and
+    orders reached; and what is left of its budget now (None: no budget)."""
+
+    campaign_id: int
+    points: int
+    customers: int
+    orders: int
+    budget_left: int | None
+
+
+async def campaign_uses_in(
+    session: AsyncSession, site_id: int, period: Period
+) -> list[CampaignUse]:
+    """Each campaign of the site that is not deleted, or that gave something in the period,
+    most points first (then by id), in one statement."""
+    awards = (
+        select(
+            CampaignAwardRow.campaign_id.label("campaign_id"),
+            func.sum(CampaignAwardRow.points - CampaignAwardRow.points_taken_back).label("points"),
+            func.count(distinct(CampaignAwardRow.customer_id)).label("customers"),
+            func.count(distinct(CampaignAwardRow.order_id)).label("orders"),
+        )
+        .where(
+            CampaignAwardRow.site_id == site_id,
+            CampaignAwardRow.awarded_at >= period.start,
+            CampaignAwardRow.awarded_at < period.end,
+            CampaignAwardRow.cancelled.is_(False),  # a cancelled award gave nothing
+        )
+        .group_by(CampaignAwardRow.campaign_id)
+        .subquery()
+    )
+    points = func.coalesce(awards.c.points, 0)
+    rows = await session.execute(
+        select(
+            CampaignRow.id, points, func.coalesce(awards.c.customers, 0),
+            func.coalesce(awards.c.orders, 0), CampaignRow.budget_points,
+            CampaignRow.budget_spent,
+        )
+        .outerjoin(awards, awards.c.campaign_id == CampaignRow.id)
+        .where(
+            CampaignRow.site_id == site_id,
+            (CampaignRow.status != CampaignStatus.DELETED.value)
+            | awards.c.campaign_id.is_not(None),
+        )
+        .order_by(points.desc(), CampaignRow.id)
+    )  # fmt: skip
+    return [
+        CampaignUse(_n(pk), _n(p), _n(c), _n(o), None if budget is None else budget - spent)
+        for pk, p, c, o, budget, spent in rows
+    ]
 
 
 async def offer_performance(session: AsyncSession, offer_ids: Sequence[int]) -> dict[int, OfferUse]:

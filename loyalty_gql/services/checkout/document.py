@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loyalty_gql.domain.campaigns import Outcome
 from loyalty_gql.domain.checkout import (
     POINTS_KEY,
     Candidate,
@@ -13,10 +14,11 @@ from loyalty_gql.domain.checkout import (
 from loyalty_gql.domain.offers import OfferScope
 
 
-def quote_document(quote: Quote) -> dict[str, Any]:
+def quote_document(quote: Quote, campaigns: Outcome | None = None) -> dict[str, Any]:
     """The quote as JSON-ready data: what the API shows and what an order stores."""
     payment = quote.points_payment
     return {
+        **campaigns_document(campaigns),
         "currency": quote.currency,
         "subtotal": quote.subtotal,
         "discount": quote.discount,
@@ -60,6 +62,26 @@ def quote_document(quote: Quote) -> dict[str, Any]:
         "base_points": quote.base_points,
         "reward_points": quote.reward_points,
         "points": quote.points,
+    }  # fmt: skip
+
+
+def campaigns_document(outcome: Outcome | None) -> dict[str, Any]:
+    """What the campaigns add (each award) and why the others do not; nothing for a quote
+    no campaign touched (documents of orders from before campaigns have none either)."""
+    if outcome is None or not (outcome.awards or outcome.misses):
+        return {}
+    return {
+        "campaigns": [
+            {"campaign_id": a.campaign.id, "name": a.campaign.name, "points": a.points,
+             "wanted": a.wanted}
+            for a in outcome.awards
+        ],
+        "rejected_campaigns": [
+            {"campaign_id": m.campaign.id, "name": m.campaign.name, "reason": m.reason.value,
+             "message": m.message}
+            for m in outcome.misses
+        ],
+        "campaign_points": outcome.points,
     }  # fmt: skip
 
 

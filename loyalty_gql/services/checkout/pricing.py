@@ -21,6 +21,7 @@ from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.offers.catalog import offers_by_ids, terms_of
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
 from loyalty_gql.db.session import Session
+from loyalty_gql.domain.campaigns import Outcome
 from loyalty_gql.domain.checkout import (
     MAX_CODES,
     BasketLine,
@@ -41,6 +42,8 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.offers import OfferKind, OfferStatus, OfferTerms, OfferValueType
 from loyalty_gql.domain.points import VoucherStatus
 from loyalty_gql.domain.values import Money
+from loyalty_gql.services.campaigns import NOTHING, order_outcome
+from loyalty_gql.services.campaigns.evaluation import MAX_CHANNEL
 from loyalty_gql.services.checkout.document import quote_document
 from loyalty_gql.services.checkout.offer_cache import site_offers
 from loyalty_gql.services.core.common import Clock
@@ -57,6 +60,7 @@ class Basket:
     voucher_codes: tuple[str, ...] = ()
     pay_points: int = 0
     offer_ids: tuple[int, ...] = ()  # coupons assigned to the customer, chosen by id
+    channel: str | None = None  # the label the shop sends (web, app, store): campaigns
 
     def check(self) -> None:
         """Refuse a basket that cannot be priced (the calculator's checks and the codes')."""
@@ -71,6 +75,8 @@ class Basket:
             problems.append(
                 FieldProblem(("offers",), ErrorCode.INVALID_VALUE, f"up to {MAX_CODES} offers")
             )
+        if self.channel is not None and not 0 < len(self.channel.strip()) <= MAX_CHANNEL:
+            problems.append(FieldProblem(("channel",), ErrorCode.INVALID_VALUE, "1-40 characters"))
         if not 0 <= self.pay_points <= MAX_POINTS_PAYMENT:
             problems.append(
                 FieldProblem(("pay_with_points",), ErrorCode.INVALID_VALUE, "must be 0 or more")
@@ -81,8 +87,10 @@ class Basket:
     def request(self) -> dict[str, Any]:
         """The basket as plain data (for fingerprints of retries). Orders store the
         fingerprint, so these keys keep their spelling (``payPoints`` too), and
-        ``offers`` is there only when some are chosen."""
-        offers = {"offers": sorted(self.offer_ids)} if self.offer_ids else {}
+        ``offers`` and ``channel`` are there only when given."""
+        offers: dict[str, Any] = {"offers": sorted(self.offer_ids)} if self.offer_ids else {}
+        if self.channel is not None:
+            offers["channel"] = self.channel.strip()
         return {
             "lines": [
                 [ln.line_id, ln.product_id, ln.category, ln.quantity, ln.unit_price,
@@ -106,6 +114,8 @@ class Priced:
     vouchers: dict[int, VoucherRow]
     coupon_codes: dict[int, CouponCodeRow]
     assignments: dict[int, OfferAssignmentRow]
+    campaigns: Outcome = NOTHING
+    campaigns_until: datetime | None = None  # when the campaigns' answer may turn by time
 
 
 async def price(
@@ -122,8 +132,9 @@ async def price(
 
     With ``lock`` (order recording on PostgreSQL) the rows whose counters the
     order will change are locked first (offers with usage limits, coupon codes,
-    vouchers), always in id order, so the quote is computed on values nobody
-    else can change before the transaction ends.
+    vouchers, then the budgeted campaigns the basket touches), always in id order, so
+    the quote is computed on values nobody else can change before the transaction ends.
+    The campaigns are evaluated on the quote (services.campaigns.order_outcome).
     """
     settings = settings_of(site)
     program_on = site.program_enabled
@@ -182,7 +193,12 @@ async def price(
     quote = price_basket(
         basket.lines, shopper, candidates, rules, now, pay_points=basket.pay_points
     )
-    return Priced(quote, site, customer, vouchers, codes, assignments)
+    channel = basket.channel.strip() if basket.channel is not None else None
+    # campaigns' budgets are locked after the vouchers (the lock order)
+    campaigns, until = await order_outcome(
+        session, site, customer, shopper, quote, now, channel, lock=lock
+    )
+    return Priced(quote, site, customer, vouchers, codes, assignments, campaigns, until)
 
 
 async def _automatic(
@@ -401,9 +417,18 @@ def _code(text: str) -> str:
     return text.strip().upper()
 
 
+@dataclass(frozen=True, slots=True)
+class CheckoutAnswer:
+    """The quote document, and the first instant it may change by time alone beyond the
+    site's offers and midnights (a campaign starting, ending or turning with the hour)."""
+
+    document: dict[str, Any]
+    until: datetime | None
+
+
 async def checkout(
     db: Database, *, site_id: int, customer_id: int | None, basket: Basket, clock: Clock
-) -> dict[str, Any]:
+) -> CheckoutAnswer:
     """The quote of a basket, as a document; writes nothing."""
     basket.check()
     now = clock()
@@ -417,4 +442,4 @@ async def checkout(
             if customer is None or customer.site_id != site.id:
                 raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
         priced = await price(session, site, customer, basket, now)
-    return quote_document(priced.quote)
+    return CheckoutAnswer(quote_document(priced.quote, priced.campaigns), priced.campaigns_until)

@@ -17,6 +17,8 @@ EVENTS: dict[str, str] = {
     "ORDER_COMPLETED": "An order of the customer was completed; its points are available.",
     "ORDER_CANCELLED": "An order of the customer was cancelled.",
     "ORDER_REFUNDED": "An order of the customer was refunded, in part or in full.",
+    "CAMPAIGN_POINTS_EARNED": "A campaign gave the customer points (pending until the order "
+    "completes where the site says so), or a voucher.",
 }
 
 
@@ -37,6 +39,7 @@ VARIABLES: dict[str, str] = {
     "order_id": "The shop's order number (ORDER_* events).",
     "order_total": "The order's total, as money (ORDER_* events).",
     "points_taken_back": "Points taken back from the order (ORDER_CANCELLED, ORDER_REFUNDED).",
+    "campaign_name": "The campaign's name (CAMPAIGN_POINTS_EARNED).",
 }
 
 
@@ -174,6 +177,13 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
             "points were taken back.{% endif %}",
         ],
     ),
+    "CAMPAIGN_POINTS_EARNED": _default(
+        "{{ campaign_name }} at {{ site_name }}",
+        [
+            "{% if voucher_code %}{{ campaign_name }} gave you a voucher: {{ voucher_code }}."
+            "{% else %}{{ campaign_name }} gave you {{ points }} points.{% endif %}",
+        ],
+    ),
 }
 
 
@@ -192,6 +202,7 @@ SAMPLE_PAYLOAD: dict[str, Any] = {
     "order_id": "1001",
     "total": "59.90",
     "points_taken_back": 60,
+    "campaign_name": "Double points on shoes",
 }
 
 

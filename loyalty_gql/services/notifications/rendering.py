@@ -161,6 +161,7 @@ def variables(  # noqa: PLR0917 - the documented positional signature
         "order_id": str(payload.get("order_id") or ""),
         "order_total": _money(payload.get("total"), money_in, where),
         "points_taken_back": _number(payload.get("points_taken_back"), where),
+        "campaign_name": str(payload.get("campaign_name") or ""),
     }
     return {name: found.get(name, "") for name in VARIABLES}
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import OrderRow
+from loyalty_gql.db.models import CampaignAwardRow, OrderRow
 from loyalty_gql.db.repositories import orders as orders_repo
+from loyalty_gql.db.repositories.campaigns import awards_of_order
 from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.orders import ledger_entry
 from loyalty_gql.db.repositories.points import ledger as points_repo
@@ -15,6 +17,7 @@ from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.domain.points import EntryKind, SourceType, VoucherStatus, rolling_expiry
+from loyalty_gql.services.campaigns import activate_awards, give_back_budgets, take_back_award
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -47,6 +50,10 @@ async def complete_order(
         book = await open_order_book(uow, order, now) if order.member_order else None
         if book is not None and settings_of(book.site).order_points_pending:
             await reward_order_referral(uow, book, order)
+        if book is not None and order.campaign_points > 0:
+            # the campaigns' pending points first: the order's row changes once, below
+            awards = await awards_of_order(uow.session, order.id)
+            await activate_awards(book, awards, "order-complete-campaign")
         if book is not None and earned is not None and earned.kind == EntryKind.PENDING.value:
             _, done_pending, _ = await points_repo.reversed_so_far(uow.session, earned.id)
             if earned.pending_points + done_pending > 0:
@@ -56,10 +63,12 @@ async def complete_order(
                     pending_reversed=done_pending,
                 )
                 order.activate_entry_id = activated.id
-                order.threshold_voucher_ids = [
-                    *order.threshold_voucher_ids,
-                    *(v.id for v in book.vouchers),
-                ]
+        if book is not None and book.vouchers:
+            # threshold rewards the order's and its campaigns' points triggered
+            order.threshold_voucher_ids = [
+                *order.threshold_voucher_ids,
+                *(v.id for v in book.vouchers),
+            ]
         if order.status == OrderStatus.PLACED:
             order.status = OrderStatus.COMPLETED
         order.completed_at = now
@@ -85,17 +94,20 @@ async def cancel_order(
         if order.status == OrderStatus.CANCELLED:
             return order
         source = Source(SourceType.ORDER, str(actor), order.external_id, reason="order cancelled")
+        budgets: dict[int, int] = {}
+        book = None
         if order.member_order:
             book = await open_order_book(uow, order, now)
             await _cancel_threshold_vouchers(book, order, source)
             await take_back(book, order, None, source, "order-cancel")
+            budgets = await take_back_campaigns(book, order, None, source, "order-cancel")
             await give_back_paid(
                 book, order, order.points_paid - order.points_given_back, source,
                 "order-cancel-pay",
             )  # fmt: skip
             await _undo_note(book, order)
             await _cancel_referral(uow, order, source, now)
-        await _release(session, order)
+        await _release(session, order, book, budgets)
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = now
         order.updated_at = now
@@ -138,6 +150,26 @@ async def take_back(
     order.points_taken_back += wanted
     order.points_not_recovered += wanted - taking
     return wanted
+
+
+async def take_back_campaigns(
+    book: AccountBook,
+    order: OrderRow,
+    target: Callable[[CampaignAwardRow], int] | None,
+    source: Source,
+    step: str,
+) -> dict[int, int]:
+    """Take back of each campaign award of the order up to ``target(award)`` points in
+    all (None: everything left); the points taken back per campaign, for its budget."""
+    if order.campaign_points <= 0 and not order.quote.get("campaigns"):
+        return {}  # no award (a voucher campaign's award gives no points: in the quote)
+    taken: dict[int, int] = {}
+    for award in await awards_of_order(book.session, order.id):
+        wanted = None if target is None else target(award) - award.points_taken_back
+        if wanted is not None and wanted <= 0:
+            continue
+        taken[award.campaign_id] = await take_back_award(book, award, wanted, source, step)
+    return taken
 
 
 async def give_back_paid(
@@ -205,10 +237,12 @@ async def _cancel_referral(uow: UnitOfWork, order: OrderRow, source: Source, now
     await orders_repo.forget_referral_reward(uow.session, entry.id)
 
 
-async def _release(session: Session, order: OrderRow) -> None:
-    """Uncount uses, give back codes and vouchers, remove punches. Rows are changed in
-    the order recording locks them: offers with a usage limit, single-use codes,
-    vouchers, then offers without a limit, each by id."""
+async def _release(
+    session: Session, order: OrderRow, book: AccountBook | None, budgets: dict[int, int]
+) -> None:
+    """Uncount uses, give back codes, vouchers and campaign budgets, remove punches. Rows
+    are changed in the order recording locks them: offers with a usage limit, single-use
+    codes, vouchers, campaigns with a budget, then offers without a limit, each by id."""
     used = await orders_repo.offers_of_order(session, order.id)
     counted = sorted({r.offer_id for r in used if r.counted_use and r.offer_id})
     limits: dict[int, int | None] = {}
@@ -227,6 +261,8 @@ async def _release(session: Session, order: OrderRow) -> None:
     # a voucher a refund gave back may be another order's now
     for voucher_id in sorted({r.voucher_id for r in used if r.voucher_id and not r.given_back_at}):
         await orders_repo.release_voucher(session, voucher_id)
+    if book is not None and budgets:
+        await give_back_budgets(book, budgets)
     await uncount([pk for pk in counted if limits.get(pk) is None])
     if used:
         await orders_repo.cancel_offers_of_order(session, order.id)

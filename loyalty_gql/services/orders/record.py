@@ -15,12 +15,14 @@ from loyalty_gql.db.models import (
 )
 from loyalty_gql.db.repositories import orders as orders_repo
 from loyalty_gql.db.session import Session
+from loyalty_gql.domain.campaigns import Outcome, Trigger
 from loyalty_gql.domain.checkout import Quote
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.orders import OrderStatus, QuoteExpectation
 from loyalty_gql.domain.points import SourceType
 from loyalty_gql.domain.values import Money
-from loyalty_gql.services.checkout import Basket, price, quote_document
+from loyalty_gql.services.campaigns import apply_awards
+from loyalty_gql.services.checkout import Basket, Priced, price, quote_document
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, request_fingerprint
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -103,12 +105,14 @@ async def record_order(
                 site.currency, total=quote.total, points=quote.points if book else 0,
                 points_paid=payment.used if payment and book else 0,
             )  # fmt: skip
-        order = _new_order(site, customer, order_id, priced.quote, fingerprint, actor, now, book)
+        order = _new_order(site, customer, order_id, priced, fingerprint, actor, now, book)
         if book is not None:
             # the ledger first: the order's row is then inserted with its entries' ids
             await _earn(uow, book, order, priced.quote, str(actor))
         session.add(order)
         await session.flush()
+        if book is not None and priced.campaigns.awards:
+            await _earn_campaigns(book, order, priced.campaigns, str(actor))
         await _consume(session, order, priced.quote, customer, priced.assignments, now)
         return order
 
@@ -137,12 +141,13 @@ def _new_order(  # noqa: PLR0917 - one call site, every part needed
     site: SiteRow,
     customer: CustomerRow | None,
     order_id: str,
-    quote: Quote,
+    priced: Priced,
     fingerprint: str,
     actor: Actor,
     now: datetime,
     book: AccountBook | None,
 ) -> OrderRow:
+    quote = priced.quote
     payment = quote.points_payment
     return OrderRow(
         site_id=site.id,
@@ -168,7 +173,8 @@ def _new_order(  # noqa: PLR0917 - one call site, every part needed
         refunded_payment_minor=0,
         points_given_back=0,
         spend_uncounted_minor=0,
-        quote=quote_document(quote),
+        campaign_points=priced.campaigns.points if book is not None else 0,
+        quote=quote_document(quote, priced.campaigns),
         request_hash=fingerprint,
         actor=str(actor),
         created_at=now,
@@ -217,11 +223,13 @@ async def _consume(  # noqa: PLR0917
     offers it used and its event. The rows are locked (or the SQLite write lock is held),
     so each conditional UPDATE must hit all of its rows.
 
-    Rows change in one order everywhere (cancelling follows it too): offers with a usage
-    limit, single-use codes and vouchers (all three locked before pricing), then offers
-    without a limit, each statement in id order. The offers without a limit are nobody's
-    lock but every order's counter: they change last, just before the commit, so
-    concurrent orders of the same products wait for each other as briefly as they can.
+    Rows are locked in one order everywhere (cancelling and refunds follow it too): the
+    customer's account, offers with a usage limit, single-use codes, vouchers, campaigns
+    with a budget (all locked before or while pricing, the budgets spent by
+    _earn_campaigns before this), then offers without a limit, each statement in id
+    order. The offers without a limit are nobody's lock but every order's counter: they
+    change last, just before the commit, so concurrent orders of the same products wait
+    for each other as briefly as they can.
     """
     uses = Counter(
         a.candidate.offer_id or 0
@@ -297,6 +305,16 @@ async def _earn(
     order.threshold_voucher_ids = [v.id for v in book.vouchers]
     if not pending:
         await reward_order_referral(uow, book, order)
+
+
+async def _earn_campaigns(book: AccountBook, order: OrderRow, outcome: Outcome, actor: str) -> None:
+    """Each campaign's points one entry naming it, pending like the order's own points;
+    the budgets spent (their rows locked while pricing)."""
+    await apply_awards(
+        book, outcome, Trigger.ORDER, ledger_key("order", order.external_id),
+        actor=actor, ref=order.external_id, order_id=order.id,
+        pending=book.settings.order_points_pending,
+    )  # fmt: skip
 
 
 async def reward_order_referral(uow: UnitOfWork, book: AccountBook, order: OrderRow) -> None:

@@ -3,19 +3,21 @@ proportion to what was refunded, its vouchers given back once what they paid for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import OrderLineRow, OrderRefundRow, OrderRow
+from loyalty_gql.db.models import CampaignAwardRow, OrderLineRow, OrderRefundRow, OrderRow
 from loyalty_gql.db.repositories import orders as orders_repo
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.orders import OrderStatus, refunded_points
 from loyalty_gql.domain.points import SourceType
-from loyalty_gql.domain.values import Money
+from loyalty_gql.domain.values import Money, PointsRounding
+from loyalty_gql.services.campaigns import give_back_budgets
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, request_fingerprint
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -28,7 +30,12 @@ from loyalty_gql.services.orders.common import (
     order_event,
     run_order_command,
 )
-from loyalty_gql.services.orders.lifecycle import give_back_paid, take_back, uncount_spend
+from loyalty_gql.services.orders.lifecycle import (
+    give_back_paid,
+    take_back,
+    take_back_campaigns,
+    uncount_spend,
+)
 from loyalty_gql.services.points.ledger import Source
 
 
@@ -108,6 +115,8 @@ async def refund_order(
         )
         source = Source(SourceType.ORDER, str(actor), order.external_id, reason="order refunded")
         taken = given = 0
+        book = None
+        budgets: dict[int, int] = {}
         if order.member_order:
             book = await open_order_book(uow, order, now)
             rounding = book.settings.points_rounding
@@ -127,7 +136,16 @@ async def refund_order(
                 book, order, paid_back - order.points_given_back, source, "order-refund-pay"
             )
             await uncount_spend(book, order, share.money)
+            if order.campaign_points > 0 and not rows:
+                rows = await orders_repo.lines_of_order(session, order.id)
+            budgets = await take_back_campaigns(
+                book, order, _campaign_share(order, rows, rounding, in_full=in_full), source,
+                "order-refund-campaign",
+            )  # fmt: skip
         await _give_back_vouchers(session, order, doc, rows, now, in_full=in_full)
+        if book is not None and budgets:
+            # after the vouchers, in the lock order
+            await give_back_budgets(book, budgets)
         if in_full:
             order.status = OrderStatus.REFUNDED
         await orders_repo.set_order_value_of_offers(
@@ -146,6 +164,30 @@ async def refund_order(
         return order
 
     return await run_order_command(db, site_id, retry, work, now)
+
+
+def _campaign_share(
+    order: OrderRow, rows: dict[str, OrderLineRow], rounding: PointsRounding, *, in_full: bool
+) -> Callable[[CampaignAwardRow], int]:
+    """The points of an award that the refunds so far cover: a basket-wide award as the
+    order's own points (the money refunded from lines that earn); an award on some lines
+    by the money refunded from those lines, amount refunds counted on every line in
+    proportion. Cumulative, by the site's rounding; all of it once refunded in full."""
+    by_lines = sum(row.refunded_minor for row in rows.values())
+    by_amount = max(0, order.refunded_minor - by_lines)
+
+    def share(award: CampaignAwardRow) -> int:
+        if award.qualifying is None:
+            return refunded_points(
+                award.points, order.refunded_points_base_minor, order.points_base_minor,
+                rounding, in_full=in_full,
+            )  # fmt: skip
+        paid = sum(int(amount) for _, amount in award.qualifying)
+        refunded = sum(rows[line].refunded_minor for line, _ in award.qualifying if line in rows)
+        refunded += by_amount * paid // max(order.total_minor, 1)
+        return refunded_points(award.points, min(refunded, paid), paid, rounding, in_full=in_full)
+
+    return share
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,12 @@ from loyalty_gql.db.repositories.points.activities import (
 )
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.db.session import Session
+from loyalty_gql.domain.campaigns import Trigger
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.points import SourceType
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
+from loyalty_gql.services.core.triggers import Triggered, triggered
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.entries import (
     MAX_REFERENCE,
@@ -79,7 +81,14 @@ async def record_activity(
         if custom is not None and custom.daily_cap is not None:
             await _check_daily_cap(uow, customer_id, code, custom.daily_cap, now)
         source = Source(SourceType.ACTIVITY, str(actor), ref, activity_code=code)
-        return await book.earn(points, source, key or auto_key(f"activity:{code}"))
+        entry = await book.earn(points, source, key or auto_key(f"activity:{code}"))
+        await triggered(
+            Triggered(
+                uow, who.site, who.customer, now, Trigger.ACTIVITY, f"activity:{entry.id}",
+                activity_code=code, book=book,
+            )
+        )  # fmt: skip
+        return entry
 
     return await run_once(
         db,

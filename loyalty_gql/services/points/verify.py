@@ -1,10 +1,12 @@
-"""`loyalty-gql verify`: every account equals its ledger, and its lots."""
+"""`loyalty-gql verify`: every account equals its ledger, and its lots; every campaign's
+budget spent equals what its awards hold."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from loyalty_gql.db.engine import Database
+from loyalty_gql.db.repositories.campaigns import budgets_unlike_awards
 from loyalty_gql.db.repositories.points.verify import (
     all_accounts,
     consistent_snapshot,
@@ -97,4 +99,9 @@ async def verify_ledger(db: Database) -> list[Difference]:
                 )
         for customer_id in sums:
             differences.append(Difference(customer_id, "account", 0, 1))
+        # a campaign's budget spent is what its awards hold (take-backs gave back), and
+        # never more than the budget (customer 0: the campaign is nobody's)
+        for campaign_id, spent, budget, held in await budgets_unlike_awards(session):
+            what = f"campaign {campaign_id} budget spent (of {budget})"
+            differences.append(Difference(0, what, spent, min(held, budget)))
     return differences

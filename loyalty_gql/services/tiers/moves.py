@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import PointAccountRow, SiteRow, TierRow
+from loyalty_gql.db.models import CustomerRow, PointAccountRow, SiteRow, TierRow
 from loyalty_gql.db.repositories.points import ledger as points_repo
 from loyalty_gql.db.repositories.tiers import (
     accounts_to_review,
@@ -18,8 +18,10 @@ from loyalty_gql.db.repositories.tiers import (
     tiers_of_site,
 )
 from loyalty_gql.db.session import Session
+from loyalty_gql.domain.campaigns import Trigger
 from loyalty_gql.domain.tiers import TierRule, best_tier
 from loyalty_gql.services.core.common import Clock
+from loyalty_gql.services.core.triggers import Triggered, triggered
 from loyalty_gql.services.core.uow import UnitOfWork
 
 
@@ -39,6 +41,12 @@ class LockedAccount(Protocol):
     @property
     def now(self) -> datetime: ...
 
+    @property
+    def uow(self) -> UnitOfWork: ...
+
+    @property
+    def customer(self) -> CustomerRow: ...
+
     async def tiers(self) -> list[TierRow]:
         """The site's tiers, lowest rank first (read once per book)."""
         ...
@@ -57,6 +65,13 @@ async def upgrade_if_qualified(book: LockedAccount) -> None:
         await change_tier(
             book.session, book.account, old=current, new=best, now=book.now, reason="upgrade"
         )
+        # campaigns of TIER_REACHED: once per customer and tier reached
+        await triggered(
+            Triggered(
+                book.uow, book.site, book.customer, book.now, Trigger.TIER_REACHED,
+                f"tier:{book.customer.id}:{best.id}", book=book,
+            )
+        )  # fmt: skip
 
 
 async def change_tier(

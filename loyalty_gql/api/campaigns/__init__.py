@@ -1,0 +1,1 @@
+"""Campaigns: the admin side (create, change, publish, delete, copy, list)."""
