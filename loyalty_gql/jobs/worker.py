@@ -1,9 +1,10 @@
 """`loyalty-gql worker`: one long-running process for every background job.
 
 It delivers outbox events to webhooks (dispatch, then send what is due) every
-second or so, and runs expiry, expiry warnings and tier review on their own
-intervals. Expiry and its warnings go by calendar days of each site's timezone,
-so any interval up to a day sends each warning on its day. Every job claims its
+second or so, and runs expiry, expiry warnings, tier review and birthday campaigns on
+their own intervals. Expiry, its warnings and birthdays go by calendar days of each
+site's timezone, so any interval up to a day sends each warning (and each birthday's
+award, once a year) on its day. Every job claims its
 work with row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL) or leases, so
 several workers share the work without doing it twice. On SIGTERM or SIGINT it
 finishes the step in hand and exits. Webhooks go to public addresses only
@@ -24,6 +25,7 @@ from datetime import timedelta
 import httpx
 
 from loyalty_gql.db.engine import Database
+from loyalty_gql.services.birthdays import run_birthdays
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.points.expiry import expire_points, warn_expiring
 from loyalty_gql.services.tiers import review_tiers
@@ -40,6 +42,7 @@ class Intervals:
     expire: float = 300.0
     warnings: float = 3600.0
     tiers: float = 3600.0
+    birthdays: float = 3600.0  # each customer's once a year: any interval up to a day
     lease: float = LEASE.total_seconds()  # how long a claimed webhook batch stays ours
 
 
@@ -98,6 +101,7 @@ async def run_worker(
         ("expire", intervals.expire, lambda: expire_points(db, clock=clock)),
         ("expiry-warnings", intervals.warnings, lambda: warn_expiring(db, clock=clock)),
         ("tier-review", intervals.tiers, lambda: review_tiers(db, clock=clock)),
+        ("birthdays", intervals.birthdays, lambda: run_birthdays(db, clock=clock)),
     ]
     due = dict.fromkeys((name for name, _, _ in jobs), 0.0)
     try:

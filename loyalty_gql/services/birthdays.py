@@ -1,23 +1,24 @@
 """The daily birthday job: for every site, the customers whose birthday it is today in
 the site's timezone, each handed to :func:`on_birthday`.
 
-Campaigns give the birthday's points or voucher: at merge, ``on_birthday`` calls
-``services.campaigns.award_trigger`` with ``Trigger.BIRTHDAY`` and
-``source_key=f"birthday:{local_date.year}"`` (the campaign's own once-per-key rule makes
-a second run of the job on the same day, or a later day of the year, give nothing twice).
+Birthday campaigns give the points or voucher, keyed by the customer and the year (a
+campaign awards a key once), so a second run of the job on the same day, or a later day
+of the same year, gives nothing twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, SiteRow
 from loyalty_gql.db.repositories.customers import birthday_customers
 from loyalty_gql.db.repositories.points.expiry import sites_with_program
+from loyalty_gql.domain.campaigns import Trigger
 from loyalty_gql.domain.customers import birthdays_on
 from loyalty_gql.domain.sites import site_zone
+from loyalty_gql.services.campaigns import Awarded, award_trigger, birthday_source_key
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.core.uow import UnitOfWork
 
@@ -51,7 +52,7 @@ async def run_birthdays(
                     uow.session, site.id, days, after_id=after, limit=batch_size
                 )
                 for customer in batch:
-                    await on_birthday(uow, site, customer, local_date)
+                    await on_birthday(uow, site, customer, local_date, now)
                 await uow.commit()
             handled += len(batch)
             if len(batch) < batch_size:
@@ -61,13 +62,11 @@ async def run_birthdays(
 
 
 async def on_birthday(
-    uow: UnitOfWork, site: SiteRow, customer: CustomerRow, local_date: date
-) -> None:
-    """It is ``customer``'s birthday on ``local_date`` (the site's calendar).
-
-    Does nothing yet. At merge this is the one place birthday campaigns are applied::
-
-        await award_trigger(uow, site, customer, Trigger.BIRTHDAY,
-                            source_key=f"birthday:{local_date.year}", now=...)
-    """
-    del uow, site, customer, local_date
+    uow: UnitOfWork, site: SiteRow, customer: CustomerRow, local_date: date, now: datetime
+) -> list[Awarded]:
+    """It is ``customer``'s birthday on ``local_date`` (the site's calendar): the site's
+    BIRTHDAY campaigns awarded, once per customer and year. What was awarded now."""
+    return await award_trigger(
+        uow, site, customer, Trigger.BIRTHDAY, now,
+        source_key=birthday_source_key(customer.id, local_date.year),
+    )  # fmt: skip

@@ -50,9 +50,10 @@ def handled(monkeypatch: pytest.MonkeyPatch) -> Handled:
     seen: Handled = []
 
     async def record(
-        uow: UnitOfWork, site: SiteRow, customer: CustomerRow, local_date: date
-    ) -> None:
+        uow: UnitOfWork, site: SiteRow, customer: CustomerRow, local_date: date, now: datetime
+    ) -> list[object]:
         seen.append((site.code, customer.external_id, local_date))
+        return []
 
     monkeypatch.setattr(birthdays, "on_birthday", record)
     return seen

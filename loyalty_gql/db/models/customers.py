@@ -108,3 +108,6 @@ class ReferralRow(Base):
     rewarded_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("ledger_entries.id", ondelete="RESTRICT"), nullable=True
     )
+    # the friend's order that rewarded the referrer (base points or a referral campaign);
+    # None: not rewarded yet, or the rewarding order was cancelled
+    rewarded_order_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -99,6 +99,9 @@ class OrderRow(Base):
     # points the order's campaigns gave (their entries and awards are the details): 0
     # lets completing, cancelling and refunding skip the campaigns without a statement
     campaign_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # the referral this order rewarded (its referrer's points), if any (a plain id: see
+    # migration 0017)
+    referral_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     quote: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     request_hash: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(200))

@@ -285,6 +285,21 @@ async def awarded_sources(
     return set(rows)
 
 
+async def awards_of_source(
+    session: Session, customer_id: int, source_key: str
+) -> list[CampaignAwardRow]:
+    """The customer's awards of one event (its source key), by campaign id."""
+    rows = await session.scalars(
+        select(CampaignAwardRow)
+        .where(
+            CampaignAwardRow.customer_id == customer_id,
+            CampaignAwardRow.source_key == source_key,
+        )
+        .order_by(CampaignAwardRow.campaign_id)
+    )
+    return list(rows)
+
+
 async def awards_of_order(session: Session, order_id: int) -> list[CampaignAwardRow]:
     """The order's awards, by campaign id (the order a change of them follows)."""
     rows = await session.scalars(

@@ -10,6 +10,7 @@ from sqlalchemy import exists, func, or_, select
 
 from loyalty_gql.db.models import LedgerEntryRow, OrderRow, ReferralRow
 from loyalty_gql.db.session import Session
+from loyalty_gql.domain.points import SourceType
 
 REFERRAL_ACTIVITY = "REFERRAL"
 
@@ -42,8 +43,12 @@ async def referred_counts(session: Session, referrer_ids: Sequence[int]) -> dict
 
 async def referral_points_earned(session: Session, customer_ids: Sequence[int]) -> dict[int, int]:
     """The points each customer earned for referrals, net of what was taken back (the
-    REFERRAL entries and the reversals of them), keyed by customer (absent: none)."""
-    reward = (LedgerEntryRow.activity_code == REFERRAL_ACTIVITY) & (
+    REFERRAL entries, the referral campaigns' entries, whose reference is their award's
+    ``referral:`` key, and the reversals of them), keyed by customer (absent: none)."""
+    campaign = (LedgerEntryRow.source_type == SourceType.CAMPAIGN.value) & (
+        LedgerEntryRow.source_ref.like("referral:%")
+    )
+    reward = or_(LedgerEntryRow.activity_code == REFERRAL_ACTIVITY, campaign) & (
         LedgerEntryRow.reverses_entry_id.is_(None)
     )
     rewards = select(LedgerEntryRow.id).where(LedgerEntryRow.customer_id.in_(customer_ids), reward)

@@ -19,7 +19,12 @@ from loyalty_gql.services.campaigns.awards import (
 )
 from loyalty_gql.services.campaigns.evaluation import NOTHING, evaluated, order_outcome
 from loyalty_gql.services.campaigns.index import forget_site_campaigns, site_campaigns
-from loyalty_gql.services.campaigns.triggers import award_trigger
+from loyalty_gql.services.campaigns.triggers import (
+    award_trigger,
+    birthday_source_key,
+    referral_source_key,
+    take_back_trigger,
+)
 
 __all__ = [
     "EVENT",
@@ -28,10 +33,13 @@ __all__ = [
     "activate_awards",
     "apply_awards",
     "award_trigger",
+    "birthday_source_key",
     "evaluated",
     "forget_site_campaigns",
     "give_back_budgets",
     "order_outcome",
+    "referral_source_key",
     "site_campaigns",
     "take_back_award",
+    "take_back_trigger",
 ]

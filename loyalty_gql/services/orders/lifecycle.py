@@ -12,12 +12,19 @@ from loyalty_gql.db.repositories.campaigns import awards_of_order
 from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.orders import ledger_entry
 from loyalty_gql.db.repositories.points import ledger as points_repo
+from loyalty_gql.db.repositories.points.activities import referral_by_id
 from loyalty_gql.db.repositories.sites import settings_of, site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.orders import OrderStatus
 from loyalty_gql.domain.points import EntryKind, SourceType, VoucherStatus, rolling_expiry
-from loyalty_gql.services.campaigns import activate_awards, give_back_budgets, take_back_award
+from loyalty_gql.services.campaigns import (
+    activate_awards,
+    give_back_budgets,
+    referral_source_key,
+    take_back_award,
+    take_back_trigger,
+)
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -217,24 +224,37 @@ async def _undo_note(book: AccountBook, order: OrderRow) -> None:
 
 
 async def _cancel_referral(uow: UnitOfWork, order: OrderRow, source: Source, now: datetime) -> None:
-    entry = await ledger_entry(uow.session, order.referral_entry_id)
-    if entry is None:
+    """The order rewarded its customer's referrer: the referralPoints entry reversed and the
+    referral campaigns' awards taken back (what the referrer still holds), and the link
+    given back, so the friend's next order may reward it again."""
+    if order.referral_id is None and order.referral_entry_id is None:
         return
+    link = await referral_by_id(uow.session, order.referral_id) if order.referral_id else None
+    entry = await ledger_entry(uow.session, order.referral_entry_id)
+    referrer_id = link.referrer_id if link is not None else entry.customer_id if entry else None
     site = await site_by_id(uow.session, order.site_id)
-    referrer = await customer_by_id(uow.session, entry.customer_id)
+    referrer = await customer_by_id(uow.session, referrer_id) if referrer_id else None
     if site is None or referrer is None:  # pragma: no cover - foreign keys
         return
     book = await open_book(uow, site, referrer, now)
-    *_, done_earned = await points_repo.reversed_so_far(uow.session, entry.id)
-    left = entry.points + done_earned
-    taking = min(left, await book.reversible(entry))
-    if taking > 0:
-        await book.reverse(
-            entry, taking, source, ledger_key("order-cancel-referral", order.site_id,
-                                              order.external_id),
-        )  # fmt: skip
-    # the friend's next order may earn the referral again
-    await orders_repo.forget_referral_reward(uow.session, entry.id)
+    if entry is not None:
+        *_, done_earned = await points_repo.reversed_so_far(uow.session, entry.id)
+        left = entry.points + done_earned
+        taking = min(left, await book.reversible(entry))
+        if taking > 0:
+            await book.reverse(
+                entry, taking, source, ledger_key("order-cancel-referral", order.site_id,
+                                                  order.external_id),
+            )  # fmt: skip
+    if link is None:
+        # an order recorded before referral campaigns: the link is found by its entry
+        await orders_repo.forget_referral_reward(uow.session, entry.id if entry else 0)
+        return
+    if site.campaigns_version:
+        key = referral_source_key(link.id, order.external_id)
+        await take_back_trigger(book, key, source, "order-cancel-referral-campaign")
+    link.rewarded_entry_id = None
+    link.rewarded_order_id = None
 
 
 async def _release(

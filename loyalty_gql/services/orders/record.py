@@ -14,6 +14,8 @@ from loyalty_gql.db.models import (
     SiteRow,
 )
 from loyalty_gql.db.repositories import orders as orders_repo
+from loyalty_gql.db.repositories.points.activities import unrewarded_referral_of
+from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.campaigns import Outcome, Trigger
 from loyalty_gql.domain.checkout import Quote
@@ -21,7 +23,7 @@ from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.orders import OrderStatus, QuoteExpectation
 from loyalty_gql.domain.points import SourceType
 from loyalty_gql.domain.values import Money
-from loyalty_gql.services.campaigns import apply_awards
+from loyalty_gql.services.campaigns import apply_awards, award_trigger, referral_source_key
 from loyalty_gql.services.checkout import Basket, Priced, price, quote_document
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, request_fingerprint
@@ -33,7 +35,7 @@ from loyalty_gql.services.orders.common import (
     order_lock,
     run_order_command,
 )
-from loyalty_gql.services.points import reward_referral
+from loyalty_gql.services.points import referral_reward
 from loyalty_gql.services.points.ledger import AccountBook, Source, ledger_key, open_book
 
 
@@ -319,19 +321,29 @@ async def _earn_campaigns(book: AccountBook, order: OrderRow, outcome: Outcome, 
 
 async def reward_order_referral(uow: UnitOfWork, book: AccountBook, order: OrderRow) -> None:
     """The referrer earns on the friend's first order once it counts: when recorded if
-    order points are final at once, else when completed.
+    order points are final at once, else when completed: the site's referralPoints and
+    the REFERRAL_COMPLETED campaigns (each once per link and order: the award's key
+    names both, and a cancelled order gives the link back, its rewards taken back).
 
     The link is the friend's ReferralRow, made by a referral code (services.referrals)
-    or the REFERRAL activity. MERGE POINT for campaigns: the REFERRAL_COMPLETED award is
-    the one call to add here, right after ``reward_referral`` (it writes the site's
-    ``referralPoints`` entry and marks the link rewarded, so it runs once per link)::
-
-        await award_trigger(uow, book.site, referrer, Trigger.REFERRAL_COMPLETED,
-                            source_key=f"referral:{link.id}", now=book.now)
-
-    (``referrer`` and ``link`` as ``reward_referral`` found them; while referralPoints is
-    0 it returns None, so the campaign call should then look the unrewarded link up
-    itself, with ``db.repositories.points.activities.unrewarded_referral_of``.)"""
-    referral = await reward_referral(uow, book.customer, book.site, book.now, order.external_id)
-    if referral is not None:
-        order.referral_entry_id = referral.id
+    or the REFERRAL activity; an order that gives nothing (no referralPoints, no
+    campaign applies) leaves it for the next one."""
+    link = await unrewarded_referral_of(uow.session, book.customer.id)
+    site = book.site
+    if link is None or (settings_of(site).referral_points <= 0 and site.campaigns_version == 0):
+        return
+    referrer, entry = await referral_reward(
+        uow, link, book.customer, site, book.now, order_ref=order.external_id
+    )
+    if referrer is None:
+        return
+    awarded = await award_trigger(
+        uow, site, referrer.customer, Trigger.REFERRAL_COMPLETED, book.now,
+        source_key=referral_source_key(link.id, order.external_id), book=referrer,
+    )  # fmt: skip
+    if entry is None and not awarded:
+        return
+    if entry is not None:
+        order.referral_entry_id = entry.id
+    order.referral_id = link.id
+    link.rewarded_order_id = order.id

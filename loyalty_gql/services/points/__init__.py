@@ -6,7 +6,11 @@ idempotency key returns the first result and writes nothing twice.
 
 from __future__ import annotations
 
-from loyalty_gql.services.points.activities import record_activity, reward_referral
+from loyalty_gql.services.points.activities import (
+    record_activity,
+    referral_reward,
+    reward_referral,
+)
 from loyalty_gql.services.points.entries import (
     MAX_REASON,
     MAX_REFERENCE,
@@ -28,6 +32,7 @@ __all__ = [
     "grant_points",
     "participant",
     "record_activity",
+    "referral_reward",
     "reverse_entry",
     "reward_referral",
     "spend_points",

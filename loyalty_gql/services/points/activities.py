@@ -31,6 +31,7 @@ from loyalty_gql.services.points.entries import (
     participant,
 )
 from loyalty_gql.services.points.ledger import (
+    AccountBook,
     Source,
     auto_key,
     entry_by_key,
@@ -190,27 +191,45 @@ async def _record_referral(
 async def reward_referral(
     uow: UnitOfWork, referred: CustomerRow, site: SiteRow, now: datetime, order_ref: str
 ) -> LedgerEntryRow | None:
-    """Hook for orders: the referrer of ``referred`` earns, once per referral.
-
-    Called when the referred customer's first order counts (see services.orders);
-    does nothing when there is no unrewarded referral. A cancelled order gives the
-    referral back (its reward reversed), so the entry's key names the order.
-    """
+    """The referrer of ``referred`` earns the site's referralPoints, once per referral
+    (None: no unrewarded referral, or the site gives none). Order recording calls
+    :func:`referral_reward` itself, to add the referral campaigns."""
     referral = await unrewarded_referral_of(uow.session, referred.id)
-    settings = settings_of(site)
-    if referral is None or settings.referral_points <= 0 or not site.program_enabled:
+    if referral is None:
         return None
+    _, entry = await referral_reward(uow, referral, referred, site, now, order_ref=order_ref)
+    return entry
+
+
+async def referral_reward(
+    uow: UnitOfWork,
+    referral: ReferralRow,
+    referred: CustomerRow,
+    site: SiteRow,
+    now: datetime,
+    *,
+    order_ref: str,
+) -> tuple[AccountBook | None, LedgerEntryRow | None]:
+    """The referrer's locked account (None: the referrer cannot earn: not enrolled, or the
+    program is off) and the site's referralPoints entry written in it (None: the site
+    gives none; referral campaigns may still). The entry's key names the order: a
+    cancelled order gives the referral back (its reward reversed)."""
+    if not site.program_enabled:
+        return None, None
     referrer = await customer_by_id(uow.session, referral.referrer_id)
     if referrer is None or referrer.enrolled_at is None:
-        return None
+        return None, None
     book = await open_book(uow, site, referrer, now)
+    settings = settings_of(site)
+    if settings.referral_points <= 0:
+        return book, None
     source = Source(
         SourceType.ACTIVITY, "system:referral", str(referred.external_id), activity_code="REFERRAL"
     )
     key = ledger_key("activity", "REFERRAL", referral.id, order_ref)
     entry = await book.earn(settings.referral_points, source, key)
     referral.rewarded_entry_id = entry.id
-    return entry
+    return book, entry
 
 
 def _activity_outcome(result: LedgerEntryRow | ReferralRow) -> dict[str, Any]:

@@ -9,6 +9,8 @@ Campaigns are a site's earning rules (domain/campaigns.py); each award is unique
 conditional UPDATE and kept within by a CHECK. `sites.campaigns_version` is bumped by
 every campaign change (the per-process index is rebuilt; 0: pricing skips campaigns
 without a statement); `orders.campaign_points` lets an order's later steps skip them.
+`orders.referral_id` and `referrals.rewarded_order_id` name the order that rewarded a
+referral (plain ids: a foreign key each way would make the two tables a cycle).
 
 Written as 0015 on a branch; it landed after 0016 (referral codes), so it follows it and
 0015 is unused.
@@ -116,10 +118,27 @@ def upgrade() -> None:
         "orders",
         sa.Column("campaign_points", sa.BigInteger(), server_default="0", nullable=False),
     )
+    # which order rewarded a referral (its referrer's base points and referral campaigns),
+    # both ways: a link is rewarded once, and a cancelled order finds its link
+    op.add_column("orders", sa.Column("referral_id", sa.BigInteger(), nullable=True))
+    op.add_column("referrals", sa.Column("rewarded_order_id", sa.BigInteger(), nullable=True))
+    op.execute(
+        "UPDATE referrals SET rewarded_order_id = (SELECT o.id FROM orders o"
+        " WHERE o.referral_entry_id = referrals.rewarded_entry_id)"
+        " WHERE rewarded_entry_id IS NOT NULL"
+    )
+    op.execute(
+        "UPDATE orders SET referral_id = (SELECT r.id FROM referrals r"
+        " WHERE r.rewarded_entry_id = orders.referral_entry_id)"
+        " WHERE referral_entry_id IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("referrals") as batch:
+        batch.drop_column("rewarded_order_id")
     with op.batch_alter_table("orders") as batch:
+        batch.drop_column("referral_id")
         batch.drop_column("campaign_points")
     with op.batch_alter_table("sites") as batch:
         batch.drop_column("campaigns_version")

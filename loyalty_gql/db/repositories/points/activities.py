@@ -35,10 +35,13 @@ async def referral_of(session: AsyncSession, referred_id: int) -> ReferralRow | 
 
 
 async def unrewarded_referral_of(session: AsyncSession, referred_id: int) -> ReferralRow | None:
-    """The referral that brought the customer, if its referrer has not earned for it yet."""
+    """The referral that brought the customer, if no order of theirs rewarded it yet (or
+    the one that did was cancelled)."""
     found: ReferralRow | None = await session.scalar(
         select(ReferralRow).where(
-            ReferralRow.referred_id == referred_id, ReferralRow.rewarded_entry_id.is_(None)
+            ReferralRow.referred_id == referred_id,
+            ReferralRow.rewarded_entry_id.is_(None),
+            ReferralRow.rewarded_order_id.is_(None),
         )
     )
     return found
