@@ -246,6 +246,49 @@ async def leave_program(
     )
 
 
+async def check_referral(
+    uow: UnitOfWork,
+    site: SiteRow,
+    referrer: CustomerRow,
+    friend: CustomerRow,
+    now: datetime,
+    *,
+    field: str,
+    known_new: bool = False,
+) -> ReferralRow | None:
+    """The guards every new referral link passes, however it is made (a code, or the
+    REFERRAL activity): not the same customer or e-mail, the friend not referred yet and
+    without earlier orders (``known_new``: registered in this unit of work, so neither
+    costs a query), the referrer under the site's monthly cap (the caller holds the
+    referrer's row locked on PostgreSQL when there is a cap). Refuses with each guard's
+    code; the friend's existing link, if any, is returned for the caller to judge."""
+    if referrer.id == friend.id or (
+        friend.email is not None and referrer.email is not None
+        and friend.email.lower() == referrer.email.lower()
+    ):  # fmt: skip
+        raise DomainError.single(ErrorCode.SELF_REFERRAL, "customers cannot refer themselves", field)
+    if not known_new:
+        existing = await referral_of(uow.session, friend.id)
+        if existing is not None:
+            return existing
+        if await has_orders(uow.session, friend.id):
+            raise DomainError.single(
+                ErrorCode.REFERRAL_NOT_NEW_CUSTOMER,
+                "only customers without earlier orders can be referred",
+                field,
+            )
+    cap = site.referral_monthly_cap
+    if cap is not None:
+        since = month_start(now, site_zone(site.timezone))
+        if await referrals_since(uow.session, referrer.id, since) >= cap:
+            raise DomainError.single(
+                ErrorCode.REFERRAL_CAP_REACHED,
+                f"this referrer has brought {cap} friends this month, the most allowed",
+                field,
+            )
+    return None
+
+
 async def _enrolled(uow: UnitOfWork, site: SiteRow, row: CustomerRow, now: datetime) -> None:
     """Campaigns of ENROLMENT: once per customer, whenever they enrol."""
     await triggered(Triggered(uow, site, row, now, Trigger.ENROLMENT, f"enrolment:{row.id}"))

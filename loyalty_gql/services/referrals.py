@@ -145,36 +145,15 @@ async def link_by_code(
             ErrorCode.PROGRAM_DISABLED, "the loyalty program of this site is switched off", FIELD
         )
     referrer = await _referrer(uow, site, code)
-    if referrer.id == friend.id or (
-        friend.email is not None and referrer.email is not None
-        and friend.email.lower() == referrer.email.lower()
-    ):  # fmt: skip
+    existing = await customers.check_referral(
+        uow, site, referrer, friend, now, field=FIELD, known_new=new_customer
+    )
+    if existing is not None:
+        if existing.referrer_id == referrer.id:
+            return existing  # the same link asked for again: linked once
         raise DomainError.single(
-            ErrorCode.SELF_REFERRAL, "customers cannot refer themselves", FIELD
+            ErrorCode.ALREADY_REFERRED, "this customer was already referred", FIELD
         )
-    if not new_customer:
-        existing = await referral_of(uow.session, friend.id)
-        if existing is not None:
-            if existing.referrer_id == referrer.id:
-                return existing  # the same link asked for again: linked once
-            raise DomainError.single(
-                ErrorCode.ALREADY_REFERRED, "this customer was already referred", FIELD
-            )
-        if await has_orders(uow.session, friend.id):
-            raise DomainError.single(
-                ErrorCode.REFERRAL_NOT_NEW_CUSTOMER,
-                "only customers without earlier orders can be referred",
-                FIELD,
-            )
-    cap = site.referral_monthly_cap
-    if cap is not None:
-        since = month_start(now, site_zone(site.timezone))
-        if await referrals_since(uow.session, referrer.id, since) >= cap:
-            raise DomainError.single(
-                ErrorCode.REFERRAL_CAP_REACHED,
-                f"this referrer has brought {cap} friends this month, the most allowed",
-                FIELD,
-            )
     link = ReferralRow(
         site_id=site.id, referrer_id=referrer.id, referred_id=friend.id, created_at=now
     )

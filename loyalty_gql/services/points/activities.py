@@ -23,6 +23,7 @@ from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.triggers import Triggered, triggered
 from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.customers import check_referral
 from loyalty_gql.services.points.entries import (
     MAX_REFERENCE,
     Participant,
@@ -173,7 +174,12 @@ async def _record_referral(
     referred = await customer_by_id(uow.session, referred_id)
     if referred is None or referred.site_id != who.site.id:
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "referred_customer_id")
-    existing = await referral_of(uow.session, referred_id)
+    if uow.is_postgres and who.site.referral_monthly_cap is not None:
+        # the cap counts the referrer's friends under their row's lock, as codes do
+        await customer_by_id(uow.session, who.customer.id, lock=True)
+    existing = await check_referral(
+        uow, who.site, who.customer, referred, now, field="referred_customer_id"
+    )
     if existing is not None:
         raise DomainError.single(
             ErrorCode.ACTIVITY_ALREADY_REWARDED,
