@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from loyalty_gql.db.engine import Database
-from loyalty_gql.db.models import CustomerRow, EnrollmentEventRow, SiteRow
+from loyalty_gql.db.models import CustomerRow, EnrollmentEventRow, ReferralRow, SiteRow
 from loyalty_gql.db.repositories.customers import (
     customer_by_external_id,
     customer_by_id,
     external_id_taken,
 )
+from loyalty_gql.db.repositories.points.activities import referral_of
 from loyalty_gql.db.repositories.points.ledger import locked_account
+from loyalty_gql.db.repositories.referrals import has_orders, referrals_since
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.campaigns import Trigger
@@ -24,7 +26,8 @@ from loyalty_gql.domain.customers import (
     EnrollmentKind,
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.sites import Participation
+from loyalty_gql.domain.referrals import month_start
+from loyalty_gql.domain.sites import Participation, site_zone
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.triggers import Triggered, triggered
@@ -266,7 +269,9 @@ async def check_referral(
         friend.email is not None and referrer.email is not None
         and friend.email.lower() == referrer.email.lower()
     ):  # fmt: skip
-        raise DomainError.single(ErrorCode.SELF_REFERRAL, "customers cannot refer themselves", field)
+        raise DomainError.single(
+            ErrorCode.SELF_REFERRAL, "customers cannot refer themselves", field
+        )
     if not known_new:
         existing = await referral_of(uow.session, friend.id)
         if existing is not None:

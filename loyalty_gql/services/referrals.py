@@ -27,14 +27,11 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CustomerRow, ReferralRow, SiteRow
 from loyalty_gql.db.repositories.customers import customer_by_id, customer_by_referral_code
-from loyalty_gql.db.repositories.points.activities import referral_of
-from loyalty_gql.db.repositories.referrals import has_orders, referrals_since
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.customers import CustomerProfile
 from loyalty_gql.domain.errors import DomainError, ErrorCode
-from loyalty_gql.domain.referrals import is_referral_code, month_start, normalise_referral_code
-from loyalty_gql.domain.sites import site_zone
+from loyalty_gql.domain.referrals import is_referral_code, normalise_referral_code
 from loyalty_gql.services import customers
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once

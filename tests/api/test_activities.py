@@ -8,7 +8,7 @@ from typing import Any
 from tests.conftest import GraphQLClient
 from tests.support.clock import Clock
 from tests.support.operations import CONFIGURE_PROGRAM
-from tests.support.shop import Shop, register
+from tests.support.shop import Shop, line, register
 
 RECORD_ACTIVITY = """
 mutation Record($input: RecordActivityInput!) {
@@ -391,6 +391,41 @@ async def test_a_customer_is_referred_only_once(gql: GraphQLClient):
             "ACTIVITY_ALREADY_REWARDED",
             "this customer was already referred",
         )
+
+
+async def test_a_recorded_referral_passes_the_same_guards_as_a_referral_code(
+    gql: GraphQLClient,
+):
+    # given: at most one friend a month per referrer; ann, her second account with her
+    # e-mail, bob who already ordered, and two new customers
+    shop = await Shop.open(
+        gql, participation="ALL_REGISTERED_CUSTOMERS", referralMonthlyCap=1, **ACTIVITIES
+    )
+    ann = await register(gql, "shop-a", shop.site_id, "ann", email="ann@example.com")
+    ann_2 = await register(gql, "shop-a", shop.site_id, "ann-2", email="ANN@example.com")
+    bob = await register(gql, "shop-a", shop.site_id, "bob")
+    shop.customers["bob"] = bob["id"]
+    recorded = await shop.record("o-1", "bob", lines=[line("p-1", 1, "10.00")])
+    assert recorded["userErrors"] == []
+    cat = await register(gql, "shop-a", shop.site_id, "cat")
+    dan = await register(gql, "shop-a", shop.site_id, "dan")
+    # when
+    same_email = await _record(gql, ann["id"], "REFERRAL", referredCustomerId=ann_2["id"])
+    ordered = await _record(gql, ann["id"], "REFERRAL", referredCustomerId=bob["id"])
+    first = await _record(gql, ann["id"], "REFERRAL", referredCustomerId=cat["id"])
+    over_cap = await _record(gql, ann["id"], "REFERRAL", referredCustomerId=dan["id"])
+    # then: each refusal with its own code; the one friend within the cap is linked
+    field = ["input", "referredCustomerId"]
+    assert same_email == _refused(field, "SELF_REFERRAL", "customers cannot refer themselves")
+    assert ordered == _refused(
+        field, "REFERRAL_NOT_NEW_CUSTOMER", "only customers without earlier orders can be referred"
+    )
+    assert first["userErrors"] == []
+    assert over_cap == _refused(
+        field,
+        "REFERRAL_CAP_REACHED",
+        "this referrer has brought 1 friends this month, the most allowed",
+    )
 
 
 async def test_a_referral_names_a_customer_of_the_same_site(gql: GraphQLClient):

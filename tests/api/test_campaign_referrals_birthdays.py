@@ -41,8 +41,9 @@ async def _register(shop: Shop, external_id: str, **fields: Any) -> dict[str, An
     )
     payload: dict[str, Any] = body["data"]["registerCustomer"]
     assert payload["userErrors"] == [], payload
-    shop.customers[external_id] = payload["customer"]["id"]
-    return payload["customer"]
+    customer: dict[str, Any] = payload["customer"]
+    shop.customers[external_id] = customer["id"]
+    return customer
 
 
 async def _referral(shop: Shop, external_id: str) -> tuple[int, int, int]:

@@ -11,7 +11,6 @@ from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.points.activities import (
     activity_earnings_since,
     referral_by_id,
-    referral_of,
     unrewarded_referral_of,
 )
 from loyalty_gql.db.repositories.sites import settings_of
