@@ -5,6 +5,7 @@ job gives BIRTHDAY campaigns once per customer and year, however often it runs."
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -161,4 +162,26 @@ async def test_birthday_points_once_a_year_with_the_job_run_twice(
     await run_birthdays(db, clock=clock)
     # then: ann's 2028 birthday
     assert (await shop.balance("ann"))["available"] == 200
+    assert await verify_ledger(db) == []
+
+
+async def test_two_first_orders_of_the_friend_at_once_reward_the_referrer_once(
+    gql: GraphQLClient, db: Database
+) -> None:
+    # given: the site's 300 referral points and a 500-point referral campaign; bob, ann's
+    # friend, has no order yet
+    shop = await Shop.open(gql, earnRate="0", referralPoints=300, orderPointsPending=False)
+    await campaign(
+        shop, name="Refer a friend", trigger="REFERRAL_COMPLETED",
+        effect={"kind": "FIXED_POINTS", "points": 500},
+    )  # fmt: skip
+    code = (await _register(shop, "ann"))["referral"]["code"]
+    await _register(shop, "bob", referralCode=code)
+    # when: four orders of bob are recorded at the same moment
+    results = await asyncio.gather(
+        *(shop.record(f"o-{n}", "bob", lines=[line("p-1", 1, "20.00")]) for n in range(1, 5))
+    )
+    # then: every order recorded, and ann rewarded once
+    assert [r["userErrors"] for r in results] == [[]] * 4
+    assert await _referral(shop, "ann") == (1, 800, 800)
     assert await verify_ledger(db) == []
