@@ -38,6 +38,8 @@ MAX_POINTS = 10**9
 MAX_MULTIPLIER = Decimal(100)
 MAX_NAME = 100
 MAX_SCOPE_ITEMS = 1000
+MAX_CODE = 100  # a product, category or customer group named by a condition
+MAX_CHANNEL = 40  # an order's channel label (recordOrder's `channel`)
 
 
 class Trigger(Enum):
@@ -584,6 +586,14 @@ def _problems(campaign: Campaign) -> list[FieldProblem]:  # noqa: PLR0912 - one 
         bad(["conditions", "nthOrder"], "must be 1 or more (1: the first order)")
     if len(terms.products) + len(terms.categories) > MAX_SCOPE_ITEMS:
         bad(["conditions"], f"at most {MAX_SCOPE_ITEMS} products and categories")
+    for name, spelled, longest in (
+        ("products", "products", MAX_CODE), ("categories", "categories", MAX_CODE),
+        ("customer_groups", "customerGroups", MAX_CODE), ("channels", "channels", MAX_CHANNEL),
+    ):  # fmt: skip
+        if any(not code.strip() or len(code) > longest for code in getattr(terms, name)):
+            bad(["conditions", spelled], f"each must be 1-{longest} characters, not blank")
+    if len(terms.customer_groups) > MAX_SCOPE_ITEMS or len(terms.channels) > MAX_SCOPE_ITEMS:
+        bad(["conditions"], f"at most {MAX_SCOPE_ITEMS} customer groups and channels")
     if any(not 0 <= day <= 6 for day in terms.weekdays):
         bad(["conditions", "weekdays"], "days are 0 (Monday) to 6 (Sunday)")
     if terms.hours is not None and (

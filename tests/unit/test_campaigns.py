@@ -342,6 +342,15 @@ def test_birthdays_and_the_leap_day() -> None:
         ),
         (campaign(limits=Limits(budget_points=0)), ("limits", "budgetPoints")),
         (campaign(limits=Limits(per_customer=0)), ("limits", "perCustomer")),
+        (campaign(conditions=Conditions(products=frozenset({" "}))), ("conditions", "products")),
+        (
+            campaign(conditions=Conditions(channels=frozenset({"x" * 41}))),
+            ("conditions", "channels"),
+        ),
+        (
+            campaign(conditions=Conditions(customer_groups=frozenset({""}))),
+            ("conditions", "customerGroups"),
+        ),
     ],
 )
 def test_bad_campaigns_are_refused_with_the_field_named(
