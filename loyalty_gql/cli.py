@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--warn-every", type=float, default=3600.0, help="seconds (3600)")
     worker.add_argument("--tiers-every", type=float, default=3600.0, help="seconds (3600)")
     worker.add_argument(
+        "--birthdays-every", type=float, default=3600.0, help="seconds (3600): birthday campaigns"
+    )
+    worker.add_argument(
         "--lease-seconds",
         type=float,
         default=60.0,
@@ -202,8 +205,8 @@ def _worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         intervals = Intervals(
-            args.deliver_every, args.expire_every, args.warn_every, args.tiers_every,
-            args.lease_seconds,
+            deliver=args.deliver_every, expire=args.expire_every, warnings=args.warn_every,
+            tiers=args.tiers_every, birthdays=args.birthdays_every, lease=args.lease_seconds,
         )  # fmt: skip
         try:
             await run_worker(

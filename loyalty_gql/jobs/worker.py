@@ -34,9 +34,9 @@ from loyalty_gql.services.webhooks import LEASE, Resolver, dispatch, resolve_hos
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Intervals:
-    """Seconds between runs of each job."""
+    """Seconds between runs of each job (by name: a new job cannot shift the others)."""
 
     deliver: float = 1.0
     expire: float = 300.0
