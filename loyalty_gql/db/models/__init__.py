@@ -7,6 +7,12 @@ relationships by name need them all).
 from loyalty_gql.db.models.base import NAMING, Base, BigId
 from loyalty_gql.db.models.core import AuditTrailRow, IdempotencyRecordRow, OutboxEventRow
 from loyalty_gql.db.models.customers import CustomerRow, EnrollmentEventRow, ReferralRow
+from loyalty_gql.db.models.leaderboards import (
+    LeaderboardAwardRow,
+    LeaderboardRow,
+    LeaderboardScoreCountRow,
+    LeaderboardScoreRow,
+)
 from loyalty_gql.db.models.notifications import (
     NotificationTemplateRow,
     WebhookDeliveryRow,
@@ -49,6 +55,10 @@ __all__ = [
     "EnrollmentEventRow",
     "ExchangeRow",
     "IdempotencyRecordRow",
+    "LeaderboardAwardRow",
+    "LeaderboardRow",
+    "LeaderboardScoreCountRow",
+    "LeaderboardScoreRow",
     "LedgerEntryRow",
     "LotMovementRow",
     "NotificationTemplateRow",
