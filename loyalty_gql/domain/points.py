@@ -51,6 +51,7 @@ class SourceType(Enum):
     ADMIN = "ADMIN"
     EXPIRY = "EXPIRY"
     REVERSAL = "REVERSAL"
+    LEADERBOARD = "LEADERBOARD"  # a leaderboard's prize at its period's end
 
 
 @dataclass(frozen=True, slots=True)

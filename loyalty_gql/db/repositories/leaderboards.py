@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    and_,
+    delete,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty_gql.db.dialect import insert_for
@@ -26,7 +37,7 @@ from loyalty_gql.db.models import (
     SiteRow,
 )
 from loyalty_gql.db.paging import Window, windowed
-from loyalty_gql.db.versions import touch
+from loyalty_gql.db.versions import scoped, touch
 
 LEVEL_SHIFTS = (0, 8, 16)
 """The bucket of a score at level i is ``score >> LEVEL_SHIFTS[i]``."""
@@ -86,7 +97,7 @@ async def bump_site(session: AsyncSession, site_id: int, live_change: int) -> No
     """The site's boards changed: a new version, and ``live_change`` more live boards."""
     touch(session, sites=[site_id])
     await session.execute(
-        update(SiteRow)
+        scoped(update(SiteRow))
         .where(SiteRow.id == site_id)
         .values(
             leaderboards_version=SiteRow.leaderboards_version + 1,
@@ -96,11 +107,12 @@ async def bump_site(session: AsyncSession, site_id: int, live_change: int) -> No
     )
 
 
-async def delete_board(session: AsyncSession, board_id: int) -> None:
+async def delete_board(session: AsyncSession, site_id: int, board_id: int) -> None:
     """Delete a board with its scores and counts (the caller checked it gave nothing)."""
     for table in (LeaderboardScoreRow, LeaderboardScoreCountRow):
         await session.execute(delete(table).where(table.leaderboard_id == board_id))
-    await session.execute(delete(LeaderboardRow).where(LeaderboardRow.id == board_id))
+    touch(session, sites=[site_id])
+    await session.execute(scoped(delete(LeaderboardRow).where(LeaderboardRow.id == board_id)))
 
 
 async def has_awards(session: AsyncSession, board_id: int) -> bool:
@@ -136,7 +148,7 @@ async def add_to_scores(session: AsyncSession, deltas: dict[ScoreKey, int]) -> d
         .returning(table.c.leaderboard_id, table.c.period_key, table.c.customer_id, table.c.score)
     )
     rows = await session.execute(statement)
-    return {(b, p, c): score for b, p, c, score in rows.tuples()}
+    return {(b, p, c): score for b, p, c, score in rows.all()}
 
 
 async def drop_scores(session: AsyncSession, keys: Sequence[ScoreKey]) -> None:
@@ -215,7 +227,7 @@ async def top(session: AsyncSession, board_id: int, period_key: str, limit: int)
         .order_by(LeaderboardScoreRow.score.desc(), LeaderboardScoreRow.customer_id.desc())
         .limit(limit)
     )
-    return _lines(rows.tuples())
+    return _lines(rows.all())
 
 
 async def at_least(
@@ -231,7 +243,7 @@ async def at_least(
         )
         .order_by(LeaderboardScoreRow.score.desc(), LeaderboardScoreRow.customer_id.desc())
     )
-    return _lines(rows.tuples())
+    return _lines(rows.all())
 
 
 async def score_at(
@@ -268,7 +280,7 @@ async def scores_of(
             ),
         )
     )
-    return {(b, p): s for b, p, s in rows.tuples()}
+    return {(b, p): s for b, p, s in rows.all()}
 
 
 async def rank_of(session: AsyncSession, board_id: int, period_key: str, score: int) -> int:
@@ -315,7 +327,7 @@ async def around(
         .order_by(s.score.desc(), s.customer_id.desc())
         .limit(count)
     )
-    return list(reversed(_lines(above.tuples()))), _lines(below.tuples())
+    return list(reversed(_lines(above.all()))), _lines(below.all())
 
 
 async def exact_counts(
@@ -332,7 +344,7 @@ async def exact_counts(
             c.bucket <= high,
         )
     )
-    return dict(rows.tuples())
+    return dict(rows.all())
 
 
 # -- prizes ----------------------------------------------------------------------------
@@ -373,7 +385,7 @@ async def count_mismatches(session: AsyncSession, limit: int = 20) -> list[Count
     c = LeaderboardScoreCountRow
     found: list[CountKey] = []
     for level, shift in enumerate(LEVEL_SHIFTS):
-        bucket = s.score.op(">>")(shift) if shift else s.score
+        bucket = s.score.op(">>")(literal_column(str(shift))) if shift else s.score
         recount = (
             select(
                 s.leaderboard_id.label("b"),
@@ -413,6 +425,155 @@ async def count_mismatches(session: AsyncSession, limit: int = 20) -> list[Count
             .limit(limit)
         )
         for statement in (joined_left, joined_right):
-            for b, p, k in (await session.execute(statement)).tuples():
+            for b, p, k in (await session.execute(statement)).all():
                 found.append((b, p, level, int(k)))
     return found[:limit]
+
+
+# -- reads of several boards at once (a fixed number of statements per response) -------
+
+
+def _union(parts: list[Any]) -> Any:
+    """One statement of the parts (each a subquery read whole, so each keeps its own
+    ORDER BY and LIMIT on SQLite too)."""
+    wrapped = [select(*part.c).select_from(part) for part in parts]
+    return wrapped[0] if len(wrapped) == 1 else union_all(*wrapped)
+
+
+async def tops(
+    session: AsyncSession, asks: Sequence[tuple[int, str, int]]
+) -> list[list[BoardLine]]:
+    """The first ``limit`` lines of each (board, period, limit), best first, one
+    statement."""
+    if not asks:
+        return []
+    s = LeaderboardScoreRow
+    parts = [
+        _line_select()
+        .add_columns(literal(i).label("ask"))
+        .where(s.leaderboard_id == board_id, s.period_key == period_key)
+        .order_by(s.score.desc(), s.customer_id.desc())
+        .limit(limit)
+        .subquery()
+        for i, (board_id, period_key, limit) in enumerate(asks)
+    ]
+    found: list[list[BoardLine]] = [[] for _ in asks]
+    rows = (await session.execute(_union(parts))).all()
+    for customer_id, score, name, opted, ask in rows:
+        found[ask].append(BoardLine(customer_id, score, name if opted else None))
+    for lines in found:  # a UNION ALL keeps no order across its parts' rows
+        lines.sort(key=lambda line: (line.score, line.customer_id), reverse=True)
+    return found
+
+
+def _rank_parts(board_id: int, period_key: str, score: int) -> Any:
+    c = LeaderboardScoreCountRow
+    parts = []
+    for level, shift in enumerate(LEVEL_SHIFTS):
+        bucket = score >> shift
+        condition = and_(
+            c.leaderboard_id == board_id,
+            c.period_key == period_key,
+            c.level == level,
+            c.bucket > bucket,
+        )
+        if level + 1 < len(LEVEL_SHIFTS):
+            # inside the score's bucket of the next level up
+            width = LEVEL_SHIFTS[level + 1] - shift
+            condition = and_(condition, c.bucket <= ((bucket >> width) << width) + (1 << width) - 1)
+        parts.append(
+            select(func.coalesce(func.sum(c.customers), 0)).where(condition).scalar_subquery()
+        )
+    return literal(1) + parts[0] + parts[1] + parts[2]
+
+
+async def ranks(session: AsyncSession, asks: Sequence[tuple[int, str, int]]) -> list[int]:
+    """The rank of each (board, period, score), one statement."""
+    if not asks:
+        return []
+    parts = [
+        select(literal(i).label("ask"), _rank_parts(b, p, score).label("rank")).subquery()
+        for i, (b, p, score) in enumerate(asks)
+    ]
+    found = [1] * len(asks)
+    for ask, rank in (await session.execute(_union(parts))).all():
+        found[ask] = int(rank or 1)
+    return found
+
+
+async def arounds(
+    session: AsyncSession, asks: Sequence[tuple[int, str, int, int, int]]
+) -> list[tuple[list[BoardLine], list[BoardLine]]]:
+    """For each (board, period, customer, score, count): up to ``count`` lines above
+    (best first) and below the customer's, one statement."""
+    s = LeaderboardScoreRow
+    parts = []
+    for i, (board_id, period_key, customer_id, score, count) in enumerate(asks):
+        if count <= 0:
+            continue
+        mine = tuple_(s.score, s.customer_id)
+        me = tuple_(literal(score), literal(customer_id))
+        here = and_(s.leaderboard_id == board_id, s.period_key == period_key)
+        parts.append(
+            _line_select()
+            .add_columns(literal(i).label("ask"), literal(1).label("side"))
+            .where(here, mine > me)
+            .order_by(s.score, s.customer_id)
+            .limit(count)
+            .subquery()
+        )
+        parts.append(
+            _line_select()
+            .add_columns(literal(i).label("ask"), literal(-1).label("side"))
+            .where(here, mine < me)
+            .order_by(s.score.desc(), s.customer_id.desc())
+            .limit(count)
+            .subquery()
+        )
+    found: list[tuple[list[BoardLine], list[BoardLine]]] = [([], []) for _ in asks]
+    if not parts:
+        return found
+    for customer_id, score, name, opted, ask, side in (await session.execute(_union(parts))).all():
+        line = BoardLine(customer_id, score, name if opted else None)
+        found[ask][0 if side == 1 else 1].append(line)
+    for above, below in found:
+        for lines in (above, below):
+            lines.sort(key=lambda line: (line.score, line.customer_id), reverse=True)
+    return found
+
+
+async def windows_counts(
+    session: AsyncSession, asks: Sequence[tuple[int, str, int, int]]
+) -> list[dict[int, int]]:
+    """For each (board, period, low, high): how many customers hold each score in
+    [low, high] (the level-0 buckets), one statement."""
+    if not asks:
+        return []
+    c = LeaderboardScoreCountRow
+    parts = [
+        select(literal(i).label("ask"), c.bucket, c.customers)
+        .where(
+            c.leaderboard_id == board_id,
+            c.period_key == period_key,
+            c.level == 0,
+            c.bucket >= low,
+            c.bucket <= high,
+        )
+        .subquery()
+        for i, (board_id, period_key, low, high) in enumerate(asks)
+    ]
+    found: list[dict[int, int]] = [{} for _ in asks]
+    for ask, bucket, customers in (await session.execute(_union(parts))).all():
+        found[ask][int(bucket)] = int(customers)
+    return found
+
+
+async def set_award_entry(session: AsyncSession, award_id: int, entry_id: int | None) -> None:
+    """The ledger entry of an award's points."""
+    if entry_id is None:
+        return
+    await session.execute(
+        update(LeaderboardAwardRow)
+        .where(LeaderboardAwardRow.id == award_id)
+        .values(ledger_entry_id=entry_id)
+    )

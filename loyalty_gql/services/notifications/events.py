@@ -17,6 +17,7 @@ EVENTS: dict[str, str] = {
     "ORDER_COMPLETED": "An order of the customer was completed; its points are available.",
     "ORDER_CANCELLED": "An order of the customer was cancelled.",
     "ORDER_REFUNDED": "An order of the customer was refunded, in part or in full.",
+    "LEADERBOARD_REWARD": "The customer won a leaderboard prize at the end of its period.",
 }
 
 
@@ -37,6 +38,8 @@ VARIABLES: dict[str, str] = {
     "order_id": "The shop's order number (ORDER_* events).",
     "order_total": "The order's total, as money (ORDER_* events).",
     "points_taken_back": "Points taken back from the order (ORDER_CANCELLED, ORDER_REFUNDED).",
+    "leaderboard_name": "The leaderboard's name (LEADERBOARD_REWARD).",
+    "rank": "The customer's rank on the leaderboard (LEADERBOARD_REWARD).",
 }
 
 
@@ -174,6 +177,15 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
             "points were taken back.{% endif %}",
         ],
     ),
+    "LEADERBOARD_REWARD": _default(
+        "You won a prize at {{ site_name }}",
+        [
+            "You finished at rank {{ rank }} on {{ leaderboard_name }}."
+            "{% if points and points != '0' %} {{ points }} points were added to your "
+            "account.{% endif %}",
+            "{% if voucher_code %}Your voucher code: {{ voucher_code }}{% endif %}",
+        ],
+    ),
 }
 
 
@@ -192,6 +204,8 @@ SAMPLE_PAYLOAD: dict[str, Any] = {
     "order_id": "1001",
     "total": "59.90",
     "points_taken_back": 60,
+    "leaderboard_name": "Top of the month",
+    "rank": 2,
 }
 
 
