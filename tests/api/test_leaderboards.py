@@ -258,12 +258,15 @@ async def test_admins_define_publish_and_list_boards_and_bad_input_changes_nothi
         ],
     )
     custom_without_dates = await run(UPDATE, leaderboardId=board_id, period="CUSTOM")
+    draft_metric = await run(UPDATE, leaderboardId=board_id, metric="AMOUNT_SPENT")
+    await run(UPDATE, leaderboardId=board_id, metric="POINTS_EARNED")
     await run(PUBLISH, leaderboardId=board_id)
     live_metric = await run(UPDATE, leaderboardId=board_id, metric="AMOUNT_SPENT")
     renamed = await run(UPDATE, leaderboardId=board_id, name="Best of all", size=5)
     listed = await gql.execute(LIST, {"s": shop.site_id}, token=shop.admin)
     await run(UNPUBLISH, leaderboardId=board_id)
     after = await gql.execute(LIST, {"s": shop.site_id}, token=shop.admin)
+    unpublished_metric = await run(UPDATE, leaderboardId=board_id, metric="AMOUNT_SPENT")
     customer = await gql.execute(LIST, {"s": shop.site_id}, token=shop.customer("ann"),
                                  expect_errors=True)  # fmt: skip
 
@@ -271,7 +274,11 @@ async def test_admins_define_publish_and_list_boards_and_bad_input_changes_nothi
     assert duplicate["userErrors"] == [{"field": ["input", "code"], "code": "DUPLICATE"}]
     assert overlapping["userErrors"][0]["code"] == "INVALID_VALUE"
     assert {e["code"] for e in custom_without_dates["userErrors"]} == {"REQUIRED"}
+    assert draft_metric["userErrors"] == []
+    assert draft_metric["leaderboard"]["metric"] == "AMOUNT_SPENT"
     assert live_metric["userErrors"] == [{"field": ["input", "metric"], "code": "INVALID_STATE"}]
+    # once published, always by its terms (its scores were counted by them)
+    assert unpublished_metric["userErrors"] == live_metric["userErrors"]
     assert renamed["leaderboard"]["name"] == "Best of all"
     assert renamed["leaderboard"]["prizes"] == [
         {"fromRank": 1, "toRank": 3, "points": 100, "offerId": offer}

@@ -55,19 +55,21 @@ class CreateLeaderboardInput:
 
 @strawberry.input(description="Board fields to change; omitted fields keep their value.")
 class UpdateLeaderboardInput:
-    """A partial update (metric, period and dates only while a draft)."""
+    """A partial update (metric, period and dates only until first published)."""
 
     leaderboard_id: strawberry.ID = strawberry.field(description="Global ID of the board.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    metric: Metric | None = strawberry.field(default=strawberry.UNSET, description="Drafts only.")
+    metric: Metric | None = strawberry.field(
+        default=strawberry.UNSET, description="Until first published."
+    )
     period: PeriodKind | None = strawberry.field(
-        default=strawberry.UNSET, description="Drafts only."
+        default=strawberry.UNSET, description="Until first published."
     )
     starts_at: datetime | None = strawberry.field(
-        default=strawberry.UNSET, description="Drafts only."
+        default=strawberry.UNSET, description="Until first published."
     )
     ends_at: datetime | None = strawberry.field(
-        default=strawberry.UNSET, description="Drafts only."
+        default=strawberry.UNSET, description="Until first published."
     )
     size: int | None = strawberry.field(default=strawberry.UNSET, description="New size.")
     neighbours: int | None = strawberry.field(

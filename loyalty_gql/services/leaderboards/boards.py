@@ -1,8 +1,9 @@
 """Defining leaderboards (admins): create, update, publish, unpublish, list.
 
-A board's metric, period and dates can change only while it is a draft: its scores are
-counted from its publication on, by those terms. Publishing and unpublishing change the
-site's count of live boards (the writers' "any board to score?" check) and its version.
+A board's metric, period and dates can change only until it is first published: its
+scores are counted from then on, by those terms (an unpublished board keeps them).
+Publishing and unpublishing change the site's count of live boards (the writers' "any
+board to score?" check) and its version.
 """
 
 from __future__ import annotations
@@ -210,19 +211,19 @@ async def update_board(
     db: Database, *, board_id: int, changes: BoardChanges, actor: Actor, clock: Clock,
     retry: Idempotency,
 ) -> LeaderboardRow:  # fmt: skip
-    """Change a board; its metric, period and dates only while a draft."""
+    """Change a board; its metric, period and dates only until first published."""
     now = clock()
     del actor
 
     async def work(uow: UnitOfWork) -> LeaderboardRow:
         row = await _board(uow.session, board_id, lock=uow.is_postgres)
         given = changes.given()
-        if row.status == "LIVE":
+        if row.published_at is not None:  # its scores were counted by these terms
             for name in SCORED_TERMS:
                 if name in given and given[name] != getattr(BoardTerms.of(row), name):
                     raise DomainError.single(
                         ErrorCode.INVALID_STATE,
-                        "a live board's metric, period and dates stay; unpublish it first",
+                        "a published board's metric, period and dates stay; make a new one",
                         name,
                     )
         terms = replace(
