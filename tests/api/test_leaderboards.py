@@ -130,6 +130,13 @@ async def test_ties_share_a_rank_and_the_viewer_sees_their_place_with_neighbours
     assert len(set(names)) == 3
     # a customer without points has no place
     assert gus["viewer"] is None
+    # only what is asked is read: the top alone, through fragments too
+    fragments = (
+        "query { viewer { leaderboards { ...B } } } fragment B on ViewerLeaderboard "
+        f"{{ ... on ViewerLeaderboard {{ top {{ {PLACE} }} }} }}"
+    )
+    body = await gql.execute(fragments, token=shop.customer("fay"))
+    assert body["data"]["viewer"]["leaderboards"] == [{"top": fay["top"]}]
     async with db.read_sessions() as session:
         assert await count_mismatches(session) == []
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.permissions import WITHIN_PARENT
@@ -223,6 +226,18 @@ class LeaderboardProfile:
     )
 
 
+def _asked(selections: Sequence[Any]) -> set[str]:
+    """The names of the fields selected under the field (through fragments)."""
+    names: set[str] = set()
+    for selection in selections:
+        for inner in getattr(selection, "selections", None) or []:
+            if isinstance(inner, SelectedField):
+                names.add(inner.name)
+            else:  # a fragment: its own selections
+                names |= _asked([inner])
+    return names
+
+
 async def viewer_leaderboards(
     info: AppInfo, customer_pk: int, site_pk: int
 ) -> list[ViewerLeaderboard]:
@@ -237,6 +252,10 @@ async def viewer_leaderboards(
     customer = await ctx.loaders.customer_by_id.load(customer_pk)
     if site is None or customer is None or not site.live_leaderboards:
         return []
+    asked = _asked(info.selected_fields)
     async with ctx.read_session() as session:
-        views = await viewer_boards(session, site, customer, ctx.clock())
+        views = await viewer_boards(
+            session, site, customer, ctx.clock(),
+            with_top="top" in asked, with_standing="viewer" in asked,
+        )  # fmt: skip
     return [ViewerLeaderboard.of(view, customer_pk) for view in views]

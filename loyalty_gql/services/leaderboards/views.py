@@ -61,9 +61,16 @@ def _scores(lines: list[repo.BoardLine]) -> list[Score]:
 
 
 async def viewer_boards(
-    session: Session, site: SiteRow, customer: CustomerRow, now: datetime
+    session: Session,
+    site: SiteRow,
+    customer: CustomerRow,
+    now: datetime,
+    *,
+    with_top: bool = True,
+    with_standing: bool = True,
 ) -> list[BoardView]:
-    """The site's live boards with their tops and the viewer's place, oldest first."""
+    """The site's live boards with their tops and the viewer's place, oldest first
+    (without the top or the place, and their statements, when not asked for)."""
     customer_id = customer.id
     own_name = customer.display_name if customer.leaderboard_opt_in else None
     rows = await repo.live_boards(session, site.id)
@@ -72,10 +79,11 @@ async def viewer_boards(
     secret = _secret(site)
     periods = [current_period(row, site, now) for row in rows]
     keys = [(row.id, period.key) for row, period in zip(rows, periods, strict=True)]
-    mine = await repo.scores_of(session, customer_id, keys)
-    tops = await repo.tops(
-        session, [(b, p, row.size) for (b, p), row in zip(keys, rows, strict=True)]
-    )
+    tops: list[list[repo.BoardLine]] = [[] for _ in rows]
+    if with_top:
+        sizes = [(b, p, row.size) for (b, p), row in zip(keys, rows, strict=True)]
+        tops = await repo.tops(session, sizes)
+    mine = await repo.scores_of(session, customer_id, keys) if with_standing else {}
     placed = [i for i, key in enumerate(keys) if mine.get(key, 0) > 0]
     ranks = await repo.ranks(session, [(*keys[i], mine[keys[i]]) for i in placed])
     arounds = await repo.arounds(
