@@ -18,7 +18,7 @@ from loyalty_gql.db.repositories.leaderboards import count_mismatches
 from loyalty_gql.services.leaderboard_prizes import award_prizes
 from tests.conftest import GraphQLClient, StatementCounter
 from tests.support.clock import Clock
-from tests.support.operations import CANCEL_ORDER, COMPLETE_ORDER
+from tests.support.operations import CANCEL_ORDER, COMPLETE_ORDER, GRANT_POINTS, REFUND_ORDER
 from tests.support.shop import Shop, line
 
 BOARD_FIELDS = (
@@ -50,6 +50,10 @@ mutation($input: PublishLeaderboardInput!) {
 }
 """
 LIST = "query($s: ID!) { leaderboards(siteId: $s) { code live } }"
+ADMIN_LIST = (
+    "query($s: ID!) { leaderboards(siteId: $s) "
+    "{ currentPeriodKey scoredCustomers prizesGiven awardedUntil } }"
+)
 PROFILE = """
 mutation($input: SetLeaderboardProfileInput!) {
   setLeaderboardProfile(input: $input) { profile { displayName optIn } userErrors { field code } }
@@ -228,11 +232,16 @@ async def test_amount_spent_counts_at_completion_and_leaves_with_a_cancellation(
     completed = await _boards(shop, "ann")
     assert (await shop.step(CANCEL_ORDER, "o-1"))["userErrors"] == []
     cancelled = await _boards(shop, "ann")
+    refund = await shop.step(REFUND_ORDER, "o-2", refundId="r-1", amount="5.00")
+    refunded = await _boards(shop, "bob")
     # then: minor units, counted from completion; the cancelled order's spend is gone
     assert placed[0]["top"] == []
     assert _ranks(completed[0]["top"]) == [(1, 2500), (1, 2500)]
     assert _ranks(cancelled[0]["top"]) == [(1, 2500)]
     assert cancelled[0]["viewer"] is None
+    # a refund of a completed order takes its money back
+    assert refund["userErrors"] == []
+    assert _ranks(refunded[0]["top"]) == [(1, 2000)]
 
 
 async def test_admins_define_publish_and_list_boards_and_bad_input_changes_nothing(
@@ -270,6 +279,9 @@ async def test_admins_define_publish_and_list_boards_and_bad_input_changes_nothi
     await run(PUBLISH, leaderboardId=board_id)
     live_metric = await run(UPDATE, leaderboardId=board_id, metric="AMOUNT_SPENT")
     renamed = await run(UPDATE, leaderboardId=board_id, name="Best of all", size=5)
+    await shop.register("ann")
+    await shop.grant("ann", 10)
+    counted = await gql.execute(ADMIN_LIST, {"s": shop.site_id}, token=shop.admin)
     listed = await gql.execute(LIST, {"s": shop.site_id}, token=shop.admin)
     await run(UNPUBLISH, leaderboardId=board_id)
     after = await gql.execute(LIST, {"s": shop.site_id}, token=shop.admin)
@@ -291,6 +303,7 @@ async def test_admins_define_publish_and_list_boards_and_bad_input_changes_nothi
         {"fromRank": 1, "toRank": 3, "points": 100, "offerId": offer}
     ]
     assert listed["data"]["leaderboards"] == [{"code": "top", "live": True}]
+    assert counted["data"]["leaderboards"][0]["scoredCustomers"] == 1
     assert after["data"]["leaderboards"] == [{"code": "top", "live": False}]
     assert customer["data"] is None
 
@@ -374,6 +387,12 @@ async def test_period_end_prizes_are_given_once_however_often_the_job_runs(
         (2, 500, "2026-01"),
         (2, 500, "2026-01"),
     ]
+    # what admins see: February's period has nobody yet, three prizes given
+    admin = await gql.execute(ADMIN_LIST, {"s": shop.site_id}, token=shop.admin)
+    assert admin["data"]["leaderboards"] == [
+        {"currentPeriodKey": "2026-02", "scoredCustomers": 0, "prizesGiven": 3,
+         "awardedUntil": "2026-02-01T00:00:00+00:00"}
+    ]  # fmt: skip
     # the prize points do not count on the points board of February
     [board] = await _boards(shop, "ann")
     assert board["periodKey"] == "2026-02"
@@ -401,3 +420,30 @@ async def test_a_reversed_earning_leaves_the_board_of_its_period(
     assert pending[0]["viewer"] is None
     assert january[0]["viewer"]["place"]["score"] == 400  # 10 points a euro
     assert after[0]["top"] == []
+
+
+async def test_writes_cost_nothing_more_without_a_live_board_of_their_metric(
+    gql: GraphQLClient, statements: StatementCounter
+) -> None:
+    # given
+    shop = await _shop(gql)
+    await shop.register("ann")
+    grant = {"customerId": shop.customers["ann"], "points": 5, "reason": "test"}
+
+    async def count() -> int:
+        with statements:
+            body = await gql.execute(GRANT_POINTS, {"input": grant}, token=shop.admin)
+        assert body["data"]["grantPoints"]["userErrors"] == []
+        return statements.count
+
+    await count()
+    none = await count()
+    await _board(shop, code="spend", metric="AMOUNT_SPENT")
+    await count()
+    other_metric = await count()
+    await _board(shop, code="points", metric="POINTS_EARNED")
+    await count()
+    scored = await count()
+    # then: without boards nothing; with a board of another metric the live boards'
+    # read; with one of points that read and the two upserts
+    assert (other_metric - none, scored - none) == (1, 3)

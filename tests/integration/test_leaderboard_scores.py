@@ -62,7 +62,8 @@ async def test_concurrent_earns_keep_the_scores_and_their_counts_exact(
     # when: 48 grants at once (on PostgreSQL they race; SQLite has one writer); a
     # negative grant spends points, it does not undo earning them
     grants = [
-        (customer, 300 if n % 3 else -100) for n, customer in enumerate(the_shop.customer_ids * 6)
+        (customer, 37 * (n % 5 + 1) if n % 3 else -10)
+        for n, customer in enumerate(the_shop.customer_ids * 6)
     ]
     for customer in the_shop.customer_ids:
         await _grant(db, clock, customer, 100)

@@ -13,7 +13,8 @@ from loyalty_gql.api.core.errors import UserError
 from loyalty_gql.api.core.ids import parse_id
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin, IsCustomer
 from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of, visible_customer
-from loyalty_gql.api.leaderboards.types import Leaderboard, LeaderboardProfile
+from loyalty_gql.api.leaderboards.types import Leaderboard, LeaderboardProfile, admin_boards
+from loyalty_gql.db.models import LeaderboardRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.gamification.leaderboards import Metric, PeriodKind
 from loyalty_gql.services import leaderboards as service
@@ -152,6 +153,11 @@ def _changes(input: UpdateLeaderboardInput) -> service.BoardChanges:
     return service.BoardChanges(**given)
 
 
+async def _payload(info: AppInfo, row: LeaderboardRow) -> LeaderboardPayload:
+    [board] = await admin_boards(info, row.site_id, [row])
+    return LeaderboardPayload(leaderboard=board, user_errors=[])
+
+
 async def _board_of_admin(info: AppInfo, board_id: str) -> int:
     pk = parse_id(board_id, "Leaderboard")
     async with info.context.read_session() as session:
@@ -190,7 +196,7 @@ class LeaderboardMutations:
             ctx.db, site_id=site_pk, terms=terms, actor=ctx.actor, clock=ctx.clock,
             retry=retry_of(info, input.idempotency_key),
         )  # fmt: skip
-        return LeaderboardPayload(leaderboard=Leaderboard.from_row(row), user_errors=[])
+        return await _payload(info, row)
 
     @strawberry.mutation(description="Change a leaderboard.", permission_classes=[IsAdmin])
     async def update_leaderboard(
@@ -206,7 +212,7 @@ class LeaderboardMutations:
             ctx.db, board_id=pk, changes=changes, actor=ctx.actor, clock=ctx.clock,
             retry=retry_of(info, input.idempotency_key),
         )  # fmt: skip
-        return LeaderboardPayload(leaderboard=Leaderboard.from_row(row), user_errors=[])
+        return await _payload(info, row)
 
     @strawberry.mutation(
         description="Publish a leaderboard: customers see it and scores count from now on.",
@@ -266,4 +272,4 @@ async def _publish(
         ctx.db, board_id=pk, published=published, actor=ctx.actor, clock=ctx.clock,
         retry=retry_of(info, input.idempotency_key),
     )  # fmt: skip
-    return LeaderboardPayload(leaderboard=Leaderboard.from_row(row), user_errors=[])
+    return await _payload(info, row)

@@ -8,7 +8,7 @@ import strawberry
 
 from loyalty_gql.api.core.permissions import IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site
-from loyalty_gql.api.leaderboards.types import Leaderboard
+from loyalty_gql.api.leaderboards.types import Leaderboard, admin_boards
 from loyalty_gql.db.paging import Window
 from loyalty_gql.services import leaderboards as service
 
@@ -35,4 +35,4 @@ class LeaderboardQueries:
         pk = admin_site(info, site_id)
         async with info.context.read_session() as session:
             rows = await service.boards_page(session, pk, Window(limit=MAX_BOARDS))
-        return [Leaderboard.from_row(row) for row in rows]
+        return await admin_boards(info, pk, rows)

@@ -15,7 +15,14 @@ from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.core.scalars import BigInt
 from loyalty_gql.db.models import LeaderboardRow
 from loyalty_gql.domain.gamification.leaderboards import Metric, PeriodKind, Place
-from loyalty_gql.services.leaderboards import BoardTerms, BoardView, PrizeTerms, viewer_boards
+from loyalty_gql.services.leaderboards import (
+    BoardSummary,
+    BoardTerms,
+    BoardView,
+    PrizeTerms,
+    board_summaries,
+    viewer_boards,
+)
 
 strawberry.enum(Metric, name="LeaderboardMetric", description="What a leaderboard ranks by.")
 strawberry.enum(
@@ -85,10 +92,20 @@ class Leaderboard:
         description="Prizes were given for every period ending up to here.",
         metadata=WITHIN_PARENT,
     )
+    current_period_key: str = strawberry.field(
+        description="The period now: 2026-W49, 2026-12, ALL or CUSTOM.", metadata=WITHIN_PARENT
+    )
+    scored_customers: int = strawberry.field(
+        description="Customers with a score in the current period.", metadata=WITHIN_PARENT
+    )
+    prizes_given: int = strawberry.field(
+        description="Prizes given, every period.", metadata=WITHIN_PARENT
+    )
 
     @classmethod
-    def from_row(cls, row: LeaderboardRow) -> Leaderboard:
-        """The GraphQL object of a board row."""
+    def of(cls, summary: BoardSummary) -> Leaderboard:
+        """The GraphQL object of a board with the admins' numbers."""
+        row = summary.row
         terms = BoardTerms.of(row)
         return cls(
             id=to_global_id("Leaderboard", row.id),
@@ -105,7 +122,23 @@ class Leaderboard:
             live=row.status == "LIVE",
             published_at=row.published_at,
             awarded_until=row.awarded_until,
+            current_period_key=summary.period_key,
+            scored_customers=summary.scored_customers,
+            prizes_given=summary.prizes_given,
         )
+
+
+async def admin_boards(
+    info: AppInfo, site_id: int, rows: list[LeaderboardRow]
+) -> list[Leaderboard]:
+    """Boards of a site with their numbers (two statements for all of them)."""
+    ctx = info.context
+    site = await ctx.loaders.site_by_id.load(site_id)
+    if site is None:  # pragma: no cover - the admin's site exists
+        return []
+    async with ctx.read_session() as session:
+        summaries = await board_summaries(session, site, rows, ctx.clock())
+    return [Leaderboard.of(summary) for summary in summaries]
 
 
 @strawberry.type(description="One line of a leaderboard.")

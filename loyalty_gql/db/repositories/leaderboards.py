@@ -577,3 +577,32 @@ async def set_award_entry(session: AsyncSession, award_id: int, entry_id: int | 
         .where(LeaderboardAwardRow.id == award_id)
         .values(ledger_entry_id=entry_id)
     )
+
+
+async def scored_customers(
+    session: AsyncSession, keys: Sequence[tuple[int, str]]
+) -> dict[int, int]:
+    """How many customers hold a score on each (board, period), from the level-2 counts
+    (at most a few rows a board), one statement."""
+    if not keys:
+        return {}
+    c = LeaderboardScoreCountRow
+    rows = await session.execute(
+        select(c.leaderboard_id, func.sum(c.customers))
+        .where(c.level == len(LEVEL_SHIFTS) - 1, tuple_(c.leaderboard_id, c.period_key).in_(keys))
+        .group_by(c.leaderboard_id)
+    )
+    return {board: int(n or 0) for board, n in rows.all()}
+
+
+async def awards_given(session: AsyncSession, board_ids: Sequence[int]) -> dict[int, int]:
+    """How many prizes each board gave, all periods, one statement."""
+    if not board_ids:
+        return {}
+    a = LeaderboardAwardRow
+    rows = await session.execute(
+        select(a.leaderboard_id, func.count())
+        .where(a.leaderboard_id.in_(list(board_ids)))
+        .group_by(a.leaderboard_id)
+    )
+    return {board: int(n) for board, n in rows.all()}

@@ -20,15 +20,23 @@ from loyalty_gql.services.leaderboards.scores import (
     count_challenge_completed,
     count_points_earned,
 )
-from loyalty_gql.services.leaderboards.views import BoardView, set_display_name, viewer_boards
+from loyalty_gql.services.leaderboards.views import (
+    BoardSummary,
+    BoardView,
+    board_summaries,
+    set_display_name,
+    viewer_boards,
+)
 
 __all__ = [
     "BoardChanges",
+    "BoardSummary",
     "BoardTerms",
     "BoardView",
     "PrizeTerms",
     "board_of",
     "board_site",
+    "board_summaries",
     "boards_page",
     "count_amount_spent",
     "count_challenge_completed",

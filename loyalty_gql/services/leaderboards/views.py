@@ -56,6 +56,30 @@ def current_period(row: LeaderboardRow, site: SiteRow, now: datetime) -> PeriodB
     return bounds
 
 
+@dataclass(frozen=True, slots=True)
+class BoardSummary:
+    """What the admins' list shows of a board: its period now, the customers scored in
+    it, the prizes it gave (every period)."""
+
+    row: LeaderboardRow
+    period_key: str
+    scored_customers: int
+    prizes_given: int
+
+
+async def board_summaries(
+    session: Session, site: SiteRow, rows: list[LeaderboardRow], now: datetime
+) -> list[BoardSummary]:
+    """The admins' numbers of the boards, two statements whatever their number."""
+    keys = [(row.id, current_period(row, site, now).key) for row in rows]
+    scored = await repo.scored_customers(session, keys)
+    given = await repo.awards_given(session, [row.id for row in rows])
+    return [
+        BoardSummary(row, key, scored.get(row.id, 0), given.get(row.id, 0))
+        for row, (_, key) in zip(rows, keys, strict=True)
+    ]
+
+
 def _scores(lines: list[repo.BoardLine]) -> list[Score]:
     return [Score(line.customer_id, line.score, line.display_name) for line in lines]
 
