@@ -11,11 +11,14 @@ recorded under (board, period, customer) before its points and voucher are given
 concurrent one waiting on the lock, finds nothing left to give.
 
 A score that changes after its period was awarded (a late reversal) changes the board,
-not the prizes given.
+not the prizes given. A voucher whose offer is no longer live (or used up) is not given;
+the award and its points stand. A period whose prizes cannot be given (a winner's
+balance limit) is logged and tried again by the next run; the other boards go on.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +28,7 @@ from loyalty_gql.db.repositories import leaderboards as repo
 from loyalty_gql.db.repositories.customers import customer_by_id
 from loyalty_gql.db.repositories.points.ledger import add_event_once
 from loyalty_gql.db.repositories.sites import site_by_id
+from loyalty_gql.domain.errors import DomainError
 from loyalty_gql.domain.gamification.leaderboards import (
     CUSTOM_KEY,
     Leaderboard,
@@ -45,6 +49,8 @@ from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.leaderboards import board_of
 from loyalty_gql.services.offers.gifts import give_offer_voucher
 from loyalty_gql.services.points.ledger import Source, ledger_key, open_book
+
+log = logging.getLogger(__name__)
 
 MAX_PERIODS_PER_RUN = 60  # a board idle for longer catches up over the next runs
 
@@ -76,11 +82,15 @@ async def award_prizes(db: Database, *, clock: Clock) -> PrizeRun:
     periods = awards = 0
     for board_id in board_ids:
         for _ in range(MAX_PERIODS_PER_RUN):
-            async with UnitOfWork(db) as uow:
-                given = await _award_next(uow, board_id, now)
-                if given is None:
-                    break
-                await uow.commit()
+            try:
+                async with UnitOfWork(db) as uow:
+                    given = await _award_next(uow, board_id, now)
+                    if given is None:
+                        break
+                    await uow.commit()
+            except DomainError as error:  # e.g. a winner's balance limit: nothing given
+                log.warning("leaderboard %s: prizes not given: %s", board_id, error)
+                break  # the next run tries this period again; the other boards go on
             periods += 1
             awards += given
     return PrizeRun(periods, awards)
