@@ -1,5 +1,5 @@
 """The `loyalty-gql` command: serve, migrate, seed-demo, token, export-schema, jobs,
-worker, verify, birthdays."""
+worker, verify, birthdays, leaderboard-prizes."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--expire-every", type=float, default=300.0, help="seconds (300)")
     worker.add_argument("--warn-every", type=float, default=3600.0, help="seconds (3600)")
     worker.add_argument("--tiers-every", type=float, default=3600.0, help="seconds (3600)")
+    worker.add_argument("--prizes-every", type=float, default=300.0, help="seconds (300)")
     worker.add_argument(
         "--birthdays-every", type=float, default=3600.0, help="seconds (3600): birthday campaigns"
     )
@@ -67,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     birthdays.add_argument("--batch-size", type=int, default=500)
 
+    commands.add_parser(
+        "leaderboard-prizes", help="give the prizes of every leaderboard period that ended"
+    )
+
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("--output", type=Path)
 
@@ -81,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "verify": _verify,
         "worker": _worker,
         "birthdays": _birthdays,
+        "leaderboard-prizes": _leaderboard_prizes,
     }[args.command]
     return handler(args)
 
@@ -207,6 +213,7 @@ def _worker(args: argparse.Namespace) -> int:
         intervals = Intervals(
             deliver=args.deliver_every, expire=args.expire_every, warnings=args.warn_every,
             tiers=args.tiers_every, birthdays=args.birthdays_every, lease=args.lease_seconds,
+            prizes=args.prizes_every,
         )  # fmt: skip
         try:
             await run_worker(
@@ -240,6 +247,23 @@ def _birthdays(args: argparse.Namespace) -> int:
                 db, clock=system_clock, on_date=args.date, batch_size=args.batch_size
             )
             return f"{done.birthdays} birthdays on {done.sites} sites"
+        finally:
+            await db.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _leaderboard_prizes(_: argparse.Namespace) -> int:
+    from loyalty_gql.db.engine import create_database
+    from loyalty_gql.services.core.common import system_clock
+    from loyalty_gql.services.leaderboard_prizes import award_prizes
+
+    async def run() -> str:
+        db = create_database(**_database_options())
+        try:
+            done = await award_prizes(db, clock=system_clock)
+            return f"{done.awards} prizes in {done.periods} periods"
         finally:
             await db.dispose()
 

@@ -18,6 +18,8 @@ from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
 from loyalty_gql.api.insight.queries import InsightQueries
+from loyalty_gql.api.leaderboards.mutations import LeaderboardMutations
+from loyalty_gql.api.leaderboards.queries import LeaderboardQueries
 from loyalty_gql.api.node_query import NodeQueries
 from loyalty_gql.api.notifications.events import Event, EventQueries
 from loyalty_gql.api.notifications.mutations import NotificationMutations
@@ -62,6 +64,7 @@ Query = merge_types(
         NotificationQueries,
         EventQueries,
         InsightQueries,
+        LeaderboardQueries,
     ),
 )
 Mutation = merge_types(
@@ -80,6 +83,7 @@ Mutation = merge_types(
         StackingGroupMutations,
         WebhookMutations,
         NotificationMutations,
+        LeaderboardMutations,
     ),
 )
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]

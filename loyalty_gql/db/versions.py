@@ -79,6 +79,11 @@ INVISIBLE = frozenset(
         "order_punches",
         "order_refunds",
         "lot_movements",
+        # leaderboards: scores change what other customers' boards show, so no cached
+        # answer holds a board (viewer.leaderboards refuses the response cache)
+        "leaderboard_scores",
+        "leaderboard_score_counts",
+        "leaderboard_awards",
         "alembic_version",
     }
 )

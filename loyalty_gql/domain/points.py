@@ -52,6 +52,7 @@ class SourceType(Enum):
     EXPIRY = "EXPIRY"
     REVERSAL = "REVERSAL"
     CAMPAIGN = "CAMPAIGN"  # a campaign's award: the entry's reason names the campaign
+    LEADERBOARD = "LEADERBOARD"  # a leaderboard's prize at its period's end
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from loyalty_gql.api.core.pagination import (
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanSeeCustomer, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.insight.types import CustomerInsight
+from loyalty_gql.api.leaderboards.types import ViewerLeaderboard, viewer_leaderboards
 from loyalty_gql.api.offers.my_offers import KIND, MyOffer, my_offers
 from loyalty_gql.api.orders.types import Order
 from loyalty_gql.api.points.types import Balance, LedgerEntry, LedgerEntryConnection, Voucher
@@ -220,6 +221,15 @@ class Customer(Node):
             info, CustomerOrderConnection, "Customer.orders", (first, last, after, before),
             loaders.order_page, loaders.order_count, self.pk, Order.from_row,
         )  # fmt: skip
+
+    @strawberry.field(
+        description="The site's live leaderboards now: each one's top and the customer's "
+        "own place with neighbours (never served from the response cache).",
+        permission_classes=[CanSeeCustomer],
+    )
+    async def leaderboards(self, info: AppInfo) -> list[ViewerLeaderboard]:
+        """The customer's leaderboards."""
+        return await viewer_leaderboards(info, self.pk, self.site_pk)
 
     @strawberry.field(
         description="Vouchers the customer owns, newest first.",

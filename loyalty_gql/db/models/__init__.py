@@ -8,6 +8,12 @@ from loyalty_gql.db.models.base import NAMING, Base, BigId
 from loyalty_gql.db.models.campaigns import CampaignAwardRow, CampaignRow
 from loyalty_gql.db.models.core import AuditTrailRow, IdempotencyRecordRow, OutboxEventRow
 from loyalty_gql.db.models.customers import CustomerRow, EnrollmentEventRow, ReferralRow
+from loyalty_gql.db.models.leaderboards import (
+    LeaderboardAwardRow,
+    LeaderboardRow,
+    LeaderboardScoreCountRow,
+    LeaderboardScoreRow,
+)
 from loyalty_gql.db.models.notifications import (
     NotificationTemplateRow,
     WebhookDeliveryRow,
@@ -52,6 +58,10 @@ __all__ = [
     "EnrollmentEventRow",
     "ExchangeRow",
     "IdempotencyRecordRow",
+    "LeaderboardAwardRow",
+    "LeaderboardRow",
+    "LeaderboardScoreCountRow",
+    "LeaderboardScoreRow",
     "LedgerEntryRow",
     "LotMovementRow",
     "NotificationTemplateRow",

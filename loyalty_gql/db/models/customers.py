@@ -13,6 +13,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -64,6 +65,9 @@ class CustomerRow(Base):
     birth_month: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     birth_day: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     birth_year: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    # leaderboards: the name shown there, only while the customer opted in
+    display_name: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    leaderboard_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class EnrollmentEventRow(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -63,3 +64,11 @@ class SiteRow(Base):
     # the reward or coupon offer a friend's welcome voucher comes from (null: none)
     referral_monthly_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     referral_welcome_offer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # leaderboards: how many are live (0: a ledger earn or an order writes no score, no
+    # statement), a version bumped by every change of the site's boards (the cached list
+    # of live boards), and the key of the anonymous labels customers appear by
+    live_leaderboards: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    leaderboards_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    leaderboard_label_key: Mapped[str] = mapped_column(
+        String(32), default=lambda: secrets.token_hex(16)
+    )

@@ -19,6 +19,7 @@ EVENTS: dict[str, str] = {
     "ORDER_REFUNDED": "An order of the customer was refunded, in part or in full.",
     "CAMPAIGN_POINTS_EARNED": "A campaign gave the customer points (pending until the order "
     "completes where the site says so), or a voucher.",
+    "LEADERBOARD_REWARD": "The customer won a leaderboard prize at the end of its period.",
 }
 
 
@@ -40,6 +41,8 @@ VARIABLES: dict[str, str] = {
     "order_total": "The order's total, as money (ORDER_* events).",
     "points_taken_back": "Points taken back from the order (ORDER_CANCELLED, ORDER_REFUNDED).",
     "campaign_name": "The campaign's name (CAMPAIGN_POINTS_EARNED).",
+    "leaderboard_name": "The leaderboard's name (LEADERBOARD_REWARD).",
+    "rank": "The customer's rank on the leaderboard (LEADERBOARD_REWARD).",
 }
 
 
@@ -184,6 +187,15 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
             "{% else %}{{ campaign_name }} gave you {{ points }} points.{% endif %}",
         ],
     ),
+    "LEADERBOARD_REWARD": _default(
+        "You won a prize at {{ site_name }}",
+        [
+            "You finished at rank {{ rank }} on {{ leaderboard_name }}."
+            "{% if points and points != '0' %} {{ points }} points were added to your "
+            "account.{% endif %}",
+            "{% if voucher_code %}Your voucher code: {{ voucher_code }}{% endif %}",
+        ],
+    ),
 }
 
 
@@ -203,6 +215,8 @@ SAMPLE_PAYLOAD: dict[str, Any] = {
     "total": "59.90",
     "points_taken_back": 60,
     "campaign_name": "Double points on shoes",
+    "leaderboard_name": "Top of the month",
+    "rank": 2,
 }
 
 

@@ -162,6 +162,8 @@ def variables(  # noqa: PLR0917 - the documented positional signature
         "order_total": _money(payload.get("total"), money_in, where),
         "points_taken_back": _number(payload.get("points_taken_back"), where),
         "campaign_name": str(payload.get("campaign_name") or ""),
+        "leaderboard_name": str(payload.get("leaderboard_name") or ""),
+        "rank": _number(payload.get("rank"), where),
     }
     return {name: found.get(name, "") for name in VARIABLES}
 

@@ -28,6 +28,7 @@ from loyalty_gql.services.campaigns import (
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.leaderboards import count_amount_spent
 from loyalty_gql.services.orders.common import (
     checked_order_id,
     locked_order,
@@ -78,6 +79,9 @@ async def complete_order(
             ]
         if order.status == OrderStatus.PLACED:
             order.status = OrderStatus.COMPLETED
+        if book is not None:  # leaderboards of amount spent: what refunds left of it
+            spent = order.total_minor - order.spend_uncounted_minor
+            await count_amount_spent(uow, book.site, book.customer.id, spent, now)
         order.completed_at = now
         order.updated_at = now
         await order_event(uow.session, order, "ORDER_COMPLETED", now)
@@ -205,6 +209,8 @@ async def uncount_spend(book: AccountBook, order: OrderRow, money: int, orders: 
         book.session, site_id=order.site_id, customer_id=order.customer_id or 0,
         day=order.created_at.date(), spent_minor=-money, orders=-orders,
     )  # fmt: skip
+    if order.completed_at is not None and money:  # leaderboards count it from completion
+        await count_amount_spent(book.uow, book.site, book.customer.id, -money, order.completed_at)
 
 
 async def _undo_note(book: AccountBook, order: OrderRow) -> None:

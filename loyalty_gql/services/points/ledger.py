@@ -244,7 +244,7 @@ class AccountBook(EntryWriter):
         entry = await self._append(
             EntryKind.REVERSED, source, key, points=-taken, earned_points=earned,
             expired_points=-forgiven, reverses=original.id, day=original.created_at.date(),
-            expired_day=expired_day,
+            expired_day=expired_day, earned_at=original.created_at,
         )  # fmt: skip
         await self._move(entry, takes)
         return entry

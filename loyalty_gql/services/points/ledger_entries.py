@@ -32,6 +32,7 @@ from loyalty_gql.domain.points import (
 )
 from loyalty_gql.domain.sites import ProgramSettings
 from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.leaderboards.scores import count_points_earned
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ class EntryWriter:
         reverses: int | None = None,
         day: date | None = None,
         expired_day: date | None = None,
+        earned_at: datetime | None = None,
     ) -> LedgerEntryRow:
         account = self.account
         check_balance(account.available + account.pending, points + pending_points)
@@ -179,6 +181,12 @@ class EntryWriter:
             (expired_day or flow_day, "points_expired", expired_points),
             (self.now.date(), "points_change", points),
         )
+        if earned_points and source.type is not SourceType.LEADERBOARD:
+            # leaderboards of points earned (a reversal counts in its earning's period;
+            # a prize does not count); nothing when the site has no live board
+            await count_points_earned(
+                self.uow, self.site, self.customer.id, earned_points, earned_at or self.now
+            )
         return entry
 
     async def _add_to_days(self, *amounts: tuple[date, str, int]) -> None:

@@ -1,0 +1,1 @@
+"""Leaderboards: the admins' boards and what a customer sees of them."""
