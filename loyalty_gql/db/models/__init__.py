@@ -7,6 +7,14 @@ relationships by name need them all).
 from loyalty_gql.db.models.base import NAMING, Base, BigId
 from loyalty_gql.db.models.core import AuditTrailRow, IdempotencyRecordRow, OutboxEventRow
 from loyalty_gql.db.models.customers import CustomerRow, EnrollmentEventRow, ReferralRow
+from loyalty_gql.db.models.gamification import (
+    BadgeTypeRow,
+    ChallengeCompletionRow,
+    ChallengeFactRow,
+    ChallengeProgressRow,
+    ChallengeRow,
+    CustomerBadgeRow,
+)
 from loyalty_gql.db.models.leaderboards import (
     LeaderboardAwardRow,
     LeaderboardRow,
@@ -47,9 +55,15 @@ from loyalty_gql.db.models.tiers import TierRow
 __all__ = [
     "NAMING",
     "AuditTrailRow",
+    "BadgeTypeRow",
     "Base",
     "BigId",
+    "ChallengeCompletionRow",
+    "ChallengeFactRow",
+    "ChallengeProgressRow",
+    "ChallengeRow",
     "CouponCodeRow",
+    "CustomerBadgeRow",
     "CustomerDayRow",
     "CustomerRow",
     "EnrollmentEventRow",
