@@ -51,6 +51,7 @@ class SourceType(Enum):
     ADMIN = "ADMIN"
     EXPIRY = "EXPIRY"
     REVERSAL = "REVERSAL"
+    CHALLENGE = "CHALLENGE"  # a completed challenge's points (gamification)
 
 
 @dataclass(frozen=True, slots=True)

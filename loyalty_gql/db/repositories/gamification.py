@@ -279,8 +279,8 @@ async def facts_by_key(session: Session, customer_id: int, fact_key: str) -> lis
 async def completions_of(
     session: Session, customer_id: int, challenge_ids: Sequence[int]
 ) -> dict[int, list[ChallengeCompletionRow]]:
-    """The customer's completions of each challenge that stand (not reversed), by
-    number, in one query."""
+    """The customer's completions of each challenge (the reversed ones too), by number,
+    in one query."""
     result: dict[int, list[ChallengeCompletionRow]] = {pk: [] for pk in challenge_ids}
     if not challenge_ids:
         return result
@@ -289,7 +289,6 @@ async def completions_of(
         .where(
             ChallengeCompletionRow.customer_id == customer_id,
             ChallengeCompletionRow.challenge_id.in_(list(challenge_ids)),
-            ChallengeCompletionRow.reversed_at.is_(None),
         )
         .order_by(ChallengeCompletionRow.challenge_id, ChallengeCompletionRow.number)
     )

@@ -18,6 +18,7 @@ from loyalty_gql.domain.points import EntryKind, SourceType, VoucherStatus, roll
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.gamification.progress import on_order_completed, on_order_uncounted
 from loyalty_gql.services.orders.common import (
     checked_order_id,
     locked_order,
@@ -60,6 +61,8 @@ async def complete_order(
                     *order.threshold_voucher_ids,
                     *(v.id for v in book.vouchers),
                 ]
+        if book is not None:  # gamification: the order counts towards challenges
+            await on_order_completed(uow, book, order)
         if order.status == OrderStatus.PLACED:
             order.status = OrderStatus.COMPLETED
         order.completed_at = now
@@ -95,6 +98,7 @@ async def cancel_order(
             )  # fmt: skip
             await _undo_note(book, order)
             await _cancel_referral(uow, order, source, now)
+            await on_order_uncounted(uow, book, order, in_full=True)  # gamification
         await _release(session, order)
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = now

@@ -19,6 +19,7 @@ from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, request_fingerprint
 from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.gamification.progress import on_order_uncounted
 from loyalty_gql.services.orders.common import (
     MAX_ORDER_ID,
     checked_order_id,
@@ -127,6 +128,9 @@ async def refund_order(
                 book, order, paid_back - order.points_given_back, source, "order-refund-pay"
             )
             await uncount_spend(book, order, share.money)
+            await on_order_uncounted(
+                uow, book, order, in_full=in_full, lines=list(rows.values()) if rows else None
+            )  # gamification: what was refunded no longer counts towards challenges
         await _give_back_vouchers(session, order, doc, rows, now, in_full=in_full)
         if in_full:
             order.status = OrderStatus.REFUNDED

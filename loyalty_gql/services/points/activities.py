@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -29,12 +30,16 @@ from loyalty_gql.services.points.entries import (
     participant,
 )
 from loyalty_gql.services.points.ledger import (
+    AccountBook,
     Source,
     auto_key,
     entry_by_key,
     ledger_key,
     open_book,
 )
+
+# what runs after an activity's entry is written, in its transaction
+ActivityHook = Callable[[UnitOfWork, AccountBook, LedgerEntryRow], Awaitable[None]]
 
 
 async def record_activity(
@@ -47,9 +52,13 @@ async def record_activity(
     actor: Actor,
     clock: Clock,
     retry: Idempotency,
+    on_earned: ActivityHook | None = None,
 ) -> LedgerEntryRow | ReferralRow:
     """Reward an activity: newsletter sign-up (once), product review (once per product),
-    a custom activity (within its daily cap), or record a referral (rewarded later)."""
+    a custom activity (within its daily cap), or record a referral (rewarded later).
+
+    ``on_earned`` runs in the same transaction after the entry is written (the API passes
+    gamification's challenge progress, an area above this one)."""
     code = activity.strip().upper()
     ref = (reference or "").strip() or None
     if not code:
@@ -79,7 +88,10 @@ async def record_activity(
         if custom is not None and custom.daily_cap is not None:
             await _check_daily_cap(uow, customer_id, code, custom.daily_cap, now)
         source = Source(SourceType.ACTIVITY, str(actor), ref, activity_code=code)
-        return await book.earn(points, source, key or auto_key(f"activity:{code}"))
+        entry = await book.earn(points, source, key or auto_key(f"activity:{code}"))
+        if on_earned is not None:
+            await on_earned(uow, book, entry)
+        return entry
 
     return await run_once(
         db,
