@@ -14,6 +14,8 @@ from loyalty_gql.api.core.scalars import SCALARS
 from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
+from loyalty_gql.api.gamification.mutations import GamificationMutations
+from loyalty_gql.api.gamification.queries import GamificationQueries
 from loyalty_gql.api.insight.queries import InsightQueries
 from loyalty_gql.api.node_query import NodeQueries
 from loyalty_gql.api.notifications.events import Event, EventQueries
@@ -58,6 +60,7 @@ Query = merge_types(
         NotificationQueries,
         EventQueries,
         InsightQueries,
+        GamificationQueries,
     ),
 )
 Mutation = merge_types(
@@ -75,6 +78,7 @@ Mutation = merge_types(
         StackingGroupMutations,
         WebhookMutations,
         NotificationMutations,
+        GamificationMutations,
     ),
 )
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]

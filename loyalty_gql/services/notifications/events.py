@@ -17,6 +17,9 @@ EVENTS: dict[str, str] = {
     "ORDER_COMPLETED": "An order of the customer was completed; its points are available.",
     "ORDER_CANCELLED": "An order of the customer was cancelled.",
     "ORDER_REFUNDED": "An order of the customer was refunded, in part or in full.",
+    "BADGE_EARNED": "The customer earned a badge (a challenge, an admin or a campaign).",
+    "CHALLENGE_PROGRESS": "The customer passed a milestone of a challenge.",
+    "CHALLENGE_COMPLETED": "The customer completed a challenge and got its rewards.",
 }
 
 
@@ -37,6 +40,10 @@ VARIABLES: dict[str, str] = {
     "order_id": "The shop's order number (ORDER_* events).",
     "order_total": "The order's total, as money (ORDER_* events).",
     "points_taken_back": "Points taken back from the order (ORDER_CANCELLED, ORDER_REFUNDED).",
+    "badge_name": "The badge's name (BADGE_EARNED).",
+    "challenge_name": "The challenge's name (CHALLENGE_PROGRESS, CHALLENGE_COMPLETED).",
+    "progress_value": "Where the customer stands in the challenge (CHALLENGE_PROGRESS).",
+    "progress_target": "The challenge's target (CHALLENGE_PROGRESS).",
 }
 
 
@@ -174,6 +181,22 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
             "points were taken back.{% endif %}",
         ],
     ),
+    "BADGE_EARNED": _default(
+        "You earned a badge at {{ site_name }}",
+        ["You earned the badge {{ badge_name }}."],
+    ),
+    "CHALLENGE_PROGRESS": _default(
+        "Keep going at {{ site_name }}",
+        ["You are at {{ progress_value }} of {{ progress_target }} in {{ challenge_name }}."],
+    ),
+    "CHALLENGE_COMPLETED": _default(
+        "You completed {{ challenge_name }} at {{ site_name }}",
+        [
+            "You completed {{ challenge_name }}."
+            "{% if points and points != '0' %} {{ points }} points were added to your "
+            "account.{% endif %}",
+        ],
+    ),
 }
 
 
@@ -192,6 +215,10 @@ SAMPLE_PAYLOAD: dict[str, Any] = {
     "order_id": "1001",
     "total": "59.90",
     "points_taken_back": 60,
+    "badge_name": "Explorer",
+    "challenge_name": "Three orders in 30 days",
+    "progress_value": 2,
+    "progress_target": 3,
 }
 
 

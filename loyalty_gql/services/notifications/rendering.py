@@ -161,6 +161,10 @@ def variables(  # noqa: PLR0917 - the documented positional signature
         "order_id": str(payload.get("order_id") or ""),
         "order_total": _money(payload.get("total"), money_in, where),
         "points_taken_back": _number(payload.get("points_taken_back"), where),
+        "badge_name": str(payload.get("badge_name") or ""),
+        "challenge_name": str(payload.get("challenge_name") or ""),
+        "progress_value": _number(payload.get("progress_value"), where),
+        "progress_target": _number(payload.get("progress_target"), where),
     }
     return {name: found.get(name, "") for name in VARIABLES}
 
