@@ -3,7 +3,7 @@ and completions) and what a customer sees (earned and locked badges, progress)."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 
@@ -237,7 +237,7 @@ class ChallengeProgress:
             value=result.value,
             target=result.target,
             completed=result.completed,
-            ends_at=result.ends_at,
+            ends_at=result.ends_at.astimezone(UTC) if result.ends_at else None,
             open=result.open,
             finished=result.finished,
             rewards=_rewards(row),
