@@ -7,6 +7,8 @@ import asyncio
 import pytest
 
 from loyalty_gql.db.engine import Database
+from loyalty_gql.services.gamification.verify import verify_gamification
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import GraphQLClient
 from tests.support.gamification import challenge, my_challenges, stored_counts
 from tests.support.operations import COMPLETE_ORDER
@@ -36,3 +38,5 @@ async def test_fifty_orders_completed_at_once_complete_the_challenge_once(
     assert await stored_counts(db) == (1, 1, 1)
     mine = (await my_challenges(shop, "ann"))["three"]
     assert (mine["value"], mine["completed"], mine["finished"]) == (3, 1, True)
+    assert await verify_ledger(db) == []
+    assert await verify_gamification(db) == []

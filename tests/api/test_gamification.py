@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from loyalty_gql.db.engine import Database
+from loyalty_gql.services.gamification.verify import verify_gamification
+from loyalty_gql.services.points.verify import verify_ledger
 from tests.conftest import GraphQLClient, StatementCounter
 from tests.support.clock import Clock
 from tests.support.gamification import (
@@ -83,6 +87,8 @@ async def test_three_orders_in_30_days_complete_on_the_third_and_reward_once(
         {"code": "three-in-30", "completions": 1, "completedBy": 1}
     ]
     assert body["data"]["badgeTypes"] == [{"code": "regular", "holders": 1}]
+    assert await verify_ledger(db) == []
+    assert await verify_gamification(db) == []
 
 
 async def test_a_cancelled_second_order_keeps_the_challenge_at_1_of_3(
@@ -114,6 +120,8 @@ async def test_a_cancelled_second_order_keeps_the_challenge_at_1_of_3(
     mine = (await my_challenges(shop, "ann"))["three-in-30"]
     assert (mine["value"], mine["completed"]) == (3, 1)
     assert await stored_counts(db) == (1, 1, 1)
+    assert await verify_ledger(db) == []
+    assert await verify_gamification(db) == []
 
 
 async def test_a_rewarded_completion_stays_unless_the_challenge_reverses(
@@ -147,6 +155,8 @@ async def test_a_rewarded_completion_stays_unless_the_challenge_reverses(
     assert (mine["stays"]["completed"], mine["reverses"]["completed"]) == (1, 0)
     assert mine["reverses"]["value"] == 1
     assert before - await points_of(shop, "ann") == 1000 + order_points  # and the order's
+    assert await verify_ledger(db) == []
+    assert await verify_gamification(db) == []
 
 
 async def test_a_monthly_streak_across_a_year_boundary_follows_the_sites_timezone(
@@ -270,6 +280,21 @@ async def test_an_admins_badge_limits_an_offer_to_its_holders(gql: GraphQLClient
         token=shop.customer("ann"),
     )
     assert body["data"]["redeemOffer"]["userErrors"] == [{"code": "BADGE_REQUIRED"}]
+    assert await verify_gamification(db) == []
+
+
+async def test_verify_reports_badge_codes_that_differ_from_the_holdings(
+    gql: GraphQLClient, db: Database
+):
+    shop = await Shop.open(gql)
+    await badge_type(shop, "vip")
+    await shop.register("ann", enroll=True)
+    await grant(shop, "ann", "vip")
+    assert await verify_gamification(db) == []
+    async with db.engine.begin() as conn:
+        await conn.execute(text("UPDATE customers SET badge_codes = '[]'"))
+    [problem] = await verify_gamification(db)
+    assert "stored badge codes differ" in problem
 
 
 async def test_badges_show_earned_with_the_date_locked_with_how_to_earn_and_hidden_not_at_all(
