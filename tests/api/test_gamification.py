@@ -25,7 +25,7 @@ from tests.support.gamification import (
     order,
     stored_counts,
 )
-from tests.support.operations import CANCEL_ORDER, COMPLETE_ORDER, RECORD_ACTIVITY
+from tests.support.operations import CANCEL_ORDER, COMPLETE_ORDER, RECORD_ACTIVITY, REFUND_ORDER
 from tests.support.shop import Shop, line
 
 THREE_IN_30_DAYS: dict[str, Any] = {
@@ -457,3 +457,61 @@ async def test_completing_orders_without_live_challenges_stays_as_before(
     assert await stored_counts(db) == (0, 0, 0)
     done = await shop.step(COMPLETE_ORDER, "o-1")
     assert done["userErrors"] == []
+
+
+async def test_a_repeated_challenge_counts_orders_completed_at_one_instant(
+    gql: GraphQLClient, db: Database
+):
+    # given: "two orders", repeatedly; the clock does not move
+    shop = await Shop.open(gql)
+    await challenge(
+        shop,
+        "pairs",
+        goalKind="COUNT",
+        target=2,
+        recurrence="REPEATEDLY",
+        rewards=[{"kind": "POINTS", "points": 10}],
+    )
+    await shop.register("ann", enroll=True)
+    # when: five orders at the same instant
+    for n in range(5):
+        await order(shop, f"o-{n}", "ann")
+    # then: two completions, the fifth order starting the third round
+    mine = (await my_challenges(shop, "ann"))["pairs"]
+    assert (mine["value"], mine["completed"]) == (1, 2)
+    assert await stored_counts(db) == (2, 2, 2)
+
+
+async def test_spend_within_a_category_takes_a_refunded_line_back(gql: GraphQLClient, db: Database):
+    # given: a challenge to spend 100.00 on shoes
+    shop = await Shop.open(gql)
+    await challenge(
+        shop,
+        "shoes-100",
+        goalKind="AMOUNT",
+        target=10000,
+        categories=["shoes"],
+        rewards=[{"kind": "POINTS", "points": 50}],
+    )
+    await shop.register("ann", enroll=True)
+    recorded = await shop.record(
+        "o-1",
+        "ann",
+        lines=[
+            line("boot", 1, "60.00", "shoes", lineId="a"),
+            line("novel", 1, "50.00", "books", lineId="b"),
+        ],
+    )
+    assert recorded["userErrors"] == [], recorded
+    await shop.step(COMPLETE_ORDER, "o-1")
+    assert (await my_challenges(shop, "ann"))["shoes-100"]["value"] == 6000
+    # when: the boots are refunded
+    refunded = await shop.step(
+        REFUND_ORDER, "o-1", refundId="r-1", lines=[{"lineId": "a", "quantity": 1}]
+    )
+    assert refunded["userErrors"] == [], refunded
+    # then: nothing spent on shoes any more; 100.00 of shoes later completes it
+    assert (await my_challenges(shop, "ann"))["shoes-100"]["value"] == 0
+    await order(shop, "o-2", "ann", price="100.00", category="shoes")
+    mine = (await my_challenges(shop, "ann"))["shoes-100"]
+    assert (mine["value"], mine["completed"]) == (10000, 1)

@@ -170,6 +170,8 @@ class ChallengeCompletionRow(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
     number: Mapped[int] = mapped_column(Integer)
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the fact that completed it: the next round starts after it (facts of one instant)
+    fact_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     ledger_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("ledger_entries.id", ondelete="RESTRICT"), nullable=True
     )

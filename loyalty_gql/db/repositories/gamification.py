@@ -320,6 +320,7 @@ async def insert_completion_once(
     customer_id: int,
     number: int,
     completed_at: datetime,
+    fact_key: str | None,
     now: datetime,
 ) -> int | None:
     """Completion ``number`` of (challenge, customer): its id, or None when it was
@@ -333,6 +334,7 @@ async def insert_completion_once(
             customer_id=customer_id,
             number=number,
             completed_at=completed_at,
+            fact_key=fact_key,
             voucher_ids=[],
             badge_codes=[],
             created_at=now,

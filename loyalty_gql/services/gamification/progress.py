@@ -199,14 +199,16 @@ async def _settle(uow: UnitOfWork, book: AccountBook, rows: Sequence[ChallengeRo
         result = progress(
             challenge,
             [fact_of(f) for f in facts[row.id]],
-            [c.completed_at for c in recorded],
+            [(c.completed_at, c.fact_key or "") for c in recorded],
             now,
             zone,
         )
         for number in result.to_reverse:
             await _reverse(book, row, recorded[number - 1])
-        for offset, at in enumerate(result.due):
-            await _complete(uow, book, row, challenge, number=numbered + offset + 1, at=at)
+        for offset, (at, key) in enumerate(zip(result.due, result.due_keys, strict=True)):
+            await _complete(
+                uow, book, row, challenge, number=numbered + offset + 1, at=at, fact_key=key
+            )
         await _note(uow, book, row, stored.get(row.id), result)
 
 
@@ -264,6 +266,7 @@ async def _complete(
     *,
     number: int,
     at: datetime,
+    fact_key: str,
 ) -> None:
     """Record completion ``number`` and give its rewards, once."""
     session, customer, now = uow.session, book.customer, book.now
@@ -274,6 +277,7 @@ async def _complete(
         customer_id=customer.id,
         number=number,
         completed_at=at,
+        fact_key=fact_key,
         now=now,
     )
     if completion_id is None:

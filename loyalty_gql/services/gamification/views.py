@@ -52,7 +52,9 @@ async def challenges_of_customer(
     views: list[ChallengeView] = []
     turns: list[datetime] = []
     for row in mine:
-        recorded = [c.completed_at for c in done[row.id] if c.reversed_at is None]
+        recorded = [
+            (c.completed_at, c.fact_key or "") for c in done[row.id] if c.reversed_at is None
+        ]
         result = progress(
             challenge_of(row), [fact_of(f) for f in facts[row.id]], recorded, now, zone
         )

@@ -209,6 +209,7 @@ def upgrade() -> None:
         sa.Column("customer_id", BigId, nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("completed_at", When, nullable=False),
+        sa.Column("fact_key", sa.String(length=200), nullable=True),
         sa.Column("ledger_entry_id", BigId, nullable=True),
         sa.Column("voucher_ids", JSON, nullable=False),
         sa.Column("badge_codes", JSON, nullable=False),
