@@ -183,6 +183,7 @@ async def test_a_monthly_streak_across_a_year_boundary_follows_the_sites_timezon
     # then: two months in a row; an order in January keeps it, until 1 February local
     assert (mine["value"], mine["completed"]) == (2, 0)
     assert mine["endsAt"] == "2027-02-01T05:00:00+00:00"
+    assert mine["timeLeftSeconds"] == 31 * 24 * 3600 + 3600  # 1 January 04:00 UTC to then
     clock.now = datetime(2027, 1, 20, 15, 0, tzinfo=UTC)
     await order(shop, "o-jan", "ann")
     mine = (await my_challenges(shop, "ann"))["three-months"]
@@ -423,19 +424,32 @@ async def test_the_viewers_lists_cost_the_same_statements_at_1_and_5_items(
 
 
 async def test_the_viewers_challenges_answer_is_not_served_after_its_progress_runs_out(
-    gql: GraphQLClient, db: Database, clock: Clock
+    gql: GraphQLClient, db: Database, clock: Clock, statements: StatementCounter
 ):
-    # given: 1 of 3 in a rolling window of 30 days
+    # given: 1 of 3 in a rolling window of 30 days, the order at 12:00 on day 0
     shop = await Shop.open(gql)
     await badge_type(shop, "regular")
     await challenge(shop, "three-in-30", **THREE_IN_30_DAYS)
     await shop.register("ann", enroll=True)
     await order(shop, "o-1", "ann")
-    assert (await my_challenges(shop, "ann"))["three-in-30"]["value"] == 1
-    # when: 31 days pass without a write
-    clock.now += timedelta(days=31)
-    # then: the order left the window
-    assert (await my_challenges(shop, "ann"))["three-in-30"]["value"] == 0
+    query = "query { viewer { challenges { code value endsAt } } }"  # cacheable fields only
+    token = shop.customer("ann")
+    # when: read at 11:00 on day 30, twice
+    clock.now = clock.start + timedelta(days=30, hours=-1)
+    first = await gql.execute(query, token=token)
+    with statements:  # served from the response cache: only the versions are read
+        again = await gql.execute(query, token=token)
+    # then: still 1 of 3, until 12:00
+    assert first["data"]["viewer"]["challenges"] == [
+        {"code": "three-in-30", "value": 1, "endsAt": "2026-02-14T12:00:00+00:00"}
+    ]
+    assert again["data"] == first["data"]
+    assert len(statements.statements) == 1, statements.statements
+    # when: 12:30 the same day, no write since
+    clock.now += timedelta(hours=1, minutes=30)
+    # then: the order left the window; the cached answer is not served
+    later = await gql.execute(query, token=token)
+    assert later["data"]["viewer"]["challenges"][0]["value"] == 0
 
 
 async def test_completing_orders_without_live_challenges_stays_as_before(

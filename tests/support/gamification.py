@@ -44,7 +44,7 @@ MY_BADGES = """
 query { viewer { badges { code name state earnedAt howToEarn } } }
 """
 MY_CHALLENGES = """
-query { viewer { challenges { code value target completed endsAt open finished } } }
+query { viewer { challenges { code value target completed endsAt timeLeftSeconds open finished } } }
 """
 ADMIN_LISTS = """
 query($s: ID!) {

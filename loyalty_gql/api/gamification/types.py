@@ -9,6 +9,7 @@ import strawberry
 
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.permissions import WITHIN_PARENT
+from loyalty_gql.api.core.resolving import AppInfo
 from loyalty_gql.api.core.scalars import BigInt
 from loyalty_gql.db.models import BadgeTypeRow, ChallengeRow
 from loyalty_gql.domain.gamification.badges import BadgeState, BadgeVisibility, CustomerBadge
@@ -225,6 +226,21 @@ class ChallengeProgress:
     open: bool = strawberry.field(description="Facts count now.", metadata=_P)
     finished: bool = strawberry.field(description="No further completion can come.", metadata=_P)
     rewards: list[ChallengeReward] = strawberry.field(description="What it gives.", metadata=_P)
+
+    @strawberry.field(
+        description="Seconds until endsAt, at the request's time; null without an end. It "
+        "changes every second, so an answer selecting it is not kept by the response cache "
+        "(endsAt is).",
+        metadata=_P,
+    )
+    def time_left_seconds(self, info: AppInfo) -> BigInt | None:
+        """The time left, in whole seconds."""
+        ctx = info.context
+        if self.ends_at is None:
+            return None
+        if ctx.freshness is not None:
+            ctx.freshness.refuse()
+        return max(int((self.ends_at - ctx.clock()).total_seconds()), 0)
 
     @classmethod
     def of(cls, row: ChallengeRow, result: Progress) -> ChallengeProgress:
