@@ -10,6 +10,7 @@ from sqlalchemy import text
 from loyalty_gql.db.engine import Database
 from loyalty_gql.services.gamification.verify import verify_gamification
 from loyalty_gql.services.points.verify import verify_ledger
+from tests.api.test_order_statement_counts import kind
 from tests.conftest import GraphQLClient, StatementCounter
 from tests.support.clock import Clock
 from tests.support.gamification import (
@@ -529,3 +530,50 @@ async def test_spend_within_a_category_takes_a_refunded_line_back(gql: GraphQLCl
     await order(shop, "o-2", "ann", price="100.00", category="shoes")
     mine = (await my_challenges(shop, "ann"))["shoes-100"]
     assert (mine["value"], mine["completed"]) == (10000, 1)
+
+
+async def test_completing_an_order_with_a_live_challenge_costs_a_fixed_list_more(
+    gql: GraphQLClient, db: Database, statements: StatementCounter
+):
+    # given: one live challenge, and an order recorded
+    shop = await Shop.open(gql)
+    await challenge(
+        shop, "five", goalKind="COUNT", target=5, rewards=[{"kind": "POINTS", "points": 10}]
+    )
+    await shop.register("ann", enroll=True)
+    await order(shop, "o-0", "ann")
+    recorded = await shop.record("o-1", "ann", lines=[line("sku-1", 1, "20.00")])
+    assert recorded["userErrors"] == []
+    # when
+    with statements:
+        done = await shop.step(COMPLETE_ORDER, "o-1")
+    assert done["userErrors"] == []
+    # then: the statements of test_order_statement_counts, and these between the
+    # activation's and the order's own
+    found = [kind(s) for s in statements.statements]
+    postgres = not db.is_sqlite
+    assert found == [
+        *([] if postgres else ["BEGIN IMMEDIATE"]),
+        "SELECT orders FOR UPDATE" if postgres else "SELECT orders",
+        "SELECT ledger_entries",
+        "SELECT sites",
+        "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
+        "SELECT referrals",
+        "SELECT ledger_entries",
+        "INSERT ledger_entries",
+        "UPDATE point_accounts",
+        "INSERT customer_days",
+        "INSERT point_lots",
+        # gamification: 7 statements while the site has live challenges, none otherwise
+        "SELECT challenges",  # the site's open challenges
+        "INSERT challenge_facts",  # the order, for those that count it
+        "UPDATE orders",  # the order's own change, flushed with it (not again below)
+        "SELECT challenge_facts",  # the customer's facts of those challenges
+        "SELECT challenge_completions",
+        "SELECT challenge_progress",
+        "INSERT outbox_events",  # CHALLENGE_PROGRESS: 2 of 5
+        "UPDATE challenge_progress",
+        # as before
+        "INSERT outbox_events",  # ORDER_COMPLETED
+        "UPDATE customers",
+    ], found

@@ -61,12 +61,12 @@ async def complete_order(
                     *order.threshold_voucher_ids,
                     *(v.id for v in book.vouchers),
                 ]
-        if book is not None:  # gamification: the order counts towards challenges
-            await on_order_completed(uow, book, order)
         if order.status == OrderStatus.PLACED:
             order.status = OrderStatus.COMPLETED
         order.completed_at = now
         order.updated_at = now
+        if book is not None:  # gamification: the order counts towards challenges
+            await on_order_completed(uow, book, order)
         await order_event(uow.session, order, "ORDER_COMPLETED", now)
         await uow.session.flush()
         return order
