@@ -17,6 +17,8 @@ from loyalty_gql.api.core.scalars import SCALARS
 from loyalty_gql.api.customers.mutations import CustomerMutations
 from loyalty_gql.api.customers.queries import CustomerQueries
 from loyalty_gql.api.customers.types import Customer
+from loyalty_gql.api.gamification.mutations import GamificationMutations
+from loyalty_gql.api.gamification.queries import GamificationQueries
 from loyalty_gql.api.insight.queries import InsightQueries
 from loyalty_gql.api.leaderboards.mutations import LeaderboardMutations
 from loyalty_gql.api.leaderboards.queries import LeaderboardQueries
@@ -65,6 +67,7 @@ Query = merge_types(
         EventQueries,
         InsightQueries,
         LeaderboardQueries,
+        GamificationQueries,
     ),
 )
 Mutation = merge_types(
@@ -84,6 +87,7 @@ Mutation = merge_types(
         WebhookMutations,
         NotificationMutations,
         LeaderboardMutations,
+        GamificationMutations,
     ),
 )
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ ENDED                 both       from ``valid_until`` on
 SIGN_IN               checkout   a guest, and the offer is for some customers only
 OTHER_GROUPS          both       the customer is in none of the offer's groups
 OTHER_TIERS           both       the customer is in none of the offer's tiers
+NO_BADGE              both       the customer holds none of the offer's badges
 USED_UP               both       the total usage limit is reached (checkout: not for
                                  vouchers, whose use was counted when they were bought)
 USED_UP_BY_CUSTOMER   both       the customer's own usage limit is reached (idem)
@@ -70,6 +71,7 @@ class Rule(Enum):
     SIGN_IN = "SIGN_IN"
     OTHER_GROUPS = "OTHER_GROUPS"
     OTHER_TIERS = "OTHER_TIERS"
+    NO_BADGE = "NO_BADGE"
     USED_UP = "USED_UP"
     USED_UP_BY_CUSTOMER = "USED_UP_BY_CUSTOMER"
     BELOW_MINIMUM = "BELOW_MINIMUM"
@@ -90,6 +92,7 @@ MESSAGES = {
     Rule.SIGN_IN: "sign in: the offer is for registered customers",
     Rule.OTHER_GROUPS: "the offer is for other customer groups",
     Rule.OTHER_TIERS: "the offer is for other tiers",
+    Rule.NO_BADGE: "the offer is for holders of a badge",
     Rule.USED_UP: "the offer has been used up",
     Rule.USED_UP_BY_CUSTOMER: "the customer has used this offer up",
     Rule.BELOW_MINIMUM: "the basket must come to at least {minimum}",
@@ -112,6 +115,7 @@ REDEMPTION_CODES = {
     Rule.ENDED: ErrorCode.OFFER_EXPIRED,
     Rule.OTHER_GROUPS: ErrorCode.NOT_IN_GROUP,
     Rule.OTHER_TIERS: ErrorCode.NOT_IN_TIER,
+    Rule.NO_BADGE: ErrorCode.BADGE_REQUIRED,
     Rule.USED_UP: ErrorCode.USAGE_LIMIT_REACHED,
     Rule.USED_UP_BY_CUSTOMER: ErrorCode.CUSTOMER_LIMIT_REACHED,
     Rule.EXCHANGE_GROUP: ErrorCode.EXCHANGE_NOT_ALLOWED,
@@ -130,6 +134,10 @@ class Holder(Protocol):
     @property
     def tier_id(self) -> int | None:
         """The customer's tier, if any."""
+
+    @property
+    def badge_codes(self) -> frozenset[str]:
+        """The codes of the badges the customer holds."""
 
 
 class Use(Protocol):
@@ -167,13 +175,20 @@ def offer_refusal(  # noqa: PLR0911 - one return per rule, asked in the table's 
     if terms.valid_until is not None and now >= terms.valid_until:
         return Rule.ENDED
     if who is None:
-        if terms.customer_groups or terms.tier_ids or terms.max_uses_per_customer:
+        if (
+            terms.customer_groups
+            or terms.tier_ids
+            or terms.badge_codes
+            or terms.max_uses_per_customer
+        ):
             return Rule.SIGN_IN
     else:
         if terms.customer_groups and who.groups.isdisjoint(terms.customer_groups):
             return Rule.OTHER_GROUPS
         if terms.tier_ids and who.tier_id not in terms.tier_ids:
             return Rule.OTHER_TIERS
+        if terms.badge_codes and who.badge_codes.isdisjoint(terms.badge_codes):
+            return Rule.NO_BADGE
     if use.counts_use:
         if terms.max_uses is not None and use.uses >= terms.max_uses:
             return Rule.USED_UP
@@ -210,6 +225,7 @@ class Buyer:
     tier_id: int | None
     available_points: int
     enrolled: bool = True
+    badge_codes: frozenset[str] = frozenset()
 
 
 def redemption_rule(  # noqa: PLR0911 - one return per rule, asked in the table's order

@@ -21,6 +21,7 @@ MAX_TARGETS = 500
 MAX_POINTS = 10_000_000
 TARGET = re.compile(r"^[^\s/][^/]{0,99}(/[^\s/][^/]{0,99}){0,9}$")
 GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+BADGE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # gamification's badge codes
 STACKING_GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -81,6 +82,7 @@ class OfferTerms:
     minimum_order_value: Decimal = Decimal(0)
     customer_groups: tuple[str, ...] = ()
     tier_ids: tuple[int, ...] = ()
+    badge_codes: tuple[str, ...] = ()  # only for holders of one of these badges
     priority: int = 0
     exclusive: bool = False
     stacking_group: str | None = None
@@ -170,6 +172,8 @@ class OfferTerms:
             )
         if any(not GROUP.match(g) for g in self.customer_groups):
             problems.append(_invalid("customer_groups", "group names use letters, digits, _ . : -"))
+        if len(self.badge_codes) > 100 or any(not BADGE_CODE.match(c) for c in self.badge_codes):
+            problems.append(_invalid("badge_codes", "at most 100 badge codes"))
         if not -1000 <= self.priority <= 1000:
             problems.append(_invalid("priority", "must be -1000 to 1000"))
         if self.stacking_group is not None and not STACKING_GROUP.match(self.stacking_group):

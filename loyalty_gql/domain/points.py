@@ -53,6 +53,7 @@ class SourceType(Enum):
     REVERSAL = "REVERSAL"
     CAMPAIGN = "CAMPAIGN"  # a campaign's award: the entry's reason names the campaign
     LEADERBOARD = "LEADERBOARD"  # a leaderboard's prize at its period's end
+    CHALLENGE = "CHALLENGE"  # a completed challenge's points (gamification)
 
 
 @dataclass(frozen=True, slots=True)

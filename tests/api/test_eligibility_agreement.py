@@ -64,6 +64,7 @@ OFFERS: dict[str, tuple[str, dict[str, Any]]] = {
     "ended": ("REWARD", {**REWARD, "validUntil": "2026-01-01T00:00:00Z"}),
     "vip": ("REWARD", {**REWARD, "customerGroups": ["vip"]}),
     "gold": ("REWARD", {**REWARD, "tierIds": [GOLD]}),
+    "fans": ("REWARD", {**REWARD, "badgeCodes": ["fan"]}),  # ann and cid hold the badge
     "used-up": ("REWARD", {**REWARD, "maxUses": 1}),  # ann bought the one
     "once": ("REWARD", {**REWARD, "maxUsesPerCustomer": 1}),  # ann bought hers
     "dear": ("REWARD", {**REWARD, "loyaltyPrice": 5000}),
@@ -98,6 +99,7 @@ EXPECTED = {
     "ended":       (ENDED,         ENDED,          ENDED,          LEFT),
     "vip":         (OK,            "NOT_IN_GROUP", POOR,           LEFT),
     "gold":        (OK,            "NOT_IN_TIER",  "NOT_IN_TIER",  LEFT),
+    "fans":        (OK,            "BADGE_REQUIRED", POOR,         LEFT),
     "used-up":     (USED_UP,       USED_UP,        USED_UP,        LEFT),
     "once":        (HAD_IT,        OK,             POOR,           LEFT),
     "dear":        (POOR,          POOR,           POOR,           LEFT),
@@ -144,6 +146,7 @@ async def _world(gql: GraphQLClient) -> tuple[str, dict[str, str], dict[str, str
             token=admin,
         )  # fmt: skip
         assert granted["data"]["grantPoints"]["userErrors"] == []
+    await _badge_fans(gql, site_id, [customers["ann"], customers["cid"]])
     offers = {}
     for name, (kind, given) in OFFERS.items():
         terms = {**given, "name": name}
@@ -165,6 +168,25 @@ async def _world(gql: GraphQLClient) -> tuple[str, dict[str, str], dict[str, str
     )
     assert left["data"]["leaveProgram"]["userErrors"] == []
     return site_id, customers, offers
+
+
+async def _badge_fans(gql: GraphQLClient, site_id: str, customer_ids: list[str]) -> None:
+    """The badge "fan", granted to these customers by the admin."""
+    admin = gql.token("admin", SITE)
+    body = await gql.execute(
+        "mutation($i: BadgeTypeInput!) { createBadgeType(input: $i) { userErrors { code } } }",
+        {"i": {"siteId": site_id, "code": "fan", "name": "Fan"}},
+        token=admin,
+    )
+    assert body["data"]["createBadgeType"]["userErrors"] == []
+    for customer_id in customer_ids:
+        body = await gql.execute(
+            "mutation($i: BadgeGrantInput!) { grantBadge(input: $i) { userErrors { code } } }",
+            {"i": {"siteId": site_id, "customerId": customer_id, "badgeCode": "fan",
+                   "reason": "a fan"}},
+            token=admin,
+        )  # fmt: skip
+        assert body["data"]["grantBadge"]["userErrors"] == []
 
 
 async def _assign(gql: GraphQLClient, offer_id: str, customer_ids: list[str]) -> None:
@@ -228,7 +250,7 @@ def _done(offer: str, payload: dict[str, Any]) -> str:
 async def test_my_offers_says_what_redeem_offer_does_for_every_customer_and_offer(
     gql: GraphQLClient,
 ):
-    # given: 4 customers x 19 offers covering every refusal (the clock stands at 2026-01-15)
+    # given: 4 customers x 20 offers covering every refusal (the clock stands at 2026-01-15)
     _, _, offers = await _world(gql)
     assert [(await _page(gql, name))[0] for name in CUSTOMERS] == [
         {"name": "Gold"}, None, None, {"name": "Gold"},
@@ -257,7 +279,7 @@ async def test_my_offers_says_what_redeem_offer_does_for_every_customer_and_offe
     assert {offer: tuple(row) for offer, row in shown.items()} == EXPECTED
     assert {cell for row in EXPECTED.values() for cell in row} == {
         OK, NOT_LISTED, BY_GROUP, BY_CATEGORY, POOR, LEFT, LATER, ENDED, USED_UP, HAD_IT,
-        "NOT_IN_GROUP", "NOT_IN_TIER", "NOT_FOR_SALE",
+        "NOT_IN_GROUP", "NOT_IN_TIER", "BADGE_REQUIRED", "NOT_FOR_SALE",
     }  # fmt: skip
 
 
@@ -286,4 +308,4 @@ async def test_with_the_program_off_every_listed_offer_is_refused_alike(gql: Gra
         assert {n["reasonMessage"] for n in page.values()} == {
             e["message"] for errors in answers.values() for e in errors
         }
-        assert len(page) == 18
+        assert len(page) == 19

@@ -152,6 +152,20 @@ def test_a_repeated_challenge_starts_its_next_round_after_each_completion() -> N
     assert (recorded.due, recorded.completed) == ((at(6),), 2)
 
 
+def test_facts_of_one_instant_are_told_apart_by_the_key_of_the_completing_fact() -> None:
+    # given: "two orders", repeatedly, and four orders completed at the same instant
+    twice = replace(challenge(Goal(GoalKind.COUNT, 2)), recurrence=Recurrence.REPEATEDLY)
+    facts = [order(f"o{n}", at(1)) for n in range(1, 5)]
+    # when: the first completion (by o2) was recorded with its fact's key, or without it
+    first = progress(twice, facts[:2], [], at(1), UTC_ZONE)
+    keyed = progress(twice, facts, [(at(1), "o2")], at(1), UTC_ZONE)
+    by_time = progress(twice, facts, [at(1)], at(1), UTC_ZONE)
+    # then: with the key, o3 and o4 make the second round; by time alone they are lost
+    assert (first.due, first.due_keys) == ((at(1),), ("o2",))
+    assert (keyed.due_keys, keyed.completed) == (("o4",), 2)
+    assert (by_time.due, by_time.completed) == ((), 1)
+
+
 # -- amounts, products, activities ----------------------------------------------------
 
 

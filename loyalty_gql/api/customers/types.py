@@ -23,6 +23,7 @@ from loyalty_gql.api.core.pagination import (
 )
 from loyalty_gql.api.core.permissions import WITHIN_PARENT, CanSeeCustomer, CanServeSite
 from loyalty_gql.api.core.resolving import AppInfo
+from loyalty_gql.api.gamification.types import ChallengeProgress, CustomerBadgeView
 from loyalty_gql.api.insight.types import CustomerInsight
 from loyalty_gql.api.leaderboards.types import ViewerLeaderboard, viewer_leaderboards
 from loyalty_gql.api.offers.my_offers import KIND, MyOffer, my_offers
@@ -32,6 +33,7 @@ from loyalty_gql.api.sites.types import Site
 from loyalty_gql.api.tiers.types import Tier, TierProgress
 from loyalty_gql.db.models import CustomerRow
 from loyalty_gql.domain.tiers import next_tier
+from loyalty_gql.services.gamification import views as gamification_views
 
 
 async def tier_progress_of(info: AppInfo, customer_pk: int) -> TierProgress:
@@ -257,6 +259,39 @@ class Customer(Node):
         """A page of the customer's offers."""
         row = await info.context.loaders.customer_by_id.load(self.pk)
         return await my_offers(info, row, kind, first=first, after=after, last=last, before=before)
+
+    @strawberry.field(
+        description="The customer's badges: earned ones (newest first, with the date), then "
+        "the visible locked ones with how to earn them; hidden ones appear once earned.",
+        permission_classes=[CanSeeCustomer],
+    )
+    async def badges(self, info: AppInfo) -> list[CustomerBadgeView]:
+        """The customer's badge list (one statement)."""
+        async with info.context.read_session() as session:
+            lines = await gamification_views.badges_of_customer(session, self.site_pk, self.pk)
+        return [CustomerBadgeView.of(line) for line, _ in lines]
+
+    @strawberry.field(
+        description="The published challenges the customer takes part in, with their progress "
+        "(value, target, when it runs out); ended ones only once completed.",
+        permission_classes=[CanSeeCustomer],
+    )
+    async def challenges(self, info: AppInfo) -> list[ChallengeProgress]:
+        """The customer's challenges (three statements, whatever their number)."""
+        ctx = info.context
+        row = await ctx.loaders.customer_by_id.load(self.pk)
+        site = await ctx.loaders.site_by_id.load(self.site_pk)
+        account = await ctx.loaders.account_by_customer.load(self.pk)
+        if row is None or site is None:  # pragma: no cover - checked by the permission
+            return []
+        now = ctx.clock()
+        async with ctx.read_session() as session:
+            found, turns = await gamification_views.challenges_of_customer(
+                session, site, row, account.tier_id if account else None, now
+            )
+        if ctx.freshness is not None and turns is not None:  # progress changes by time then
+            ctx.freshness.expires(turns)
+        return [ChallengeProgress.of(view.row, view.progress) for view in found]
 
     @strawberry.field(
         description="How the customer buys: orders, spend, favourite categories and products "

@@ -66,6 +66,9 @@ class OfferTermsInput:
     tier_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list, description="Limit to these tiers."
     )
+    badge_codes: list[str] = strawberry.field(
+        default_factory=list, description="Limit to holders of one of these badges."
+    )
     priority: int = strawberry.field(default=0, description="Higher applies first (-1000-1000).")
     exclusive: bool = strawberry.field(
         default=False,
@@ -145,6 +148,7 @@ def _terms(kind: OfferKind, data: OfferTermsInput) -> OfferTerms:
     values["targets"] = tuple(t.strip() for t in data.targets)
     values["customer_groups"] = tuple(g.strip() for g in data.customer_groups)
     values["tier_ids"] = tuple(parse_id(t, "Tier") for t in data.tier_ids)
+    values["badge_codes"] = tuple(c.strip() for c in data.badge_codes)
     values["coupon_code"] = data.coupon_code.strip().upper() if data.coupon_code else None
     for name in ("valid_from", "valid_until"):
         moment = values[name]

@@ -64,6 +64,7 @@ class Offer(Node):
     uses: int | None = _staff("Uses so far.")
     minimum_order_value: Money = _see("Smallest order the offer applies to.")
     customer_groups: list[str] = _see("Customer groups it is limited to; empty is everyone.")
+    badge_codes: list[str] = _see("Badges whose holders it is limited to; empty is everyone.")
     priority: int = _see("Higher applies first at checkout.")
     exclusive: bool = _see(
         "Whether the offer stands alone at checkout; in a BEST_FOR_CUSTOMER stacking group it"
@@ -143,6 +144,7 @@ class Offer(Node):
             uses=row.uses,
             minimum_order_value=Money.of(DomainMoney(row.minimum_order_minor, currency)),
             customer_groups=list(row.customer_groups),
+            badge_codes=list(row.badge_codes or ()),
             priority=row.priority,
             exclusive=row.exclusive,
             stacking_group=row.stacking_group,

@@ -23,6 +23,7 @@ from loyalty_gql.api.points.types import LedgerEntry
 from loyalty_gql.db.models import LedgerEntryRow
 from loyalty_gql.domain.points import MAX_POINTS_BALANCE, MAX_POINTS_PER_ENTRY
 from loyalty_gql.services import points as points_service
+from loyalty_gql.services.gamification.progress import on_activity
 
 if TYPE_CHECKING:
     from loyalty_gql.api.customers.types import Customer
@@ -133,6 +134,7 @@ class PointsMutations:
             actor=ctx.actor,
             clock=ctx.clock,
             retry=retry_of(info, input.idempotency_key),
+            on_earned=on_activity,  # gamification: activities count towards challenges
         )
         entry = LedgerEntry.from_row(result) if isinstance(result, LedgerEntryRow) else None
         return RecordActivityPayload(

@@ -8,6 +8,14 @@ from loyalty_gql.db.models.base import NAMING, Base, BigId
 from loyalty_gql.db.models.campaigns import CampaignAwardRow, CampaignRow
 from loyalty_gql.db.models.core import AuditTrailRow, IdempotencyRecordRow, OutboxEventRow
 from loyalty_gql.db.models.customers import CustomerRow, EnrollmentEventRow, ReferralRow
+from loyalty_gql.db.models.gamification import (
+    BadgeTypeRow,
+    ChallengeCompletionRow,
+    ChallengeFactRow,
+    ChallengeProgressRow,
+    ChallengeRow,
+    CustomerBadgeRow,
+)
 from loyalty_gql.db.models.leaderboards import (
     LeaderboardAwardRow,
     LeaderboardRow,
@@ -48,11 +56,17 @@ from loyalty_gql.db.models.tiers import TierRow
 __all__ = [
     "NAMING",
     "AuditTrailRow",
+    "BadgeTypeRow",
     "Base",
     "BigId",
     "CampaignAwardRow",
     "CampaignRow",
+    "ChallengeCompletionRow",
+    "ChallengeFactRow",
+    "ChallengeProgressRow",
+    "ChallengeRow",
     "CouponCodeRow",
+    "CustomerBadgeRow",
     "CustomerDayRow",
     "CustomerRow",
     "EnrollmentEventRow",

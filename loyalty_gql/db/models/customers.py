@@ -68,6 +68,12 @@ class CustomerRow(Base):
     # leaderboards: the name shown there, only while the customer opted in
     display_name: Mapped[str | None] = mapped_column(String(40), nullable=True)
     leaderboard_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # gamification: the codes of the badges the customer holds (granted, not revoked),
+    # kept with customer_badges in the same transaction, so offers limited to holders of a
+    # badge are checked from the customer row checkout, redemption and My offers read
+    badge_codes: Mapped[list[str]] = mapped_column(
+        JSONDoc, default=list, server_default=text("'[]'")
+    )
 
 
 class EnrollmentEventRow(Base):

@@ -73,6 +73,10 @@ class OfferRow(Base):
     minimum_order_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     customer_groups: Mapped[list[str]] = mapped_column(JSONDoc)
     tier_ids: Mapped[list[int]] = mapped_column(JSONDoc)
+    # only for holders of one of these badges (codes; empty: no such limit)
+    badge_codes: Mapped[list[str]] = mapped_column(
+        JSONDoc, default=list, server_default=text("'[]'")
+    )
     priority: Mapped[int] = mapped_column(Integer, default=0)
     exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
     stacking_group: Mapped[str | None] = mapped_column(String(64), nullable=True)

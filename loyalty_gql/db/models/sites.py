@@ -72,3 +72,6 @@ class SiteRow(Base):
     leaderboard_label_key: Mapped[str] = mapped_column(
         String(32), default=lambda: secrets.token_hex(16)
     )
+    # challenges: how many are published (0: completing an order or recording an
+    # activity writes no challenge progress, no statement)
+    live_challenges: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

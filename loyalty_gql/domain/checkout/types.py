@@ -111,6 +111,7 @@ class Shopper:
     earn_multiplier: Decimal = Decimal(1)
     earns_points: bool = True
     available_points: int = 0
+    badge_codes: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)  # not frozen: thousands are made per basket, and frozen is slower

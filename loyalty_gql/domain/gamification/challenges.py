@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
@@ -221,6 +221,7 @@ class Progress:
     time_left: timedelta | None = None
     open: bool = True  # the window admits facts at now
     finished: bool = False  # no further completion can come (done, or the window closed)
+    due_keys: tuple[str, ...] = ()  # the key of the fact that completed each of ``due``
 
     @property
     def completion_due(self) -> bool:
@@ -231,14 +232,16 @@ class Progress:
 def progress(
     challenge: Challenge,
     facts: Iterable[Fact],
-    recorded: Sequence[datetime],
+    recorded: Sequence[datetime | tuple[datetime, str]],
     now: datetime,
     zone: ZoneInfo,
 ) -> Progress:
     """Where the customer stands at ``now``, what is due and what is to be reversed.
 
     ``recorded`` is when each completion already recorded (and not reversed) happened,
-    oldest first; ``zone`` is the site's timezone (streak periods follow it).
+    oldest first, each with the key of the fact that completed it when known (facts of
+    the same instant are then told apart: the next round starts after that fact);
+    ``zone`` is the site's timezone (streak periods follow it).
     """
     goal, window = challenge.goal, challenge.window
     counting = sorted(
@@ -253,27 +256,31 @@ def progress(
         kept = min(len(recorded), len(state.completions))
         to_reverse = tuple(range(kept + 1, len(recorded) + 1))
         due = tuple(state.completions[kept:])
+        due_keys = tuple(state.keys[kept:])
         completed = len(state.completions)
     else:
         start, floor = rounds.after(recorded[-1]) if recorded else (0, None)
         left = None if limit is None else max(limit - len(recorded), 0)
         state = rounds.replay(start, floor, left)
         due = tuple(state.completions)
+        due_keys = tuple(state.keys)
         completed = len(recorded) + len(due)
     is_open = window.holds(now)
     done = limit is not None and completed >= limit
     if done:
         return Progress(
-            goal.target, goal.target, completed, due, to_reverse, open=is_open, finished=True
-        )
+            goal.target, goal.target, completed, due, to_reverse, open=is_open, finished=True,
+            due_keys=due_keys,
+        )  # fmt: skip
     value, ends_at = rounds.current(state, now)
     if window.ends_at is not None and (ends_at is None or window.ends_at < ends_at):
         ends_at = window.ends_at
     time_left = None if ends_at is None else max(ends_at - now, timedelta(0))
     finished = window.ends_at is not None and now >= window.ends_at
     return Progress(
-        value, goal.target, completed, due, to_reverse, ends_at, time_left, is_open, finished
-    )
+        value, goal.target, completed, due, to_reverse, ends_at, time_left, is_open, finished,
+        due_keys,
+    )  # fmt: skip
 
 
 def milestones(target: int) -> tuple[int, ...]:
@@ -305,6 +312,7 @@ class _State:
     floor: int | None  # STREAK: the open round counts periods after this one
     run: int = 0  # STREAK: periods in a row so far
     last: int | None = None  # STREAK: the last period of the run
+    keys: list[str] = field(default_factory=list)  # the completing facts' keys
 
 
 class _Rounds:
@@ -320,10 +328,21 @@ class _Rounds:
         self.facts = facts
         self.zone = zone
 
-    def after(self, completed_at: datetime) -> tuple[int, int | None]:
+    def after(self, mark: datetime | tuple[datetime, str]) -> tuple[int, int | None]:
         """Where the round after a recorded completion starts: the first fact later than
-        it and, for a streak, the period after the completion's."""
-        start = next((i for i, f in enumerate(self.facts) if f.at > completed_at), len(self.facts))
+        it (than the fact that completed it, when its key is known) and, for a streak,
+        the period after the completion's."""
+        if isinstance(mark, tuple):
+            completed_at, key = mark
+            start = next(
+                (i for i, f in enumerate(self.facts) if (f.at, f.key) > (completed_at, key)),
+                len(self.facts),
+            )
+        else:
+            completed_at = mark
+            start = next(
+                (i for i, f in enumerate(self.facts) if f.at > completed_at), len(self.facts)
+            )
         if self.goal.kind is GoalKind.STREAK:
             return start, self.period(completed_at)
         return start, None
@@ -339,6 +358,7 @@ class _Rounds:
             at = self.facts[i].at
             if self.measure(self._round(state.start, i + 1, at)) >= self.goal.target:
                 state.completions.append(at)
+                state.keys.append(self.facts[i].key)
                 state.start = i + 1
         return state
 
@@ -417,6 +437,7 @@ class _Rounds:
             state.last = number
             if state.run >= self.goal.target:
                 state.completions.append(self.facts[i].at)
+                state.keys.append(self.facts[i].key)
                 state.start, state.floor, state.run, state.last = i + 1, number, 0, None
         return state
 

@@ -152,6 +152,7 @@ async def price(
             earn_multiplier=multiplier,
             earns_points=program_on and customer.enrolled_at is not None,
             available_points=account.available if account else 0,
+            badge_codes=frozenset(customer.badge_codes),
         )
     candidates: list[Candidate] = []
     groups: dict[str, StackingGroup] = {}

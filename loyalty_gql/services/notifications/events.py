@@ -20,6 +20,9 @@ EVENTS: dict[str, str] = {
     "CAMPAIGN_POINTS_EARNED": "A campaign gave the customer points (pending until the order "
     "completes where the site says so), or a voucher.",
     "LEADERBOARD_REWARD": "The customer won a leaderboard prize at the end of its period.",
+    "BADGE_EARNED": "The customer earned a badge (a challenge, an admin or a campaign).",
+    "CHALLENGE_PROGRESS": "The customer passed a milestone of a challenge.",
+    "CHALLENGE_COMPLETED": "The customer completed a challenge and got its rewards.",
 }
 
 
@@ -43,6 +46,10 @@ VARIABLES: dict[str, str] = {
     "campaign_name": "The campaign's name (CAMPAIGN_POINTS_EARNED).",
     "leaderboard_name": "The leaderboard's name (LEADERBOARD_REWARD).",
     "rank": "The customer's rank on the leaderboard (LEADERBOARD_REWARD).",
+    "badge_name": "The badge's name (BADGE_EARNED).",
+    "challenge_name": "The challenge's name (CHALLENGE_PROGRESS, CHALLENGE_COMPLETED).",
+    "progress_value": "Where the customer stands in the challenge (CHALLENGE_PROGRESS).",
+    "progress_target": "The challenge's target (CHALLENGE_PROGRESS).",
 }
 
 
@@ -196,6 +203,22 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
             "{% if voucher_code %}Your voucher code: {{ voucher_code }}{% endif %}",
         ],
     ),
+    "BADGE_EARNED": _default(
+        "You earned a badge at {{ site_name }}",
+        ["You earned the badge {{ badge_name }}."],
+    ),
+    "CHALLENGE_PROGRESS": _default(
+        "Keep going at {{ site_name }}",
+        ["You are at {{ progress_value }} of {{ progress_target }} in {{ challenge_name }}."],
+    ),
+    "CHALLENGE_COMPLETED": _default(
+        "You completed {{ challenge_name }} at {{ site_name }}",
+        [
+            "You completed {{ challenge_name }}."
+            "{% if points and points != '0' %} {{ points }} points were added to your "
+            "account.{% endif %}",
+        ],
+    ),
 }
 
 
@@ -217,6 +240,10 @@ SAMPLE_PAYLOAD: dict[str, Any] = {
     "campaign_name": "Double points on shoes",
     "leaderboard_name": "Top of the month",
     "rank": 2,
+    "badge_name": "Explorer",
+    "challenge_name": "Three orders in 30 days",
+    "progress_value": 2,
+    "progress_target": 3,
 }
 
 

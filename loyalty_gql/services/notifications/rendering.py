@@ -164,6 +164,10 @@ def variables(  # noqa: PLR0917 - the documented positional signature
         "campaign_name": str(payload.get("campaign_name") or ""),
         "leaderboard_name": str(payload.get("leaderboard_name") or ""),
         "rank": _number(payload.get("rank"), where),
+        "badge_name": str(payload.get("badge_name") or ""),
+        "challenge_name": str(payload.get("challenge_name") or ""),
+        "progress_value": _number(payload.get("progress_value"), where),
+        "progress_target": _number(payload.get("progress_target"), where),
     }
     return {name: found.get(name, "") for name in VARIABLES}
 

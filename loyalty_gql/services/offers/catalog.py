@@ -9,6 +9,7 @@ from typing import Any
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import OfferRow, SiteRow
+from loyalty_gql.db.repositories.gamification import badge_codes_taken
 from loyalty_gql.db.repositories.offers.catalog import (
     coupon_code_taken,
     locked_offer,
@@ -55,6 +56,7 @@ class OfferChanges:
     minimum_order_value: Decimal | Unset = UNSET
     customer_groups: tuple[str, ...] | Unset = UNSET
     tier_ids: tuple[int, ...] | Unset = UNSET
+    badge_codes: tuple[str, ...] | Unset = UNSET
     priority: int | Unset = UNSET
     exclusive: bool | Unset = UNSET
     stacking_group: str | Unset | None = UNSET
@@ -215,6 +217,10 @@ async def _check_terms(
         found = await site_tier_ids(session, site.id, terms.tier_ids)
         if found != set(terms.tier_ids):
             raise DomainError.single(ErrorCode.NOT_FOUND, "unknown tiers", "tier_ids")
+    if terms.badge_codes:
+        known = await badge_codes_taken(session, site.id, terms.badge_codes)
+        if known != set(terms.badge_codes):
+            raise DomainError.single(ErrorCode.NOT_FOUND, "unknown badges", "badge_codes")
     if terms.coupon_code is not None and await coupon_code_taken(
         session, site.id, terms.coupon_code, besides=offer_id
     ):

@@ -195,6 +195,7 @@ def redemption_refusal(
         tier_id=account.tier_id if account else None,
         available_points=account.available if account else 0,
         enrolled=customer.enrolled_at is not None,
+        badge_codes=frozenset(customer.badge_codes),
     )
     redemption = Redemption(
         terms_of(offer, settings.currency), OfferStatus(offer.status), offer.uses, customer_uses,

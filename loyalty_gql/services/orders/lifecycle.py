@@ -28,6 +28,7 @@ from loyalty_gql.services.campaigns import (
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.gamification.progress import on_order_completed, on_order_uncounted
 from loyalty_gql.services.leaderboards import count_amount_spent
 from loyalty_gql.services.orders.common import (
     checked_order_id,
@@ -84,6 +85,8 @@ async def complete_order(
             await count_amount_spent(uow, book.site, book.customer.id, spent, now)
         order.completed_at = now
         order.updated_at = now
+        if book is not None:  # gamification: the order counts towards challenges
+            await on_order_completed(uow, book, order)
         await order_event(uow.session, order, "ORDER_COMPLETED", now)
         await uow.session.flush()
         return order
@@ -118,6 +121,7 @@ async def cancel_order(
             )  # fmt: skip
             await _undo_note(book, order)
             await _cancel_referral(uow, order, source, now)
+            await on_order_uncounted(uow, book, order, in_full=True)  # gamification
         await _release(session, order, book, budgets)
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = now

@@ -21,6 +21,7 @@ from loyalty_gql.services.campaigns import give_back_budgets
 from loyalty_gql.services.core.common import Actor, Clock
 from loyalty_gql.services.core.idempotency import Idempotency, request_fingerprint
 from loyalty_gql.services.core.uow import UnitOfWork
+from loyalty_gql.services.gamification.progress import on_order_uncounted
 from loyalty_gql.services.orders.common import (
     MAX_ORDER_ID,
     checked_order_id,
@@ -136,6 +137,9 @@ async def refund_order(
                 book, order, paid_back - order.points_given_back, source, "order-refund-pay"
             )
             await uncount_spend(book, order, share.money)
+            await on_order_uncounted(
+                uow, book, order, in_full=in_full, lines=list(rows.values()) if rows else None
+            )  # gamification: what was refunded no longer counts towards challenges
             if order.campaign_points > 0 and not rows:
                 rows = await orders_repo.lines_of_order(session, order.id)
             budgets = await take_back_campaigns(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -39,6 +40,9 @@ from loyalty_gql.services.points.ledger import (
     open_book,
 )
 
+# what runs after an activity's entry is written, in its transaction
+ActivityHook = Callable[[UnitOfWork, AccountBook, LedgerEntryRow], Awaitable[None]]
+
 
 async def record_activity(
     db: Database,
@@ -50,9 +54,13 @@ async def record_activity(
     actor: Actor,
     clock: Clock,
     retry: Idempotency,
+    on_earned: ActivityHook | None = None,
 ) -> LedgerEntryRow | ReferralRow:
     """Reward an activity: newsletter sign-up (once), product review (once per product),
-    a custom activity (within its daily cap), or record a referral (rewarded later)."""
+    a custom activity (within its daily cap), or record a referral (rewarded later).
+
+    ``on_earned`` runs in the same transaction after the entry is written (the API passes
+    gamification's challenge progress, an area above this one)."""
     code = activity.strip().upper()
     ref = (reference or "").strip() or None
     if not code:
@@ -89,6 +97,8 @@ async def record_activity(
                 activity_code=code, book=book,
             )
         )  # fmt: skip
+        if on_earned is not None:
+            await on_earned(uow, book, entry)
         return entry
 
     return await run_once(

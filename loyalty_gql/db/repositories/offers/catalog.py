@@ -41,6 +41,7 @@ def terms_of(row: OfferRow, currency: str) -> OfferTerms:
         minimum_order_value=Money(row.minimum_order_minor, currency).amount,
         customer_groups=tuple(row.customer_groups),
         tier_ids=tuple(row.tier_ids),
+        badge_codes=tuple(row.badge_codes or ()),
         priority=row.priority,
         exclusive=row.exclusive,
         stacking_group=row.stacking_group,
@@ -72,6 +73,7 @@ def store_terms(row: OfferRow, terms: OfferTerms, currency: str) -> None:
     row.minimum_order_minor = Money.from_decimal(terms.minimum_order_value, currency).minor_units
     row.customer_groups = sorted(set(terms.customer_groups))
     row.tier_ids = sorted(set(terms.tier_ids))
+    row.badge_codes = sorted(set(terms.badge_codes))
     row.priority = terms.priority
     row.exclusive = terms.exclusive
     row.stacking_group = terms.stacking_group

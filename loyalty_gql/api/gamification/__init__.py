@@ -1,0 +1,1 @@
+"""GraphQL of badges and challenges (issue #18)."""
