@@ -69,6 +69,7 @@ class EffectKind(Enum):
     POINTS_PER_AMOUNT = "POINTS_PER_AMOUNT"  # points per 1.00 of the qualifying amount
     MULTIPLIER = "MULTIPLIER"  # the base order points times this, the extra given
     VOUCHER = "VOUCHER"  # a voucher from a reward or coupon offer
+    BADGE = "BADGE"  # a badge of the site (gamification), once per customer
 
 
 class AmountScope(Enum):
@@ -106,6 +107,8 @@ class CampaignReason(Enum):
     BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
     NOT_COMBINABLE = "NOT_COMBINABLE"
     NOT_A_MEMBER = "NOT_A_MEMBER"  # a guest, or a customer who earns no points
+    NO_BADGE = "NO_BADGE"  # the customer holds none of the campaign's badges
+    BADGE_HELD = "BADGE_HELD"  # a badge campaign's badge, which the customer holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,7 @@ class Conditions:
     ends_at: datetime | None = None
     channels: frozenset[str] = frozenset()
     activity_code: str | None = None
+    badge_codes: frozenset[str] = frozenset()  # the customer holds one of these badges
 
     @property
     def has_scope(self) -> bool:
@@ -148,6 +152,7 @@ class Effect:
     multiplier: Decimal = Decimal(1)  # MULTIPLIER: 2 is double points
     scope: AmountScope = AmountScope.BASKET
     reward_offer_id: int | None = None  # VOUCHER
+    badge_code: str | None = None  # BADGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +205,7 @@ class Member:
     tier_id: int | None = None
     orders_before: int = 0  # orders recorded before this one (not cancelled)
     earns_points: bool = True
+    badges: frozenset[str] = frozenset()  # codes of the badges the customer holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +247,12 @@ class Award:
     wanted: int
     qualifying: tuple[tuple[str, int], ...] = ()
     reward_offer_id: int | None = None
+    badge_code: str | None = None
+
+    @property
+    def gives_anything(self) -> bool:
+        """Points, a voucher or a badge."""
+        return self.points > 0 or self.reward_offer_id is not None or self.badge_code is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,6 +463,8 @@ def _refusal(  # noqa: PLR0911, PLR0912 - one condition a line, in the documente
         return CampaignReason.NOT_ELIGIBLE, "not for this customer's groups"
     if terms.tier_ids and member.tier_id not in terms.tier_ids:
         return CampaignReason.NOT_IN_TIER, "not for this customer's tier"
+    if terms.badge_codes and not terms.badge_codes & member.badges:
+        return CampaignReason.NO_BADGE, "only for holders of the campaign's badges"
     if event.trigger is Trigger.ACTIVITY and terms.activity_code not in (
         None,
         event.activity_code,
@@ -485,7 +499,13 @@ def _award(
     effect = campaign.effect
     limits = campaign.limits
     qualifying = _qualifying(campaign, facts)
-    if effect.kind is EffectKind.VOUCHER:
+    if (
+        effect.kind is EffectKind.BADGE
+        and event.member
+        and effect.badge_code in event.member.badges
+    ):
+        return None, (CampaignReason.BADGE_HELD, "the customer holds the campaign's badge")
+    if effect.kind in (EffectKind.VOUCHER, EffectKind.BADGE):
         wanted = 0
     elif effect.kind is EffectKind.FIXED_POINTS:
         wanted = effect.points
@@ -512,7 +532,9 @@ def _award(
         if wanted > 0 and left <= 0:
             return None, (CampaignReason.BUDGET_EXHAUSTED, "the campaign's budget is spent")
         points = min(wanted, max(left, 0))
-    return Award(campaign, points, wanted, qualifying, effect.reward_offer_id), None
+    return Award(
+        campaign, points, wanted, qualifying, effect.reward_offer_id, effect.badge_code
+    ), None
 
 
 def _qualifying(campaign: Campaign, facts: _Facts) -> tuple[tuple[str, int], ...]:
@@ -558,7 +580,7 @@ ORDER_ONLY = (
 )
 
 
-def _problems(campaign: Campaign) -> list[FieldProblem]:  # noqa: PLR0912 - one check a line
+def _problems(campaign: Campaign) -> list[FieldProblem]:  # noqa: PLR0912, PLR0915 - one check a line
     problems: list[FieldProblem] = []
     terms, effect, limits = campaign.conditions, campaign.effect, campaign.limits
 
@@ -589,6 +611,7 @@ def _problems(campaign: Campaign) -> list[FieldProblem]:  # noqa: PLR0912 - one 
     for name, spelled, longest in (
         ("products", "products", MAX_CODE), ("categories", "categories", MAX_CODE),
         ("customer_groups", "customerGroups", MAX_CODE), ("channels", "channels", MAX_CHANNEL),
+        ("badge_codes", "badgeCodes", MAX_CODE),
     ):  # fmt: skip
         if any(not code.strip() or len(code) > longest for code in getattr(terms, name)):
             bad(["conditions", spelled], f"each must be 1-{longest} characters, not blank")
@@ -623,6 +646,10 @@ def _problems(campaign: Campaign) -> list[FieldProblem]:  # noqa: PLR0912 - one 
         bad(["effect", "kind"], "points from an amount need an order campaign")
     if effect.kind is EffectKind.VOUCHER and effect.reward_offer_id is None:
         bad(["effect", "rewardOfferId"], "a voucher campaign names its reward or coupon offer")
+    if effect.kind is EffectKind.BADGE and not (effect.badge_code or "").strip():
+        bad(["effect", "badgeCode"], "a badge campaign names the badge it gives")
+    if effect.badge_code is not None and effect.kind is not EffectKind.BADGE:
+        bad(["effect", "badgeCode"], "only a badge campaign gives a badge")
     # limits
     if limits.per_customer is not None and not 1 <= limits.per_customer <= 10**6:
         bad(["limits", "perCustomer"], "must be 1 or more")

@@ -86,6 +86,11 @@ class CampaignConditionsInput:
     activity_code: str | None = strawberry.field(
         default=None, description="Activity campaigns: only this activity."
     )
+    badge_codes: list[str] = strawberry.field(
+        default_factory=list,
+        description="Only for customers holding one of these badges (codes of the site's "
+        "badge types).",
+    )
 
 
 @strawberry.input(description="What a campaign gives.")
@@ -107,6 +112,11 @@ class CampaignEffectInput:
         default=None,
         description="VOUCHER: the reward or coupon offer whose voucher the customer gets "
         "(free; cancelled with the order while unused).",
+    )
+    badge_code: str | None = strawberry.field(
+        default=None,
+        description="BADGE: the code of the site's badge type the customer is granted (once; "
+        "it stays when the order is cancelled).",
     )
 
 
@@ -221,6 +231,7 @@ def _campaign(data: CampaignInput, currency: str) -> domain.Campaign:
             multiplier=effect.multiplier, scope=effect.scope,
             reward_offer_id=parse_id(effect.reward_offer_id, "Offer")
             if effect.reward_offer_id is not None else None,
+            badge_code=effect.badge_code.strip() if effect.badge_code is not None else None,
         ),
         conditions=domain.Conditions(
             minimum_order_minor=_minor(terms.minimum_order_value, currency, "minimumOrderValue"),
@@ -237,6 +248,7 @@ def _campaign(data: CampaignInput, currency: str) -> domain.Campaign:
             ends_at=_aware(terms.ends_at, "endsAt"),
             channels=frozenset(c.strip() for c in terms.channels),
             activity_code=terms.activity_code.strip().upper() if terms.activity_code else None,
+            badge_codes=frozenset(b.strip() for b in terms.badge_codes),
         ),
         limits=domain.Limits(
             per_customer=limits.per_customer, period=limits.period,

@@ -76,18 +76,22 @@ class CampaignConditions:
     ends_at: datetime | None = _within("Until this moment (excluded).")
     channels: list[str] = _within("The order's channel must be one of these.")
     activity_code: str | None = _within("Activity campaigns: only this activity.")
+    badge_codes: list[str] = _within("The customer must hold one of these badges.")
 
 
 @strawberry.type(description="What a campaign gives.")
 class CampaignEffect:
     """The effect."""
 
-    kind: EffectKind = _within("Fixed points, points per amount or a multiplier.")
+    kind: EffectKind = _within(
+        "Fixed points, points per amount, a multiplier, a voucher or a badge."
+    )
     points: int = _within("FIXED_POINTS: the points.")
     points_per_amount: Decimal = _within("POINTS_PER_AMOUNT: points per 1.00 paid.")
     multiplier: Decimal = _within("MULTIPLIER: the order's points times this (2: double).")
     scope: AmountScope = _within("The whole basket or only the matching lines.")
     reward_offer_id: strawberry.ID | None = _within("VOUCHER: the offer whose voucher it gives.")
+    badge_code: str | None = _within("BADGE: the code of the badge it grants.")
 
 
 @strawberry.type(description="How often and how much a campaign gives.")
@@ -147,12 +151,14 @@ class Campaign(Node):
                 if terms.hours else None,
                 starts_at=terms.starts_at, ends_at=terms.ends_at,
                 channels=sorted(terms.channels), activity_code=terms.activity_code,
+                badge_codes=sorted(terms.badge_codes),
             ),
             effect=CampaignEffect(
                 kind=effect.kind, points=effect.points, points_per_amount=effect.per_amount,
                 multiplier=effect.multiplier, scope=effect.scope,
                 reward_offer_id=to_global_id("Offer", effect.reward_offer_id)
                 if effect.reward_offer_id is not None else None,
+                badge_code=effect.badge_code,
             ),
             limits=CampaignLimits(
                 per_customer=limits.per_customer, period=limits.period,

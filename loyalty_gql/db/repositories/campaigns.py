@@ -46,6 +46,7 @@ def conditions_document(terms: Conditions) -> dict[str, Any]:
         "ends_at": terms.ends_at.isoformat() if terms.ends_at else None,
         "channels": sorted(terms.channels),
         "activity_code": terms.activity_code,
+        "badge_codes": sorted(terms.badge_codes),
     }
 
 
@@ -57,6 +58,7 @@ def effect_document(effect: Effect) -> dict[str, Any]:
         "multiplier": str(effect.multiplier),
         "scope": effect.scope.value,
         "reward_offer_id": effect.reward_offer_id,
+        "badge_code": effect.badge_code,
     }
 
 
@@ -90,6 +92,7 @@ def conditions_of(doc: Mapping[str, Any]) -> Conditions:
         ends_at=_when(doc.get("ends_at")),
         channels=frozenset(doc.get("channels") or ()),
         activity_code=doc.get("activity_code"),
+        badge_codes=frozenset(doc.get("badge_codes") or ()),
     )
 
 
@@ -101,6 +104,7 @@ def effect_of(doc: Mapping[str, Any]) -> Effect:
         multiplier=Decimal(doc.get("multiplier") or "1"),
         scope=AmountScope(doc.get("scope") or AmountScope.BASKET.value),
         reward_offer_id=doc.get("reward_offer_id"),
+        badge_code=doc.get("badge_code"),
     )
 
 

@@ -16,6 +16,7 @@ from loyalty_gql.domain.campaigns import AmountScope, Award, Outcome, Trigger
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.offers import OfferStatus
 from loyalty_gql.domain.points import EntryKind, SourceType, VoucherStatus
+from loyalty_gql.services.gamification.badges import GrantKind, GrantSource, grant_badge
 from loyalty_gql.services.points.ledger import AccountBook, Source, ledger_key, new_voucher_code
 
 EVENT = "CAMPAIGN_POINTS_EARNED"
@@ -47,7 +48,7 @@ async def apply_awards(
     transaction rolls back."""
     written: list[Awarded] = []
     for award in sorted(outcome.awards, key=lambda a: a.campaign.id):
-        if award.points <= 0 and award.reward_offer_id is None:
+        if not award.gives_anything:
             continue
         done = await _apply(book, award, trigger, source_key, actor, ref, order_id, pending)
         if done is not None:
@@ -73,6 +74,8 @@ async def _apply(  # noqa: PLR0917
         voucher = await _voucher(book, award.reward_offer_id)
         if voucher is None:
             return None  # its offer was deleted since: nothing to give
+    if award.badge_code is not None and not await _badge(book, award.badge_code, source_key):
+        return None  # held already (granted since the evaluation), or its type is gone
     entry = None
     if award.points > 0:
         if campaign.limits.budget_points is not None and not await repo.spend_budget(
@@ -111,10 +114,23 @@ async def _apply(  # noqa: PLR0917
             "pending": pending and entry is not None,
             "order_id": ref if trigger is Trigger.ORDER else None,
             **({"voucher_code": voucher.code, "voucher_id": voucher.id} if voucher else {}),
+            **({"badge_code": award.badge_code} if award.badge_code else {}),
         },
         now=book.now,
     )
     return Awarded(row, entry, voucher)
+
+
+async def _badge(book: AccountBook, code: str, source_key: str) -> bool:
+    """Grant the campaign's badge (BADGE_EARNED in the outbox); False when the customer
+    holds it already or the site no longer has it (the rest of the event goes on)."""
+    source = GrantSource(GrantKind.CAMPAIGN, "system:campaign", ref=source_key)
+    try:
+        return await grant_badge(
+            book.uow, book.site, book.customer, code, source=source, at=book.now
+        )
+    except DomainError:
+        return False
 
 
 async def _voucher(book: AccountBook, offer_id: int) -> VoucherRow | None:

@@ -11,6 +11,7 @@ from typing import Any
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import CampaignRow
 from loyalty_gql.db.repositories import campaigns as repo
+from loyalty_gql.db.repositories.gamification import badge_codes_taken
 from loyalty_gql.db.repositories.offers.catalog import offers_by_ids, site_tier_ids
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
@@ -179,6 +180,18 @@ async def _check(session: Session, site_id: int, campaign: Campaign) -> None:
             raise DomainError.single(
                 ErrorCode.NOT_FOUND, "no reward or coupon offer of this site by that id",
                 "effect", "rewardOfferId",
+            )  # fmt: skip
+    given, held = campaign.effect.badge_code, campaign.conditions.badge_codes
+    if given is not None or held:
+        known = await badge_codes_taken(session, site_id, sorted({*held, *filter(None, [given])}))
+        if given is not None and given not in known:
+            raise DomainError.single(
+                ErrorCode.NOT_FOUND, "no badge of this site by that code", "effect", "badgeCode"
+            )
+        if held - known:
+            raise DomainError.single(
+                ErrorCode.NOT_FOUND, "no badge of this site by that code", "conditions",
+                "badgeCodes",
             )  # fmt: skip
     tiers = campaign.conditions.tier_ids
     if tiers and await site_tier_ids(session, site_id, sorted(tiers)) != set(tiers):

@@ -59,6 +59,7 @@ async def order_outcome(  # noqa: PLR0917 - the calculator's facts, one call sit
             groups=shopper.groups,
             tier_id=shopper.tier_id,
             earns_points=shopper.earns_points,
+            badges=frozenset(customer.badge_codes),
         )
         if shopper is not None and customer is not None
         else None

@@ -50,7 +50,10 @@ async def award_trigger(
         at=at,
         zone=settings_of(site).zone,
         member=Member(
-            groups=frozenset(customer.groups), tier_id=book.account.tier_id, earns_points=True
+            groups=frozenset(customer.groups),
+            tier_id=book.account.tier_id,
+            earns_points=True,
+            badges=frozenset(customer.badge_codes),
         ),
         activity_code=activity_code,
     )
