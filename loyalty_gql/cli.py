@@ -274,13 +274,15 @@ def _leaderboard_prizes(_: argparse.Namespace) -> int:
 def _verify(_: argparse.Namespace) -> int:
     from loyalty_gql.db.engine import create_database
     from loyalty_gql.services.gamification.verify import verify_gamification
+    from loyalty_gql.services.leaderboards.verify import verify_leaderboards
     from loyalty_gql.services.points.verify import verify_ledger
 
     async def run() -> list[str]:
         db = create_database(**_database_options())
         try:
             ledger = [str(d) for d in await verify_ledger(db)]
-            return ledger + await verify_gamification(db)  # and badges, challenges
+            # and badges, challenges, leaderboards' counts
+            return ledger + await verify_gamification(db) + await verify_leaderboards(db)
         finally:
             await db.dispose()
 

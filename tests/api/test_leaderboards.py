@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.models import LeaderboardAwardRow, OutboxEventRow
 from loyalty_gql.db.repositories.leaderboards import count_mismatches
 from loyalty_gql.services.leaderboard_prizes import award_prizes
+from loyalty_gql.services.leaderboards.verify import verify_leaderboards
 from tests.conftest import GraphQLClient, StatementCounter
 from tests.support.clock import Clock
 from tests.support.operations import CANCEL_ORDER, COMPLETE_ORDER, GRANT_POINTS, REFUND_ORDER
@@ -447,3 +448,23 @@ async def test_writes_cost_nothing_more_without_a_live_board_of_their_metric(
     # then: without boards nothing; with a board of another metric the live boards'
     # read; with one of points that read and the two upserts
     assert (other_metric - none, scored - none) == (1, 3)
+
+
+async def test_verify_reports_a_score_count_that_differs_from_the_scores(
+    gql: GraphQLClient, db: Database
+) -> None:
+    # given: a board with two customers' points
+    shop = await _shop(gql)
+    await _board(shop)
+    for who, points in (("ann", 30), ("bob", 20)):
+        await shop.register(who)
+        await shop.grant(who, points)
+    assert await verify_leaderboards(db) == []
+    # when: a count is changed behind the service's back
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE leaderboard_score_counts SET customers = customers + 1 WHERE level = 0")
+        )
+    # then: verify names it
+    [difference, *_] = await verify_leaderboards(db)
+    assert "differs from its scores" in difference
