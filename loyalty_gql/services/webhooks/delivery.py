@@ -17,15 +17,10 @@ from standardwebhooks.webhooks import Webhook
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.repositories.webhooks import Attempt, due_deliveries, record_attempt
 from loyalty_gql.domain.webhooks import targets as webhook_targets
-from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
+from loyalty_gql.domain.webhooks.deliveries import LEASE, MAX_ATTEMPTS, DeliveryStatus, backoff
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.core.uow import UnitOfWork
-from loyalty_gql.services.webhooks.endpoints import (
-    LEASE,
-    MAX_ATTEMPTS,
-    TIMEOUT_SECONDS,
-    backoff,
-)
+from loyalty_gql.services.webhooks.endpoints import TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 
