@@ -209,6 +209,7 @@ def _worker(args: argparse.Namespace) -> int:
             await run_worker(
                 db, clock=system_clock, stop=stop, intervals=intervals, once=args.once,
                 allow_private=get_settings().webhook_allow_private,
+                channel_config=get_settings().channel_config(),
             )  # fmt: skip
         finally:
             await db.dispose()

@@ -24,6 +24,7 @@ from datetime import timedelta
 import httpx
 
 from loyalty_gql.db.engine import Database
+from loyalty_gql.services import channels
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.points.expiry import expire_points, warn_expiring
 from loyalty_gql.services.tiers import review_tiers
@@ -66,6 +67,24 @@ async def deliver(
             return tried
 
 
+async def deliver_to_customers(
+    db: Database,
+    *,
+    clock: Clock,
+    client: httpx.AsyncClient,
+    config: channels.ChannelConfig,
+    lease: timedelta = LEASE,
+) -> int:
+    """Dispatch new events to e-mail and push, then send every due delivery (#19)."""
+    await channels.dispatch(db, clock=clock, config=config)
+    tried = 0
+    while True:
+        sent = await channels.send_due(db, clock=clock, config=config, client=client, lease=lease)
+        tried += sent
+        if sent == 0:
+            return tried
+
+
 async def run_worker(
     db: Database,
     *,
@@ -76,6 +95,7 @@ async def run_worker(
     once: bool = False,
     allow_private: bool = False,
     resolve: Resolver = resolve_host,
+    channel_config: channels.ChannelConfig | None = None,
 ) -> None:
     """Run the jobs until ``stop`` is set (or, with ``once``, each job one time).
     Webhooks go to public addresses only unless ``allow_private``."""
@@ -93,6 +113,17 @@ async def run_worker(
                 lease=lease,
                 allow_private=allow_private,
                 resolve=resolve,
+            ),
+        ),
+        (
+            "deliver-to-customers",
+            intervals.deliver,
+            lambda: deliver_to_customers(
+                db,
+                clock=clock,
+                client=http,
+                lease=lease,
+                config=channel_config or channels.ChannelConfig(),
             ),
         ),
         ("expire", intervals.expire, lambda: expire_points(db, clock=clock)),

@@ -5,6 +5,12 @@ relationships by name need them all).
 """
 
 from loyalty_gql.db.models.base import NAMING, Base, BigId
+from loyalty_gql.db.models.channels import (
+    ChannelDeliveryRow,
+    ChannelOptOutRow,
+    ChannelSettingsRow,
+    PushSubscriptionRow,
+)
 from loyalty_gql.db.models.core import AuditTrailRow, IdempotencyRecordRow, OutboxEventRow
 from loyalty_gql.db.models.customers import CustomerRow, EnrollmentEventRow, ReferralRow
 from loyalty_gql.db.models.notifications import (
@@ -43,6 +49,9 @@ __all__ = [
     "AuditTrailRow",
     "Base",
     "BigId",
+    "ChannelDeliveryRow",
+    "ChannelOptOutRow",
+    "ChannelSettingsRow",
     "CouponCodeRow",
     "CustomerDayRow",
     "CustomerRow",
@@ -63,6 +72,7 @@ __all__ = [
     "OutboxEventRow",
     "PointAccountRow",
     "PointLotRow",
+    "PushSubscriptionRow",
     "ReferralRow",
     "SiteRow",
     "StackingGroupRow",

@@ -64,6 +64,8 @@ class CustomerRow(Base):
     birth_month: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     birth_day: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     birth_year: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    # the language messages to the customer are written in (null: the site's), #19
+    locale: Mapped[str | None] = mapped_column(String(35), nullable=True)
 
 
 class EnrollmentEventRow(Base):
