@@ -139,6 +139,9 @@ class Settings(BaseSettings):
         default=None,
         description="Key that signs unsubscribe links (default: derived from the JWT secret).",
     )
+    channel_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds one e-mail or push attempt may take."
+    )
     vapid_private_key: str | None = Field(
         default=None,
         description="Web Push VAPID private key (base64url P-256) of sites without their own.",
@@ -200,6 +203,7 @@ class Settings(BaseSettings):
             vapid_private_key=self.vapid_private_key,
             vapid_subject=self.vapid_subject,
             allow_private=self.webhook_allow_private,
+            timeout=self.channel_timeout,
         )
 
     @property
