@@ -8,6 +8,8 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from loyalty_gql.api.channels.mutations import ChannelMutations
+from loyalty_gql.api.channels.queries import ChannelQueries
 from loyalty_gql.api.core.arguments import guard_arguments
 from loyalty_gql.api.core.rules import say_the_rules
 from loyalty_gql.api.core.scalars import SCALARS
@@ -55,6 +57,7 @@ Query = merge_types(
         OrderQueries,
         StackingGroupQueries,
         WebhookQueries,
+        ChannelQueries,
         NotificationQueries,
         EventQueries,
         InsightQueries,
@@ -74,6 +77,7 @@ Mutation = merge_types(
         OrderMutations,
         StackingGroupMutations,
         WebhookMutations,
+        ChannelMutations,
         NotificationMutations,
     ),
 )

@@ -26,12 +26,15 @@ from loyalty_gql.services.channels.choices import (
 )
 from loyalty_gql.services.channels.config import ChannelConfig
 from loyalty_gql.services.channels.dispatch import dispatch
+from loyalty_gql.services.channels.email import Outcome
 from loyalty_gql.services.channels.push import new_vapid_key, public_key
+from loyalty_gql.services.channels.samples import send_sample_email
 from loyalty_gql.services.channels.sending import send_due
 
 __all__ = [
     "ChannelChanges",
     "ChannelConfig",
+    "Outcome",
     "PushKeys",
     "application_server_key",
     "channel_settings",
@@ -42,6 +45,7 @@ __all__ = [
     "remove_push_subscription",
     "retry_delivery",
     "send_due",
+    "send_sample_email",
     "set_customer_locale",
     "unsubscribe",
     "update_channel_settings",

@@ -114,8 +114,8 @@ async def remove_push_subscription(db: Database, *, customer_id: int, endpoint: 
 
 async def set_customer_locale(
     db: Database, *, customer_id: int, locale: str | None, clock: Clock
-) -> None:
-    """The language the customer's messages are written in (None: the site's)."""
+) -> str | None:
+    """Set the language the customer's messages are written in (None: the site's)."""
     if locale is not None:
         locale = locale.strip().replace("_", "-")
         parts = locale.split("-")
@@ -130,6 +130,7 @@ async def set_customer_locale(
         customer.locale = locale
         customer.updated_at = clock()
         await uow.commit()
+    return locale
 
 
 @dataclass(frozen=True, slots=True)
