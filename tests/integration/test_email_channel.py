@@ -310,3 +310,29 @@ async def test_a_customer_in_polish_gets_the_polish_words_another_the_sites(
     assert to_ann["Subject"] == "Masz nagrodę w Shop shop-a"
     assert text_of(to_ann).startswith("Twój kod: ")
     assert to_bob["Subject"] == "You earned a reward at Shop shop-a"
+
+
+# -- two workers ---------------------------------------------------------------------------
+
+
+@pytest.mark.concurrency
+async def test_two_workers_side_by_side_mail_each_of_200_rewards_once(
+    gql: GraphQLClient, db: Database, clock: Clock, mail: Mail
+) -> None:
+    # given: 200 customers, each earning a reward
+    shop = await Shop.open(
+        gql, "shop-a", participation="ALL_REGISTERED_CUSTOMERS",
+        thresholdReward={"enabled": True, "points": 100, "valueType": "PERCENT", "value": "5"},
+    )  # fmt: skip
+    await email_on(db, clock, shop)
+    for n in range(200):
+        await shop.register(f"c{n}", email=f"c{n}@example.com")
+        await shop.grant(f"c{n}", 100)
+    rewards = await events_of(db, "REWARD_EARNED")
+    assert len(rewards) == 200
+    # when: two workers dispatch and send at the same time
+    await asyncio.gather(deliver(db, clock, mail.config), deliver(db, clock, mail.config))
+    # then: every reward mailed once
+    assert mail.box.ids() == Counter({mid(event): 1 for event in rewards})
+    rows = await deliveries(db)
+    assert Counter((row.status, row.attempts) for row in rows) == {("DELIVERED", 1): 200}

@@ -157,9 +157,11 @@ async def _messages(
     except Exception:  # a broken template must not stop the other events
         log.exception("rendering %s %s for the customer failed", event.kind, event.id)
         return []
+    # every row has the same keys: the rows go in one multi-row INSERT
     base = {"site_id": site.id, "event_id": event.id, "customer_id": customer.id,
             "event": event.kind, "category": category, "status": DeliveryStatus.PENDING,
-            "attempts": 0, "next_attempt_at": now, "created_at": now}  # fmt: skip
+            "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "subscription_id": None}  # fmt: skip
     rows = []
     if by_email and customer.email:
         sender = setting.email_from or config.default_sender
