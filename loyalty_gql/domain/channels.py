@@ -67,7 +67,7 @@ class SmtpUrlError(ValueError):
 @dataclass(frozen=True, slots=True)
 class SmtpServer:
     """Where mail is handed over: smtps (TLS from the start), or smtp with STARTTLS
-    (``starttls=required``, the default for port 587) or without it."""
+    (``starttls=true``, required then; the default on port 587) or without it."""
 
     host: str
     port: int
@@ -75,10 +75,12 @@ class SmtpServer:
     starttls: bool
     username: str | None
     password: str | None
+    ca_file: str | None = None  # CA certificates to verify the server with (default: system)
 
 
 def parse_smtp_url(url: str) -> SmtpServer:
-    """smtp://[user[:password]@]host[:port][?starttls=true|false] or smtps://..."""
+    """smtp://[user[:password]@]host[:port][?starttls=true|false][&cafile=PATH] or
+    smtps://... (the password percent-encoded)."""
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         msg = "LOYALTY_SMTP_URL must be smtp://host[:port] or smtps://host[:port]"
@@ -88,8 +90,8 @@ def parse_smtp_url(url: str) -> SmtpServer:
         port = parts.port or (465 if implicit else 587)
     except ValueError as error:
         raise SmtpUrlError(str(error)) from None
-    query = {k.lower(): v[-1].lower() for k, v in parse_qs(parts.query).items()}
-    starttls_text = query.get("starttls", "true" if port == 587 else "false")
+    query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
+    starttls_text = query.get("starttls", "true" if port == 587 else "false").lower()
     if starttls_text not in ("true", "false"):
         msg = "starttls must be true or false"
         raise SmtpUrlError(msg)
@@ -100,6 +102,7 @@ def parse_smtp_url(url: str) -> SmtpServer:
         starttls=not implicit and starttls_text == "true",
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        ca_file=query.get("cafile") or None,
     )
 
 

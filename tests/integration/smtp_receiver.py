@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any, cast
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass
@@ -33,7 +35,9 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
     refusals: int = 0
+    refusal: str = "451 4.3.0 Try again later"
     refused: int = 0
     gate: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition, repr=False)
@@ -46,9 +50,10 @@ class Mailbox:
         """LOYALTY_SMTP_URL of this server (no TLS on loopback)."""
         return f"smtp://{self.host}:{self.port}?starttls=false"
 
-    def refuse(self, times: int) -> None:
-        """Answer the next ``times`` messages 451 (try again later)."""
+    def refuse(self, times: int, answer: str = "451 4.3.0 Try again later") -> None:
+        """Answer the next ``times`` messages with ``answer`` (451: try again later)."""
         self.refusals = times
+        self.refusal = answer
 
     def hold(self) -> None:
         """Keep the answer to DATA back (messages are still kept as they arrive)."""
@@ -82,7 +87,7 @@ class Mailbox:
         if self.refusals > 0:
             self.refusals -= 1
             self.refused += 1
-            return "451 4.3.0 Try again later"
+            return self.refusal
         content = cast("bytes", envelope.original_content or envelope.content)
         self.raw.append(content)
         self.messages.append(message_from_bytes(content, policy=policy.default))
@@ -93,9 +98,33 @@ class Mailbox:
         return "250 2.0.0 OK"
 
 
+@dataclass(frozen=True)
+class Tls:
+    """TLS for the server: its context, from the start (smtps) or after STARTTLS (then
+    required), and the one login it accepts (then required too)."""
+
+    context: ssl.SSLContext
+    implicit: bool = False
+    login: tuple[str, str] | None = None
+
+
+def _authenticator(login: tuple[str, str], logins: list[str]) -> Any:
+    def check(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        given = (data.login.decode(), data.password.decode())
+        if isinstance(data, LoginPassword) and given == login:
+            logins.append(given[0])
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+    return check
+
+
 @contextlib.asynccontextmanager
-async def smtp_receiver() -> AsyncIterator[Mailbox]:
-    """Serve a fresh Mailbox on 127.0.0.1 and a free port until the block ends."""
+async def smtp_receiver(tls: Tls | None = None) -> AsyncIterator[Mailbox]:
+    """Serve a fresh Mailbox on 127.0.0.1 and a free port until the block ends (with
+    ``tls``, over TLS and with a login)."""
     mailbox = Mailbox()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -103,10 +132,22 @@ async def smtp_receiver() -> AsyncIterator[Mailbox]:
     mailbox.port = sock.getsockname()[1]
     loop = asyncio.get_running_loop()
 
-    def protocol() -> Any:
-        return SMTP(mailbox, hostname="mail.test", loop=loop)
+    options: dict[str, Any] = {}
+    if tls is not None and not tls.implicit:
+        options |= {"tls_context": tls.context, "require_starttls": True}
+    if tls is not None and tls.login is not None:
+        options |= {"authenticator": _authenticator(tls.login, mailbox.logins),
+                    "auth_required": True}  # fmt: skip
 
-    server = await loop.create_server(protocol, sock=sock)
+    def protocol() -> Any:
+        with warnings.catch_warnings():  # "AUTH while not requiring TLS": TLS is under it
+            warnings.simplefilter("ignore", UserWarning)
+            return SMTP(mailbox, hostname="mail.test", loop=loop, **options)
+
+    implicit = tls.context if tls is not None and tls.implicit else None
+    if implicit is not None:  # aiosmtpd does not see TLS it did not start; it is there
+        options["auth_require_tls"] = False
+    server = await loop.create_server(protocol, sock=sock, ssl=implicit)
     try:
         yield mailbox
     finally:

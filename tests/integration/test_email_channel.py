@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ssl
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,7 +32,8 @@ from loyalty_gql.services.core.idempotency import Idempotency
 from loyalty_gql.services.points.expiry import warn_expiring
 from loyalty_gql.services.webhooks import backoff
 from tests.conftest import GraphQLClient
-from tests.integration.smtp_receiver import Mailbox, smtp_receiver
+from tests.integration.smtp_receiver import Mailbox, Tls, smtp_receiver
+from tests.support.certificates import certificates
 from tests.support.clock import Clock
 from tests.support.operations import COMPLETE_ORDER
 from tests.support.shop import Shop, line
@@ -266,9 +269,36 @@ async def test_mail_nobody_accepts_ends_dead_after_eight_attempts_and_a_retry_se
     assert len(mailbox.messages) == 1
 
 
+async def test_a_mailbox_the_server_says_does_not_exist_is_dead_at_once(
+    gql: GraphQLClient, db: Database, clock: Clock, mail: Mail
+) -> None:
+    # given: the server answers 550 (a permanent refusal)
+    shop = await Shop.open(
+        gql, "shop-a", participation="ALL_REGISTERED_CUSTOMERS",
+        thresholdReward={"enabled": True, "points": 100, "valueType": "PERCENT", "value": "5"},
+    )  # fmt: skip
+    await email_on(db, clock, shop)
+    await shop.register("ann", email="gone@example.com")
+    await shop.grant("ann", 150)
+    mail.box.refuse(1, "550 5.1.1 No such mailbox")
+    # when
+    await deliver(db, clock, mail.config)
+    clock.now += timedelta(days=1)
+    await deliver(db, clock, mail.config)
+    # then: not tried again
+    [row] = await deliveries(db)
+    assert (row.status, row.attempts, row.last_status_code) == ("DEAD", 1, 550)
+    assert mail.box.messages == []
+
+
 # -- languages -----------------------------------------------------------------------------
 
 
+SET_LOCALE = """
+mutation($input: SetCustomerLocaleInput!) {
+  setCustomerLocale(input: $input) { locale userErrors { field code } }
+}
+"""
 UPDATE_TEMPLATE = """
 mutation($input: UpdateNotificationTemplateInput!) {
   updateNotificationTemplate(input: $input) { template { event } userErrors { field code } }
@@ -295,11 +325,12 @@ async def test_a_customer_in_polish_gets_the_polish_words_another_the_sites(
         token=shop.admin,
     )
     assert body["data"]["updateNotificationTemplate"]["userErrors"] == []
-    ann = await shop.register("ann", email="ann@example.com")
+    await shop.register("ann", email="ann@example.com")
     await shop.register("bob", email="bob@example.com")
-    await channels.set_customer_locale(
-        db, customer_id=parse_id(ann, "Customer"), locale="pl-PL", clock=clock
+    chosen = await gql.execute(
+        SET_LOCALE, {"input": {"locale": "pl-PL"}}, token=shop.customer("ann")
     )
+    assert chosen["data"]["setCustomerLocale"] == {"locale": "pl-PL", "userErrors": []}
     # when
     await shop.grant("ann", 150)
     await shop.grant("bob", 150)
@@ -336,3 +367,49 @@ async def test_two_workers_side_by_side_mail_each_of_200_rewards_once(
     assert mail.box.ids() == Counter({mid(event): 1 for event in rewards})
     rows = await deliveries(db)
     assert Counter((row.status, row.attempts) for row in rows) == {("DELIVERED", 1): 200}
+
+
+# -- TLS and credentials -------------------------------------------------------------------
+
+
+def _server_tls(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for localhost, and the CA file that verifies it."""
+    ca = certificates(tmp_path, "localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return context, ca
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["smtp+STARTTLS", "smtps"])
+async def test_mail_goes_over_tls_with_the_urls_credentials(
+    gql: GraphQLClient, db: Database, clock: Clock, tmp_path: Path, implicit: bool
+) -> None:
+    # given: a server that wants TLS and a login; URLs with the right and a wrong password
+    context, ca = _server_tls(tmp_path)
+    shop = await Shop.open(
+        gql, "shop-a", participation="ALL_REGISTERED_CUSTOMERS",
+        thresholdReward={"enabled": True, "points": 100, "valueType": "PERCENT", "value": "5"},
+    )  # fmt: skip
+    await email_on(db, clock, shop)
+    await shop.register("ann", email="ann@example.com")
+    await shop.grant("ann", 150)
+    tls = Tls(context, implicit=implicit, login=("mailer", "s3cr:t"))
+    async with smtp_receiver(tls) as mailbox:
+        scheme, starttls = ("smtps", "false") if implicit else ("smtp", "true")
+        base = f"{scheme}://mailer:{{}}@localhost:{mailbox.port}?starttls={starttls}&cafile={ca}"
+        wrong = channels.ChannelConfig(smtp=parse_smtp_url(base.format("nope")))
+        right = channels.ChannelConfig(smtp=parse_smtp_url(base.format("s3cr%3At")))
+        # when: first with the wrong password, then (after its backoff) the right one
+        await deliver(db, clock, wrong)
+        [refused] = await deliveries(db)
+        clock.now += backoff(1)
+        await deliver(db, clock, right)
+    # then: the login refusal was an attempt to try again, the mail went over TLS
+    assert refused.status == "PENDING"
+    assert refused.last_error is not None
+    assert "login refused" in refused.last_error
+    [row] = await deliveries(db)
+    assert (row.status, row.attempts) == ("DELIVERED", 2)
+    assert mailbox.logins == ["mailer"]
+    [message] = mailbox.messages
+    assert message["Message-ID"] == row.message_id

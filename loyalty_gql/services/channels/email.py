@@ -70,6 +70,7 @@ async def hand_over(
         message.encode(), sender=envelope_from, recipients=[to], hostname=server.host,
         port=server.port, use_tls=server.implicit_tls, start_tls=server.starttls,
         username=server.username, password=server.password, timeout=within,
+        cert_bundle=server.ca_file,
     )  # fmt: skip
     try:
         await asyncio.wait_for(sending, within + 1)
@@ -77,6 +78,8 @@ async def hand_over(
         codes = [r.code for r in refused.recipients]
         text = "; ".join(f"{r.code} {r.message}" for r in refused.recipients)
         return Outcome(max(codes, default=None), f"refused: {text}"[:1000], _permanent(codes))
+    except aiosmtplib.SMTPAuthenticationError as answer:  # the credentials can be fixed
+        return Outcome(answer.code, f"SMTP login refused: {answer.code} {answer.message}"[:1000])
     except aiosmtplib.SMTPResponseException as answer:
         error = f"SMTP {answer.code} {answer.message}"[:1000]
         return Outcome(answer.code, error, _permanent([answer.code]))
