@@ -343,6 +343,41 @@ async def test_a_customer_in_polish_gets_the_polish_words_another_the_sites(
     assert to_bob["Subject"] == "You earned a reward at Shop shop-a"
 
 
+async def test_in_a_polish_shop_customers_without_a_locale_read_its_own_words(
+    gql: GraphQLClient, db: Database, clock: Clock, mail: Mail
+) -> None:
+    # given: a shop whose own language is Polish, with its own words and words for "pl";
+    # Bob has no locale and earns first, Ann chose pl
+    shop = await Shop.open(
+        gql, "shop-a", participation="ALL_REGISTERED_CUSTOMERS", locale="pl",
+        thresholdReward={"enabled": True, "points": 100, "valueType": "PERCENT", "value": "5"},
+    )  # fmt: skip
+    await email_on(db, clock, shop)
+    for locale, subject in (("", "Nagroda (sklep)"), ("pl", "Nagroda (pl)")):
+        code = "{{ voucher_code }}"
+        words = {"emailSubject": subject, "emailHtml": f"<p>{code}</p>", "emailText": code,
+                 "pushTitle": subject, "pushBody": "-"}  # fmt: skip
+        body = await gql.execute(
+            UPDATE_TEMPLATE,
+            {"input": {"siteId": shop.site_id, "event": "REWARD_EARNED", "locale": locale,
+                       **words}},
+            token=shop.admin,
+        )  # fmt: skip
+        assert body["data"]["updateNotificationTemplate"]["userErrors"] == []
+    await shop.register("bob", email="bob@example.com")
+    await shop.register("ann", email="ann@example.com")
+    chosen = await gql.execute(SET_LOCALE, {"input": {"locale": "pl"}}, token=shop.customer("ann"))
+    assert chosen["data"]["setCustomerLocale"]["userErrors"] == []
+    # when: both rewards are dispatched in one batch, Bob's first
+    await shop.grant("bob", 150)
+    await shop.grant("ann", 150)
+    await deliver(db, clock, mail.config)
+    # then
+    [to_bob] = mail.box.to("bob@example.com")
+    [to_ann] = mail.box.to("ann@example.com")
+    assert (to_bob["Subject"], to_ann["Subject"]) == ("Nagroda (sklep)", "Nagroda (pl)")
+
+
 # -- two workers ---------------------------------------------------------------------------
 
 

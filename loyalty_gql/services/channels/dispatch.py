@@ -104,12 +104,13 @@ async def _deliveries_for(
             customer, opt_outs.get(customer.id, set()), subscriptions.get(customer.id, [])
         )
         site, setting = sites[event.site_id], settings[event.site_id]
-        locale = customer.locale or site.locale
-        if (site.id, locale) not in templates:
-            templates[site.id, locale] = await notifications.stored_templates(
+        # a customer without a locale reads the site's own words (in the site's locale)
+        words = (site.id, customer.locale or "")
+        if words not in templates:
+            templates[words] = await notifications.stored_templates(
                 session, site.id, customer.locale
             )
-        where = _Site(site, setting, templates[site.id, locale])
+        where = _Site(site, setting, templates[words])
         rows += await _messages(session, event, where, recipient, now=now, config=config)
     return rows
 
