@@ -7,7 +7,10 @@ channel settings, the delivery log, a test e-mail."""
 from __future__ import annotations
 
 import base64
+import dataclasses
+import ipaddress
 import os
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -229,3 +232,48 @@ async def test_customers_register_and_remove_their_subscriptions_and_bad_ones_ar
     refused = await gql.execute(REMOVE, {"input": {"endpoint": endpoint}}, token=shop.admin,
                                 expect_errors=True)  # fmt: skip
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_push_endpoint_whose_name_resolves_to_a_private_address_is_refused(
+    gql: GraphQLClient, db: Database, clock: Clock, settings: Settings, push_service: Receiver
+) -> None:
+    # given: a subscription at this machine's own name, which resolves to loopback, and a
+    # worker that sends to public addresses only
+    name = socket.gethostname()
+    if not all(ipaddress.ip_address(a[4][0]).is_loopback for a in socket.getaddrinfo(name, 443)):
+        pytest.skip(f"{name} does not resolve to loopback here")
+    shop = await _shop_with_push(gql)
+    await shop.register("ann")
+    port = httpx.URL(push_service.url).port
+    await _subscribe(gql, shop, "ann", f"http://{name}:{port}/push", Browser())
+    public_only = dataclasses.replace(settings.channel_config(), allow_private=False)
+    # when
+    await shop.grant("ann", 150)
+    async with httpx.AsyncClient() as http:
+        await deliver_to_customers(db, clock=clock, client=http, config=public_only)
+    # then: nothing was sent; the attempt is dead with the reason
+    assert push_service.requests == []
+    log = await gql.execute(LOG, {"s": shop.site_id, "c": "PUSH"}, token=shop.admin)
+    [entry] = [e["node"] for e in log["data"]["channelDeliveries"]["edges"]]
+    assert entry["status"] == "DEAD"
+    assert entry["lastError"].startswith(f"refused: {name} resolves to 127.")
+
+
+async def test_a_customer_keeps_at_most_ten_subscriptions(
+    gql: GraphQLClient, push_service: Receiver
+) -> None:
+    # given: ten browsers subscribed
+    shop = await _shop_with_push(gql)
+    await shop.register("ann")
+    for n in range(10):
+        await _subscribe(gql, shop, "ann", f"{push_service.url}/push/{n}", Browser())
+    # when: an eleventh, and the first again (new keys)
+    more = await gql.execute(
+        REGISTER,
+        {"input": {"endpoint": f"{push_service.url}/push/10", "keys": Browser().keys()}},
+        token=shop.customer("ann"),
+    )
+    # then: refused; renewing one it has is not another
+    refused = [{"field": ["input", "endpoint"], "code": "INVALID_STATE"}]
+    assert more["data"]["registerPushSubscription"] == {"subscription": None, "userErrors": refused}
+    await _subscribe(gql, shop, "ann", f"{push_service.url}/push/0", Browser())

@@ -75,8 +75,8 @@ class ChannelDelivery:
         description="Transactional or marketing.", metadata=WITHIN_PARENT
     )
     event: str = strawberry.field(description="The event kind.", metadata=WITHIN_PARENT)
-    event_id: int = strawberry.field(
-        description="The outbox event's number.", metadata=WITHIN_PARENT
+    event_id: strawberry.ID = strawberry.field(
+        description="Global ID of the event (see events).", metadata=WITHIN_PARENT
     )
     customer_id: strawberry.ID = strawberry.field(
         description="Global ID of the customer.", metadata=WITHIN_PARENT
@@ -118,7 +118,8 @@ class ChannelDelivery:
         pending = row.status == DeliveryStatus.PENDING
         return cls(
             id=to_global_id("ChannelDelivery", row.id), channel=Channel(row.channel),
-            category=Category(row.category), event=row.event, event_id=row.event_id,
+            category=Category(row.category), event=row.event,
+            event_id=to_global_id("Event", row.event_id),
             customer_id=to_global_id("Customer", row.customer_id), target=row.target,
             message_id=row.message_id, status=DeliveryStatus(row.status), attempts=row.attempts,
             next_attempt_at=row.next_attempt_at if pending else None,

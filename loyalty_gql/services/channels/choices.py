@@ -27,6 +27,11 @@ from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.core.idempotency import Idempotency, run_once
 from loyalty_gql.services.core.uow import UnitOfWork
 
+MAX_SUBSCRIPTIONS = 10  # browsers and devices of one customer
+
+
+MAX_ENDPOINT = 2000
+
 
 async def unsubscribe(db: Database, *, secret: bytes, token: str, clock: Clock) -> bool:
     """Opt the customer a signed link names out of its category of e-mail; False when the
@@ -69,6 +74,8 @@ async def register_push_subscription(
     """Keep the customer's browser subscription (again: its keys are replaced)."""
     endpoint = keys.endpoint.strip()
     problems = []
+    if len(endpoint) > MAX_ENDPOINT:
+        problems.append(_invalid(("endpoint",), f"at most {MAX_ENDPOINT} characters"))
     problem = webhook_targets.url_problem(endpoint, allow_private=allow_private)
     if problem is not None or (not endpoint.startswith("https://") and not allow_private):
         problems.append(_invalid(("endpoint",), problem or "a push service's https URL is needed"))
@@ -85,6 +92,13 @@ async def register_push_subscription(
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer")
         row = await stored.subscription_of(uow.session, customer_id, endpoint)
         if row is None:
+            held = await stored.subscriptions_of_customers(uow.session, [customer_id])
+            if len(held.get(customer_id, [])) >= MAX_SUBSCRIPTIONS:
+                raise DomainError.single(
+                    ErrorCode.INVALID_STATE,
+                    f"at most {MAX_SUBSCRIPTIONS} subscriptions; remove one first",
+                    "endpoint",
+                )
             row = PushSubscriptionRow(
                 site_id=customer.site_id, customer_id=customer_id, endpoint=endpoint,
                 created_at=now,

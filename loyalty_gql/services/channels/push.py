@@ -3,7 +3,10 @@ with the site's VAPID key (RFC 8292) and posted to its push service (RFC 8030)."
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import ipaddress
+import socket
 from datetime import datetime, timedelta
 
 import httpx
@@ -38,6 +41,29 @@ def public_key(private_key: str) -> str:
     return base64.urlsafe_b64encode(point).decode().rstrip("=")
 
 
+async def _private_address(endpoint: str) -> str | None:
+    """Why the endpoint's host is not for us: it resolves to a non-public address (a
+    customer names the endpoint; it must not reach into the shop's network)."""
+    url = httpx.URL(endpoint)
+    host = url.host
+    try:
+        if webhook_targets.literal_address(host) is not None:
+            return None  # url_problem checked the literal
+    except ValueError:
+        return f"{host} is not a valid address"
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(
+            host, url.port or 443, type=socket.SOCK_STREAM
+        )
+    except OSError as error:
+        return f"DNS: {host} could not be resolved ({error})"
+    for *_, sockaddr in found:
+        kind = webhook_targets.non_public(ipaddress.ip_address(sockaddr[0]))
+        if kind is not None:
+            return f"{host} resolves to {sockaddr[0]}, a non-public address ({kind})"
+    return None
+
+
 def payload(title: str, body: str, url: str) -> dict[str, str]:
     """What the service worker receives (JSON): the rendered title, body and deep link."""
     return {"title": title, "body": body, "url": url}
@@ -59,6 +85,8 @@ async def post(
 ) -> Outcome:
     """Encrypt and post one message; 404 and 410 say the subscription is gone."""
     problem = webhook_targets.url_problem(endpoint, allow_private=allow_private)
+    if problem is None and not allow_private:
+        problem = await _private_address(endpoint)
     if problem is not None:
         return Outcome(None, f"refused: {problem}", permanent=True)
     if not vapid_private_key:
