@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         "--lease-seconds",
         type=float,
         default=60.0,
-        help="how long a claimed webhook batch stays this worker's (60)",
+        help="how long a claimed webhook, e-mail or push batch stays this worker's (60; "
+        "more than LOYALTY_CHANNEL_TIMEOUT + 2)",
     )
     commands.add_parser("verify", help="check every account against its ledger and lots")
 

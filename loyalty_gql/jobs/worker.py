@@ -1,13 +1,13 @@
 """`loyalty-gql worker`: one long-running process for every background job.
 
-It delivers outbox events to webhooks (dispatch, then send what is due) every
-second or so, and runs expiry, expiry warnings and tier review on their own
-intervals. Expiry and its warnings go by calendar days of each site's timezone,
-so any interval up to a day sends each warning on its day. Every job claims its
-work with row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL) or leases, so
-several workers share the work without doing it twice. On SIGTERM or SIGINT it
-finishes the step in hand and exits. Webhooks go to public addresses only
-(checked after DNS resolution, at every attempt) unless
+It delivers outbox events to webhooks and, by e-mail and Web Push, to customers
+(services/channels; each: dispatch, then send what is due) every second or so, and
+runs expiry, expiry warnings and tier review on their own intervals. Expiry and its
+warnings go by calendar days of each site's timezone, so any interval up to a day
+sends each warning on its day. Every job claims its work with row locks (`FOR UPDATE
+SKIP LOCKED` on PostgreSQL) or leases, so several workers share the work without doing
+it twice. On SIGTERM or SIGINT it finishes the step in hand and exits. Webhooks go to
+public addresses only (checked after DNS resolution, at every attempt) unless
 LOYALTY_WEBHOOK_ALLOW_PRIVATE is on.
 """
 
