@@ -29,8 +29,9 @@ from loyalty_gql.domain.channels import parse_smtp_url
 from loyalty_gql.jobs.worker import deliver_to_customers, run_worker
 from loyalty_gql.services import channels
 from loyalty_gql.services.core.idempotency import Idempotency
+from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.expiry import warn_expiring
-from loyalty_gql.services.webhooks import backoff
+from loyalty_gql.services.webhooks import MAX_ATTEMPTS, backoff
 from tests.conftest import GraphQLClient
 from tests.integration.smtp_receiver import Mailbox, Tls, smtp_receiver
 from tests.support.certificates import certificates
@@ -288,6 +289,59 @@ async def test_a_mailbox_the_server_says_does_not_exist_is_dead_at_once(
     # then: not tried again
     [row] = await deliveries(db)
     assert (row.status, row.attempts, row.last_status_code) == ("DEAD", 1, 550)
+    assert mail.box.messages == []
+
+
+async def test_a_claim_too_short_for_a_send_is_given_back_unsent_and_uncounted(
+    gql: GraphQLClient, db: Database, clock: Clock, mail: Mail
+) -> None:
+    # given: a reward to mail, and a worker whose lease (5 s) is shorter than a send may take
+    shop = await Shop.open(
+        gql, "shop-a", participation="ALL_REGISTERED_CUSTOMERS",
+        thresholdReward={"enabled": True, "points": 100, "valueType": "PERCENT", "value": "5"},
+    )  # fmt: skip
+    await email_on(db, clock, shop)
+    await shop.register("ann", email="ann@example.com")
+    await shop.grant("ann", 150)
+    await channels.dispatch(db, clock=clock, config=mail.config)
+    # when
+    async with httpx.AsyncClient() as http:
+        short = await channels.send_due(
+            db, clock=clock, config=mail.config, client=http, lease=timedelta(seconds=5)
+        )
+        [row] = await deliveries(db)
+        usual = await channels.send_due(db, clock=clock, config=mail.config, client=http)
+    # then: the short claim sent nothing and left no trace; the next one sent it
+    assert short == 0
+    assert (row.status, row.attempts, row.lease_until) == ("PENDING", 0, None)
+    assert usual == 1
+    assert len(mail.box.messages) == 1
+
+
+async def test_a_delivery_whose_last_claims_worker_died_is_dead_after_the_last_attempt(
+    gql: GraphQLClient, db: Database, clock: Clock, mail: Mail
+) -> None:
+    # given: a delivery whose eighth claim ran out (its worker died mid-send)
+    shop = await Shop.open(
+        gql, "shop-a", participation="ALL_REGISTERED_CUSTOMERS",
+        thresholdReward={"enabled": True, "points": 100, "valueType": "PERCENT", "value": "5"},
+    )  # fmt: skip
+    await email_on(db, clock, shop)
+    await shop.register("ann", email="ann@example.com")
+    await shop.grant("ann", 150)
+    await channels.dispatch(db, clock=clock, config=mail.config)
+    async with UnitOfWork(db) as uow:
+        [row] = await uow.session.scalars(select(ChannelDeliveryRow))
+        row.attempts, row.lease_until = MAX_ATTEMPTS, clock.now - timedelta(seconds=1)
+        await uow.commit()
+    # when
+    await deliver(db, clock, mail.config)
+    # then: not sent a ninth time
+    [row] = await deliveries(db)
+    assert (row.status, row.attempts) == ("DEAD", MAX_ATTEMPTS)
+    assert row.last_error == (
+        f"the worker stopped during attempt {MAX_ATTEMPTS} (it may have been sent); not tried again"
+    )
     assert mail.box.messages == []
 
 

@@ -67,6 +67,7 @@ async def send_due(
     tried = 0
     for n, delivery in enumerate(claimed):
         if delivery.lease_until - clock() < margin:  # too late to start: give the rest back
+            log.warning("lease too short to send %s deliveries; given back", len(claimed) - n)
             async with UnitOfWork(db) as uow:
                 for rest in claimed[n:]:
                     await stored.release(uow.session, rest.id, rest.lease_until)
