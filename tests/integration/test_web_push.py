@@ -277,3 +277,37 @@ async def test_a_customer_keeps_at_most_ten_subscriptions(
     refused = [{"field": ["input", "endpoint"], "code": "INVALID_STATE"}]
     assert more["data"]["registerPushSubscription"] == {"subscription": None, "userErrors": refused}
     await _subscribe(gql, shop, "ann", f"{push_service.url}/push/0", Browser())
+
+
+CHOOSE = """
+mutation($input: ChooseMessagesInput!) {
+  chooseMessages(input: $input) { receive userErrors { field code } }
+}
+"""
+
+
+async def test_a_customer_who_turns_off_transactional_pushes_gets_none_until_back_on(
+    gql: GraphQLClient, db: Database, clock: Clock, settings: Settings, push_service: Receiver
+) -> None:
+    # given: Ann subscribed, then turned transactional pushes off
+    shop = await _shop_with_push(gql)
+    await shop.register("ann")
+    await _subscribe(gql, shop, "ann", f"{push_service.url}/push/ann", Browser())
+    choice = {"channel": "PUSH", "category": "TRANSACTIONAL"}
+    off = await gql.execute(
+        CHOOSE, {"input": {**choice, "receive": False}}, token=shop.customer("ann")
+    )
+    assert off["data"]["chooseMessages"] == {"receive": False, "userErrors": []}
+    # when: a reward, then pushes back on and another reward
+    await shop.grant("ann", 100)
+    await _deliver(db, clock, settings)
+    nothing = list(push_service.requests)
+    on = await gql.execute(
+        CHOOSE, {"input": {**choice, "receive": True}}, token=shop.customer("ann")
+    )
+    assert on["data"]["chooseMessages"] == {"receive": True, "userErrors": []}
+    await shop.grant("ann", 100)
+    await _deliver(db, clock, settings)
+    # then
+    assert nothing == []
+    assert len(push_service.requests) == 1

@@ -21,6 +21,7 @@ from loyalty_gql.api.core.permissions import (
 )
 from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of, visible_customer
 from loyalty_gql.db.repositories.channels import delivery_by_id
+from loyalty_gql.domain.channels import Category, Channel
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services import channels as service
 
@@ -166,6 +167,29 @@ class SetCustomerLocalePayload:
     user_errors: list[UserError] = strawberry.field(description="Why not.", metadata=PUBLIC)
 
 
+@strawberry.input(description="Whether a customer receives one kind of message on a channel.")
+class ChooseMessagesInput:
+    """Whose choice, and what."""
+
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global ID of the customer; omit with a customer token."
+    )
+    channel: Channel = strawberry.field(description="E-mail or push.")
+    category: Category = strawberry.field(
+        description="Transactional or marketing (marketing also needs marketingConsent)."
+    )
+    receive: bool = strawberry.field(description="false: no more of these; true: again.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="Result of chooseMessages.")
+class ChooseMessagesPayload:
+    """The choice now in force."""
+
+    receive: bool | None = strawberry.field(description="Whether they get them.", metadata=PUBLIC)
+    user_errors: list[UserError] = strawberry.field(description="Why not.", metadata=PUBLIC)
+
+
 def _customer_of_token(info: AppInfo) -> int:
     customer = info.context.access.customer_id
     if customer is None:
@@ -275,6 +299,25 @@ class ChannelMutations:
             info.context.db, customer_id=_customer_of_token(info), endpoint=input.endpoint
         )
         return RemovePushSubscriptionPayload(removed=removed, user_errors=[])
+
+    @strawberry.mutation(
+        description="Whether a customer gets one category of messages on one channel (an "
+        "e-mail's unsubscribe link does the same for its category).",
+        permission_classes=[IsStaffOrCustomer],
+    )
+    async def choose_messages(
+        self,
+        info: AppInfo,
+        input: Annotated[ChooseMessagesInput, strawberry.argument(description=INPUT)],
+    ) -> ChooseMessagesPayload:
+        """Opt out or back in."""
+        ctx = info.context
+        customer = await visible_customer(info, input.customer_id)
+        receive = await service.choose_messages(
+            ctx.db, customer_id=customer, channel=input.channel, category=input.category,
+            receive=input.receive, clock=ctx.clock,
+        )  # fmt: skip
+        return ChooseMessagesPayload(receive=receive, user_errors=[])
 
     @strawberry.mutation(
         description="Set the language a customer's e-mails and pushes are written in.",

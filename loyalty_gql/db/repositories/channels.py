@@ -215,3 +215,16 @@ async def subscriptions_by_ids(
         return {}
     rows = await session.scalars(select(PushSubscriptionRow).where(PushSubscriptionRow.id.in_(ids)))
     return {row.id: row for row in rows}
+
+
+async def remove_opt_out(session: Session, customer_id: int, channel: str, category: str) -> None:
+    """Take back an opt-out (none there: nothing changes)."""
+    await session.execute(
+        delete(ChannelOptOutRow)
+        .where(
+            ChannelOptOutRow.customer_id == customer_id,
+            ChannelOptOutRow.channel == channel,
+            ChannelOptOutRow.category == category,
+        )
+        .execution_options(synchronize_session=False)
+    )

@@ -15,6 +15,7 @@ from loyalty_gql.db.session import Session
 from loyalty_gql.domain.channels import (
     DEFAULT_EMAIL_EVENTS,
     DEFAULT_PUSH_EVENTS,
+    Category,
     Channel,
     read_unsubscribe_token,
 )
@@ -51,6 +52,33 @@ async def unsubscribe(db: Database, *, secret: bytes, token: str, clock: Clock) 
         )  # fmt: skip
         await uow.commit()
     return True
+
+
+async def choose_messages(
+    db: Database,
+    *,
+    customer_id: int,
+    channel: Channel,
+    category: Category,
+    receive: bool,
+    clock: Clock,
+) -> bool:
+    """A customer's choice to receive (or not) one category of messages on one channel;
+    marketing still needs their consent. Returns ``receive``."""
+    async with UnitOfWork(db) as uow:
+        customer = await customer_by_id(uow.session, customer_id)
+        if customer is None:
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer", "customer_id")
+        if receive:
+            await stored.remove_opt_out(uow.session, customer_id, channel, category)
+        else:
+            await stored.add_opt_out(
+                uow.session,
+                {"site_id": customer.site_id, "customer_id": customer_id, "channel": channel,
+                 "category": category, "created_at": clock()},
+            )  # fmt: skip
+        await uow.commit()
+    return receive
 
 
 @dataclass(frozen=True, slots=True)
