@@ -109,6 +109,21 @@ async def test_bad_settings_are_user_errors_and_change_nothing(gql: GraphQLClien
     assert after["data"]["channelSettings"] == DEFAULTS
 
 
+@pytest.mark.parametrize(
+    "sender", ["Shop <a@b.example>\r\nBcc: x@evil.example", "Shop", "a@localhost", "@x.example"]
+)
+async def test_a_sender_that_is_no_address_or_smuggles_headers_is_refused(
+    gql: GraphQLClient, sender: str
+) -> None:
+    shop = await Shop.open(gql, "shop-a")
+    body = await gql.execute(
+        UPDATE, {"input": {"siteId": shop.site_id, "emailFrom": sender}}, token=shop.admin
+    )
+    assert body["data"]["updateChannelSettings"]["userErrors"] == [
+        {"field": ["input", "emailFrom"], "code": "INVALID_VALUE"}
+    ]
+
+
 async def test_only_the_sites_admins_read_and_change_its_channels(gql: GraphQLClient) -> None:
     # given
     shop = await Shop.open(gql, "shop-a")

@@ -502,3 +502,28 @@ async def test_mail_goes_over_tls_with_the_urls_credentials(
     assert mailbox.logins == ["mailer"]
     [message] = mailbox.messages
     assert message["Message-ID"] == row.message_id
+
+
+async def test_an_address_smtp_cannot_carry_is_dead_in_the_log_and_holds_up_nobody(
+    gql: GraphQLClient, db: Database, clock: Clock, mail: Mail
+) -> None:
+    # given: an address the shop accepted but SMTP without SMTPUTF8 cannot carry, and Ann's
+    shop = await Shop.open(
+        gql, "shop-a", participation="ALL_REGISTERED_CUSTOMERS",
+        thresholdReward={"enabled": True, "points": 100, "valueType": "PERCENT", "value": "5"},
+    )  # fmt: skip
+    await email_on(db, clock, shop)
+    await shop.register("jo", email="jörg@example.com")
+    await shop.register("ann", email="ann@example.com")
+    await shop.grant("jo", 100)
+    await shop.grant("ann", 100)
+    # when
+    await deliver(db, clock, mail.config)
+    # then: Ann's mail went; Jörg's is dead, saying why
+    assert [str(m["To"]) for m in mail.box.messages] == ["ann@example.com"]
+    by_target = {row.target: row for row in await deliveries(db)}
+    dead = by_target["jörg@example.com"]
+    assert (dead.status, dead.attempts) == ("DEAD", 0)
+    assert dead.last_error is not None
+    assert dead.last_error.startswith("cannot compose the e-mail")
+    assert by_target["ann@example.com"].status == "DELIVERED"

@@ -13,17 +13,12 @@ marketing only with their consent. See sending.py for what "never twice" means.
 from __future__ import annotations
 
 from loyalty_gql.services.channels.choices import (
-    ChannelChanges,
     PushKeys,
-    application_server_key,
-    channel_settings,
     choose_messages,
     register_push_subscription,
     remove_push_subscription,
-    retry_delivery,
     set_customer_locale,
     unsubscribe,
-    update_channel_settings,
 )
 from loyalty_gql.services.channels.config import ChannelConfig
 from loyalty_gql.services.channels.dispatch import dispatch
@@ -31,6 +26,13 @@ from loyalty_gql.services.channels.email import Outcome
 from loyalty_gql.services.channels.push import new_vapid_key, public_key
 from loyalty_gql.services.channels.samples import send_sample_email
 from loyalty_gql.services.channels.sending import send_due
+from loyalty_gql.services.channels.settings import (
+    ChannelChanges,
+    application_server_key,
+    channel_settings,
+    retry_delivery,
+    update_channel_settings,
+)
 
 __all__ = [
     "ChannelChanges",

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import MessageError
 from typing import Any
 
 from loyalty_gql.db.engine import Database
@@ -111,7 +112,10 @@ async def _deliveries_for(
                 session, site.id, customer.locale
             )
         where = _Site(site, setting, templates[words])
-        rows += await _messages(session, event, where, recipient, now=now, config=config)
+        try:
+            rows += await _messages(session, event, where, recipient, now=now, config=config)
+        except Exception:  # one event that cannot be composed must not hold up the outbox
+            log.exception("composing %s %s for the customer failed", event.kind, event.id)
     return rows
 
 
@@ -162,19 +166,24 @@ async def _messages(
     base = {"site_id": site.id, "event_id": event.id, "customer_id": customer.id,
             "event": event.kind, "category": category, "status": DeliveryStatus.PENDING,
             "attempts": 0, "next_attempt_at": now, "created_at": now,
-            "subscription_id": None}  # fmt: skip
+            "subscription_id": None, "last_error": None}  # fmt: skip
     rows = []
     if by_email and customer.email:
         sender = setting.email_from or config.default_sender
         mid = message_id(event.id, Channel.EMAIL, email.sender_domain(sender))
         token = unsubscribe_token(config.link_secret, customer.id, category)
-        message = email.compose(
-            sender=sender, to=customer.email, rendered=rendered, message_id=mid,
-            unsubscribe_url=config.unsubscribe_url(token), at=now,
-        )  # fmt: skip
-        body = {"from": sender, "to": customer.email, "message": message}
-        rows.append({**base, "channel": Channel.EMAIL, "target": customer.email,
-                     "message_id": mid, "body": body})  # fmt: skip
+        row = {**base, "channel": Channel.EMAIL, "target": customer.email, "message_id": mid}
+        try:
+            message = email.compose(
+                sender=sender, to=customer.email, rendered=rendered, message_id=mid,
+                unsubscribe_url=config.unsubscribe_url(token), at=now,
+            )  # fmt: skip
+        except (ValueError, MessageError) as error:  # an address SMTP cannot carry, say
+            row |= {"status": DeliveryStatus.DEAD, "body": {},
+                    "last_error": f"cannot compose the e-mail: {error}"[:1000]}  # fmt: skip
+        else:
+            row["body"] = {"from": sender, "to": customer.email, "message": message}
+        rows.append(row)
     if by_push:
         link = _link(setting.push_link, event, site, customer, locale)
         content = push.payload(rendered.push_title, rendered.push_body, link)

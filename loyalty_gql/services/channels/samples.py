@@ -9,9 +9,9 @@ from loyalty_gql.db.engine import Database
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.services import notifications
 from loyalty_gql.services.channels import email
-from loyalty_gql.services.channels.choices import channel_settings
 from loyalty_gql.services.channels.config import ChannelConfig
 from loyalty_gql.services.channels.email import Outcome
+from loyalty_gql.services.channels.settings import channel_settings
 from loyalty_gql.services.core.common import Clock
 
 
