@@ -173,6 +173,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_smtp_url(value)  # SmtpUrlError is a ValueError: a clear start-up error
+        return value or None
+
     @field_validator("trusted_documents", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
