@@ -37,7 +37,8 @@ from loyalty_gql.domain.webhooks.deliveries import (
     MAX_BACKOFF,
     backoff,
 )
-from loyalty_gql.services.webhooks.delivery import Claimed, Resolver, resolve_host, send_due
+from loyalty_gql.services.core.targets import Resolver, resolve_host
+from loyalty_gql.services.webhooks.delivery import Claimed, send_due
 from loyalty_gql.services.webhooks.endpoints import (
     MAX_ENDPOINTS_PER_SITE,
     TIMEOUT_SECONDS,
