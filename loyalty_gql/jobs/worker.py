@@ -74,12 +74,15 @@ async def deliver_to_customers(
     client: httpx.AsyncClient,
     config: channels.ChannelConfig,
     lease: timedelta = LEASE,
+    resolve: Resolver = resolve_host,
 ) -> int:
     """Dispatch new events to e-mail and push, then send every due delivery (#19)."""
     await channels.dispatch(db, clock=clock, config=config)
     tried = 0
     while True:
-        sent = await channels.send_due(db, clock=clock, config=config, client=client, lease=lease)
+        sent = await channels.send_due(
+            db, clock=clock, config=config, client=client, lease=lease, resolve=resolve
+        )
         tried += sent
         if sent == 0:
             return tried
@@ -123,6 +126,7 @@ async def run_worker(
                 clock=clock,
                 client=http,
                 lease=lease,
+                resolve=resolve,
                 config=channel_config or channels.ChannelConfig(),
             ),
         ),

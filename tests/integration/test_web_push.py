@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import ipaddress
 import os
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -234,29 +232,60 @@ async def test_customers_register_and_remove_their_subscriptions_and_bad_ones_ar
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+class Dns:
+    """A stand-in resolver with fixed answers."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        return self.answers[host]
+
+
+async def _push_to_a_name(
+    gql: GraphQLClient, db: Database, clock: Clock, *, config: channels.ChannelConfig,
+    dns: Dns, port: int | None,
+) -> Shop:  # fmt: skip
+    """Ann subscribed at push.example.test (resolved by ``dns``) earns a reward."""
+    shop = await _shop_with_push(gql)
+    await shop.register("ann")
+    await _subscribe(gql, shop, "ann", f"http://push.example.test:{port}/push", Browser())
+    await shop.grant("ann", 150)
+    async with httpx.AsyncClient() as http:
+        await deliver_to_customers(db, clock=clock, client=http, config=config, resolve=dns)
+    return shop
+
+
 async def test_a_push_endpoint_whose_name_resolves_to_a_private_address_is_refused(
     gql: GraphQLClient, db: Database, clock: Clock, settings: Settings, push_service: Receiver
 ) -> None:
-    # given: a subscription at this machine's own name, which resolves to loopback, and a
-    # worker that sends to public addresses only
-    name = socket.gethostname()
-    if not all(ipaddress.ip_address(a[4][0]).is_loopback for a in socket.getaddrinfo(name, 443)):
-        pytest.skip(f"{name} does not resolve to loopback here")
-    shop = await _shop_with_push(gql)
-    await shop.register("ann")
-    port = httpx.URL(push_service.url).port
-    await _subscribe(gql, shop, "ann", f"http://{name}:{port}/push", Browser())
+    # given / when: the endpoint's name resolves to a private address, and the worker
+    # sends to public addresses only
     public_only = dataclasses.replace(settings.channel_config(), allow_private=False)
-    # when
-    await shop.grant("ann", 150)
-    async with httpx.AsyncClient() as http:
-        await deliver_to_customers(db, clock=clock, client=http, config=public_only)
-    # then: nothing was sent; the attempt is dead with the reason
+    dns = Dns({"push.example.test": ["10.1.2.3"]})
+    shop = await _push_to_a_name(
+        gql, db, clock, config=public_only, dns=dns, port=httpx.URL(push_service.url).port
+    )
+    # then: nothing was sent; the delivery is dead with the reason
     assert push_service.requests == []
     log = await gql.execute(LOG, {"s": shop.site_id, "c": "PUSH"}, token=shop.admin)
     [entry] = [e["node"] for e in log["data"]["channelDeliveries"]["edges"]]
     assert entry["status"] == "DEAD"
-    assert entry["lastError"].startswith(f"refused: {name} resolves to 127.")
+    assert entry["lastError"] == (
+        "refused: push.example.test resolves to 10.1.2.3, a non-public address (private)"
+    )
+
+
+async def test_a_push_goes_to_the_address_its_name_was_checked_at(
+    gql: GraphQLClient, db: Database, clock: Clock, settings: Settings, push_service: Receiver
+) -> None:
+    # given / when: the endpoint's name resolves (for the worker) to the push service here
+    port = httpx.URL(push_service.url).port
+    dns = Dns({"push.example.test": ["127.0.0.1"]})
+    await _push_to_a_name(gql, db, clock, config=settings.channel_config(), dns=dns, port=port)
+    # then: the connection went to that address, the request names the host
+    [request] = push_service.requests
+    assert (request.path, request.headers["host"]) == ("/push", f"push.example.test:{port}")
 
 
 async def test_a_customer_keeps_at_most_ten_subscriptions(

@@ -29,6 +29,7 @@ from loyalty_gql.services.channels import email, push
 from loyalty_gql.services.channels.config import ChannelConfig
 from loyalty_gql.services.channels.email import Outcome
 from loyalty_gql.services.core.common import Clock
+from loyalty_gql.services.core.targets import Resolver, resolve_host
 from loyalty_gql.services.core.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ async def send_due(
     client: httpx.AsyncClient,
     batch_size: int = 20,
     lease: timedelta = LEASE,
+    resolve: Resolver = resolve_host,
 ) -> int:
     """Send the e-mail and push deliveries that are due (one leased batch); returns how
     many were tried."""
@@ -73,7 +75,7 @@ async def send_due(
                     await stored.release(uow.session, rest.id, rest.lease_until)
                 await uow.commit()
             break
-        outcome = await _send(delivery, config, client, clock())
+        outcome = await _send(delivery, config, client, clock(), resolve)
         await _record(db, delivery, outcome, clock())
         tried += 1
     return tried
@@ -114,7 +116,11 @@ async def _claim(
 
 
 async def _send(
-    delivery: Claimed, config: ChannelConfig, client: httpx.AsyncClient, now: datetime
+    delivery: Claimed,
+    config: ChannelConfig,
+    client: httpx.AsyncClient,
+    now: datetime,
+    resolve: Resolver,
 ) -> Outcome:
     if delivery.channel == Channel.EMAIL:
         return await email.hand_over(
@@ -129,7 +135,7 @@ async def _send(
         client, endpoint=delivery.target, p256dh=p256dh, auth=auth,
         message={k: str(v) for k, v in delivery.body.items()}, vapid_private_key=key,
         vapid_subject=subject, topic=delivery.message_id, now=now, within=config.timeout,
-        allow_private=config.allow_private,
+        allow_private=config.allow_private, resolve=resolve,
     )  # fmt: skip
 
 
