@@ -8,13 +8,13 @@ import strawberry
 
 from loyalty_gql.api.core.ids import to_global_id
 from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT
-from loyalty_gql.api.webhooks import types as webhook_types
+
+# for its declaration of DeliveryStatus's GraphQL enum, which this area shows too
+from loyalty_gql.api.webhooks import types as _webhook_types  # noqa: F401
 from loyalty_gql.db.models import ChannelDeliveryRow, ChannelSettingsRow, PushSubscriptionRow
 from loyalty_gql.domain.channels import Category, Channel
 from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
 
-# DeliveryStatus is the GraphQL enum webhook_types declares (imported first for that)
-WEBHOOK_TYPES = webhook_types.__name__
 strawberry.enum(Channel, description="How a message reaches the customer.")
 strawberry.enum(
     Category, description="Transactional (what the customer did) or marketing (needs consent)."
