@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         "--lease-seconds",
         type=float,
         default=60.0,
-        help="how long a claimed webhook batch stays this worker's (60)",
+        help="how long a claimed webhook, e-mail or push batch stays this worker's (60; "
+        "more than LOYALTY_CHANNEL_TIMEOUT + 2)",
     )
     commands.add_parser("verify", help="check every account against its ledger and lots")
 
@@ -219,6 +220,7 @@ def _worker(args: argparse.Namespace) -> int:
             await run_worker(
                 db, clock=system_clock, stop=stop, intervals=intervals, once=args.once,
                 allow_private=get_settings().webhook_allow_private,
+                channel_config=get_settings().channel_config(),
             )  # fmt: skip
         finally:
             await db.dispose()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from loyalty_gql.domain.channels import parse_smtp_url
+from loyalty_gql.services.channels.config import ChannelConfig
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"  # noqa: S105
 
@@ -117,6 +121,35 @@ class Settings(BaseSettings):
         description="Allow webhook endpoints on loopback and private networks (development).",
     )
 
+    # e-mail and Web Push to customers (#19)
+    smtp_url: str | None = Field(
+        default=None,
+        description="SMTP server mail goes through: smtp://[user:password@]host[:port]"
+        "[?starttls=true|false] (STARTTLS by default on 587) or smtps:// (TLS, 465).",
+    )
+    smtp_from: str = Field(
+        default="loyalty@localhost", description="Sender of sites that set none of their own."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Where customers reach this service (unsubscribe links); default "
+        "http://HOST:PORT.",
+    )
+    link_secret: str | None = Field(
+        default=None,
+        description="Key that signs unsubscribe links (default: derived from the JWT secret).",
+    )
+    channel_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds one e-mail or push attempt may take."
+    )
+    vapid_private_key: str | None = Field(
+        default=None,
+        description="Web Push VAPID private key (base64url P-256) of sites without their own.",
+    )
+    vapid_subject: str = Field(
+        default="mailto:loyalty@localhost", description="Contact in VAPID claims (mailto:)."
+    )
+
     otlp_endpoint: str | None = Field(
         default=None,
         description=(
@@ -140,6 +173,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_smtp_url(value)  # SmtpUrlError is a ValueError: a clear start-up error
+        return value or None
+
     @field_validator("trusted_documents", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -158,6 +198,20 @@ class Settings(BaseSettings):
             msg = "LOYALTY_JWT_PUBLIC_KEY is required with RS256"
             raise ValueError(msg)
         return self
+
+    def channel_config(self) -> ChannelConfig:
+        """What e-mail and push need from these settings (#19)."""
+        secret = self.link_secret or self.jwt_secret
+        return ChannelConfig(
+            smtp=parse_smtp_url(self.smtp_url) if self.smtp_url else None,
+            default_sender=self.smtp_from,
+            public_url=self.public_url or f"http://{self.host}:{self.port}",
+            link_secret=hashlib.sha256(b"unsubscribe-links:" + secret.encode()).digest(),
+            vapid_private_key=self.vapid_private_key,
+            vapid_subject=self.vapid_subject,
+            allow_private=self.webhook_allow_private,
+            timeout=self.channel_timeout,
+        )
 
     @property
     def is_production(self) -> bool:

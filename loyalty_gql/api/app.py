@@ -19,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyalty_gql.api.auth import TokenVerifier
+from loyalty_gql.api.channels.unsubscribe import unsubscribe_route
 from loyalty_gql.api.context import IdentityCache
 from loyalty_gql.api.executor import Executor
 from loyalty_gql.api.graphiql import ASSETS_PATH
@@ -191,6 +192,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            unsubscribe_route(database, secret=settings.channel_config().link_secret, clock=clock),
             *([Route(f"{ASSETS_PATH}/{{path:path}}", graphiql_file)] if ide_files else []),
         ],
         lifespan=lifespan,

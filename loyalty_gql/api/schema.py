@@ -11,6 +11,8 @@ from strawberry.tools import merge_types
 from loyalty_gql.api.campaigns.mutations import CampaignMutations
 from loyalty_gql.api.campaigns.queries import CampaignQueries
 from loyalty_gql.api.campaigns.types import Campaign
+from loyalty_gql.api.channels.mutations import ChannelMutations
+from loyalty_gql.api.channels.queries import ChannelQueries
 from loyalty_gql.api.core.arguments import guard_arguments
 from loyalty_gql.api.core.rules import say_the_rules
 from loyalty_gql.api.core.scalars import SCALARS
@@ -63,6 +65,7 @@ Query = merge_types(
         OrderQueries,
         StackingGroupQueries,
         WebhookQueries,
+        ChannelQueries,
         NotificationQueries,
         EventQueries,
         InsightQueries,
@@ -85,6 +88,7 @@ Mutation = merge_types(
         OrderMutations,
         StackingGroupMutations,
         WebhookMutations,
+        ChannelMutations,
         NotificationMutations,
         LeaderboardMutations,
         GamificationMutations,

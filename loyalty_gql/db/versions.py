@@ -71,6 +71,11 @@ INVISIBLE = frozenset(
         "webhook_endpoints",
         "webhook_deliveries",
         "notification_templates",
+        # e-mail and push (#19): settings, opt-outs, subscriptions, deliveries
+        "channel_settings",
+        "channel_opt_outs",
+        "push_subscriptions",
+        "channel_deliveries",
         # an order's internals: what it shows its customer is on the orders row (below),
         # what it changes for them (account, ledger, lots, vouchers, uses, punches) is
         # written in rows of their own

@@ -1,14 +1,14 @@
 """`loyalty-gql worker`: one long-running process for every background job.
 
-It delivers outbox events to webhooks (dispatch, then send what is due) every
-second or so, and runs expiry, expiry warnings, tier review, birthday campaigns and
-leaderboard prizes on their own intervals. Expiry, its warnings and birthdays go by
-calendar days of each site's timezone, so any interval up to a day sends each warning
-(and each birthday's award, once a year) on its day. Every job claims its
-work with row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL) or leases, so
-several workers share the work without doing it twice. On SIGTERM or SIGINT it
-finishes the step in hand and exits. Webhooks go to public addresses only
-(checked after DNS resolution, at every attempt) unless
+It delivers outbox events to webhooks and, by e-mail and Web Push, to customers
+(services/channels; each: dispatch, then send what is due) every second or so, and
+runs expiry, expiry warnings, tier review, birthday campaigns and leaderboard prizes on
+their own intervals. Expiry, its warnings and birthdays go by calendar days of each
+site's timezone, so any interval up to a day sends each warning (and each birthday's
+award, once a year) on its day. Every job claims its work with row locks (`FOR UPDATE
+SKIP LOCKED` on PostgreSQL) or leases, so several workers share the work without doing
+it twice. On SIGTERM or SIGINT it finishes the step in hand and exits. Webhooks go to
+public addresses only (checked after DNS resolution, at every attempt) unless
 LOYALTY_WEBHOOK_ALLOW_PRIVATE is on.
 """
 
@@ -25,6 +25,7 @@ from datetime import timedelta
 import httpx
 
 from loyalty_gql.db.engine import Database
+from loyalty_gql.services import channels
 from loyalty_gql.services.birthdays import run_birthdays
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.leaderboard_prizes import award_prizes
@@ -71,6 +72,27 @@ async def deliver(
             return tried
 
 
+async def deliver_to_customers(
+    db: Database,
+    *,
+    clock: Clock,
+    client: httpx.AsyncClient,
+    config: channels.ChannelConfig,
+    lease: timedelta = LEASE,
+    resolve: Resolver = resolve_host,
+) -> int:
+    """Dispatch new events to e-mail and push, then send every due delivery (#19)."""
+    await channels.dispatch(db, clock=clock, config=config)
+    tried = 0
+    while True:
+        sent = await channels.send_due(
+            db, clock=clock, config=config, client=client, lease=lease, resolve=resolve
+        )
+        tried += sent
+        if sent == 0:
+            return tried
+
+
 async def run_worker(
     db: Database,
     *,
@@ -81,6 +103,7 @@ async def run_worker(
     once: bool = False,
     allow_private: bool = False,
     resolve: Resolver = resolve_host,
+    channel_config: channels.ChannelConfig | None = None,
 ) -> None:
     """Run the jobs until ``stop`` is set (or, with ``once``, each job one time).
     Webhooks go to public addresses only unless ``allow_private``."""
@@ -98,6 +121,18 @@ async def run_worker(
                 lease=lease,
                 allow_private=allow_private,
                 resolve=resolve,
+            ),
+        ),
+        (
+            "deliver-to-customers",
+            intervals.deliver,
+            lambda: deliver_to_customers(
+                db,
+                clock=clock,
+                client=http,
+                lease=lease,
+                resolve=resolve,
+                config=channel_config or channels.ChannelConfig(),
             ),
         ),
         ("expire", intervals.expire, lambda: expire_points(db, clock=clock)),

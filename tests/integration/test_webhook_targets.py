@@ -14,7 +14,6 @@ each request was sent, and loopback receivers stand in for everything else.
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -23,10 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 
 from loyalty_gql.api.core.ids import to_global_id
@@ -42,6 +37,7 @@ from loyalty_gql.services.webhooks import MAX_ATTEMPTS, backoff
 from tests.conftest import GraphQLClient
 from tests.integration.ledger_helpers import ADMIN, shop
 from tests.integration.receiver import Receiver, webhook_receiver
+from tests.support.certificates import certificates
 from tests.support.clock import Clock
 from tests.support.shop import create_site
 
@@ -495,7 +491,7 @@ async def test_https_to_a_name_verifies_the_certificate_for_the_name(
 ) -> None:
     # given: an https receiver on 127.0.0.1 whose certificate names hooks.example.test only,
     # and a worker that trusts its CA
-    ca = _certificates(tmp_path, "hooks.example.test")
+    ca = certificates(tmp_path, "hooks.example.test")
     trust = ssl.create_default_context(cafile=str(ca))
     async with webhook_receiver(
         certfile=str(tmp_path / "cert.pem"), keyfile=str(tmp_path / "key.pem")
@@ -547,65 +543,3 @@ async def test_the_service_refuses_private_targets_by_default(db: Database, cloc
     assert (problem.field, problem.code.value) == (("url",), "INVALID_VALUE")
     async with db.read_sessions() as session:
         assert list(await session.scalars(select(WebhookEndpointRow))) == []
-
-
-def _certificates(directory: Path, name: str) -> Path:
-    """A throwaway CA (ca.pem) and a certificate for ``name`` only (cert.pem, key.pem)."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return directory / "ca.pem"

@@ -25,6 +25,11 @@ class UpdateNotificationTemplateInput:
     email_text: str = strawberry.field(description="Plain-text body of the email.")
     push_title: str = strawberry.field(description="Title of the push message (up to 300).")
     push_body: str = strawberry.field(description="Body of the push message.")
+    locale: str | None = strawberry.field(
+        default=None,
+        description="The words for customers of this language (pl, de-AT); none: the "
+        "site's own, which customers of other languages get.",
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
@@ -58,6 +63,7 @@ class NotificationMutations:
         row = await service.update_template(
             ctx.db, site_id=site_pk, event=input.event, template=template_of_input(input),
             actor=ctx.actor, clock=ctx.clock, retry=retry_of(info, input.idempotency_key),
+            locale=input.locale or "",
         )  # fmt: skip
         return UpdateNotificationTemplatePayload(
             template=NotificationTemplate.of(row.event, service.template_of(row), is_default=False),

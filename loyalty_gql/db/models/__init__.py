@@ -6,6 +6,12 @@ relationships by name need them all).
 
 from loyalty_gql.db.models.base import NAMING, Base, BigId
 from loyalty_gql.db.models.campaigns import CampaignAwardRow, CampaignRow
+from loyalty_gql.db.models.channels import (
+    ChannelDeliveryRow,
+    ChannelOptOutRow,
+    ChannelSettingsRow,
+    PushSubscriptionRow,
+)
 from loyalty_gql.db.models.core import AuditTrailRow, IdempotencyRecordRow, OutboxEventRow
 from loyalty_gql.db.models.customers import CustomerRow, EnrollmentEventRow, ReferralRow
 from loyalty_gql.db.models.gamification import (
@@ -65,6 +71,9 @@ __all__ = [
     "ChallengeFactRow",
     "ChallengeProgressRow",
     "ChallengeRow",
+    "ChannelDeliveryRow",
+    "ChannelOptOutRow",
+    "ChannelSettingsRow",
     "CouponCodeRow",
     "CustomerBadgeRow",
     "CustomerDayRow",
@@ -90,6 +99,7 @@ __all__ = [
     "OutboxEventRow",
     "PointAccountRow",
     "PointLotRow",
+    "PushSubscriptionRow",
     "ReferralRow",
     "SiteRow",
     "StackingGroupRow",

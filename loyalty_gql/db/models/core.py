@@ -54,6 +54,7 @@ class OutboxEventRow(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "dedupe_key", name="uq_outbox_events_site_dedupe"),
         Index("ix_outbox_events_undelivered", "delivered_at", "id"),
+        Index("ix_outbox_events_channels_undispatched", "channels_dispatched_at", "id"),
         Index("ix_outbox_events_customer", "customer_id", "id"),
         # the `events` query: a site's events newest first, all or of some types
         Index("ix_outbox_events_site", "site_id", "id"),
@@ -70,3 +71,6 @@ class OutboxEventRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # when the event was turned into e-mail and push deliveries (#19); delivered_at is
+    # the webhooks' mark
+    channels_dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -74,6 +74,8 @@ class CustomerRow(Base):
     badge_codes: Mapped[list[str]] = mapped_column(
         JSONDoc, default=list, server_default=text("'[]'")
     )
+    # the language messages to the customer are written in (null: the site's), #19
+    locale: Mapped[str | None] = mapped_column(String(35), nullable=True)
 
 
 class EnrollmentEventRow(Base):

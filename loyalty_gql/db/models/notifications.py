@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,12 +26,17 @@ class NotificationTemplateRow(Base):
 
     __tablename__ = "notification_templates"
     __table_args__ = (
-        UniqueConstraint("site_id", "event", name="uq_notification_templates_site_event"),
+        UniqueConstraint(
+            "site_id", "event", "locale", name="uq_notification_templates_site_event_locale"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
     event: Mapped[str] = mapped_column(String(40))
+    # "" is the site's own language; another locale (pl, de-AT) its words for those
+    # customers (#19)
+    locale: Mapped[str] = mapped_column(String(35), default="", server_default=text("''"))
     email_subject: Mapped[str] = mapped_column(Text)
     email_html: Mapped[str] = mapped_column(Text)
     email_text: Mapped[str] = mapped_column(Text)

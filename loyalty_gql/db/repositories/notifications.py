@@ -13,11 +13,14 @@ from loyalty_gql.db.session import Session
 
 
 async def template_for_event(
-    session: Session, site_id: int, event: str, *, lock: bool = False
+    session: Session, site_id: int, event: str, *, lock: bool = False, locale: str = ""
 ) -> NotificationTemplateRow | None:
-    """The site's stored template for ``event``, optionally locked for update."""
+    """The site's stored template for ``event`` (in ``locale``; "" is the site's own),
+    optionally locked for update."""
     query = select(NotificationTemplateRow).where(
-        NotificationTemplateRow.site_id == site_id, NotificationTemplateRow.event == event
+        NotificationTemplateRow.site_id == site_id,
+        NotificationTemplateRow.event == event,
+        NotificationTemplateRow.locale == locale,
     )
     if lock:
         query = query.with_for_update()

@@ -22,7 +22,13 @@ from loyalty_gql.services.notifications.events import (
     Rendered,
     Template,
 )
-from loyalty_gql.services.notifications.rendering import SAMPLE, check_template, render, variables
+from loyalty_gql.services.notifications.rendering import (
+    SAMPLE,
+    check_template,
+    render,
+    render_line,
+    variables,
+)
 from loyalty_gql.services.notifications.templates import (
     preview,
     render_event,
@@ -50,6 +56,7 @@ __all__ = [
     "preview",
     "render",
     "render_event",
+    "render_line",
     "stored_templates",
     "template_of",
     "templates_of",

@@ -191,6 +191,11 @@ def render(template: Template, variables: Mapping[str, Any]) -> Rendered:
     )
 
 
+def render_line(source: str, variables: Mapping[str, Any]) -> str:
+    """One line of text (a push message's link) rendered like a subject, trimmed."""
+    return "".join(_TEXT.from_string(source).render(**variables).split())
+
+
 def check_template(template: Template) -> None:
     """Refuse a template that is too long, does not parse, reaches for Python internals
     (an attribute or key starting with "_"), or fails to render with sample variables."""

@@ -44,18 +44,23 @@ async def update_template(
     actor: Actor,
     clock: Clock,
     retry: Idempotency,
+    locale: str = "",
 ) -> NotificationTemplateRow:
-    """Store the site's template for ``event``, replacing the default or the last one."""
+    """Store the site's template for ``event``, replacing the default or the last one;
+    with a ``locale``, the words for customers of that language (#19)."""
     now = clock()
     if event not in EVENTS:
         raise DomainError.single(ErrorCode.INVALID_VALUE, f"unknown event {event!r}", "event")
+    locale = _checked_locale(locale)
     check_template(template)
 
     async def work(uow: UnitOfWork) -> NotificationTemplateRow:
         await _site(uow.session, site_id)
-        row = await template_for_event(uow.session, site_id, event, lock=uow.is_postgres)
+        row = await template_for_event(
+            uow.session, site_id, event, lock=uow.is_postgres, locale=locale
+        )
         if row is None:
-            row = NotificationTemplateRow(site_id=site_id, event=event)
+            row = NotificationTemplateRow(site_id=site_id, event=event, locale=locale)
             uow.session.add(row)
         for part in PARTS:
             setattr(row, part, getattr(template, part))
@@ -68,7 +73,8 @@ async def update_template(
         db,
         scope=f"site:{site_id}",
         retry=retry,
-        request={"event": event, **asdict(template)},
+        # the site's own words keep the fingerprint they had before locales
+        request={"event": event, **asdict(template), **({"locale": locale} if locale else {})},
         now=now,
         work=work,
         dump=lambda row: {"template": row.id},
@@ -76,10 +82,28 @@ async def update_template(
     )
 
 
-async def stored_templates(session: Session, site_id: int) -> dict[str, Template]:
-    """The templates the site changed, by event (the others are the defaults)."""
-    rows = await templates_of_site(session, site_id)
-    return {row.event: template_of(row) for row in rows if row.event in EVENTS}
+async def stored_templates(
+    session: Session, site_id: int, locale: str | None = None
+) -> dict[str, Template]:
+    """The templates the site changed, by event (the others are the defaults); with a
+    ``locale``, its words for that language where it has them (pl-PL, then pl)."""
+    rows = [row for row in await templates_of_site(session, site_id) if row.event in EVENTS]
+    found = {row.event: template_of(row) for row in rows if row.locale == ""}
+    if locale:
+        wanted = locale.replace("_", "-").lower()
+        for candidate in (wanted.split("-")[0], wanted):  # the closer match wins
+            found |= {row.event: template_of(row) for row in rows if row.locale == candidate}
+    return found
+
+
+def _checked_locale(locale: str) -> str:
+    """A template's locale as stored: lower case, "-" between its parts ("" is the site's)."""
+    locale = locale.strip().replace("_", "-").lower()
+    if locale and not all(part.isalnum() and len(part) <= 8 for part in locale.split("-")):
+        raise DomainError.single(
+            ErrorCode.INVALID_VALUE, f"{locale!r} is not a locale (like pl or de-at)", "locale"
+        )
+    return locale[:35]
 
 
 async def templates_of(session: Session, site_id: int) -> dict[str, Template]:
@@ -141,13 +165,15 @@ async def render_event(
     customer_row: CustomerRow | None,
     *,
     stored: Mapping[str, Template] | None = None,
+    locale: str | None = None,
 ) -> Rendered:
-    """The messages for an outbox event, in the site's words, locale and currency.
+    """The messages for an outbox event, in the site's words, locale (or ``locale``)
+    and currency.
 
     A stored template that fails with this event's data (it passed the checks when
     saved, with sample data) falls back to the default template.
     """
-    values = _event_variables(site, event_row, customer_row)
+    values = _event_variables(site, event_row, customer_row, locale)
     default = DEFAULT_TEMPLATES.get(event_row.kind)
     if stored is None:
         stored = await stored_templates(session, site.id)
@@ -163,7 +189,10 @@ async def render_event(
 
 
 def _event_variables(
-    site: SiteRow, event_row: OutboxEventRow, customer: CustomerRow | None
+    site: SiteRow,
+    event_row: OutboxEventRow,
+    customer: CustomerRow | None,
+    locale: str | None = None,
 ) -> dict[str, str]:
     return variables(
         event_row.kind,
@@ -171,7 +200,7 @@ def _event_variables(
         customer.name if customer else None,
         customer.email if customer else None,
         site.name,
-        site.locale,
+        locale or site.locale,
         site.currency,
     )
 

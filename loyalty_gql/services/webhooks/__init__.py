@@ -30,15 +30,18 @@ followed (a 3xx is a failed attempt). ``allow_private``
 
 from __future__ import annotations
 
-from loyalty_gql.services.webhooks.delivery import Claimed, Resolver, resolve_host, send_due
-from loyalty_gql.services.webhooks.endpoints import (
+from loyalty_gql.domain.webhooks.deliveries import (
     FIRST_BACKOFF,
     LEASE,
     MAX_ATTEMPTS,
     MAX_BACKOFF,
+    backoff,
+)
+from loyalty_gql.services.core.targets import Resolver, resolve_host
+from loyalty_gql.services.webhooks.delivery import Claimed, send_due
+from loyalty_gql.services.webhooks.endpoints import (
     MAX_ENDPOINTS_PER_SITE,
     TIMEOUT_SECONDS,
-    backoff,
     create_endpoint,
     dispatch,
     log,

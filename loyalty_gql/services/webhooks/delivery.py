@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import logging
-import socket
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.repositories.webhooks import Attempt, due_deliveries, record_attempt
-from loyalty_gql.domain.webhooks import targets as webhook_targets
-from loyalty_gql.domain.webhooks.deliveries import DeliveryStatus
+from loyalty_gql.domain.webhooks.deliveries import LEASE, MAX_ATTEMPTS, DeliveryStatus, backoff
 from loyalty_gql.services.core.common import Clock
+from loyalty_gql.services.core.targets import NotSent, Resolver, resolve_host, vetted_targets
 from loyalty_gql.services.core.uow import UnitOfWork
-from loyalty_gql.services.webhooks.endpoints import (
-    LEASE,
-    MAX_ATTEMPTS,
-    TIMEOUT_SECONDS,
-    backoff,
-)
+from loyalty_gql.services.webhooks.endpoints import TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +31,6 @@ class Claimed:
     url: str
     secret: str
     attempts: int
-
-
-Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
-"""Looks a host name up: (host, port) -> its addresses, most preferred first."""
-
-
-async def resolve_host(host: str, port: int) -> list[str]:
-    """The addresses ``host`` has for TCP, in the system resolver's order (getaddrinfo)."""
-    found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in found))
 
 
 async def send_due(
@@ -92,72 +72,6 @@ async def _claim(
     return claimed
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """One vetted address to send a delivery to: the URL with the address as its host,
-    and for a name, the ``Host`` header and the TLS server name to keep."""
-
-    url: httpx.URL
-    headers: dict[str, str]
-    extensions: dict[str, Any]
-    address: str
-
-
-class _NotSent(Exception):  # noqa: N818 - an outcome, not an error of ours
-    """Why an attempt made no request (becomes the delivery's last error)."""
-
-
-async def _targets(url: str, *, allow_private: bool, resolve: Resolver) -> list[_Target]:
-    """Where to send to ``url``: one target per address its host resolves to, in order.
-    Raises _NotSent when the URL is unusable, the name does not resolve, or (unless
-    ``allow_private``) any of its addresses is not public."""
-    try:
-        parsed = httpx.URL(url)
-        host = parsed.raw_host.decode("ascii")
-        literal = webhook_targets.literal_address(host)
-    except (httpx.InvalidURL, ValueError) as error:  # UnicodeError is a ValueError
-        raise _NotSent(f"invalid URL: {error}") from None
-    if parsed.scheme not in ("http", "https") or not host:
-        raise _NotSent("invalid URL: an http(s) URL with a host is needed")
-    if literal is not None:
-        addresses = [literal]
-    else:
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        addresses = await _resolved(host, port, resolve)
-    if not allow_private:
-        for address in addresses:
-            kind = webhook_targets.non_public(address)
-            if kind is not None:
-                where = f"{host} is" if literal is not None else f"{host} resolves to {address},"
-                raise _NotSent(f"refused: {where} a non-public address ({kind})")
-    headers: dict[str, str] = {}
-    extensions: dict[str, Any] = {}
-    if literal is None:  # the connection goes to the vetted address, under the name
-        headers["host"] = parsed.netloc.decode("ascii")
-        if parsed.scheme == "https":
-            extensions["sni_hostname"] = host
-            headers["connection"] = "close"  # pooled connections are keyed by the address
-    try:
-        return [
-            _Target(parsed.copy_with(host=str(address)), headers, extensions, str(address))
-            for address in addresses
-        ]
-    except httpx.InvalidURL as error:
-        raise _NotSent(f"invalid URL: {error}") from None
-
-
-async def _resolved(host: str, port: int, resolve: Resolver) -> list[webhook_targets.IPAddress]:
-    try:
-        found = await asyncio.wait_for(resolve(host, port), TIMEOUT_SECONDS)
-        addresses = [ipaddress.ip_address(address) for address in found]
-    except (OSError, TimeoutError, ValueError) as error:
-        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        raise _NotSent(f"DNS: {host} could not be resolved ({reason})") from None
-    if not addresses:
-        raise _NotSent(f"DNS: {host} has no address")
-    return addresses
-
-
 async def _send(
     client: httpx.AsyncClient,
     delivery: Claimed,
@@ -167,8 +81,10 @@ async def _send(
     resolve: Resolver,
 ) -> tuple[int | None, str | None]:
     try:
-        to = await _targets(delivery.url, allow_private=allow_private, resolve=resolve)
-    except _NotSent as refusal:
+        to = await vetted_targets(
+            delivery.url, allow_private=allow_private, resolve=resolve, within=TIMEOUT_SECONDS
+        )
+    except NotSent as refusal:
         log.warning("webhook delivery %s not sent: %s", delivery.id, refusal)
         return None, str(refusal)[:1000]
     signature = Webhook(delivery.secret).sign(delivery.webhook_id, now, delivery.body)

@@ -6,7 +6,7 @@ import base64
 import logging
 import secrets
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from loyalty_gql.db.engine import Database
@@ -33,28 +33,10 @@ from loyalty_gql.services.webhooks import wire
 log = logging.getLogger(__name__)
 
 
-MAX_ATTEMPTS = 8
-
-
-FIRST_BACKOFF = timedelta(seconds=10)
-
-
-MAX_BACKOFF = timedelta(hours=6)
-
-
-LEASE = timedelta(seconds=60)
-
-
 TIMEOUT_SECONDS = 10.0
 
 
 MAX_ENDPOINTS_PER_SITE = 20
-
-
-def backoff(attempts: int) -> timedelta:
-    """Wait after the n-th failed attempt: 10 s, 20 s, 40 s ... at most 6 hours."""
-    wait: timedelta = FIRST_BACKOFF * 2 ** max(0, attempts - 1)
-    return min(wait, MAX_BACKOFF)
 
 
 def new_secret() -> str:

@@ -1,0 +1,1 @@
+"""E-mail and Web Push: the admin API, customers' push subscriptions, unsubscribe links."""
