@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import URL, bindparam, event, text, update
+from sqlalchemy import URL, bindparam, event, text
 from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm import SessionTransaction as OrmTransaction
@@ -50,7 +50,6 @@ from sqlalchemy.sql import Executable, TextClause
 from sqlalchemy.util import await_only
 
 from loyalty_gql.db.changes import CHANNEL, customer_message, event_messages, hub_of
-from loyalty_gql.db.models import CustomerRow, SiteRow
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +233,18 @@ NOTIFYING_BUMP = text(
     "SELECT pg_notify(:channel, m) FROM unnest(CAST(:messages AS text[])) AS m"
 ).bindparams(bindparam("ids", expanding=True))
 NOTIFY = text("SELECT pg_notify(:channel, m) FROM unnest(CAST(:messages AS text[])) AS m")
+# The other bumps, built once: every write transaction sends one or two of them, and
+# building an ORM UPDATE per commit (then compiling its cache key and running it
+# through the ORM's bulk-update path) cost about 3% of a recorded order's CPU.
+BUMP = "UPDATE customers SET data_version = data_version + 1 WHERE customers.id IN :ids"
+CUSTOMERS_BUMP = text(BUMP).bindparams(bindparam("ids", expanding=True))
+RETURNING_BUMP = text(BUMP + " RETURNING id, site_id, data_version").bindparams(
+    bindparam("ids", expanding=True)
+)
+SITES_BUMP = text(
+    "UPDATE sites SET data_version = data_version + 1 WHERE sites.id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+EVERY_SITE_BUMP = text("UPDATE sites SET data_version = data_version + 1")
 
 
 def _before_commit(session: Session) -> None:
@@ -243,7 +254,7 @@ def _before_commit(session: Session) -> None:
     touched: Touched | None = session.info.pop(KEY, None)
     if touched is None:
         return
-    options = {SCOPED: True, "synchronize_session": False}
+    options = {SCOPED: True}
     events = event_messages(touched.events)
     bind = session.get_bind()
     hub = hub_of(bind.pool)  # type: ignore[union-attr]
@@ -251,26 +262,21 @@ def _before_commit(session: Session) -> None:
     postgres = bind.dialect.name == "postgresql"
     if touched.customers:
         ids = sorted(touched.customers)
-        bump = update(CustomerRow).where(CustomerRow.id.in_(ids))
-        bump = bump.values(data_version=CustomerRow.data_version + 1)
         if feed and postgres:
             params = {"ids": ids, "channel": CHANNEL, "messages": events}
             session.execute(NOTIFYING_BUMP, params, execution_options=options)
             events = []
         elif feed:
-            returning = bump.returning(
-                CustomerRow.id, CustomerRow.site_id, CustomerRow.data_version
-            )
-            bumped = session.execute(returning, execution_options=options)
+            bumped = session.execute(RETURNING_BUMP, {"ids": ids}, execution_options=options)
             session.info[PUBLISHED] = [customer_message(*row) for row in sorted(bumped)] + events
             events = []
         else:
-            session.execute(bump, execution_options=options)
-    if touched.everything or touched.sites:
-        sites = update(SiteRow).values(data_version=SiteRow.data_version + 1)
-        if not touched.everything:
-            sites = sites.where(SiteRow.id.in_(sorted(touched.sites)))
-        session.execute(sites, execution_options=options)
+            session.execute(CUSTOMERS_BUMP, {"ids": ids}, execution_options=options)
+    if touched.everything:
+        session.execute(EVERY_SITE_BUMP, execution_options=options)
+    elif touched.sites:
+        params = {"ids": sorted(touched.sites)}
+        session.execute(SITES_BUMP, params, execution_options=options)
     if events and feed and postgres:
         # events without a customer's change (rare): their own statement
         session.execute(NOTIFY, {"channel": CHANNEL, "messages": events}, execution_options=options)

@@ -559,7 +559,7 @@ async def test_completing_an_order_with_a_live_challenge_costs_a_fixed_list_more
         "SELECT ledger_entries",
         "SELECT sites",
         "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
-        "SELECT referrals",
+        # no referral read: no referral points, no campaigns
         "SELECT ledger_entries",
         "INSERT ledger_entries",
         "UPDATE point_accounts",

@@ -94,17 +94,17 @@ async def test_recording_and_completing_an_order_cost_the_same_at_1_and_50_offer
     assert (used_1, used_50) == (1, 26)
     assert (record_1, complete_1) == (record_50, complete_50)
     postgres = not db.is_sqlite
-    # the API's read of the site (the basket's currency), then one transaction
+    # one transaction (the API reads no site before it: the basket's prices are read in
+    # the currency of the site the transaction reads)
     assert record_50 == [
-        "SELECT sites",
         # PostgreSQL: calls for one order id queue here; SQLite: the write lock
         "SELECT pg_advisory_xact_lock" if postgres else "BEGIN IMMEDIATE",
         "SELECT orders",  # recorded before? (idempotent on the order id)
-        "SELECT sites",  # the site and its customer, one query
+        "SELECT sites",  # the site (its currency prices the basket) and its customer
         # the account's lock, and the site's tiers (the earn multiplier, the upgrade)
         "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
-        "INSERT customer_days",  # the order's spend on its day
-        "SELECT customer_days",  # the tier measures (upgrade?)
+        "INSERT customer_days",  # the order's spend on its day (no tier counts spend:
+        # no measures read for an upgrade)
         "INSERT ledger_entries",  # the pending points
         "UPDATE point_accounts",  # the account, once
         "INSERT orders",  # with its ledger entry's id
@@ -122,7 +122,7 @@ async def test_recording_and_completing_an_order_cost_the_same_at_1_and_50_offer
         "SELECT ledger_entries",  # the pending entry
         "SELECT sites",  # the site and the customer
         "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",  # +tiers
-        "SELECT referrals",  # a referral to reward on the first order?
+        # no referral read: the site gives no referral points and has no campaigns
         "SELECT ledger_entries",  # what reversals took of the pending points
         "INSERT ledger_entries",  # the activation
         "UPDATE point_accounts",
@@ -176,14 +176,12 @@ async def test_a_site_with_a_campaign_costs_the_campaigns_own_rows_and_no_more(
     # event; the site's read version (a budget shows at checkout)
     postgres = not db.is_sqlite
     assert recording == [
-        "SELECT sites",
         "SELECT pg_advisory_xact_lock" if postgres else "BEGIN IMMEDIATE",
         "SELECT orders",
         "SELECT sites",
         "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
         "SELECT campaigns FOR UPDATE" if postgres else "SELECT campaigns",  # the budget
         "INSERT customer_days",
-        "SELECT customer_days",
         "INSERT ledger_entries",  # the order's pending points
         "UPDATE point_accounts",
         "INSERT orders",
@@ -226,3 +224,37 @@ async def test_a_site_with_a_campaign_costs_the_campaigns_own_rows_and_no_more(
         "UPDATE orders",
         "UPDATE customers",
     ], "\n".join(completing)
+
+
+CUSTOMER_TIER = "query($id: ID!) { customer(id: $id) { tier { name } } }"
+
+
+async def test_a_spend_tier_reads_the_measures_when_an_order_is_recorded_and_moves_at_once(
+    gql: GraphQLClient, statements: StatementCounter
+):
+    # given: tiers by spend (Silver from 50.00 in 12 months); ann has spent 10.99 so far.
+    # Order points stay pending until completion, but the spend counts at recording.
+    shop = await Shop.open(gql, validityPolicy="FIXED_DAYS", validityDays=365)
+    for name, rank, threshold in (("Bronze", 1, 0), ("Silver", 2, 5000)):
+        body = await gql.execute(
+            CREATE_TIER,
+            {"input": {"siteId": shop.site_id, "name": name, "rank": rank,
+                       "metric": "AMOUNT_SPENT", "threshold": threshold, "windowMonths": 12}},
+            token=shop.admin,
+        )  # fmt: skip
+        assert body["data"]["createTier"]["userErrors"] == [], body
+    await shop.register("ann", enroll=True)
+    await shop.grant("ann", 100)
+    first = await shop.record("o-0", "ann", lines=[line("sku-0", 1, "10.99")])
+    assert first["userErrors"] == [], first
+    # when: an order of 43.96 brings the spend to 54.95
+    with statements:
+        recorded = await shop.record("o-1", "ann", lines=[line("sku-1", 4, "10.99")])
+    found = [kind(s) for s in statements.statements]
+    # then: the measures are read after the day's spend (spend tiers count it), and ann
+    # is Silver before the order completes
+    assert recorded["userErrors"] == [], recorded
+    day = found.index("INSERT customer_days")
+    assert found[day + 1] == "SELECT customer_days", found
+    body = await gql.execute(CUSTOMER_TIER, {"id": shop.customers["ann"]}, token=shop.admin)
+    assert body["data"]["customer"]["tier"] == {"name": "Silver"}

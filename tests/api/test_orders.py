@@ -851,6 +851,10 @@ async def test_bad_baskets_are_user_errors(gql: GraphQLClient) -> None:
     assert _errors(duplicate) == [(["input", "lines", "1", "lineId"], "DUPLICATE")]
     assert _errors(cents) == [(["input", "lines", "0", "unitPrice"], "INVALID_VALUE")]
     assert _errors(long_id) == [(["input", "orderId"], "INVALID_VALUE")]
+    # the prices are read inside the order's transaction now: a refused one wrote nothing,
+    # so the order id is still free
+    fixed = await shop.record("o-2", None, lines=[line("p1", 1, "1.00")])
+    assert fixed["userErrors"] == [], fixed
 
 
 # -- f) what an order changes beyond its own points ------------------------------------------

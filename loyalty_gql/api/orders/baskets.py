@@ -121,17 +121,24 @@ async def basket_of(info: AppInfo, site_pk: int, data: CheckoutInput | RecordOrd
     site = await info.context.loaders.site_by_id.load(site_pk)
     if site is None:
         raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "siteId")
+    return basket_in(site.currency, data)
+
+
+def basket_in(currency: str, data: CheckoutInput | RecordOrderInput) -> Basket:
+    """The basket with its prices in ``currency`` (the site's), checked. recordOrder
+    hands this to the service, which calls it with the currency of the site it reads
+    under the order's lock (no read of its own before the transaction)."""
     problems = []
     parsed = []
     for index, line in enumerate(data.lines):
         try:
-            price = DomainMoney.from_decimal(line.unit_price, site.currency).minor_units
+            price = DomainMoney.from_decimal(line.unit_price, currency).minor_units
         except (ValueError, ArithmeticError):
             problems.append(
                 FieldProblem(
                     ("lines", str(index), "unitPrice"),
                     ErrorCode.INVALID_VALUE,
-                    f"a {site.currency} amount with at most its decimal places",
+                    f"a {currency} amount with at most its decimal places",
                 )
             )
             continue

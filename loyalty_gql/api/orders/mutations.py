@@ -16,7 +16,7 @@ from loyalty_gql.api.core.resolving import (
     retry_of,
     staff_site,
 )
-from loyalty_gql.api.orders.baskets import ORDER_ID, SITE_ID, RecordOrderInput, basket_of
+from loyalty_gql.api.orders.baskets import ORDER_ID, SITE_ID, RecordOrderInput, basket_in
 from loyalty_gql.api.orders.types import NotApplied, Order, not_applied
 from loyalty_gql.db.models import OrderRow
 from loyalty_gql.domain.errors import DomainError, ErrorCode
@@ -126,13 +126,13 @@ class OrderMutations:
         customer_pk = (
             parse_id(input.customer_id, "Customer") if input.customer_id is not None else None
         )
-        basket = await basket_of(info, site_pk, input)
-        site = await ctx.loaders.site_by_id.load(site_pk)
-        expected = _expectation(site.currency, input) if site is not None else None
+        # the prices are read in the currency of the site the service reads under the
+        # order's lock: no read of the site here
         row = await order_service.record_order(
             ctx.db, site_id=site_pk, order_id=input.order_id, customer_id=customer_pk,
-            basket=basket, retry=retry_of(info, None), actor=ctx.actor, clock=ctx.clock,
-            expected=expected,
+            basket=lambda currency: basket_in(currency, input), retry=retry_of(info, None),
+            actor=ctx.actor, clock=ctx.clock,
+            expected=lambda currency: _expectation(currency, input),
         )  # fmt: skip
         return RecordOrderPayload(
             order=Order.from_row(row), not_applied=not_applied(row.quote), user_errors=[]

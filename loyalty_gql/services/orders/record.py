@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 from loyalty_gql.db.engine import Database
@@ -45,13 +46,17 @@ async def record_order(
     site_id: int,
     order_id: str,
     customer_id: int | None,
-    basket: Basket,
+    basket: Callable[[str], Basket],
     retry: Idempotency,
     actor: Actor,
     clock: Clock,
-    expected: QuoteExpectation | None = None,
+    expected: Callable[[str], QuoteExpectation | None] | None = None,
 ) -> OrderRow:
     """Store the order with exactly the checkout's quote and apply its effects.
+
+    ``basket`` (and ``expected``) give the basket (and what the caller expects of its
+    quote) with amounts in a currency: the site's, read under the order's lock, so the
+    caller reads no site before the transaction (a replay: the recorded order's).
 
     Idempotent on (site, order id): the same order again returns the stored
     order; the same id with other contents is ORDER_ALREADY_RECORDED. ``retry``
@@ -61,30 +66,38 @@ async def record_order(
     still replays (and is ORDER_ALREADY_RECORDED if the stored order differs from it).
     """
     order_id = checked_order_id(order_id)
-    basket.check()
-    if expected is not None:
-        expected.check()
     now = clock()
-    fingerprint = request_fingerprint(
-        retry.operation, {"customer": customer_id, **basket.request()}
-    )
+
+    def asked(currency: str) -> tuple[Basket, QuoteExpectation | None, str]:
+        """The basket and the expectation in ``currency``, checked, and the fingerprint."""
+        in_currency = basket(currency)
+        in_currency.check()
+        expectation = expected(currency) if expected is not None else None
+        if expectation is not None:
+            expectation.check()
+        fingerprint = request_fingerprint(
+            retry.operation, {"customer": customer_id, **in_currency.request()}
+        )
+        return in_currency, expectation, fingerprint
 
     async def work(uow: UnitOfWork) -> OrderRow:
         session = uow.session
         await order_lock(uow, site_id, order_id)
         existing = await orders_repo.order_by_external_id(session, site_id, order_id)
         if existing is not None:
+            _, expectation, fingerprint = asked(existing.currency)
             if existing.request_hash != fingerprint:
                 raise DomainError.single(
                     ErrorCode.ORDER_ALREADY_RECORDED,
                     f"order {order_id} was already recorded with other contents",
                     "order_id",
                 )
-            _check_replay(existing, expected)
+            _check_replay(existing, expectation)
             return existing
         site, customer = await orders_repo.site_and_customer(session, site_id, customer_id)
         if site is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such site", "site_id")
+        checked, expected_quote, fingerprint = asked(site.currency)
         book = None
         if customer_id is not None:
             if customer is None:
@@ -98,12 +111,12 @@ async def record_order(
                 # no account to lock: the customer row keeps per-customer limits honest
                 await orders_repo.lock_customer(session, customer.id)
         priced = await price(
-            session, site, customer, basket, now,
+            session, site, customer, checked, now,
             account=book.account if book else None, lock=uow.is_postgres,
         )  # fmt: skip
-        if expected is not None:
+        if expected_quote is not None:
             quote, payment = priced.quote, priced.quote.points_payment
-            expected.check_quote(
+            expected_quote.check_quote(
                 site.currency, total=quote.total, points=quote.points if book else 0,
                 points_paid=payment.used if payment and book else 0,
             )  # fmt: skip
@@ -328,9 +341,11 @@ async def reward_order_referral(uow: UnitOfWork, book: AccountBook, order: Order
     The link is the friend's ReferralRow, made by a referral code (services.referrals)
     or the REFERRAL activity; an order that gives nothing (no referralPoints, no
     campaign applies) leaves it for the next one."""
-    link = await unrewarded_referral_of(uow.session, book.customer.id)
     site = book.site
-    if link is None or (settings_of(site).referral_points <= 0 and site.campaigns_version == 0):
+    if settings_of(site).referral_points <= 0 and site.campaigns_version == 0:
+        return  # nothing a link could earn: no need to read it
+    link = await unrewarded_referral_of(uow.session, book.customer.id)
+    if link is None:
         return
     referrer, entry = await referral_reward(
         uow, link, book.customer, site, book.now, order_ref=order.external_id

@@ -31,6 +31,7 @@ from loyalty_gql.domain.points import (
     rolling_expiry,
     threshold_conversions,
 )
+from loyalty_gql.domain.tiers import TierMetric
 from loyalty_gql.domain.values import Money
 from loyalty_gql.services.core.uow import UnitOfWork
 from loyalty_gql.services.points.ledger_entries import EntryWriter, Source
@@ -196,7 +197,7 @@ class AccountBook(EntryWriter):
             spent_minor=minor,
             orders=1,
         )
-        await upgrade_if_qualified(self)
+        await upgrade_if_qualified(self, TierMetric.AMOUNT_SPENT)
 
     async def _own_lot(self, gain: LedgerEntryRow) -> tuple[PointLotRow | None, int]:
         """The lot a gain created, and how many of its points expired and were not

@@ -19,7 +19,7 @@ from loyalty_gql.db.repositories.tiers import (
 )
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.campaigns import Trigger
-from loyalty_gql.domain.tiers import TierRule, best_tier
+from loyalty_gql.domain.tiers import TierMetric, TierRule, best_tier
 from loyalty_gql.services.core.common import Clock
 from loyalty_gql.services.core.triggers import Triggered, triggered
 from loyalty_gql.services.core.uow import UnitOfWork
@@ -52,12 +52,20 @@ class LockedAccount(Protocol):
         ...
 
 
-async def upgrade_if_qualified(book: LockedAccount) -> None:
-    """Move the customer up at once when their measures reach a better tier."""
+async def upgrade_if_qualified(book: LockedAccount, moved: TierMetric | None = None) -> None:
+    """Move the customer up at once when their measures reach a better tier.
+
+    ``moved``: the one metric the event changed (an order noted moves AMOUNT_SPENT
+    only); when no tier of the site counts it, the measures a tier counts are where
+    they were at the last check, so nobody reached anything and nothing is read (a
+    threshold changed meanwhile waits, as ever, for the next qualifying event).
+    """
     rows = await book.tiers()
     if not rows:
         return
     rules = [rule_of(r) for r in rows]
+    if moved is not None and all(rule.metric is not moved for rule in rules):
+        return
     measures = await measures_for(book.session, book.account, rules, book.now.date())
     best = best_tier(rules, measures)
     current = next((r for r in rules if r.id == book.account.tier_id), None)
