@@ -6,6 +6,7 @@ channel settings, the delivery log, a test e-mail."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import os
@@ -340,3 +341,28 @@ async def test_a_customer_who_turns_off_transactional_pushes_gets_none_until_bac
     # then
     assert nothing == []
     assert len(push_service.requests) == 1
+
+
+async def test_one_browser_registered_many_times_at_once_is_one_subscription(
+    gql: GraphQLClient, db: Database, push_service: Receiver
+) -> None:
+    # given: ann, and twelve registrations of one browser and of twelve others at once
+    shop = await _shop_with_push(gql)
+    await shop.register("ann")
+    same = {"endpoint": f"{push_service.url}/push/one", "keys": Browser().keys()}
+    others = [
+        {"endpoint": f"{push_service.url}/push/{n}", "keys": Browser().keys()} for n in range(12)
+    ]
+    # when
+    answers = await asyncio.gather(
+        *(gql.execute(REGISTER, {"input": i}, token=shop.customer("ann")) for i in [same] * 12),
+        *(gql.execute(REGISTER, {"input": i}, token=shop.customer("ann")) for i in others),
+    )
+    # then: never an internal error; one row for the one browser, and the cap held
+    payloads = [a["data"]["registerPushSubscription"] for a in answers]
+    assert all("errors" not in a for a in answers), answers
+    assert all(p["subscription"] for p in payloads[:12])
+    codes = {e["code"] for p in payloads[12:] for e in p["userErrors"]}
+    assert codes <= {"INVALID_STATE"}
+    async with db.read_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(PushSubscriptionRow)) == 10

@@ -108,7 +108,9 @@ async def register_push_subscription(
     now = clock()
 
     async def work(uow: UnitOfWork) -> PushSubscriptionRow:
-        customer = await customer_by_id(uow.session, customer_id)
+        # the customer's row locked (PostgreSQL; SQLite has one writer): two registrations
+        # of one browser at once, or past the cap, take turns instead of one failing
+        customer = await customer_by_id(uow.session, customer_id, lock=uow.is_postgres)
         if customer is None:
             raise DomainError.single(ErrorCode.NOT_FOUND, "no such customer")
         row = await stored.subscription_of(uow.session, customer_id, endpoint)
