@@ -443,6 +443,9 @@ async def harness(
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
+        # a round is one operation on every root field: with the mutations of #17 and
+        # #18 its smallest draw grew past what this check allows, and it failed every run
+        HealthCheck.large_base_example,
     ],
 )
 @given(data=st.data())
