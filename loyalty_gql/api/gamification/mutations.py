@@ -355,7 +355,8 @@ class GamificationMutations:
         return ChallengePayload(challenge=Challenge.from_row(row), user_errors=[])
 
     @strawberry.mutation(
-        description="Replace a challenge's terms (named by its code; the code stays).",
+        description="Replace a challenge's terms (its code stays: input.code must be the "
+        "challenge's, another one is refused).",
         permission_classes=[IsAdmin],
     )
     async def update_challenge(
