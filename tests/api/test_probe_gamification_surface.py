@@ -106,6 +106,10 @@ LIST_FIELDS = {
     "campaigns": "{ totalCount }", "leaderboards": "{ code }", "badgeTypes": "{ code }",
     "challenges": "{ code }",
 }  # fmt: skip
+CUSTOMER = """
+query($id: ID!) { customer(id: $id) {
+  id badges { code } challenges { code } referral { code } leaderboards { name } } }
+"""
 NODE = """
 query($id: ID!) { node(id: $id) { id ... on Campaign { name } ... on Customer { externalId } } }
 """
@@ -295,6 +299,10 @@ async def test_node_shows_a_campaign_or_another_customer_to_no_outsider(
     for global_id in hidden:
         body = await send(gql, NODE, {"id": global_id}, token)
         assert body["data"] == {"node": None}, (global_id, body)
+    # nor another customer's badges, challenges or referral code through customer(id:)
+    for global_id in hidden[1:]:
+        body = await send(gql, CUSTOMER, {"id": global_id}, token)
+        assert body.get("data") in (None, {"customer": None}), (global_id, body)
 
 
 # -- bad input: userErrors whose field is the input field at fault ----------------------------
@@ -404,6 +412,7 @@ HOSTILE_STRINGS = ["", " ", "\x00", "a\x00b", "\ud800", "x" * 10_000]
 """Refused wherever they go (blank, NUL, a lone surrogate, too long)."""
 ODD_BUT_FINE = ["' OR 1=1 --", '"; DROP TABLE sites; --', "\u202etxt", "\U0001f600" * 5, "%_\\"]
 """Names as good as any: stored and shown as given."""
+HOSTILE_DECIMALS = ["NaN", "-Infinity", "1e999", "1e-999", "-1", "9" * 400, "1,5", ""]
 HOSTILE_INTS = [0, -1, 2**31 - 1, -(2**31)]
 HOSTILE_IDS = [
     "", "garbage", "!!!", _b64("Campaign:0"), _b64("Campaign:-1"),
@@ -458,6 +467,17 @@ async def test_hostile_values_are_refused_with_codes_and_write_nothing(
             (MY_PROFILE, {"input": {"birthDate": {"month": n, "day": n, "year": n}}}, ann),
             (REGISTER, {"input": {"siteId": site, "externalId": "born",
                                   "birthDate": {"month": 2, "day": 30, "year": n}}}, a.service),
+        ]  # fmt: skip
+    for d in HOSTILE_DECIMALS:
+        sends += [
+            (CREATE_CAMPAIGN, {"input": {"siteId": site, "campaign": {
+                **CAMPAIGN, "effect": {"kind": "MULTIPLIER", "multiplier": d}}}}, a.admin),
+            (CREATE_CAMPAIGN, {"input": {"siteId": site, "campaign": {
+                **CAMPAIGN, "effect": {"kind": "POINTS_PER_AMOUNT", "pointsPerAmount": d}}}},
+             a.admin),
+            (CREATE_CAMPAIGN, {"input": {"siteId": site, "campaign": {
+                **CAMPAIGN, "conditions": {"minimumOrderValue": d, "minimumAmount": d}}}},
+             a.admin),
         ]  # fmt: skip
     for bad in HOSTILE_IDS:
         sends += [
