@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -17,6 +17,14 @@ GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 MAX_GROUPS = 50
 MIN_BIRTH_YEAR = 1900
 MAX_BIRTH_YEAR = 2100
+EARLIEST_ZONE_AHEAD = timedelta(hours=14)
+"""How far ahead of UTC a calendar can be (Kiribati, UTC+14)."""
+
+
+def latest_date(now: datetime) -> date:
+    """The latest calendar date somewhere on Earth at ``now`` (a birth date may be today
+    wherever the customer is, and no later)."""
+    return (now + EARLIEST_ZONE_AHEAD).date()
 
 
 class EnrollmentKind(Enum):
@@ -37,8 +45,9 @@ class BirthDate:
     day: int
     year: int | None = None
 
-    def check(self, field: str = "birth_date") -> None:
-        """Raise a DomainError when the date does not exist."""
+    def check(self, field: str = "birth_date", *, today: date | None = None) -> None:
+        """Raise a DomainError when the date does not exist, or (given ``today``, the
+        latest date anywhere: :func:`latest_date`) has a year and is after it."""
         problems: list[FieldProblem] = []
         year_ok = self.year is None or MIN_BIRTH_YEAR <= self.year <= MAX_BIRTH_YEAR
         if not year_ok:
@@ -57,6 +66,11 @@ class BirthDate:
                 problems.append(
                     FieldProblem((field, "day"), ErrorCode.INVALID_VALUE, f"must be 1-{days}")
                 )
+        born = None if problems or self.year is None else date(self.year, self.month, self.day)
+        if born is not None and today is not None and born > today:
+            problems.append(
+                FieldProblem((field, "year"), ErrorCode.INVALID_VALUE, "is in the future")
+            )
         if problems:
             raise DomainError(problems)
 
@@ -85,8 +99,9 @@ class CustomerProfile:
             birth_date=self.birth_date,
         )
 
-    def check(self) -> None:
-        """Raise a DomainError listing every invalid field."""
+    def check(self, *, today: date | None = None) -> None:
+        """Raise a DomainError listing every invalid field (a birth date after ``today``
+        among them, when given)."""
         problems: list[FieldProblem] = []
         if not 1 <= len(self.external_id) <= 128:
             problems.append(_invalid("external_id", "must be 1-128 characters"))
@@ -103,7 +118,7 @@ class CustomerProfile:
             )
         if self.birth_date is not None:
             try:
-                self.birth_date.check()
+                self.birth_date.check(today=today)
             except DomainError as error:
                 problems += error.problems
         if problems:

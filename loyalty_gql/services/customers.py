@@ -24,6 +24,7 @@ from loyalty_gql.domain.customers import (
     CustomerChanges,
     CustomerProfile,
     EnrollmentKind,
+    latest_date,
 )
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.referrals import month_start
@@ -46,8 +47,8 @@ async def register_customer(
 ) -> CustomerRow:
     """Register a shop customer; the same external id twice gives the same customer."""
     profile = profile.normalised()
-    profile.check()
     now = clock()
+    profile.check(today=latest_date(now))
 
     async def work(uow: UnitOfWork) -> CustomerRow:
         site = await _site(uow.session, site_id)
@@ -129,7 +130,7 @@ async def update_customer(
     async def work(uow: UnitOfWork) -> CustomerRow:
         row = await _customer(uow, customer_id)
         profile = changes.applied_to(_profile(row))
-        profile.check()
+        profile.check(today=latest_date(now))
         if profile.external_id != row.external_id and await external_id_taken(
             uow.session, row.site_id, profile.external_id
         ):

@@ -29,7 +29,7 @@ from loyalty_gql.db.models import CustomerRow, ReferralRow, SiteRow
 from loyalty_gql.db.repositories.customers import customer_by_id, customer_by_referral_code
 from loyalty_gql.db.repositories.sites import site_by_id
 from loyalty_gql.db.session import Session
-from loyalty_gql.domain.customers import CustomerProfile
+from loyalty_gql.domain.customers import CustomerProfile, latest_date
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.referrals import is_referral_code, normalise_referral_code
 from loyalty_gql.services import customers
@@ -61,8 +61,8 @@ async def register_customer(
             retry=retry,
         )  # fmt: skip
     profile = profile.normalised()
-    profile.check()
     now = clock()
+    profile.check(today=latest_date(now))
 
     async def work(uow: UnitOfWork) -> CustomerRow:
         site = await site_by_id(uow.session, site_id)

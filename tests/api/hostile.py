@@ -52,7 +52,7 @@ MUTATION_FIELDS: tuple[str, ...] = (
 )
 NODE_TYPES = (
     "Site", "Customer", "LedgerEntry", "Tier", "Voucher", "Offer", "Exchange", "Order",
-    "WebhookEndpoint", "WebhookDelivery",
+    "WebhookEndpoint", "WebhookDelivery", "Campaign", "Challenge", "Leaderboard",
 )  # fmt: skip
 
 
@@ -240,7 +240,9 @@ ID_TYPES = {
     "siteId": "Site", "customerId": "Customer", "customerIds": "Customer",
     "referredCustomerId": "Customer", "offerId": "Offer", "tierId": "Tier", "tierIds": "Tier",
     "exchangeId": "Exchange", "endpointId": "WebhookEndpoint",
-    "deliveryId": "WebhookDelivery", "fromEvent": "Event",
+    "deliveryId": "WebhookDelivery", "fromEvent": "Event", "campaignId": "Campaign",
+    "challengeId": "Challenge", "leaderboardId": "Leaderboard", "rewardOfferId": "Offer",
+    "referralWelcomeOfferId": "Offer",
 }  # fmt: skip
 
 
@@ -321,6 +323,13 @@ STRINGS: dict[str, st.SearchStrategy[str]] = {
     "pushBody": _choices(TEMPLATES),
     "stackingGroup": _choices(["summer", "winter"]),
     "prefix": _choices(["SPRING-", "", "a-"]),
+    "badgeCode": _choices(["gold", "GOLD", "silver"]),
+    "badgeCodes": _choices(["gold", "silver"]),
+    "referralCode": _choices(["REF-CODE", "ref-code", "", "NOSUCH01"]),
+    "channel": _choices(["web", "app", "store", "Web "]),
+    "channels": _choices(["web", "app"]),
+    "displayName": _choices(["Ann", "A.", ""]),
+    "activityCode": _choices(ACTIVITIES),
 }
 GENERIC = _choices(["ann", "shop", "Mug", "x"], st.text("abcxyz -", min_size=1, max_size=10))
 # Plausible integers by field name; any other Int is small.

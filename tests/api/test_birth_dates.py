@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.conftest import GraphQLClient
+from tests.support.clock import Clock
 from tests.support.shop import Shop
 
 REGISTER = """
@@ -77,6 +79,39 @@ async def test_dates_that_do_not_exist_are_refused(gql: GraphQLClient) -> None:
         [(["input", "birthDate", "day"], "INVALID_VALUE")],
         [(["input", "birthDate", "year"], "INVALID_VALUE")],
     ]
+
+
+async def test_a_birth_date_after_today_anywhere_is_refused(
+    gql: GraphQLClient, clock: Clock
+) -> None:
+    # given: it is 15 January 2026, 12:00 UTC (already the 16th east of UTC+12)
+    assert clock.now == datetime(2026, 1, 15, 12, tzinfo=UTC)
+    shop = await Shop.open(gql)
+    await shop.register("ann")
+    token = shop.customer("ann")
+    # when: a registration, the staff and the customer give a date still to come
+    future = {"month": 1, "day": 17, "year": 2026}
+    registered = await _register(shop, "bob", birthDate=future)
+    staff = await gql.execute(
+        UPDATE, {"input": {"customerId": shop.customers["ann"], "birthDate": future}},
+        token=shop.admin,
+    )  # fmt: skip
+    mine = await gql.execute(
+        UPDATE_MINE, {"input": {"birthDate": {"month": 1, "day": 1, "year": 2027}}}, token=token
+    )
+    # then: each is refused at the year, nothing written
+    for payload in (
+        registered, staff["data"]["updateCustomer"], mine["data"]["updateMyProfile"]
+    ):  # fmt: skip
+        assert payload["customer"] is None
+        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
+            (["input", "birthDate", "year"], "INVALID_VALUE")
+        ]
+    assert (await gql.execute(VIEWER, token=token))["data"]["viewer"]["birthDate"] is None
+    # and today somewhere (the 16th in Kiribati), or without a year, is a birth date
+    for birth in ({"month": 1, "day": 16, "year": 2026}, {"month": 12, "day": 31}):
+        body = await gql.execute(UPDATE_MINE, {"input": {"birthDate": birth}}, token=token)
+        assert body["data"]["updateMyProfile"]["userErrors"] == []
 
 
 async def test_staff_set_and_clear_a_birth_date(gql: GraphQLClient) -> None:

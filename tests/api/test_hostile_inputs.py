@@ -101,6 +101,14 @@ SEED_STEPS = {
     "{ endpoint { id } userErrors { field code message } } }",
     "activity": "mutation($input: RecordActivityInput!) { recordActivity(input: $input) "
     "{ entry { id } userErrors { field code message } } }",
+    "campaign": "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) "
+    "{ campaign { id } userErrors { field code message } } }",
+    "badge": "mutation($input: BadgeTypeInput!) { createBadgeType(input: $input) "
+    "{ badgeType { id } userErrors { field code message } } }",
+    "challenge": "mutation($input: ChallengeInput!) { createChallenge(input: $input) "
+    "{ challenge { id } userErrors { field code message } } }",
+    "board": "mutation($input: CreateLeaderboardInput!) { createLeaderboard(input: $input) "
+    "{ leaderboard { id } userErrors { field code message } } }",
 }
 SEED_READ = """
 query($s: ID!) {
@@ -229,6 +237,18 @@ async def seed(gql: GraphQLClient, db: Database, clock: Clock) -> Seeded:
     endpoint = await s.step("endpoint", s.admin, siteId=site_id,
                             url="https://hooks.example.com/loyalty")  # fmt: skip
     pool.add("WebhookEndpoint", endpoint["endpoint"]["id"])
+    campaign = await s.step("campaign", s.admin, siteId=site_id, campaign={
+        "name": "Double shoes", "trigger": "ORDER", "conditions": {"categories": ["shoes"]},
+        "effect": {"kind": "MULTIPLIER", "multiplier": "2"}})  # fmt: skip
+    pool.add("Campaign", campaign["campaign"]["id"])
+    await s.step("badge", s.admin, siteId=site_id, code="gold", name="Gold")
+    challenge = await s.step("challenge", s.admin, siteId=site_id, code="two", name="Two",
+                             goalKind="COUNT", target=2,
+                             rewards=[{"kind": "POINTS", "points": 5}])  # fmt: skip
+    pool.add("Challenge", challenge["challenge"]["id"])
+    board = await s.step("board", s.admin, siteId=site_id, code="top", name="Top",
+                         metric="POINTS_EARNED", period="ALL_TIME")  # fmt: skip
+    pool.add("Leaderboard", board["leaderboard"]["id"])
     await webhooks.dispatch(db, clock=clock)
     read = (await gql.execute(SEED_READ, {"s": site_id}, token=s.admin))["data"]
     for type_name, nodes in (
@@ -443,8 +463,8 @@ async def harness(
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
-        # one operation of every root field a round: with 100+ mutations even the
-        # smallest round is large, by design
+        # a round is one operation on every root field: with the mutations of #17 and
+        # #18 its smallest draw grew past what this check allows, and it failed every run
         HealthCheck.large_base_example,
     ],
 )

@@ -544,7 +544,7 @@ def test_challenge_input_is_checked() -> None:
         (
             Goal(GoalKind.STREAK, 3, streak_unit=StreakUnit.MONTH),
             Window(at(1, month=11), at(1)),  # two months for a three-month streak
-            ("window",),
+            ("window", "ends_at"),
         ),
     ],
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import strawberry
 from graphql import GraphQLError
@@ -33,14 +33,22 @@ def wire_path(path: Iterable[str]) -> list[str]:
     return [camel(part) for part in path]
 
 
-def user_errors(error: DomainError) -> list[UserError]:
-    """The userErrors for a domain error; input paths are prefixed with ``input``."""
+def user_errors(error: DomainError, arguments: Collection[str] = ()) -> list[UserError]:
+    """The userErrors for a domain error; input paths are prefixed with ``input``, except
+    those naming one of the mutation's other ``arguments`` (updateChallenge's
+    ``challengeId``), which stand as they are."""
     return [
         UserError(
-            field=["input", *wire_path(p.field)] if p.field else [], code=p.code, message=p.message
+            field=_argument_path(wire_path(p.field), arguments), code=p.code, message=p.message
         )
         for p in error.problems
     ]
+
+
+def _argument_path(path: list[str], arguments: Collection[str]) -> list[str]:
+    if not path:
+        return []
+    return path if path[0] in arguments else ["input", *path]
 
 
 def query_error(error: DomainError, *prefix: str) -> GraphQLError:

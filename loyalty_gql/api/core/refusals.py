@@ -98,7 +98,8 @@ async def problems_under(name: str, work: Awaitable[T], *, own: Collection[str])
 def _domain_refusal(field: GraphQLField, *, mutation: bool) -> Callable[[DomainError], Any]:
     payload = payload_refusal(field) if mutation else None
     if payload is not None:
-        return lambda error: payload(user_errors(error))
+        arguments = frozenset(name for name in field.args if name != "input")
+        return lambda error: payload(user_errors(error, arguments))
     prefix = ("input",) if "input" in field.args else ()
 
     def refuse(error: DomainError) -> Any:

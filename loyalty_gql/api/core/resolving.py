@@ -134,8 +134,12 @@ async def visible_customer(info: AppInfo, customer_id: str | None) -> int:
     """The customer a mutation acts on, or a NOT_FOUND error if the caller can't see it."""
     access = info.context.access
     if customer_id is None:
-        if access.role is Role.CUSTOMER and access.customer_id is not None:
-            return access.customer_id
+        if access.role is Role.CUSTOMER:
+            if access.customer_id is not None:
+                return access.customer_id
+            # the token's subject is no customer of its site (yet): nothing in the input
+            # is at fault, and updateMyProfile or setLeaderboardProfile have no customerId
+            raise DomainError.single(ErrorCode.NOT_FOUND, "no customer of this site is signed in")
         raise DomainError.single(ErrorCode.REQUIRED, "name the customer", "customer_id")
     row = await node_or_not_found(info, customer_id, CUSTOMER, seen_customer, field="customerId")
     return row.id

@@ -36,7 +36,9 @@ class BirthDateInput:
 
     month: int = strawberry.field(description="Month, 1-12.")
     day: int = strawberry.field(description="Day of the month (29 February is allowed).")
-    year: int | None = strawberry.field(default=None, description="Year, when known.")
+    year: int | None = strawberry.field(
+        default=None, description="Year, when known: 1900 on, the date not after today."
+    )
 
     def to_domain(self) -> BirthDate:
         """The domain value (checked by the service)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -14,6 +15,7 @@ from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin
 from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of
 from loyalty_gql.api.gamification.types import BadgeType, Challenge
 from loyalty_gql.db.models import CustomerBadgeRow
+from loyalty_gql.domain.errors import DomainError, FieldProblem
 from loyalty_gql.domain.gamification.badges import BadgeVisibility
 from loyalty_gql.domain.gamification.challenges import FactKind, GoalKind, Recurrence, StreakUnit
 from loyalty_gql.domain.gamification.rewards import RewardKind
@@ -213,6 +215,28 @@ def _challenge_terms(input: ChallengeInput) -> challenge_service.ChallengeTerms:
     )
 
 
+_GROUPED = frozenset({"goal", "window", "audience"})
+"""The domain's groups of a challenge's terms; ChallengeInput lists their fields flat."""
+
+Row = TypeVar("Row")
+
+
+async def _flat_paths(work: Awaitable[Row]) -> Row:
+    """Await ``work``; its problems on the domain's grouped terms (``goal.target``,
+    ``window.ends_at``, ``audience.tier_ids``) name ChallengeInput's own fields."""
+    try:
+        return await work
+    except DomainError as error:
+        raise DomainError(
+            [
+                FieldProblem(p.field[1:], p.code, p.message)
+                if len(p.field) > 1 and p.field[0] in _GROUPED
+                else p
+                for p in error.problems
+            ]
+        ) from None
+
+
 def _grant(row: CustomerBadgeRow, code: str) -> CustomerBadgeGrant:
     return CustomerBadgeGrant(
         badge_code=code,
@@ -318,18 +342,21 @@ class GamificationMutations:
     ) -> ChallengePayload:
         """Create a challenge."""
         ctx = info.context
-        row = await challenge_service.create_challenge(
-            ctx.db,
-            site_id=admin_site(info, input.site_id),
-            terms=_challenge_terms(input),
-            actor=ctx.actor,
-            clock=ctx.clock,
-            retry=retry_of(info, input.idempotency_key),
+        row = await _flat_paths(
+            challenge_service.create_challenge(
+                ctx.db,
+                site_id=admin_site(info, input.site_id),
+                terms=_challenge_terms(input),
+                actor=ctx.actor,
+                clock=ctx.clock,
+                retry=retry_of(info, input.idempotency_key),
+            )
         )
         return ChallengePayload(challenge=Challenge.from_row(row), user_errors=[])
 
     @strawberry.mutation(
-        description="Replace a challenge's terms (named by its code; the code stays).",
+        description="Replace a challenge's terms (its code stays: input.code must be the "
+        "challenge's, another one is refused).",
         permission_classes=[IsAdmin],
     )
     async def update_challenge(
@@ -342,14 +369,16 @@ class GamificationMutations:
     ) -> ChallengePayload:
         """Update a challenge."""
         ctx = info.context
-        row = await challenge_service.update_challenge(
-            ctx.db,
-            site_id=admin_site(info, input.site_id),
-            challenge_id=parse_id(challenge_id, "Challenge"),
-            terms=_challenge_terms(input),
-            actor=ctx.actor,
-            clock=ctx.clock,
-            retry=retry_of(info, input.idempotency_key),
+        row = await _flat_paths(
+            challenge_service.update_challenge(
+                ctx.db,
+                site_id=admin_site(info, input.site_id),
+                challenge_id=parse_id(challenge_id, "Challenge"),
+                terms=_challenge_terms(input),
+                actor=ctx.actor,
+                clock=ctx.clock,
+                retry=retry_of(info, input.idempotency_key),
+            )
         )
         return ChallengePayload(challenge=Challenge.from_row(row), user_errors=[])
 

@@ -3,8 +3,9 @@ name they appear by."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -15,7 +16,7 @@ from loyalty_gql.api.core.permissions import PUBLIC, WITHIN_PARENT, IsAdmin, IsC
 from loyalty_gql.api.core.resolving import AppInfo, admin_site, retry_of, visible_customer
 from loyalty_gql.api.leaderboards.types import Leaderboard, LeaderboardProfile, admin_boards
 from loyalty_gql.db.models import LeaderboardRow
-from loyalty_gql.domain.errors import DomainError, ErrorCode
+from loyalty_gql.domain.errors import DomainError, ErrorCode, FieldProblem
 from loyalty_gql.domain.gamification.leaderboards import Metric, PeriodKind
 from loyalty_gql.services import leaderboards as service
 
@@ -153,6 +154,26 @@ def _changes(input: UpdateLeaderboardInput) -> service.BoardChanges:
     return service.BoardChanges(**given)
 
 
+Row = TypeVar("Row")
+
+
+async def _prize_paths(work: Awaitable[Row]) -> Row:
+    """Await ``work``; its problems on a prize's rewards (the domain gives a prize a list
+    of them) name LeaderboardPrizeInput's own fields: ``prizes.0.rewards.0.points`` is
+    ``prizes.0.points``, ``prizes.0.rewards`` the prize."""
+    try:
+        return await work
+    except DomainError as error:
+        raise DomainError(
+            [
+                FieldProblem((*p.field[:2], *p.field[4:]), p.code, p.message)
+                if len(p.field) >= 3 and p.field[0] == "prizes" and p.field[2] == "rewards"
+                else p
+                for p in error.problems
+            ]
+        ) from None
+
+
 async def _payload(info: AppInfo, row: LeaderboardRow) -> LeaderboardPayload:
     [board] = await admin_boards(info, row.site_id, [row])
     return LeaderboardPayload(leaderboard=board, user_errors=[])
@@ -192,9 +213,11 @@ class LeaderboardMutations:
             min_score=input.min_score,
             prizes=_prizes(input.prizes),
         )
-        row = await service.create_board(
-            ctx.db, site_id=site_pk, terms=terms, actor=ctx.actor, clock=ctx.clock,
-            retry=retry_of(info, input.idempotency_key),
+        row = await _prize_paths(
+            service.create_board(
+                ctx.db, site_id=site_pk, terms=terms, actor=ctx.actor, clock=ctx.clock,
+                retry=retry_of(info, input.idempotency_key),
+            )
         )  # fmt: skip
         return await _payload(info, row)
 
@@ -208,9 +231,11 @@ class LeaderboardMutations:
         ctx = info.context
         changes = _changes(input)
         pk = await _board_of_admin(info, input.leaderboard_id)
-        row = await service.update_board(
-            ctx.db, board_id=pk, changes=changes, actor=ctx.actor, clock=ctx.clock,
-            retry=retry_of(info, input.idempotency_key),
+        row = await _prize_paths(
+            service.update_board(
+                ctx.db, board_id=pk, changes=changes, actor=ctx.actor, clock=ctx.clock,
+                retry=retry_of(info, input.idempotency_key),
+            )
         )  # fmt: skip
         return await _payload(info, row)
 

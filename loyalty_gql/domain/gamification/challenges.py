@@ -521,7 +521,7 @@ def _window_problems(challenge: Challenge, zone: ZoneInfo) -> list[FieldProblem]
         if goal.streak_unit is not None and periods < goal.target:
             problems.append(
                 FieldProblem(
-                    ("window",),
+                    ("window", "ends_at"),
                     ErrorCode.INVALID_VALUE,
                     f"spans {periods} {goal.streak_unit.value.lower()}s, fewer than the streak",
                 )
@@ -548,10 +548,11 @@ def _window_problems(challenge: Challenge, zone: ZoneInfo) -> list[FieldProblem]
 
 def _audience_problems(audience: Audience) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
-    if len(audience.groups) > MAX_AUDIENCE or len(audience.tier_ids) > MAX_AUDIENCE:
-        problems.append(
-            FieldProblem(("audience",), ErrorCode.INVALID_VALUE, f"at most {MAX_AUDIENCE} each")
-        )
+    for name, chosen in (("groups", audience.groups), ("tier_ids", audience.tier_ids)):
+        if len(chosen) > MAX_AUDIENCE:
+            problems.append(
+                FieldProblem(("audience", name), ErrorCode.INVALID_VALUE, f"at most {MAX_AUDIENCE}")
+            )
     if any(not GROUP.match(group) for group in audience.groups):
         problems.append(
             FieldProblem(

@@ -278,6 +278,10 @@ async def update_challenge(
 
     async def work(uow: UnitOfWork) -> ChallengeRow:
         row = await _challenge(uow.session, site_id, challenge_id)
+        if terms.code.strip() != row.code:  # taken as a rename before, silently ignored
+            raise DomainError.single(
+                ErrorCode.INVALID_VALUE, f"the challenge's code is {row.code!r}; it stays", "code"
+            )
         challenge, stored = await _validated(uow.session, site_id, terms, now)
         _apply(row, challenge, stored, now)
         await uow.session.flush()

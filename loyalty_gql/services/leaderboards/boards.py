@@ -161,7 +161,9 @@ async def _check_offers(session: Session, site_id: int, prizes: tuple[PrizeTerms
             raise DomainError.single(
                 ErrorCode.NOT_FOUND,
                 "no such reward or coupon offer in the site",
-                f"prizes.{index}.offer_id",
+                "prizes",
+                str(index),
+                "offer_id",
             )
 
 
