@@ -14,6 +14,7 @@ from loyalty_gql.api.campaigns.types import Campaign
 from loyalty_gql.api.channels.mutations import ChannelMutations
 from loyalty_gql.api.channels.queries import ChannelQueries
 from loyalty_gql.api.core.arguments import guard_arguments
+from loyalty_gql.api.core.input_builders import plan_inputs
 from loyalty_gql.api.core.rules import say_the_rules
 from loyalty_gql.api.core.scalars import SCALARS
 from loyalty_gql.api.customers.mutations import CustomerMutations
@@ -135,6 +136,7 @@ def build_schema() -> strawberry.Schema:
 
 schema = build_schema()
 guard_arguments(schema._schema)
+plan_inputs(schema)
 
 
 @lru_cache

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
@@ -29,6 +31,17 @@ WRITE = "loyalty_write"
 WRITE_LOCK_WAIT_SECONDS = 30.0
 # Once a writer holds the lock, how long one of its statements may wait for SQLite.
 WRITER_BUSY_TIMEOUT_MS = 1000
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text: orjson's, which writes a quote document in a fraction of
+    the standard library's time; what orjson refuses (an integer beyond 64 bits) the
+    standard library writes. Read back with the standard library, which keeps every
+    integer exact (orjson reads big ones as floats)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +125,10 @@ def create_database(
     ``redis_url``, through Redis."""
     # Sessions always end their transaction themselves (commit, or rollback on
     # close), so the pool's extra rollback at check-in would be a wasted round trip.
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False, "pool_reset_on_return": None}
+    kwargs: dict[str, Any] = {
+        "echo": echo, "pool_pre_ping": False, "pool_reset_on_return": None,
+        "json_serializer": json_text,
+    }  # fmt: skip
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     kwargs["pool_size"] = pool_size
@@ -230,6 +246,7 @@ def _inline_sqlite_engine(engine: AsyncEngine, pool_size: int, timeout: float) -
         max_overflow=pool_size,
         pool_pre_ping=False,
         pool_reset_on_return=None,
+        json_serializer=json_text,
     )
     _configure_sqlite(reader, busy_timeout_ms=int(timeout * 1000))
     return reader

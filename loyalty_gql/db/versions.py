@@ -139,6 +139,12 @@ def touch(
     touched.sites.update(s for s in sites if s is not None)
 
 
+def touch_row(session: Any, row: object) -> None:
+    """Record the owners of a mapped row written without a flush, as a flush would."""
+    sync = getattr(session, "sync_session", session)
+    _row_owners(_touched(sync), row)
+
+
 def touch_events(session: Any, site_id: int, event_ids: Iterable[int]) -> None:
     """Record that this transaction wrote these outbox events of the site."""
     sync = getattr(session, "sync_session", session)

@@ -105,11 +105,11 @@ async def test_recording_and_completing_an_order_cost_the_same_at_1_and_50_offer
         "SELECT point_accounts FOR UPDATE" if postgres else "SELECT point_accounts",
         "INSERT customer_days",  # the order's spend on its day (no tier counts spend:
         # no measures read for an upgrade)
-        "INSERT ledger_entries",  # the pending points
-        "UPDATE point_accounts",  # the account, once
-        "INSERT orders",  # with its ledger entry's id
+        "INSERT ledger_entries",  # the pending points (inserted at once, no flush)
+        "INSERT orders",  # with its ledger entry's id (the same)
         "INSERT order_lines",  # all lines
         "INSERT order_offers",  # every offer it used
+        "UPDATE point_accounts",  # the account, once (the flush before the event)
         "INSERT outbox_events",  # ORDER_RECORDED
         "INSERT offer_customer_uses",  # the customer's uses of every offer
         "UPDATE offers",  # the offers' use counters
@@ -125,8 +125,8 @@ async def test_recording_and_completing_an_order_cost_the_same_at_1_and_50_offer
         # no referral read: the site gives no referral points and has no campaigns
         "SELECT ledger_entries",  # what reversals took of the pending points
         "INSERT ledger_entries",  # the activation
-        "UPDATE point_accounts",
         "INSERT customer_days",  # the points earned today
+        "UPDATE point_accounts",  # flushed with the lot
         "INSERT point_lots",
         "SELECT customer_days",  # the tier measures
         "INSERT outbox_events",  # ORDER_COMPLETED
@@ -183,15 +183,14 @@ async def test_a_site_with_a_campaign_costs_the_campaigns_own_rows_and_no_more(
         "SELECT campaigns FOR UPDATE" if postgres else "SELECT campaigns",  # the budget
         "INSERT customer_days",
         "INSERT ledger_entries",  # the order's pending points
-        "UPDATE point_accounts",
         "INSERT orders",
         "UPDATE campaigns",  # the budget spent, conditionally
         "INSERT ledger_entries",  # the campaign's pending points, an entry of its own
-        "UPDATE point_accounts",
         "INSERT outbox_events",  # CAMPAIGN_POINTS_EARNED
         "INSERT order_lines",
         "INSERT order_offers",
         "INSERT campaign_awards",  # flushed with the order's rows
+        "UPDATE point_accounts",  # once, with both entries (was once per entry)
         "INSERT outbox_events",  # ORDER_RECORDED
         "INSERT offer_customer_uses",
         "UPDATE offers",
@@ -209,15 +208,15 @@ async def test_a_site_with_a_campaign_costs_the_campaigns_own_rows_and_no_more(
         "SELECT ledger_entries",  # the award's pending entry
         "SELECT ledger_entries",  # what reversals took of it
         "INSERT ledger_entries",  # its activation
-        "UPDATE point_accounts",
         "INSERT customer_days",
+        "UPDATE point_accounts",  # flushed with the lot
         "INSERT point_lots",
         "SELECT customer_days",
         "SELECT ledger_entries",  # what reversals took of the order's pending points
-        "UPDATE campaign_awards",  # the award's activation entry
         "INSERT ledger_entries",  # the order's activation
-        "UPDATE point_accounts",
         "INSERT customer_days",
+        "UPDATE campaign_awards",  # the award's activation entry (flushed with the lot)
+        "UPDATE point_accounts",
         "INSERT point_lots",
         "SELECT customer_days",
         "INSERT outbox_events",  # ORDER_COMPLETED

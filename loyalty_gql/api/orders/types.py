@@ -485,6 +485,12 @@ def _labels(doc: dict[str, Any]) -> Any:
     return label
 
 
+def _recorded_quote(root: Order) -> CheckoutQuote:
+    """The order's quote, built from its stored document when asked for (most answers
+    ask for its total or for nothing of it)."""
+    return CheckoutQuote.from_document(root.quote_document)
+
+
 def _seen(description: str) -> Any:
     return strawberry.field(description=description, permission_classes=[CanSeeOrder])
 
@@ -501,6 +507,7 @@ class Order(Node):
     customer_pk: strawberry.Private[int | None]
     earn_entry_pk: strawberry.Private[int | None]
     activate_entry_pk: strawberry.Private[int | None]
+    quote_document: strawberry.Private[dict[str, Any]]
     order_id: str = _seen("The shop's order id.")
     status: OrderStatus = _seen("Where the order is in its life.")
     customer_id: strawberry.ID | None = strawberry.field(
@@ -508,7 +515,11 @@ class Order(Node):
         permission_classes=[CanSeeOrder],
         deprecation_reason="Use customer { id }.",
     )
-    quote: CheckoutQuote = _seen("The quote as recorded (a retry returns it unchanged).")
+    quote: CheckoutQuote = strawberry.field(
+        resolver=_recorded_quote,
+        description="The quote as recorded (a retry returns it unchanged).",
+        permission_classes=[CanSeeOrder],
+    )
     points_earned: int = _seen(
         "Points the order earned for the customer (pending ones included, taken back ones "
         "not subtracted)."
@@ -569,7 +580,7 @@ class Order(Node):
             order_id=row.external_id,
             status=OrderStatus(row.status),
             customer_id=to_global_id("Customer", row.customer_id) if row.customer_id else None,
-            quote=CheckoutQuote.from_document(row.quote),
+            quote_document=row.quote,
             points_earned=row.points,
             points_paid=row.points_paid,
             points_taken_back=row.points_taken_back,

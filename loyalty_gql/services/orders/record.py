@@ -17,6 +17,7 @@ from loyalty_gql.db.models import (
 from loyalty_gql.db.repositories import orders as orders_repo
 from loyalty_gql.db.repositories.points.activities import unrewarded_referral_of
 from loyalty_gql.db.repositories.sites import settings_of
+from loyalty_gql.db.rows import insert_new
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.campaigns import Outcome, Trigger
 from loyalty_gql.domain.checkout import Quote
@@ -124,8 +125,7 @@ async def record_order(
         if book is not None:
             # the ledger first: the order's row is then inserted with its entries' ids
             await _earn(uow, book, order, priced.quote, str(actor))
-        session.add(order)
-        await session.flush()
+        await insert_new(session, order)
         if book is not None and priced.campaigns.awards:
             await _earn_campaigns(book, order, priced.campaigns, str(actor))
         await _consume(session, order, priced.quote, customer, priced.assignments, now)

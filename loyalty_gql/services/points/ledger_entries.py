@@ -19,6 +19,7 @@ from loyalty_gql.db.models import (
 from loyalty_gql.db.repositories.points import ledger as repo
 from loyalty_gql.db.repositories.sites import settings_of
 from loyalty_gql.db.repositories.tiers import tiers_of_site
+from loyalty_gql.db.rows import insert_new
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.errors import DomainError, ErrorCode
 from loyalty_gql.domain.points import (
@@ -172,8 +173,7 @@ class EntryWriter:
             reverses_entry_id=reverses,
             created_at=self.now,
         )
-        self.session.add(entry)
-        await self.session.flush()
+        await insert_new(self.session, entry)
         flow_day = day or self.now.date()
         await self._add_to_days(
             (flow_day, "points_earned", earned_points),
