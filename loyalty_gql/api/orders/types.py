@@ -316,16 +316,50 @@ class RejectedCampaign:
     message: str = strawberry.field(description="The reason in words.", metadata=WITHIN_PARENT)
 
 
+def _quote_lines_of(root: CheckoutQuote) -> list[QuoteLine]:
+    """The quote's lines, from its document."""
+    return _quote_lines(root.document)
+
+
+def _applied_offers_of(root: CheckoutQuote) -> list[AppliedOffer]:
+    """The quote's applied offers, from its document."""
+    return _applied_offers(root.document)
+
+
+def _rejected_offers_of(root: CheckoutQuote) -> list[RejectedOffer]:
+    """The quote's rejected offers, from its document."""
+    return _rejected_offers(root.document)
+
+
+def _punchcards_of(root: CheckoutQuote) -> list[PunchcardProgress]:
+    """The quote's punchcards, from its document."""
+    return _punchcards(root.document)
+
+
+def _campaigns_of(root: CheckoutQuote) -> list[CampaignPoints]:
+    """The quote's campaigns, from its document."""
+    return _campaigns(root.document)
+
+
+def _rejected_campaigns_of(root: CheckoutQuote) -> list[RejectedCampaign]:
+    """The quote's rejected campaigns, from its document."""
+    return _rejected_campaigns(root.document)
+
+
 @strawberry.type(description="The price of a basket after every offer, and the points it earns.")
 class CheckoutQuote:
-    """A quote: the same for the checkout query and the recorded order."""
+    """A quote: the same for the checkout query and the recorded order. Its totals are
+    read from the quote's document at once, its lists when asked for."""
+
+    document: strawberry.Private[dict[str, Any]]
 
     currency_code: str = strawberry.field(
         description="ISO 4217 currency of every amount.", metadata=WITHIN_PARENT
     )
     lines: list[QuoteLine] = strawberry.field(
-        description="The lines, in the basket's order.", metadata=WITHIN_PARENT
-    )
+        resolver=_quote_lines_of,
+        description="The lines, in the basket's order.", metadata=WITHIN_PARENT,
+    )  # fmt: skip
     subtotal: Money = strawberry.field(description="Before any offer.", metadata=WITHIN_PARENT)
     discount: Money = strawberry.field(
         description="Everything taken off (offers and points paid).", metadata=WITHIN_PARENT
@@ -335,16 +369,19 @@ class CheckoutQuote:
         metadata=WITHIN_PARENT,
     )
     applied_offers: list[AppliedOffer] = strawberry.field(
+        resolver=_applied_offers_of,
         description="Offers that took something off, in the order applied.",
         metadata=WITHIN_PARENT,
     )
     rejected_offers: list[RejectedOffer] = strawberry.field(
+        resolver=_rejected_offers_of,
         description="Offers that could have applied but did not, with the reason.",
         metadata=WITHIN_PARENT,
     )
     punchcards: list[PunchcardProgress] = strawberry.field(
-        description="The customer's punchcards this basket touches.", metadata=WITHIN_PARENT
-    )
+        resolver=_punchcards_of,
+        description="The customer's punchcards this basket touches.", metadata=WITHIN_PARENT,
+    )  # fmt: skip
     points_payment: PointsPayment | None = strawberry.field(
         description="Points paid with, when asked for.", metadata=WITHIN_PARENT
     )
@@ -365,11 +402,13 @@ class CheckoutQuote:
         metadata=WITHIN_PARENT,
     )
     campaigns: list[CampaignPoints] = strawberry.field(
+        resolver=_campaigns_of,
         description="The campaigns that add points, each with its points (earned as the "
         "order's points are: pending until the order completes where the site says so).",
         metadata=WITHIN_PARENT,
     )
     rejected_campaigns: list[RejectedCampaign] = strawberry.field(
+        resolver=_rejected_campaigns_of,
         description="Campaigns the order's trigger and items touched that add nothing, with "
         "the reason.",
         metadata=WITHIN_PARENT,
@@ -390,53 +429,12 @@ class CheckoutQuote:
             return Money.of(DomainMoney(minor, currency))
 
         payment = doc["points_payment"]
-        label = _labels(doc)
         return cls(
+            document=doc,
             currency_code=currency,
-            lines=[
-                QuoteLine(
-                    line_id=q["line_id"], product_id=q["product_id"], category=q["category"],
-                    quantity=q["quantity"], unit_price=money(q["unit_price"]),
-                    original_price=money(q["original"]),
-                    member_discount=money(q["member_discount"]), discount=money(q["discount"]),
-                    final_price=money(q["final"]), earns_points=q["earns_points"],
-                    discounts=[
-                        LineDiscount(offer_pk=d["offer_id"], offer_id=_offer_id(d["offer_id"]),
-                                     points_payment=d["points_payment"], amount=money(d["amount"]),
-                                     **label(d))
-                        for d in q["discounts"]
-                    ],
-                )
-                for q in doc["lines"]
-            ],
             subtotal=money(doc["subtotal"]),
             discount=money(doc["discount"]),
             total=money(doc["total"]),
-            applied_offers=[
-                AppliedOffer(
-                    offer_pk=a["offer_id"], offer_id=_offer_id(a["offer_id"]), name=a["name"],
-                    origin=Origin(a["origin"]), code=a["code"], amount=money(a["amount"]),
-                    reward_points=a["reward_points"],
-                )
-                for a in doc["applied"]
-            ],
-            rejected_offers=[
-                RejectedOffer(
-                    offer_pk=r["offer_id"], offer_id=_offer_id(r["offer_id"]), name=r["name"],
-                    origin=Origin(r["origin"]), code=r["code"], reason=Reason(r["reason"]),
-                    message=r["message"],
-                )
-                for r in doc["rejected"]
-            ],
-            punchcards=[
-                PunchcardProgress(
-                    offer_pk=p["offer_id"], offer_id=_offer_id(p["offer_id"]), name=p["name"],
-                    punches_required=p["required"], punches_before=p["before"],
-                    punches_after=p["after"], reward_line_id=p["reward_line_id"],
-                    reward_amount=money(p["reward_amount"]) if p["reward_line_id"] else None,
-                )
-                for p in doc["punchcards"]
-            ],
             points_payment=None if payment is None else PointsPayment(
                 requested=payment["requested"], used=payment["used"],
                 amount=money(payment["amount"]),
@@ -447,19 +445,90 @@ class CheckoutQuote:
             base_points=doc["base_points"],
             reward_points=doc["reward_points"],
             points=doc["points"],
-            campaigns=[
-                CampaignPoints(campaign_id=to_global_id("Campaign", c["campaign_id"]),
-                               name=c["name"], points=c["points"])
-                for c in doc.get("campaigns", ())
-            ],
-            rejected_campaigns=[
-                RejectedCampaign(campaign_id=to_global_id("Campaign", c["campaign_id"]),
-                                 name=c["name"], reason=CampaignReason(c["reason"]),
-                                 message=c["message"])
-                for c in doc.get("rejected_campaigns", ())
-            ],
             campaign_points=doc.get("campaign_points", 0),
         )  # fmt: skip
+
+
+def _money_of(doc: dict[str, Any]) -> Any:
+    currency = doc["currency"]
+
+    def money(minor: int) -> Money:
+        return Money.of(DomainMoney(minor, currency))
+
+    return money
+
+
+def _quote_lines(doc: dict[str, Any]) -> list[QuoteLine]:
+    money, label = _money_of(doc), _labels(doc)
+    return [
+        QuoteLine(
+            line_id=q["line_id"], product_id=q["product_id"], category=q["category"],
+            quantity=q["quantity"], unit_price=money(q["unit_price"]),
+            original_price=money(q["original"]),
+            member_discount=money(q["member_discount"]), discount=money(q["discount"]),
+            final_price=money(q["final"]), earns_points=q["earns_points"],
+            discounts=[
+                LineDiscount(offer_pk=d["offer_id"], offer_id=_offer_id(d["offer_id"]),
+                             points_payment=d["points_payment"], amount=money(d["amount"]),
+                             **label(d))
+                for d in q["discounts"]
+            ],
+        )
+        for q in doc["lines"]
+    ]  # fmt: skip
+
+
+def _applied_offers(doc: dict[str, Any]) -> list[AppliedOffer]:
+    money = _money_of(doc)
+    return [
+        AppliedOffer(
+            offer_pk=a["offer_id"], offer_id=_offer_id(a["offer_id"]), name=a["name"],
+            origin=Origin(a["origin"]), code=a["code"], amount=money(a["amount"]),
+            reward_points=a["reward_points"],
+        )
+        for a in doc["applied"]
+    ]  # fmt: skip
+
+
+def _rejected_offers(doc: dict[str, Any]) -> list[RejectedOffer]:
+    return [
+        RejectedOffer(
+            offer_pk=r["offer_id"], offer_id=_offer_id(r["offer_id"]), name=r["name"],
+            origin=Origin(r["origin"]), code=r["code"], reason=Reason(r["reason"]),
+            message=r["message"],
+        )
+        for r in doc["rejected"]
+    ]  # fmt: skip
+
+
+def _punchcards(doc: dict[str, Any]) -> list[PunchcardProgress]:
+    money = _money_of(doc)
+    return [
+        PunchcardProgress(
+            offer_pk=p["offer_id"], offer_id=_offer_id(p["offer_id"]), name=p["name"],
+            punches_required=p["required"], punches_before=p["before"],
+            punches_after=p["after"], reward_line_id=p["reward_line_id"],
+            reward_amount=money(p["reward_amount"]) if p["reward_line_id"] else None,
+        )
+        for p in doc["punchcards"]
+    ]  # fmt: skip
+
+
+def _campaigns(doc: dict[str, Any]) -> list[CampaignPoints]:
+    return [
+        CampaignPoints(campaign_id=to_global_id("Campaign", c["campaign_id"]),
+                       name=c["name"], points=c["points"])
+        for c in doc.get("campaigns", ())
+    ]  # fmt: skip
+
+
+def _rejected_campaigns(doc: dict[str, Any]) -> list[RejectedCampaign]:
+    return [
+        RejectedCampaign(campaign_id=to_global_id("Campaign", c["campaign_id"]),
+                         name=c["name"], reason=CampaignReason(c["reason"]),
+                         message=c["message"])
+        for c in doc.get("rejected_campaigns", ())
+    ]  # fmt: skip
 
 
 def _labels(doc: dict[str, Any]) -> Any:
