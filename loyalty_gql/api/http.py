@@ -103,6 +103,13 @@ class Outgoing:
         await send({"type": "http.response.body", "body": self.body})
 
 
+async def _internal_error(send: Send) -> None:
+    """Starlette's answer to an unexpected exception, byte for byte."""
+    headers = [(b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8")]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": b"Internal Server Error"})
+
+
 def json_response(content: Any, *, status: int = 200, media_type: str = JSON) -> Outgoing:
     """JSON in the negotiated media type, UTF-8."""
     return Outgoing(orjson.dumps(content, default=str), status, f"{media_type}; charset=utf-8")
@@ -172,8 +179,14 @@ class GraphQLEndpoint:
         self.ide = GraphiQL(local_copy) if ide else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI entry point."""
-        response = await self.handle(Incoming(scope, receive))
+        """The ASGI entry point. An unexpected exception is answered as Starlette's
+        ServerErrorMiddleware answers it (a plain 500, when nothing was sent yet) and
+        raised on, for the server to log."""
+        try:
+            response = await self.handle(Incoming(scope, receive))
+        except Exception:
+            await _internal_error(send)
+            raise
         await response(scope, receive, send)
 
     async def handle(self, request: Incoming) -> Outgoing:  # noqa: PLR0911

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import Any
 
+import httpx
+import pytest
+
+from loyalty_gql.api.executor import Executor
 from tests.conftest import GraphQLClient
 
 TYPENAME = {"query": "{ __typename }"}
@@ -216,3 +220,34 @@ async def test_fragment_fan_outs_are_refused_and_unknown_fragments_are_validatio
         "GRAPHQL_VALIDATION_FAILED",
     )
     assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_an_unexpected_failure_is_a_plain_500_and_raised_on(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+):
+    # /graphql is served before Starlette's routing: its 500 is Starlette's, byte for byte
+    async def failing(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Executor, "run", failing)
+    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as http:
+        response = await http.post("/graphql", json=TYPENAME)
+        metrics = (await http.get("/metrics")).text
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert 'loyalty_http_requests_total{path="/graphql",status="500"}' in metrics
+    loud = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=loud, base_url="http://testserver") as http:
+        with pytest.raises(RuntimeError, match="boom"):
+            await http.post("/graphql", json=TYPENAME)
+
+
+async def test_other_methods_and_paths_are_still_routed_by_starlette(http: httpx.AsyncClient):
+    head = await http.head("/graphql")
+    put = await http.put("/graphql", json=TYPENAME)
+    slash = await http.post("/graphql/", json=TYPENAME, follow_redirects=False)
+    assert (head.status_code, head.headers["allow"]) == (405, "GET, POST")
+    assert (put.status_code, put.text) == (405, "Method Not Allowed")
+    assert sorted(put.headers["allow"].split(", ")) == ["GET", "HEAD", "POST"]
+    assert (slash.status_code, slash.headers["location"]) == (307, "http://testserver/graphql")
