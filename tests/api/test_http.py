@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from loyalty_gql.api.executor import Executor
+from loyalty_gql.config import Settings
 from tests.conftest import GraphQLClient
 
 TYPENAME = {"query": "{ __typename }"}
@@ -251,3 +254,21 @@ async def test_other_methods_and_paths_are_still_routed_by_starlette(http: httpx
     assert (put.status_code, put.text) == (405, "Method Not Allowed")
     assert sorted(put.headers["allow"].split(", ")) == ["GET", "HEAD", "POST"]
     assert (slash.status_code, slash.headers["location"]) == (307, "http://testserver/graphql")
+
+
+@pytest.mark.parametrize("settings", [Settings(env="test", max_body_bytes=100)])
+async def test_bodies_in_several_messages_are_read_whole_up_to_the_limit(
+    http: httpx.AsyncClient,
+):
+    async def chunks(body: bytes, size: int) -> AsyncIterator[bytes]:
+        for start in range(0, len(body), size):
+            yield body[start : start + size]
+
+    text = json.dumps(TYPENAME).encode()
+    large = json.dumps({**TYPENAME, "operationName": None, "x": "y" * 80}).encode()
+    headers = {"content-type": "application/json"}  # no content-length: chunked
+    whole = await http.post("/graphql", content=chunks(text, 7), headers=headers)
+    too_large = await http.post("/graphql", content=chunks(large, 30), headers=headers)
+    assert whole.json()["data"] == {"__typename": "Query"}
+    assert too_large.status_code == 413
+    assert too_large.json()["errors"][0]["extensions"]["code"] == "TOO_LARGE"
