@@ -5,7 +5,9 @@ cost, and introspection in production) are cached per document text, so a
 repeated query costs only its execution. Execution goes straight to
 graphql-core with the schema strawberry built; strawberry's resolvers and
 permission checks run as they always do. Errors not meant for the client are
-logged and masked.
+logged and masked. An operation that reads only the root's ``__typename`` (clients'
+and load balancers' ping, ``{ __typename }``) is answered from what validation saw,
+without graphql-core's execution (most of such a request's cost).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
@@ -52,6 +55,9 @@ class Prepared:
     document: DocumentNode | None
     errors: list[GraphQLError]
     costs: dict[str | None, int] = field(default_factory=dict)
+    constants: dict[str | None, dict[str, str]] = field(default_factory=dict)
+    """The data of operations that read nothing but the root's ``__typename`` (a client's
+    ping), by the ``operationName`` that chooses them: known without executing them."""
 
     def cost(self, name: str | None) -> int:
         """The estimated cost of the operation ``operationName`` chooses (0 when none)."""
@@ -82,6 +88,12 @@ class Executor:
         if settings.is_production:
             rules.append(NoSchemaIntrospectionCustomRule)
         self.rules = tuple(rules)
+        self.roots = {
+            OperationType.QUERY: self.schema.query_type.name if self.schema.query_type else None,
+            OperationType.MUTATION: (
+                self.schema.mutation_type.name if self.schema.mutation_type else None
+            ),
+        }
         self._prepared: OrderedDict[str, Prepared] = OrderedDict()
 
     def prepare(self, query: str) -> Prepared:
@@ -110,7 +122,34 @@ class Executor:
             return Prepared(None, [GraphQLError(NESTED_TOO_DEEP, extensions=TOO_COMPLEX)])
         if errors:
             return Prepared(None, [_coded(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
-        return Prepared(document, [], costs)
+        return Prepared(document, [], costs, self._constants(document))
+
+    def _constants(self, document: DocumentNode) -> dict[str | None, dict[str, str]]:
+        """The data of each operation whose answer does not depend on anything: one that
+        selects only ``__typename`` on its root (aliased or not), with no directives and no
+        variables (whose coercion can fail), as graphql-core would answer it."""
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        constants: dict[str | None, dict[str, str]] = {}
+        for operation in operations:
+            root = self.roots.get(operation.operation)
+            if root is None or operation.variable_definitions or operation.directives:
+                continue
+            data: dict[str, str] = {}
+            for selection in operation.selection_set.selections:
+                if (
+                    not isinstance(selection, FieldNode)
+                    or selection.name.value != "__typename"
+                    or selection.directives
+                    or selection.arguments
+                ):
+                    break
+                data[(selection.alias or selection.name).value] = root
+            else:
+                if operation.name is not None:
+                    constants[operation.name.value] = data
+                if len(operations) == 1:
+                    constants[None] = data
+        return constants
 
     async def run(
         self,
@@ -123,6 +162,9 @@ class Executor:
         """Execute a valid document; unexpected errors come back masked."""
         if prepared.document is None:
             return ExecutionResult(None, prepared.errors)
+        constant = prepared.constants.get(operation_name)
+        if constant is not None:
+            return ExecutionResult(dict(constant), None)
         result = execute(
             self.schema,
             prepared.document,

@@ -11,7 +11,6 @@ by hash or id instead of sending it (persisted queries: api/persisted.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +22,7 @@ from graphql import ExecutionResult, GraphQLError
 from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
 
-from loyalty_gql.api.auth import ANONYMOUS, AuthenticationError, Role, TokenVerifier
+from loyalty_gql.api.auth import ANONYMOUS, Access, AuthenticationError, Role, TokenVerifier
 from loyalty_gql.api.context import Context, IdentityCache, resolve_access
 from loyalty_gql.api.executor import Executor, Prepared, is_mutation, is_subscription
 from loyalty_gql.api.graphiql import GraphiQL
@@ -59,31 +58,45 @@ READ on PostgreSQL, a read transaction on SQLite), which is one state whatever l
 class Incoming:
     """What the endpoint needs of an HTTP request, read straight from the ASGI scope."""
 
-    __slots__ = ("_query", "client", "headers", "method", "receive")
+    __slots__ = ("_headers", "_query", "client", "method", "receive")
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.method: str = scope["method"]
         client = scope.get("client")
         self.client: str | None = client[0] if client else None
-        # ASGI header names are lower-case bytes
-        self.headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI header names are lower-case bytes; only the few read are decoded
+        self._headers: dict[bytes, bytes] = dict(scope["headers"])
         self.receive = receive
         self._query: str = scope["query_string"].decode("latin-1")
+
+    def header(self, name: bytes) -> str | None:
+        """The header's value (the last one when repeated); ``name`` in lower case."""
+        value = self._headers.get(name)
+        return None if value is None else value.decode("latin-1")
 
     @property
     def query_params(self) -> dict[str, str]:
         """The query string's parameters (the last one wins when repeated)."""
         return dict(parse_qsl(self._query, keep_blank_values=True))
 
-    async def stream(self) -> AsyncIterator[bytes]:
-        """The body, chunk by chunk."""
-        while True:
+    async def body(self, limit: int) -> bytes | None:
+        """The body; None as soon as it is longer than ``limit`` bytes (what a client sent
+        before disconnecting counts as the body)."""
+        message = await self.receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        body: bytes = message.get("body", b"")
+        if not message.get("more_body", False):  # the whole body in one message
+            return body if len(body) <= limit else None
+        chunks = bytearray(body)
+        while len(chunks) <= limit:
             message = await self.receive()
             if message["type"] == "http.disconnect":
-                return
-            yield message.get("body", b"")
+                break
+            chunks += message.get("body", b"")
             if not message.get("more_body", False):
-                return
+                break
+        return bytes(chunks) if len(chunks) <= limit else None
 
 
 class Outgoing:
@@ -101,6 +114,13 @@ class Outgoing:
         headers.append((b"content-length", str(len(self.body)).encode()))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
+
+
+async def _internal_error(send: Send) -> None:
+    """Starlette's answer to an unexpected exception, byte for byte."""
+    headers = [(b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8")]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": b"Internal Server Error"})
 
 
 def json_response(content: Any, *, status: int = 200, media_type: str = JSON) -> Outgoing:
@@ -172,8 +192,14 @@ class GraphQLEndpoint:
         self.ide = GraphiQL(local_copy) if ide else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI entry point."""
-        response = await self.handle(Incoming(scope, receive))
+        """The ASGI entry point. An unexpected exception is answered as Starlette's
+        ServerErrorMiddleware answers it (a plain 500, when nothing was sent yet) and
+        raised on, for the server to log."""
+        try:
+            response = await self.handle(Incoming(scope, receive))
+        except Exception:
+            await _internal_error(send)
+            raise
         await response(scope, receive, send)
 
     async def handle(self, request: Incoming) -> Outgoing:  # noqa: PLR0911
@@ -182,7 +208,7 @@ class GraphQLEndpoint:
             response = Outgoing(b"", 405, "text/plain; charset=utf-8")
             response.headers["allow"] = "GET, POST"
             return response
-        accept = request.headers.get("accept", "")
+        accept = request.header(b"accept") or ""
         if (
             request.method == "GET"
             and "text/html" in accept
@@ -200,9 +226,9 @@ class GraphQLEndpoint:
         document = document_request(params)
         if isinstance(document, Refusal):
             return _refused(document, media_type)
-        forwarded_for = request.headers.get("x-forwarded-for")
+        forwarded_for = request.header(b"x-forwarded-for")
         try:
-            principal = self.verifier.principal(request.headers.get("authorization"))
+            principal = self.verifier.principal(request.header(b"authorization"))
         except AuthenticationError as error:
             # a bad token counts against the client's address, so guessing is throttled too
             caller = self.throttle.caller(ANONYMOUS, request.client, forwarded_for)
@@ -221,34 +247,30 @@ class GraphQLEndpoint:
             return _refused(query, media_type)
         params["query"] = query
         access = await resolve_access(principal, self.db, self.identities)
-        context = Context(
-            settings=self.settings,
-            db=self.db,
-            access=access,
-            clock=self.clock,
-            loaders=Loaders(self.db, self.clock),
-            caller=caller,
-            throttle=self.throttle,
+        return await self._execute(
+            request, params, document, media_type, access=access, caller=caller
         )
-        return await self._execute(request, params, document, context, media_type)
 
     async def _execute(
         self,
         request: Incoming,
         params: dict[str, Any],
         document: DocumentRequest,
-        context: Context,
         media_type: str,
+        *,
+        access: Access,
+        caller: str,
     ) -> Outgoing:
         prepared = self.executor.prepare(params["query"])
-        if is_subscription(prepared.operation(params.get("operationName"))):
+        operation = prepared.operation(params.get("operationName"))
+        if is_subscription(operation):
             return _error(
                 "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws).",
                 400,
                 media_type,
                 "BAD_REQUEST",
             )
-        if request.method == "GET" and is_mutation(prepared.operation(params.get("operationName"))):
+        if request.method == "GET" and is_mutation(operation):
             response = _error(
                 "Only queries may be sent with GET; use POST.",
                 405,
@@ -259,15 +281,25 @@ class GraphQLEndpoint:
             return response
         # APQ keeps a text only once it parsed and validated within the document limits
         await self.persisted.register(document, valid=prepared.document is not None)
-        if prepared.document is not None and not is_mutation(
-            prepared.operation(params.get("operationName"))
-        ):
-            context.reads = SharedReads(self.db)
-            context.loaders = Loaders(self.db, context.clock, shared=context.reads)
+        # a query's loaders share one read session (opened by the first that reads)
+        reads = (
+            SharedReads(self.db)
+            if prepared.document is not None and not is_mutation(operation)
+            else None
+        )
+        context = Context(
+            settings=self.settings,
+            db=self.db,
+            access=access,
+            clock=self.clock,
+            loaders=Loaders(self.db, self.clock, shared=reads),
+            caller=caller,
+            throttle=self.throttle,
+            reads=reads,
+        )
         try:
             if self.tracing is None:
                 return await self._answer(prepared, params, context, media_type)
-            operation = prepared.operation(params.get("operationName"))
             with self.tracing.operation(operation):
                 return await self._answer(prepared, params, context, media_type)
         finally:
@@ -413,7 +445,7 @@ class GraphQLEndpoint:
                     except ValueError:
                         return _error(f"`{name}` is not valid JSON", 400, media_type, "BAD_REQUEST")
         else:
-            content_type = request.headers.get("content-type", "")
+            content_type = request.header(b"content-type") or ""
             mime, _, charset = content_type.partition(";")
             if mime.strip().lower() != JSON:
                 return _error(
@@ -440,15 +472,11 @@ class GraphQLEndpoint:
 
     async def _body(self, request: Incoming, media_type: str) -> bytes | Outgoing:
         limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
+        declared = request.header(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return _too_large(limit, media_type)
-        chunks = bytearray()
-        async for chunk in request.stream():
-            chunks += chunk
-            if len(chunks) > limit:
-                return _too_large(limit, media_type)
-        return bytes(chunks)
+        body = await request.body(limit)
+        return _too_large(limit, media_type) if body is None else body
 
 
 def _data_response(data: bytes, cost: dict[str, Any], media_type: str) -> Outgoing:

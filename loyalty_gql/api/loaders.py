@@ -101,6 +101,8 @@ class SharedReads:
     async def close(self) -> None:
         """End the request's read session, if it was opened; later batches open their own."""
         self._closed = True
+        if self._session is None and not self._lock.locked():
+            return  # never opened, and no batch is opening it: nothing to end
         async with self._lock:
             if self._session is not None:
                 session, self._session = self._session, None

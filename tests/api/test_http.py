@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+import json
+from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
+import pytest
+
+from loyalty_gql.api.executor import Executor
+from loyalty_gql.config import Settings
 from tests.conftest import GraphQLClient
 
 TYPENAME = {"query": "{ __typename }"}
@@ -216,3 +223,52 @@ async def test_fragment_fan_outs_are_refused_and_unknown_fragments_are_validatio
         "GRAPHQL_VALIDATION_FAILED",
     )
     assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_an_unexpected_failure_is_a_plain_500_and_raised_on(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+):
+    # /graphql is served before Starlette's routing: its 500 is Starlette's, byte for byte
+    async def failing(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Executor, "run", failing)
+    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as http:
+        response = await http.post("/graphql", json=TYPENAME)
+        metrics = (await http.get("/metrics")).text
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert 'loyalty_http_requests_total{path="/graphql",status="500"}' in metrics
+    loud = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=loud, base_url="http://testserver") as http:
+        with pytest.raises(RuntimeError, match="boom"):
+            await http.post("/graphql", json=TYPENAME)
+
+
+async def test_other_methods_and_paths_are_still_routed_by_starlette(http: httpx.AsyncClient):
+    head = await http.head("/graphql")
+    put = await http.put("/graphql", json=TYPENAME)
+    slash = await http.post("/graphql/", json=TYPENAME, follow_redirects=False)
+    assert (head.status_code, head.headers["allow"]) == (405, "GET, POST")
+    assert (put.status_code, put.text) == (405, "Method Not Allowed")
+    assert sorted(put.headers["allow"].split(", ")) == ["GET", "HEAD", "POST"]
+    assert (slash.status_code, slash.headers["location"]) == (307, "http://testserver/graphql")
+
+
+@pytest.mark.parametrize("settings", [Settings(env="test", max_body_bytes=100)])
+async def test_bodies_in_several_messages_are_read_whole_up_to_the_limit(
+    http: httpx.AsyncClient,
+):
+    async def chunks(body: bytes, size: int) -> AsyncIterator[bytes]:
+        for start in range(0, len(body), size):
+            yield body[start : start + size]
+
+    text = json.dumps(TYPENAME).encode()
+    large = json.dumps({**TYPENAME, "operationName": None, "x": "y" * 80}).encode()
+    headers = {"content-type": "application/json"}  # no content-length: chunked
+    whole = await http.post("/graphql", content=chunks(text, 7), headers=headers)
+    too_large = await http.post("/graphql", content=chunks(large, 30), headers=headers)
+    assert whole.json()["data"] == {"__typename": "Query"}
+    assert too_large.status_code == 413
+    assert too_large.json()["errors"][0]["extensions"]["code"] == "TOO_LARGE"
