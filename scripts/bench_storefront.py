@@ -103,6 +103,9 @@ query($input: CheckoutInput!) {
   }
 }
 """
+EXECUTED = "{ __typename @include(if: true) }"
+"""The smallest query graphql-core executes: a directive keeps the executor's constant
+answer for `{ __typename }` out, so this row is the HTTP and GraphQL stack's floor."""
 RECORD = """
 mutation($input: RecordOrderInput!) {
   recordOrder(input: $input) {
@@ -651,6 +654,7 @@ COMPUTED = ("badge", "dashboard", "checkout3", "checkout50")
 CASES = (
     ("healthz", "`/healthz`"),
     ("typename", "`{ __typename }`"),
+    ("executed", "`{ __typename @include(if: true) }` (executed: no constant answer)"),
     ("badge", "points badge `viewer { balance { available } }`"),
     ("dashboard", "dashboard: balance with expiry, tier and progress, My offers first 20, "
                   "ledger first 10, vouchers"),
@@ -679,6 +683,7 @@ def measure(
         bodies: dict[str, tuple[str, str | None, str | None]] = {
             "healthz": (f"{server.base}/healthz", None, None),
             "typename": (graphql, json.dumps({"query": "{ __typename }"}), None),
+            "executed": (graphql, json.dumps({"query": EXECUTED}), None),
             "badge": (graphql, json.dumps({"query": BADGE}), shop.customer_token),
             "dashboard": (graphql, json.dumps({"query": DASHBOARD}), shop.customer_token),
             "checkout3": (graphql, checkout_body(shop, 3), shop.customer_token),
