@@ -185,3 +185,30 @@ async def test_two_first_orders_of_the_friend_at_once_reward_the_referrer_once(
     assert [r["userErrors"] for r in results] == [[]] * 4
     assert await _referral(shop, "ann") == (1, 800, 800)
     assert await verify_ledger(db) == []
+
+
+async def test_with_points_at_once_and_only_a_campaign_the_friends_first_order_alone_rewards(
+    gql: GraphQLClient, db: Database
+) -> None:
+    # given: points available at recording, no site referral points, a referral campaign
+    shop = await Shop.open(gql, earnRate="0", orderPointsPending=False)
+    await campaign(
+        shop, name="Refer a friend", trigger="REFERRAL_COMPLETED",
+        effect={"kind": "FIXED_POINTS", "points": 500},
+    )  # fmt: skip
+    code = (await _register(shop, "ann"))["referral"]["code"]
+    await _register(shop, "bob", referralCode=code)
+    # when: bob's first order is recorded (it counts at once)
+    recorded = await shop.record("o-1", "bob", lines=[line("p-1", 1, "20.00")])
+    assert recorded["userErrors"] == []
+    # then: ann earned the campaign's 500
+    assert await _referral(shop, "ann") == (1, 500, 500)
+    # when: bob orders again
+    recorded = await shop.record("o-2", "bob", lines=[line("p-1", 1, "20.00")])
+    assert recorded["userErrors"] == []
+    # then: the link was rewarded by the first order: nothing more
+    assert await _referral(shop, "ann") == (1, 500, 500)
+    # when: the rewarding order is cancelled, its reward is taken back
+    assert (await shop.step(CANCEL_ORDER, "o-1"))["userErrors"] == []
+    assert await _referral(shop, "ann") == (1, 0, 0)
+    assert await verify_ledger(db) == []

@@ -126,6 +126,10 @@ async def record_order(
             # the ledger first: the order's row is then inserted with its entries' ids
             await _earn(uow, book, order, priced.quote, str(actor))
         await insert_new(session, order)
+        if book is not None and not book.settings.order_points_pending:
+            # the order's points count at once: so does the friend's first order, once
+            # the order has its id (the link records which order rewarded it)
+            await reward_order_referral(uow, book, order)
         if book is not None and priced.campaigns.awards:
             await _earn_campaigns(book, order, priced.campaigns, str(actor))
         await _consume(session, order, priced.quote, customer, priced.assignments, now)
@@ -292,7 +296,8 @@ async def _count_uses(session: Session, uses: dict[int, int]) -> None:
 async def _earn(
     uow: UnitOfWork, book: AccountBook, order: OrderRow, quote: Quote, actor: str
 ) -> None:
-    """Pay with points, earn the order's points, note the order; the referral reward.
+    """Pay with points, earn the order's points, note the order (the referral reward
+    follows once the order is inserted).
 
     Points that stay pending until completion (or none earned) change no tier measure,
     so the order is noted first: the account's row is then written once, with the
@@ -318,8 +323,6 @@ async def _earn(
     if not noted_first:
         await book.note_order(spent)
     order.threshold_voucher_ids = [v.id for v in book.vouchers]
-    if not pending:
-        await reward_order_referral(uow, book, order)
 
 
 async def _earn_campaigns(book: AccountBook, order: OrderRow, outcome: Outcome, actor: str) -> None:
