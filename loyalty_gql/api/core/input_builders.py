@@ -59,14 +59,18 @@ class _Planner:
         key = id(definition)
 
         def build(cls: type, value: Mapping[str, Any], _: InputContext) -> Any:
-            unset, fields = self.plans[key]
-            kwargs: dict[str, Any] = dict.fromkeys(unset)
-            for graphql_name, python_name, convert in fields:
-                if graphql_name in value:
-                    kwargs[python_name] = convert(value[graphql_name])
-            return cls(**kwargs)
+            return self.build(key, cls, value)
 
         return build
+
+    def build(self, key: int, cls: type, value: Mapping[str, Any]) -> Any:
+        """``cls`` from the input ``value`` by the plan of definition ``key``."""
+        unset, fields = self.plans[key]
+        kwargs: dict[str, Any] = dict.fromkeys(unset)
+        for graphql_name, python_name, convert in fields:
+            if graphql_name in value:
+                kwargs[python_name] = convert(value[graphql_name])
+        return cls(**kwargs)
 
     def plan(self, definition: StrawberryObjectDefinition) -> None:
         key = id(definition)
@@ -126,16 +130,7 @@ class _Planner:
                 raise _UnplannableError
             self.plan(nested)
             key, cls = id(nested), type_
-
-            def build(value: Mapping[str, Any]) -> Any:
-                unset, fields = self.plans[key]
-                kwargs: dict[str, Any] = dict.fromkeys(unset)
-                for graphql_name, python_name, convert in fields:
-                    if graphql_name in value:
-                        kwargs[python_name] = convert(value[graphql_name])
-                return cls(**kwargs)
-
-            return build
+            return lambda value: self.build(key, cls, value)
         raise _UnplannableError
 
     def _is_leaf(self, type_: StrawberryType | type) -> bool:
