@@ -1,8 +1,8 @@
 """New mapped rows written with one INSERT ... RETURNING instead of a flush.
 
 A flush runs SQLAlchemy's unit of work (sorting what is pending, collecting each
-row's parameters, the ORM's insert path): for the one ledger entry and the one order
-a recorded order writes, about a third of the ORM's time per order (docs/BENCHMARKS.md).
+row's parameters, the ORM's insert path): the flushes were about 13% of a recorded
+order's CPU, most of it for its one ledger entry and its order (docs/BENCHMARKS.md).
 `insert_new` writes a row the way a flush would (every column, Python-side defaults
 for those not set) with a statement built once per table, then attaches the row to
 the session as persistent and unchanged, so later changes to it are flushed as
