@@ -224,10 +224,13 @@ class Scene:
         for lives in self.viewers.values():
             for live in lives:
                 await live.until(1)  # SUBSCRIBED
+        # updates coalesce: each write is waited for before the next, or a slow reader
+        # could see the grant and the voucher in one message
         for key, shop in self.shops.items():
             await shop.grant(f"{key}1", 200)
+            for live in self.viewers[key]:
+                await live.until(2)
             await shop.voucher(f"{key}1", self.rewards[key])  # VOUCHER_ISSUED
-        for key in self.shops:
             for live in self.staff[key]:
                 await live.until(1)
             for live in self.viewers[key]:
