@@ -39,6 +39,14 @@ if BACKEND == "postgres" and not POSTGRES_URL:
     raise RuntimeError(msg)
 
 POSTGRES_ONLY = "PostgreSQL only (marked postgres): LOYALTY_TEST_BACKEND=postgres runs it"
+# scripts/test sets this for its second (PostgreSQL) pass: a test that never asks for the
+# database (no ``backend`` among its fixtures, so schema, parsing, rules, JWT, the SQLite demo
+# service, the JavaScript and browser clients) already ran, unchanged, in the SQLite pass.
+DATABASE_ONLY = os.environ.get("LOYALTY_TEST_DATABASE_ONLY") == "1"
+NOT_DATABASE = (
+    "does not touch the database, so it ran in the SQLite pass of scripts/test "
+    "(LOYALTY_TEST_DATABASE_ONLY=1 runs only the tests that do)"
+)
 ON_SQLITE_ONLY_IN_PROCESS = (
     "SQLite runs one writer at a time, so racers in one process cannot lose this race here; "
     "it runs on PostgreSQL (LOYALTY_TEST_BACKEND=postgres)"
@@ -71,6 +79,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Skip, saying why, what cannot run or cannot fail on SQLite (markers in pyproject)."""
+    if DATABASE_ONLY:
+        for item in items:
+            if "backend" not in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.skip(reason=NOT_DATABASE))
     if BACKEND == "postgres":
         return
     for item in items:
