@@ -4,7 +4,8 @@ A flush runs SQLAlchemy's unit of work (sorting what is pending, collecting each
 row's parameters, the ORM's insert path): the flushes were about 13% of a recorded
 order's CPU, most of it for its one ledger entry and its order (docs/BENCHMARKS.md).
 `insert_new` writes a row the way a flush would (every column, Python-side defaults
-for those not set) with a statement built once per table, then attaches the row to
+for those not set) with a statement built once per table, sent through the driver
+(db/direct.py), then attaches the row to
 the session as persistent and unchanged, so later changes to it are flushed as
 updates, as before. The row's owners are touched for the read versions, as the flush
 hook does (db/versions.py).
@@ -19,6 +20,7 @@ from sqlalchemy import Insert, Table, insert
 from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.orm import Mapper, make_transient_to_detached
 
+from loyalty_gql.db import direct
 from loyalty_gql.db.session import Session
 from loyalty_gql.db.versions import scoped, touch_row
 
@@ -66,7 +68,7 @@ async def insert_new(session: Session, row: Any) -> None:
             values[column] = default
             setattr(row, attribute, default)
     touch_row(session, row)
-    key = (await session.execute(statement, values)).scalar_one()
+    key = await direct.scalar(session, statement, values, columns=True)
     setattr(row, key_attribute, key)
     make_transient_to_detached(row)
     session.add(row)

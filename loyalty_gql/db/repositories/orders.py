@@ -3,13 +3,28 @@ recording an order changes and cancelling it gives back."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 
+from loyalty_gql.db import direct
 from loyalty_gql.db.dialect import dialect_of, insert_for
 from loyalty_gql.db.models import (
     CouponCodeRow,
@@ -49,10 +64,10 @@ async def orders_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Order
 async def lock_order_id(session: Session, site_id: int, order_id: str) -> None:
     """Queue behind other calls for this order id (PostgreSQL: an advisory lock held
     until the transaction ends), even before the order exists."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"order|{site_id}|{order_id}"},
-    )
+    await direct.fetch(session, _LOCK_ORDER_ID, {"key": f"order|{site_id}|{order_id}"})
+
+
+_LOCK_ORDER_ID = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 @cache
@@ -71,6 +86,20 @@ async def order_by_external_id(
     """The site's order with the shop's order id, optionally locked for update."""
     found: OrderRow | None = await session.scalar(
         _order_by_external_id(lock), {"site_id": site_id, "order_id": order_id}
+    )
+    return found
+
+
+_RECORDED_ORDER_ID = select(OrderRow.id).where(
+    OrderRow.site_id == bindparam("site_id"), OrderRow.external_id == bindparam("order_id")
+)
+
+
+async def recorded_order_id(session: Session, site_id: int, order_id: str) -> int | None:
+    """The id of the site's order with the shop's order id, if it was recorded (through
+    the driver: a new order, the usual case, loads no row)."""
+    found: int | None = await direct.scalar(
+        session, _RECORDED_ORDER_ID, {"site_id": site_id, "order_id": order_id}
     )
     return found
 
@@ -155,22 +184,35 @@ def _touch_owners(session: Session, owners: Sequence[Any]) -> int:
 
 
 _offers = _table(OfferRow).c
-_COUNT_OFFER_USES = scoped(
-    update(_table(OfferRow))
-    .where(
-        _offers.id.in_(bindparam("offer_ids", expanding=True)),
-        _offers.max_uses.is_(None) | (_offers.uses + bindparam("n") <= _offers.max_uses),
+
+
+@cache
+def _count_offer_uses(dialect: str) -> Any:
+    # the ids as one parameter (an array on PostgreSQL, a JSON list on SQLite) rather
+    # than IN (...) expanded per call, so the statement goes to the driver as built
+    if dialect == "postgresql":
+        chosen = _offers.id == any_(bindparam("offer_ids", type_=postgresql.ARRAY(BigInteger)))
+    else:
+        listed: Any = select(column("value")).select_from(func.json_each(bindparam("offer_ids")))
+        chosen = _offers.id.in_(listed)
+    return scoped(
+        update(_table(OfferRow))
+        .where(
+            chosen,
+            _offers.max_uses.is_(None) | (_offers.uses + bindparam("n") <= _offers.max_uses),
+        )
+        .values(uses=_offers.uses + bindparam("n"))
+        .returning(_offers.site_id, _offers.max_uses)
     )
-    .values(uses=_offers.uses + bindparam("n"))
-    .returning(_offers.site_id, _offers.max_uses)
-)
 
 
 async def count_offer_uses(session: Session, offer_ids: Sequence[int], n: int = 1) -> bool:
     """``n`` more uses of each offer (ids distinct), in one statement; False unless every
     offer had room for them under its usage limit (the caller then rolls back)."""
-    result = await session.execute(_COUNT_OFFER_USES, {"offer_ids": list(offer_ids), "n": n})
-    return touched_limited_offers(session, result.all()) == len(offer_ids)
+    dialect = dialect_of(session)
+    ids: Any = list(offer_ids) if dialect == "postgresql" else json.dumps(list(offer_ids))
+    rows = await direct.fetch(session, _count_offer_uses(dialect), {"offer_ids": ids, "n": n})
+    return touched_limited_offers(session, rows) == len(offer_ids)
 
 
 async def use_coupon_codes(session: Session, code_ids: Sequence[int], now: datetime) -> bool:
@@ -212,7 +254,8 @@ async def add_customer_uses(session: Session, customer_id: int, uses: Mapping[in
     """Add ``uses[offer_id]`` (each 1 or more) to the customer's uses of each offer, in
     one statement."""
     touch(session, customers=[customer_id])
-    await session.execute(
+    await direct.execute_many(
+        session,
         _add_customer_uses(dialect_of(session)),
         [{"offer_id": pk, "customer_id": customer_id, "uses": n} for pk, n in uses.items()],
     )
@@ -224,13 +267,17 @@ async def add_order_lines(session: Session, lines: Sequence[Mapping[str, Any]]) 
         # the table's INSERT (not the ORM's bulk insert, which leaves out None values
         # and splits the rows by the columns they set): one statement, whatever the rows;
         # no customer reads order lines, so it touches no read version
-        await session.execute(insert(_table(OrderLineRow)), list(lines))
+        await direct.execute_many(session, _ADD_ORDER_LINES, lines)
 
 
 async def add_order_offers(session: Session, uses: Sequence[Mapping[str, Any]]) -> None:
     """Insert what the order used (column values, the same keys in each), in one statement."""
     if uses:
-        await session.execute(insert(_table(OrderOfferRow)), list(uses))
+        await direct.execute_many(session, _ADD_ORDER_OFFERS, uses)
+
+
+_ADD_ORDER_LINES = insert(_table(OrderLineRow))
+_ADD_ORDER_OFFERS = insert(_table(OrderOfferRow))
 
 
 async def add_customer_use(session: Session, offer_id: int, customer_id: int, n: int) -> None:

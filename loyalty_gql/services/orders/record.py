@@ -84,7 +84,8 @@ async def record_order(
     async def work(uow: UnitOfWork) -> OrderRow:
         session = uow.session
         await order_lock(uow, site_id, order_id)
-        existing = await orders_repo.order_by_external_id(session, site_id, order_id)
+        existing_id = await orders_repo.recorded_order_id(session, site_id, order_id)
+        existing = await orders_repo.order_by_id(session, existing_id) if existing_id else None
         if existing is not None:
             _, expectation, fingerprint = asked(existing.currency)
             if existing.request_hash != fingerprint:

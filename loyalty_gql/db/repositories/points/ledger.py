@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loyalty_gql.db import direct
 from loyalty_gql.db.dialect import dialect_of, insert_for
 from loyalty_gql.db.models import (
     CustomerDayRow,
@@ -241,7 +242,7 @@ async def add_to_customer_day(
     for name, value in amounts.items():
         values[f"d_{name}"] = value
     statement = _add_to_customer_day(dialect_of(session), tuple(amounts))
-    await session.execute(statement, values)
+    await direct.fetch(session, statement, values)
 
 
 DAY_AMOUNTS = (
@@ -286,7 +287,8 @@ async def add_event_once(
 ) -> bool:
     """Write an outbox event unless one with the same key exists; True when written
     (its site's event subscribers are told at commit)."""
-    event_id = await session.scalar(
+    event_id = await direct.scalar(
+        session,
         _add_event_once(dialect_of(session)),
         {
             "site_id": site_id,

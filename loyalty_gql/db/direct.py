@@ -1,0 +1,238 @@
+"""Statements of the hot write paths, sent straight through the session's driver.
+
+A Core statement run through ``Session.execute`` costs about 200-300 microseconds of
+Python before and after the database's own work (the ORM's execute path, the
+execution context, the cursor and result wrappers); the driver call itself costs
+tens (docs/BENCHMARKS.md: an INSERT ... RETURNING through the session 319 us of CPU,
+through sqlite3 34 us; on PostgreSQL 410 us and 147 us through asyncpg). A recorded
+order sends about ten such statements. Here a statement built once (by a cached
+builder in db/repositories) is compiled once per dialect into its SQL, its parameter
+order and SQLAlchemy's own bind processors for its types (so values reach the driver
+exactly as SQLAlchemy would send them), then sent on the session's connection, in its
+transaction:
+
+- SQLite: on the inline connection's ``sqlite3.Connection`` (db/engine.py), in the
+  event loop's thread, as every statement of a writer already is;
+- PostgreSQL: on the asyncpg connection under SQLAlchemy's adapter, behind the
+  adapter's lock and after its ``BEGIN`` (started here when this is the transaction's
+  first statement).
+
+What stays as before: the driver's errors arrive as SQLAlchemy's (``IntegrityError``,
+``DBAPIError`` with the SQLSTATE; db/errors.py), so retries and refusals are unchanged;
+each statement is announced to ``STATEMENT_LISTENERS`` (the tests count statements
+there, as they count the version reads); owners are touched by the caller, as for any
+scoped statement (db/versions.py), and a statement that is neither scoped nor on a
+table no customer reads is refused when it is planned. A session on another driver
+(the reports' threaded aiosqlite) and a process tracing its statements (db/tracing.py
+turns this off, so every statement is a span) go through ``Session.execute``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import asyncpg
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from loyalty_gql.db.engine import InlineConnection
+from loyalty_gql.db.versions import INVISIBLE, SCOPED, STATEMENT_LISTENERS
+
+Statement = Any
+"""A Core statement: an ``Executable`` that is also a ``ClauseElement`` (it compiles)."""
+
+ENABLED = [True]
+"""Whether statements go through the driver (db/tracing.py turns it off while tracing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    fixed: Mapping[str, Any]
+    """Values the statement carries itself (a literal in it), by parameter name."""
+
+    def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        fixed = self.fixed
+        out = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            value = params[name] if name in params or name not in fixed else fixed[name]
+            out.append(value if process is None or value is None else process(value))
+        return tuple(out)
+
+
+_PLANS: weakref.WeakKeyDictionary[Statement, dict[Any, _Plan]] = weakref.WeakKeyDictionary()
+
+
+def _plan(statement: Statement, dialect: Dialect, keys: Sequence[str] | None) -> _Plan:
+    by_dialect = _PLANS.get(statement)
+    if by_dialect is None:
+        _check_owners(statement)
+        by_dialect = _PLANS[statement] = {}
+    key = (dialect.name, tuple(keys) if keys is not None else None)
+    plan = by_dialect.get(key)
+    if plan is None:
+        compiled = statement.compile(
+            dialect=dialect, column_keys=list(keys) if keys is not None else None
+        )
+        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+            msg = "a direct statement needs a positional SQL compilation"
+            raise TypeError(msg)
+        if any(bind.expanding for bind in compiled.binds.values()):
+            msg = "a direct statement cannot expand a list into IN (...)"
+            raise TypeError(msg)
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # a column default SQLAlchemy computes per execution: give the column instead
+            msg = "a direct statement must be given every column that has a Python default"
+            raise TypeError(msg)
+        names = tuple(compiled.positiontup)
+        processors = compiled._bind_processors  # SQLAlchemy's own, reused
+        fixed = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if not bind.required and bind.callable is None
+        }
+        chosen = tuple(cast("Callable[[Any], Any] | None", processors.get(n)) for n in names)
+        plan = _Plan(compiled.string, names, chosen, fixed)
+        by_dialect[key] = plan
+    return plan
+
+
+def _check_owners(statement: Statement) -> None:
+    """Refuse a write whose owners nobody touches (the session's hook, which would
+    notice, does not see direct statements)."""
+    if statement.get_execution_options().get(SCOPED):
+        return
+    if getattr(statement, "is_dml", False):
+        if getattr(getattr(statement, "table", None), "name", None) in INVISIBLE:
+            return
+        msg = "a direct DML statement must be scoped (db/versions.py) or on an unseen table"
+        raise TypeError(msg)
+    text = getattr(statement, "text", None)
+    if text is not None and not str(text).lstrip().upper().startswith("SELECT"):
+        msg = "a direct text statement must be a SELECT, or scoped"
+        raise TypeError(msg)
+
+
+def _announce(sql: str) -> None:
+    for listener in STATEMENT_LISTENERS:
+        listener(sql)
+
+
+async def _driver(session: AsyncSession) -> tuple[Dialect, Any]:
+    """The session's dialect and its driver connection (inline sqlite3 connection, or
+    SQLAlchemy's asyncpg adapter), or None when statements must go through the session."""
+    connection = await session.connection()
+    sync = connection.sync_connection
+    dialect = connection.dialect
+    if not ENABLED[0] or sync is None:
+        return dialect, None
+    fairy = sync.connection
+    driver = fairy.driver_connection
+    if isinstance(driver, InlineConnection):
+        return dialect, driver._connection  # ours (db/engine.py)
+    if isinstance(driver, asyncpg.Connection):
+        return dialect, fairy.dbapi_connection
+    return dialect, None
+
+
+async def fetch(
+    session: AsyncSession,
+    statement: Statement,
+    params: Mapping[str, Any],
+    *,
+    columns: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Run ``statement`` (built once) with ``params`` in the session's transaction; the
+    rows it returns (RETURNING or a SELECT), as tuples of the driver's values (no
+    result processing: integers and text come back as they are, so return only those).
+    With ``columns``, ``params`` are the values of a bare ``insert(table)``, by column
+    (the same columns on every call)."""
+    dialect, driver = await _driver(session)
+    if driver is None:
+        result = await session.execute(statement, params)
+        returns = getattr(result, "returns_rows", False)
+        return [tuple(row) for row in result.all()] if returns else []
+    plan = _plan(statement, dialect, list(params) if columns else None)
+    values = plan.values(params)
+    _announce(plan.sql)
+    if isinstance(driver, sqlite3.Connection):
+        try:
+            cursor = driver.execute(plan.sql, values)
+            try:
+                return cursor.fetchall() if cursor.description else []
+            finally:
+                cursor.close()
+        except sqlite3.Error as error:
+            raise _wrapped(plan.sql, values, error, sqlite3.Error) from error
+    return [tuple(row) for row in await _pg(driver, plan.sql, values, many=False)]
+
+
+async def scalar(
+    session: AsyncSession,
+    statement: Statement,
+    params: Mapping[str, Any],
+    *,
+    columns: bool = False,
+) -> Any:
+    """The first column of the first row ``statement`` returns (None without a row)."""
+    rows = await fetch(session, statement, params, columns=columns)
+    return rows[0][0] if rows else None
+
+
+async def execute_many(
+    session: AsyncSession, statement: Statement, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Run ``statement`` (built once, returning nothing) for each of ``rows`` (the same
+    keys in each), as one call of the driver."""
+    if not rows:
+        return
+    dialect, driver = await _driver(session)
+    if driver is None:
+        await session.execute(statement, list(rows))
+        return
+    plan = _plan(statement, dialect, list(rows[0]))
+    values = [plan.values(row) for row in rows]
+    _announce(plan.sql)
+    if isinstance(driver, sqlite3.Connection):
+        try:
+            driver.executemany(plan.sql, values).close()
+        except sqlite3.Error as error:
+            raise _wrapped(plan.sql, values, error, sqlite3.Error) from error
+        return
+    await _pg(driver, plan.sql, values, many=True)
+
+
+async def _pg(adapter: Any, sql: str, values: Any, *, many: bool) -> Any:
+    """The statement on the asyncpg connection under SQLAlchemy's adapter, in its
+    transaction (begun here if this is its first statement)."""
+    async with adapter._execute_mutex:  # the adapter's own lock
+        if adapter._transaction is None:
+            await adapter._start_transaction()  # its BEGIN, as a cursor would
+        connection: asyncpg.Connection[Any] = adapter._connection
+        try:
+            if many:
+                await connection.executemany(sql, values)
+                return []
+            return await connection.fetch(sql, *values)
+        except Exception as error:  # translated as SQLAlchemy's adapter does
+            try:
+                adapter._handle_exception(error)  # raises the DB-API error
+            except Exception as translated:
+                raise _wrapped(sql, values, translated, adapter.dbapi.Error) from error
+            raise  # pragma: no cover - _handle_exception always raises
+
+
+def _wrapped(sql: str, values: Any, error: Exception, base: type[Exception]) -> DBAPIError:
+    """The driver's error as SQLAlchemy raises it (IntegrityError, OperationalError...)."""
+    wrapped = DBAPIError.instance(sql, values, error, base)
+    if not isinstance(wrapped, DBAPIError):  # pragma: no cover - only for non-DB-API errors
+        raise wrapped
+    return wrapped

@@ -1,0 +1,148 @@
+"""The hot writes sent straight through the driver (db/direct.py) write what the session
+would, in its transaction, fail as it would, and are still counted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
+
+from loyalty_gql.db import direct
+from loyalty_gql.db.engine import Database
+from loyalty_gql.db.errors import is_retryable
+from loyalty_gql.db.models import CustomerDayRow, CustomerRow, OutboxEventRow
+from loyalty_gql.db.repositories.points.ledger import add_event_once, add_to_customer_day
+from loyalty_gql.db.versions import STATEMENT_LISTENERS
+from loyalty_gql.services.core.uow import UnitOfWork
+from tests.integration.ledger_helpers import shop
+from tests.support.clock import Clock
+
+MOMENT = datetime(2026, 5, 17, 22, 45, 12, 345678, tzinfo=UTC)
+PAYLOAD: dict[str, Any] = {
+    "order": "ord-ü-1",
+    "lines": [{"sku": "a", "quantity": 3}],
+    "big": 2**62,
+    "empty": {},
+    "flag": None,
+}
+
+
+@pytest.fixture(params=[True, False], ids=["driver", "session"])
+def path(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """Statements through the driver (as served) or through the session (as traced)."""
+    direct.ENABLED[0] = request.param
+    yield request.param
+    direct.ENABLED[0] = True
+
+
+async def _write_event(db: Database, site_id: int, customer_id: int, key: str) -> bool:
+    async with UnitOfWork(db) as uow:
+        written = await add_event_once(
+            uow.session, site_id=site_id, customer_id=customer_id, kind="ORDER_RECORDED",
+            dedupe_key=key, payload=PAYLOAD, now=MOMENT,
+        )  # fmt: skip
+        await uow.commit()
+    return written
+
+
+async def test_the_rows_read_back_as_the_session_would_have_written_them(
+    db: Database, clock: Clock, path: bool
+):
+    # given a customer
+    site = await shop(db, clock)
+    customer = site.customer_ids[0]
+    # when an event and two changes of one day are written
+    assert await _write_event(db, site.site_id, customer, "k-1") is True
+    assert await _write_event(db, site.site_id, customer, "k-1") is False  # once per key
+    for earned in (40, 2):
+        async with UnitOfWork(db) as uow:
+            await add_to_customer_day(
+                uow.session, site_id=site.site_id, customer_id=customer,
+                day=date(2026, 5, 17), points_earned=earned, orders=1,
+            )  # fmt: skip
+            await uow.commit()
+    # then the ORM reads back exactly what was given, types and all
+    async with db.read_sessions() as session:
+        events = (await session.scalars(select(OutboxEventRow))).all()
+        days = (await session.scalars(select(CustomerDayRow))).all()
+    assert [(e.kind, e.dedupe_key, e.payload, e.created_at) for e in events] == [
+        ("ORDER_RECORDED", "k-1", PAYLOAD, MOMENT)
+    ]
+    assert [(d.day, d.points_earned, d.orders, d.spent_minor) for d in days] == [
+        (date(2026, 5, 17), 42, 2, 0)
+    ]
+
+
+async def test_a_direct_write_is_part_of_the_transaction(db: Database, clock: Clock, path: bool):
+    # given a customer
+    site = await shop(db, clock)
+    customer = site.customer_ids[0]
+    # when the event is the first statement of a transaction that then rolls back
+    async with UnitOfWork(db) as uow:
+        await add_event_once(
+            uow.session, site_id=site.site_id, customer_id=customer, kind="ORDER_RECORDED",
+            dedupe_key="gone", payload=PAYLOAD, now=MOMENT,
+        )  # fmt: skip
+        await uow.session.rollback()
+    # then nothing of it is left, and the next transaction's event is there alone
+    assert await _write_event(db, site.site_id, customer, "kept") is True
+    async with db.read_sessions() as session:
+        keys = (await session.scalars(select(OutboxEventRow.dedupe_key))).all()
+    assert keys == ["kept"]
+
+
+async def test_a_refused_direct_write_raises_what_the_session_would(
+    db: Database, clock: Clock, path: bool
+):
+    # given a customer
+    site = await shop(db, clock)
+    # when an event names a site that does not exist
+    async with UnitOfWork(db) as uow:
+        with pytest.raises(IntegrityError) as refused:
+            await add_event_once(
+                uow.session, site_id=site.site_id + 999, customer_id=None, kind="X",
+                dedupe_key="k", payload={}, now=MOMENT,
+            )  # fmt: skip
+        await uow.session.rollback()
+    # then it is the error retries and refusals know (a race on a key is retried)
+    assert is_retryable(refused.value)
+    # and the database takes the next write as usual
+    assert await _write_event(db, site.site_id, site.customer_ids[0], "after") is True
+
+
+async def test_direct_statements_bypass_the_engine_and_are_still_counted(
+    db: Database, clock: Clock
+):
+    # given a customer, and listeners on the engines and on the direct statements
+    site = await shop(db, clock)
+    through_engine: list[str] = []
+    announced: list[str] = []
+
+    def engine_statement(*args: Any) -> None:
+        through_engine.append(args[2])
+
+    for engine in db.engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", engine_statement)
+    STATEMENT_LISTENERS.append(announced.append)
+    try:
+        # when an event is written
+        await _write_event(db, site.site_id, site.customer_ids[0], "k")
+    finally:
+        STATEMENT_LISTENERS.remove(announced.append)
+        for engine in db.engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", engine_statement)
+    # then its INSERT went to the driver, not through the engine, and was announced
+    assert [s for s in announced if "outbox_events" in s], announced
+    assert not [s for s in through_engine if "outbox_events" in s], through_engine
+
+
+async def test_a_write_that_does_not_say_whom_it_changes_is_refused(db: Database):
+    # a direct UPDATE of customers without its owners would leave cached answers stale
+    unscoped = update(CustomerRow).values(data_version=CustomerRow.data_version + 1)
+    async with UnitOfWork(db) as uow:
+        with pytest.raises(TypeError, match="scoped"):
+            await direct.fetch(uow.session, unscoped, {})
