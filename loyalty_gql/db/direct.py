@@ -36,10 +36,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import await_only
 
 from loyalty_gql.db.engine import InlineConnection
 from loyalty_gql.db.versions import INVISIBLE, SCOPED, STATEMENT_LISTENERS
@@ -126,21 +128,49 @@ def _announce(sql: str) -> None:
         listener(sql)
 
 
-async def _driver(session: AsyncSession) -> tuple[Dialect, Any]:
-    """The session's dialect and its driver connection (inline sqlite3 connection, or
-    SQLAlchemy's asyncpg adapter), or None when statements must go through the session."""
-    connection = await session.connection()
-    sync = connection.sync_connection
-    dialect = connection.dialect
-    if not ENABLED[0] or sync is None:
-        return dialect, None
-    fairy = sync.connection
+_DRIVERS: weakref.WeakKeyDictionary[Any, tuple[Dialect, Any]] = weakref.WeakKeyDictionary()
+"""The driver of each open transaction (a transaction keeps its connection to the end)."""
+
+
+def _driver_of(connection: Connection) -> tuple[Dialect, Any]:
+    """The connection's dialect and driver: the inline sqlite3 connection, SQLAlchemy's
+    asyncpg adapter, or None when statements must go through SQLAlchemy."""
+    fairy = connection.connection
     driver = fairy.driver_connection
     if isinstance(driver, InlineConnection):
-        return dialect, driver._connection  # ours (db/engine.py)
+        return connection.dialect, driver._connection  # ours (db/engine.py)
     if isinstance(driver, asyncpg.Connection):
-        return dialect, fairy.dbapi_connection
-    return dialect, None
+        return connection.dialect, fairy.dbapi_connection
+    return connection.dialect, None
+
+
+async def _driver(session: AsyncSession) -> tuple[Dialect, Any]:
+    """The session's dialect and driver (see :func:`_driver_of`), found once per
+    transaction."""
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None:
+        known = _DRIVERS.get(transaction)
+        if known is not None:
+            return known if ENABLED[0] else (known[0], None)
+    connection = await session.connection()
+    if connection.sync_connection is None:  # pragma: no cover - a connection just opened
+        return connection.dialect, None
+    found = _driver_of(connection.sync_connection)
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None:
+        _DRIVERS[transaction] = found
+    return found if ENABLED[0] else (found[0], None)
+
+
+def _sqlite_fetch(driver: sqlite3.Connection, plan: _Plan, values: tuple[Any, ...]) -> list[Any]:
+    try:
+        cursor = driver.execute(plan.sql, values)
+        try:
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
+    except sqlite3.Error as error:
+        raise _wrapped(plan.sql, values, error, sqlite3.Error) from error
 
 
 async def fetch(
@@ -164,15 +194,28 @@ async def fetch(
     values = plan.values(params)
     _announce(plan.sql)
     if isinstance(driver, sqlite3.Connection):
-        try:
-            cursor = driver.execute(plan.sql, values)
-            try:
-                return cursor.fetchall() if cursor.description else []
-            finally:
-                cursor.close()
-        except sqlite3.Error as error:
-            raise _wrapped(plan.sql, values, error, sqlite3.Error) from error
+        return _sqlite_fetch(driver, plan, values)
     return [tuple(row) for row in await _pg(driver, plan.sql, values, many=False)]
+
+
+def fetch_in_sync(
+    session: OrmSession, statement: Statement, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """:func:`fetch` for a sync ORM session running under asyncio (its events: the read
+    versions' bump before a commit, db/versions.py)."""
+    connection = session.connection()
+    dialect, driver = _driver_of(connection) if ENABLED[0] else (connection.dialect, None)
+    if driver is None:
+        result = session.execute(statement, params)
+        returns = getattr(result, "returns_rows", False)
+        return [tuple(row) for row in result.all()] if returns else []
+    plan = _plan(statement, dialect, None)
+    values = plan.values(params)
+    _announce(plan.sql)
+    if isinstance(driver, sqlite3.Connection):
+        return _sqlite_fetch(driver, plan, values)
+    rows = await_only(_pg(driver, plan.sql, values, many=False))
+    return [tuple(row) for row in rows]
 
 
 async def scalar(

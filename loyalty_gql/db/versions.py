@@ -35,14 +35,16 @@ order nothing.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import URL, bindparam, event, text
+from sqlalchemy import URL, event, text
 from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm import SessionTransaction as OrmTransaction
@@ -231,26 +233,51 @@ def _unscoped(session: Session, what: str) -> None:
 # The customers' bump and the change feed's messages in one statement (PostgreSQL).
 # A data-modifying CTE runs whether or not the outer query reads all of it; pg_notify's
 # messages are queued in call order and delivered when (and only if) the commit succeeds.
-NOTIFYING_BUMP = text(
-    "WITH bumped AS (UPDATE customers SET data_version = data_version + 1 "
-    "WHERE customers.id IN :ids RETURNING id, site_id, data_version) "
-    "SELECT pg_notify(:channel, 'c:' || id || ':' || site_id || ':' || data_version) "
-    "FROM bumped UNION ALL "
-    "SELECT pg_notify(:channel, m) FROM unnest(CAST(:messages AS text[])) AS m"
-).bindparams(bindparam("ids", expanding=True))
-NOTIFY = text("SELECT pg_notify(:channel, m) FROM unnest(CAST(:messages AS text[])) AS m")
-# The other bumps, built once: every write transaction sends one or two of them, and
-# building an ORM UPDATE per commit (then compiling its cache key and running it
-# through the ORM's bulk-update path) cost about 3% of a recorded order's CPU.
-BUMP = "UPDATE customers SET data_version = data_version + 1 WHERE customers.id IN :ids"
-CUSTOMERS_BUMP = text(BUMP).bindparams(bindparam("ids", expanding=True))
-RETURNING_BUMP = text(BUMP + " RETURNING id, site_id, data_version").bindparams(
-    bindparam("ids", expanding=True)
-)
-SITES_BUMP = text(
-    "UPDATE sites SET data_version = data_version + 1 WHERE sites.id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
-EVERY_SITE_BUMP = text("UPDATE sites SET data_version = data_version + 1")
+# The bumps, built once per dialect: every write transaction sends one or two of them
+# (through the driver, db/direct.py), the ids as one parameter (an array on PostgreSQL,
+# a JSON list on SQLite) so the statement is the same whatever their number.
+IDS_IN = {
+    "postgresql": "= ANY(CAST(:ids AS BIGINT[]))",
+    "sqlite": "IN (SELECT value FROM json_each(:ids))",
+}
+NOTIFY_SQL = "SELECT pg_notify(:channel, m) FROM unnest(CAST(:messages AS text[])) AS m"
+
+
+@dataclass(frozen=True, slots=True)
+class _Bumps:
+    notifying: TextClause
+    returning: TextClause
+    customers: TextClause
+    sites: TextClause
+    every_site: TextClause
+    notify: TextClause
+
+
+@cache
+def _bumps(dialect: str) -> _Bumps:
+    ids_in = IDS_IN.get(dialect, IDS_IN["sqlite"])
+    # every piece of these texts is a constant of this module: no input reaches them
+    bump = f"UPDATE customers SET data_version = data_version + 1 WHERE customers.id {ids_in}"  # noqa: S608
+
+    def built(sql: str) -> TextClause:
+        return text(sql).execution_options(**{SCOPED: True})
+
+    return _Bumps(
+        notifying=built(
+            f"WITH bumped AS ({bump} RETURNING id, site_id, data_version) "  # noqa: S608
+            "SELECT pg_notify(:channel, 'c:' || id || ':' || site_id || ':' || data_version) "
+            f"FROM bumped UNION ALL {NOTIFY_SQL}"
+        ),
+        returning=built(bump + " RETURNING id, site_id, data_version"),
+        customers=built(bump),
+        sites=built(f"UPDATE sites SET data_version = data_version + 1 WHERE sites.id {ids_in}"),  # noqa: S608
+        every_site=built("UPDATE sites SET data_version = data_version + 1"),
+        notify=built(NOTIFY_SQL),
+    )
+
+
+def _ids(dialect: str, ids: list[int]) -> Any:
+    return ids if dialect == "postgresql" else json.dumps(ids)
 
 
 def _before_commit(session: Session) -> None:
@@ -260,32 +287,33 @@ def _before_commit(session: Session) -> None:
     touched: Touched | None = session.info.pop(KEY, None)
     if touched is None:
         return
-    options = {SCOPED: True}
+    from loyalty_gql.db.direct import fetch_in_sync as run
+
     events = event_messages(touched.events)
     bind = session.get_bind()
     hub = hub_of(bind.pool)  # type: ignore[union-attr]
     feed = hub is not None and hub.enabled
-    postgres = bind.dialect.name == "postgresql"
+    dialect = bind.dialect.name
+    postgres = dialect == "postgresql"
+    bumps = _bumps(dialect)
     if touched.customers:
-        ids = sorted(touched.customers)
+        ids = _ids(dialect, sorted(touched.customers))
         if feed and postgres:
-            params = {"ids": ids, "channel": CHANNEL, "messages": events}
-            session.execute(NOTIFYING_BUMP, params, execution_options=options)
+            run(session, bumps.notifying, {"ids": ids, "channel": CHANNEL, "messages": events})
             events = []
         elif feed:
-            bumped = session.execute(RETURNING_BUMP, {"ids": ids}, execution_options=options)
+            bumped = run(session, bumps.returning, {"ids": ids})
             session.info[PUBLISHED] = [customer_message(*row) for row in sorted(bumped)] + events
             events = []
         else:
-            session.execute(CUSTOMERS_BUMP, {"ids": ids}, execution_options=options)
+            run(session, bumps.customers, {"ids": ids})
     if touched.everything:
-        session.execute(EVERY_SITE_BUMP, execution_options=options)
+        run(session, bumps.every_site, {})
     elif touched.sites:
-        params = {"ids": sorted(touched.sites)}
-        session.execute(SITES_BUMP, params, execution_options=options)
+        run(session, bumps.sites, {"ids": _ids(dialect, sorted(touched.sites))})
     if events and feed and postgres:
         # events without a customer's change (rare): their own statement
-        session.execute(NOTIFY, {"channel": CHANNEL, "messages": events}, execution_options=options)
+        run(session, bumps.notify, {"channel": CHANNEL, "messages": events})
     elif events and feed:
         session.info[PUBLISHED] = events
 

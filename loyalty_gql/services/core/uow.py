@@ -7,6 +7,7 @@ import weakref
 from types import TracebackType
 
 from loyalty_gql.db.engine import Database
+from loyalty_gql.db.rows import flush
 from loyalty_gql.db.session import Session
 
 # SQLite has one write lock per database file. Writers of this process queue for it
@@ -81,5 +82,7 @@ class UnitOfWork:
                 self._queue = None
 
     async def commit(self) -> None:
-        """Make the transaction's changes permanent."""
+        """Make the transaction's changes permanent (changed rows first, through the
+        driver when that is all that is pending: db/rows.flush)."""
+        await flush(self.session)
         await self.session.commit()

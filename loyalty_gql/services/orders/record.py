@@ -17,7 +17,7 @@ from loyalty_gql.db.models import (
 from loyalty_gql.db.repositories import orders as orders_repo
 from loyalty_gql.db.repositories.points.activities import unrewarded_referral_of
 from loyalty_gql.db.repositories.sites import settings_of
-from loyalty_gql.db.rows import insert_new
+from loyalty_gql.db.rows import flush, insert_new
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.campaigns import Outcome, Trigger
 from loyalty_gql.domain.checkout import Quote
@@ -278,7 +278,7 @@ async def _consume(  # noqa: PLR0917
                 after=card.after,
             )
         )  # fmt: skip
-    await session.flush()
+    await flush(session)
     await order_event(session, order, "ORDER_RECORDED", now)
     if customer is not None and uses:
         # the customer's rows: under the account's (or the customer's) lock
