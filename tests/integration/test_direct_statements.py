@@ -8,15 +8,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty_gql.db import direct
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.errors import is_retryable
-from loyalty_gql.db.models import CustomerDayRow, CustomerRow, OutboxEventRow
+from loyalty_gql.db.models import CustomerDayRow, CustomerRow, OutboxEventRow, PointAccountRow
 from loyalty_gql.db.repositories.points.ledger import add_event_once, add_to_customer_day
-from loyalty_gql.db.versions import STATEMENT_LISTENERS
+from loyalty_gql.db.rows import StaleRowError, flush
+from loyalty_gql.db.versions import STATEMENT_LISTENERS, scoped
 from loyalty_gql.services.core.uow import UnitOfWork
 from tests.integration.ledger_helpers import shop
 from tests.support.clock import Clock
@@ -146,3 +147,60 @@ async def test_a_write_that_does_not_say_whom_it_changes_is_refused(db: Database
     async with UnitOfWork(db) as uow:
         with pytest.raises(TypeError, match="scoped"):
             await direct.fetch(uow.session, unscoped, {})
+
+
+async def test_changed_rows_are_written_by_the_direct_flush_and_left_unchanged(
+    db: Database, clock: Clock, path: bool
+):
+    # given two customers' accounts loaded in one transaction
+    site = await shop(db, clock, customers_count=2)
+    first, second = site.customer_ids
+    await _write_event(db, site.site_id, first, "accounts")  # (the accounts exist)
+    async with UnitOfWork(db) as uow:
+        for customer in (first, second):
+            await uow.session.merge(
+                PointAccountRow(customer_id=customer, site_id=site.site_id, updated_at=MOMENT)
+            )
+        await uow.commit()
+    # when both change, one of them twice over (back to where it was), and they flush
+    async with UnitOfWork(db) as uow:
+        rows = (await uow.session.scalars(select(PointAccountRow))).all()
+        by_customer = {row.customer_id: row for row in rows}
+        by_customer[first].available = 120
+        by_customer[first].last_order_at = MOMENT
+        by_customer[second].pending = 5
+        by_customer[second].pending = 0
+        await flush(uow.session)
+        # then nothing is left for SQLAlchemy's flush
+        assert not uow.session.dirty
+        await uow.commit()
+    # and the database holds the new values, types and all
+    async with db.read_sessions() as session:
+        stored = {
+            row.customer_id: (row.available, row.pending, row.last_order_at)
+            for row in (await session.scalars(select(PointAccountRow))).all()
+        }
+    assert stored == {first: (120, 0, MOMENT), second: (0, 0, None)}
+
+
+async def test_a_changed_row_deleted_meanwhile_is_noticed(db: Database, clock: Clock):
+    # given an account loaded, then deleted behind the session's back
+    site = await shop(db, clock)
+    customer = site.customer_ids[0]
+    async with UnitOfWork(db) as uow:
+        await uow.session.merge(
+            PointAccountRow(customer_id=customer, site_id=site.site_id, updated_at=MOMENT)
+        )
+        await uow.commit()
+    async with UnitOfWork(db) as uow:
+        account = await uow.session.get(PointAccountRow, customer)
+        assert account is not None
+        await uow.session.execute(
+            scoped(delete(PointAccountRow))
+            .where(PointAccountRow.customer_id == customer)
+            .execution_options(synchronize_session=False)
+        )
+        account.available = 1
+        # when it flushes, the UPDATE that matched nothing is an error, not a lost write
+        with pytest.raises(StaleRowError):
+            await flush(uow.session)
