@@ -11,8 +11,10 @@ database it creates and drops):
 - measures with `wrk -t1 -c16` (after a warm-up): `/healthz`, `{ __typename }`, the
   points badge, the dashboard, checkout with 3 and with 50 lines (customer token);
 - records 3-line orders as the shop backend (service token, unique order ids, the 50
-  customers in turn) with an async httpx client, 16 in flight, on one worker (SQLite)
-  or two (PostgreSQL, a second server on the same database);
+  customers in turn) with wrk and a Lua script that builds each request and checks each
+  answer (or, --order-client httpx, an async httpx client in this process, which then
+  takes CPU from the server it measures), 16 in flight, on one worker (SQLite) or two
+  (PostgreSQL, a second server on the same database);
 - runs `loyalty-gql verify` on the database and says whether it is clean.
 
 Optionally (--profile) samples the SQLite worker with py-spy during the badge and the
@@ -492,6 +494,138 @@ async def record_orders(
     )  # fmt: skip
 
 
+ORDERS_LUA = r"""
+-- recordOrder with wrk: a new order id per request, the customers in turn, three
+-- lines each with a promotion; every answer checked (status 200, an order, no errors,
+-- no userErrors), the failures counted and the first kept
+local customers = {%(customers)s}
+local head, prefix, promotions = [==[%(head)s]==], "%(prefix)s", %(promotions)d
+-- failed and first are globals of each thread's Lua state: done() runs in another
+-- state and reads them through the threads setup() kept
+local n = 0
+failed, first = 0, nil
+local threads = {}
+setup = function(thread) threads[#threads + 1] = thread end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+
+local function line(k, quantity)
+  return string.format(
+    '{"productId":"sku-%%03d","category":"dept%%d/aisle%%d","quantity":%%d,"unitPrice":"%%d.99"}',
+    k, k %% 5, k %% 3, quantity, 10 + k %% 40)
+end
+
+request = function()
+  local lines = {}
+  for k = 0, 2 do lines[#lines + 1] = line(1 + (n + k) %% promotions, 1 + k) end
+  local body = head .. string.format('"orderId":"%%s-%%07d","customerId":"%%s","lines":[%%s]}}}',
+    prefix, n, customers[1 + n %% #customers], table.concat(lines, ","))
+  n = n + 1
+  return wrk.format(nil, nil, nil, body)
+end
+
+response = function(status, headers, body)
+  if status ~= 200 or not body:find('"userErrors":[]', 1, true)
+      or body:find('"errors"', 1, true) or not body:find('"order":{', 1, true) then
+    failed = failed + 1
+    if first == nil then first = string.sub(body, 1, 300) end
+  end
+end
+
+done = function(summary, latency, requests)
+  local total, example = 0, nil
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("failed")
+    example = example or thread:get("first")
+  end
+  io.write(string.format("orders-failed: %%d\n", total))
+  if example then io.write("orders-first-failure: " .. example .. "\n") end
+end
+"""
+
+
+def record_orders_wrk(
+    base: str,
+    shop: Shop,
+    seconds: float,
+    prefix: str,
+    work: Path,
+    *,
+    in_flight: int = 16,
+    pid: int = 0,
+) -> Result:
+    """recordOrder, 3 lines, ``in_flight`` at a time for ``seconds`` with wrk (after a
+    warm-up of a fifth of that, discarded); every answer checked by wrk's Lua."""
+    head = json.dumps({"query": RECORD})[:-1] + ',"variables":{"input":{"siteId":'
+    head += json.dumps(shop.site_id) + ","
+
+    def script(tag: str) -> Path:
+        path = work / f"orders-{tag}.lua"
+        path.write_text(ORDERS_LUA % {
+            "customers": ",".join(json.dumps(c) for c in shop.customers), "head": head,
+            "prefix": f"{prefix}-{tag}", "promotions": PROMOTIONS, "token": shop.service_token,
+        })  # fmt: skip
+        return path
+
+    url = f"{base}/graphql"
+    args = ["wrk", "-t1", f"-c{in_flight}", "--timeout", "60s", "--latency"]
+    warm = max(1, round(seconds / 5))
+    subprocess.run(
+        [*args, "-s", str(script("warm")), f"-d{warm}s", url],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    cpu = cpu_seconds(pid) if pid else 0.0
+    out = subprocess.run(
+        [*args, "-s", str(script("run")), f"-d{seconds:g}s", url],
+        check=True, capture_output=True, text=True, timeout=600,
+    ).stdout  # fmt: skip
+    cpu = cpu_seconds(pid) - cpu if pid else 0.0
+
+    def grab(pattern: str) -> str:
+        found = re.search(pattern, out, re.M)
+        if found is None:
+            raise RuntimeError(f"no {pattern!r} in wrk's output:\n{out}")
+        return found.group(1)
+
+    requests = int(grab(r"(\d+) requests in"))
+    failed = int(grab(r"^orders-failed: (\d+)"))
+    socket_errors = re.search(r"Socket errors.*", out)
+    if failed:
+        say(f"{failed} orders failed; the first: {grab(r'^orders-first-failure: (.*)')}")
+    if socket_errors:
+        say(f"wrk: {socket_errors.group(0)}")
+    if requests == failed:
+        raise RuntimeError("no order was recorded")
+    return Result(
+        rps=(requests - failed) / float(grab(r"requests in ([\d.]+)s")),
+        median=to_ms(grab(r"^\s+50%\s+(\S+)")), p99=to_ms(grab(r"^\s+99%\s+(\S+)")),
+        requests=requests - failed, failed=failed,
+        cpu_ms=cpu * 1000 / requests if pid else None,
+    )  # fmt: skip
+
+
+ORDER_CLIENTS = {
+    "wrk": "`wrk -t1` with a Lua script that makes each request and checks each answer, as "
+    "the reads are sent",
+    "httpx": "an async httpx client in the benchmark's process",
+}
+
+
+def orders_run(
+    args: argparse.Namespace, base: str, shop: Shop, prefix: str, *, work: Path, pid: int
+) -> Result:
+    """The orders phase with the client asked for (wrk unless --order-client httpx)."""
+    if args.order_client == "httpx":
+        return asyncio.run(
+            record_orders(base, shop, args.order_seconds, prefix, in_flight=args.in_flight, pid=pid)
+        )
+    return record_orders_wrk(
+        base, shop, args.order_seconds, prefix, work, in_flight=args.in_flight, pid=pid
+    )
+
+
 def verify(url: str) -> str:
     """`loyalty-gql verify` on the database: its last line and whether it was clean."""
     env = {**os.environ, "LOYALTY_DATABASE_URL": url}
@@ -711,29 +845,11 @@ def measure(
         order_healthz = None
         if order_workers == 1:
             with order_profile(args, server.pid, work, backend, profiles):
-                orders = asyncio.run(
-                    record_orders(
-                        server.base,
-                        shop,
-                        args.order_seconds,
-                        "o1",
-                        in_flight=args.in_flight,
-                        pid=server.pid,
-                    )
-                )
+                orders = orders_run(args, server.base, shop, "o1", work=work, pid=server.pid)
     if order_workers > 1:
         with serve(url, log, NAME, workers=order_workers, extra_env=NO_LIMITS) as server:
             order_healthz = wrk(f"{server.base}/healthz", None, None, args.seconds, work)
-            orders = asyncio.run(
-                record_orders(
-                    server.base,
-                    shop,
-                    args.order_seconds,
-                    "o2",
-                    in_flight=args.in_flight,
-                    pid=server.pid,
-                )
-            )
+            orders = orders_run(args, server.base, shop, "o2", work=work, pid=server.pid)
     scaling: dict[str, Result] = {}
     if not args.only_orders:
         cold = {**NO_LIMITS, "LOYALTY_RESPONSE_CACHE_SIZE": "0"}
@@ -835,9 +951,10 @@ def report(runs: list[Run], args: argparse.Namespace, facts: dict[str, str]) -> 
         "page's query (lines with discounts, applied offers, totals, points), each line "
         "with a promotion",
         f"- Orders: recordOrder with 3 lines as the shop backend (service token), unique "
-        f"order ids, the {CUSTOMERS} customers in turn, 16 in flight for "
-        f"{args.order_seconds:g} s (httpx, async; after a warm-up); every answer checked "
-        "(no errors, no userErrors); then `loyalty-gql verify` on the database",
+        f"order ids, the {CUSTOMERS} customers in turn, {args.in_flight} in flight for "
+        f"{args.order_seconds:g} s ({ORDER_CLIENTS[args.order_client]}; after a warm-up); "
+        "every answer checked (status 200, an order, no errors, no userErrors); then "
+        "`loyalty-gql verify` on the database",
         "",
         "| request | " + " | ".join(
             f"{r.backend.split()[0]} req/s | share of /healthz | median | p99" for r in runs
@@ -989,6 +1106,11 @@ def main() -> None:
     parser.add_argument(
         "--in-flight", type=int, default=16, help="orders in flight (16 in the table)"
     )
+    parser.add_argument(
+        "--order-client", choices=("wrk", "httpx"), default="wrk",
+        help="what sends the orders: wrk with a Lua script (the table), or an async httpx "
+        "client in this process (which shares the CPUs with the server)",
+    )  # fmt: skip
     parser.add_argument(
         "--profile-orders", action="store_true",
         help="py-spy on the SQLite worker while it records orders (collapsed stacks kept)",
