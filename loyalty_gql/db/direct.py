@@ -36,10 +36,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import asyncpg
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper, make_transient_to_detached
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import await_only
 
@@ -279,3 +282,123 @@ def _wrapped(sql: str, values: Any, error: Exception, base: type[Exception]) -> 
     if not isinstance(wrapped, DBAPIError):  # pragma: no cover - only for non-DB-API errors
         raise wrapped
     return wrapped
+
+
+# -- mapped rows read through the driver ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Entity:
+    mapper: Mapper[Any]
+    keys: tuple[str, ...]
+    """The attribute of each of the entity's result columns."""
+    positions: tuple[int, ...]
+    """Where the entity's columns are in a result row."""
+    key_positions: tuple[int, ...]
+    """Where its primary key's columns are."""
+
+
+@dataclass(frozen=True, slots=True)
+class _LoadPlan:
+    plan: _Plan
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    entities: tuple[_Entity, ...]
+    populate_existing: bool
+
+
+_LOADS: weakref.WeakKeyDictionary[Statement, dict[str, _LoadPlan]] = weakref.WeakKeyDictionary()
+
+
+def _load_plan(statement: Statement, dialect: Dialect) -> _LoadPlan:
+    by_dialect = _LOADS.setdefault(statement, {})
+    found = by_dialect.get(dialect.name)
+    if found is not None:
+        return found
+    plan = _plan(statement, dialect, None)
+    compiled = statement.compile(dialect=dialect)
+    mappers: list[Mapper[Any]] = [
+        inspect(d["entity"]) for d in statement.column_descriptions if d.get("entity")
+    ]
+    if len(mappers) != len(statement.column_descriptions):
+        msg = "a direct load selects whole mapped rows only"
+        raise TypeError(msg)
+    by_table = {m.local_table: m for m in mappers}
+    if len(by_table) != len(mappers):
+        msg = "a direct load reads each table once"
+        raise TypeError(msg)
+    placed: dict[Any, list[tuple[str, int]]] = {m: [] for m in mappers}
+    processors = []
+    for position, result_column in enumerate(compiled._result_columns):
+        column = next(o for o in result_column.objects if getattr(o, "table", None) in by_table)
+        mapper = by_table[column.table]
+        placed[mapper].append((mapper.get_property_by_column(column).key, position))
+        processors.append(result_column.type._cached_result_processor(dialect, None))
+    entities = []
+    for mapper in mappers:
+        keys = tuple(k for k, _ in placed[mapper])
+        positions = tuple(p for _, p in placed[mapper])
+        pk_keys = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
+        key_positions = tuple(positions[keys.index(k)] for k in pk_keys)
+        if len(keys) != len(mapper.column_attrs):
+            msg = f"a direct load reads every column of {mapper.class_.__name__}"
+            raise TypeError(msg)
+        entities.append(_Entity(mapper, keys, positions, key_positions))
+    options = statement.get_execution_options()
+    found = _LoadPlan(
+        plan, tuple(processors), tuple(entities), options.get("populate_existing", False)
+    )
+    by_dialect[dialect.name] = found
+    return found
+
+
+async def load(
+    session: AsyncSession, statement: Statement, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The mapped rows an ORM ``select(A, B ...)`` (built once) finds, as tuples (None
+    for an outer join's missing row), read through the driver and made rows of the
+    session as its own query would (a row it holds already is that row, refreshed only
+    with ``populate_existing``)."""
+    dialect, driver = await _driver(session)
+    if driver is None:
+        return [tuple(row) for row in (await session.execute(statement, params)).all()]
+    loading = _load_plan(statement, dialect)
+    plan = loading.plan
+    values = plan.values(params)
+    _announce(plan.sql)
+    if isinstance(driver, sqlite3.Connection):
+        raw = _sqlite_fetch(driver, plan, values)
+    else:
+        raw = await _pg(driver, plan.sql, values, many=False)
+    processors = loading.processors
+    sync = session.sync_session
+    identity_map = sync.identity_map
+    out = []
+    for record in raw:
+        row = [
+            v if p is None or v is None else p(v) for v, p in zip(record, processors, strict=True)
+        ]
+        made: list[Any] = []
+        for entity in loading.entities:
+            pk = tuple(row[i] for i in entity.key_positions)
+            if all(v is None for v in pk):
+                made.append(None)
+                continue
+            identity = entity.mapper.identity_key_from_primary_key(pk)
+            existing = identity_map.get(identity)
+            if existing is not None and not loading.populate_existing:
+                made.append(existing)
+                continue
+            fields = {k: row[i] for k, i in zip(entity.keys, entity.positions, strict=True)}
+            if existing is not None:
+                state = instance_state(existing)
+                state.dict.update(fields)
+                state._commit_all(state.dict, identity_map)  # as a refreshing load does
+                made.append(existing)
+                continue
+            instance = entity.mapper.class_manager.new_instance()
+            instance_state(instance).dict.update(fields)
+            make_transient_to_detached(instance)
+            sync.add(instance)
+            made.append(instance)
+        out.append(tuple(made))
+    return out

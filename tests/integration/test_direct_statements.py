@@ -14,7 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from loyalty_gql.db import direct
 from loyalty_gql.db.engine import Database
 from loyalty_gql.db.errors import is_retryable
-from loyalty_gql.db.models import CustomerDayRow, CustomerRow, OutboxEventRow, PointAccountRow
+from loyalty_gql.db.models import (
+    CustomerDayRow,
+    CustomerRow,
+    OutboxEventRow,
+    PointAccountRow,
+    SiteRow,
+)
+from loyalty_gql.db.repositories.orders import site_and_customer
 from loyalty_gql.db.repositories.points.ledger import add_event_once, add_to_customer_day
 from loyalty_gql.db.rows import StaleRowError, flush
 from loyalty_gql.db.versions import STATEMENT_LISTENERS, scoped
@@ -204,3 +211,53 @@ async def test_a_changed_row_deleted_meanwhile_is_noticed(db: Database, clock: C
         # when it flushes, the UPDATE that matched nothing is an error, not a lost write
         with pytest.raises(StaleRowError):
             await flush(uow.session)
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
+
+
+async def test_rows_loaded_through_the_driver_are_the_rows_the_orm_loads(
+    db: Database, clock: Clock
+):
+    # given a site with a customer, loaded by the ORM in a session of its own
+    site = await shop(db, clock)
+    customer = site.customer_ids[0]
+    async with db.read_sessions() as session:
+        orm_site = await session.get(SiteRow, site.site_id)
+        orm_customer = await session.get(CustomerRow, customer)
+        expected = (_columns(orm_site), _columns(orm_customer))
+    async with UnitOfWork(db) as uow:
+        # when the order's read loads them through the driver
+        loaded_site, loaded_customer = await site_and_customer(uow.session, site.site_id, customer)
+        # then every column has the ORM's value and type (JSON, times, flags, decimals)
+        assert (_columns(loaded_site), _columns(loaded_customer)) == expected
+        assert {k: type(v) for k, v in _columns(loaded_site).items()} == {
+            k: type(v) for k, v in expected[0].items()
+        }
+        # and they are the session's rows: found by get, and not changed
+        assert await uow.session.get(SiteRow, site.site_id) is loaded_site
+        assert not uow.session.dirty
+        # and a change to one is flushed like any other
+        assert loaded_customer is not None
+        loaded_customer.marketing_consent = not loaded_customer.marketing_consent
+        await uow.commit()
+    async with db.read_sessions() as session:
+        stored = await session.get(CustomerRow, customer)
+        assert stored is not None
+        assert stored.marketing_consent is not expected[1]["marketing_consent"]
+
+
+async def test_a_missing_row_of_an_outer_join_is_none_and_a_held_row_is_reused(
+    db: Database, clock: Clock
+):
+    # given a site, and a customer id of no customer of it
+    site = await shop(db, clock)
+    async with UnitOfWork(db) as uow:
+        held = await uow.session.get(SiteRow, site.site_id)
+        # when the site and the unknown customer are read
+        found = await site_and_customer(uow.session, site.site_id, site.customer_ids[0] + 999)
+        # then the customer is None and the site is the row the session held
+        assert found == (held, None)
+        # and an unknown site is nothing at all
+        assert await site_and_customer(uow.session, site.site_id + 999, None) == (None, None)

@@ -120,16 +120,16 @@ async def site_and_customer(
 ) -> tuple[SiteRow | None, CustomerRow | None]:
     """The site and (when ``customer_id`` is given) its customer, in one query: the
     customer is None when there is none of that id on this site."""
+    # through the driver (db/direct.load): every order reads them
     if customer_id is None:
-        site: SiteRow | None = await session.scalar(_SITE, {"site_id": site_id})
-        return site, None
-    found = await session.execute(
-        _SITE_AND_CUSTOMER, {"site_id": site_id, "customer_id": customer_id}
+        sites = await direct.load(session, _SITE, {"site_id": site_id})
+        return (sites[0][0] if sites else None), None
+    rows = await direct.load(
+        session, _SITE_AND_CUSTOMER, {"site_id": site_id, "customer_id": customer_id}
     )
-    row = found.first()
-    if row is None:
+    if not rows:
         return None, None
-    return row[0], row[1]
+    return rows[0][0], rows[0][1]
 
 
 async def lock_customer(session: Session, customer_id: int) -> None:

@@ -71,10 +71,11 @@ async def locked_account_and_tiers(
     UPDATE of the account's row only), and its site's tiers, lowest rank first: one
     query."""
     key = {"customer_id": customer_id}
-    rows = (await session.execute(_account_and_tiers(lock, False), key)).all()
+    # through the driver (db/direct.load): every order and grant reads them
+    rows = await direct.load(session, _account_and_tiers(lock, False), key)
     if not rows:
         await _create_account(session, site_id, customer_id, now)
-        rows = (await session.execute(_account_and_tiers(lock, True), key)).all()
+        rows = await direct.load(session, _account_and_tiers(lock, True), key)
     if not rows:  # pragma: no cover - the insert or a concurrent one made it
         msg = f"account of customer {customer_id} could not be created"
         raise RuntimeError(msg)
