@@ -13,7 +13,7 @@ import aiosqlite
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,9 +23,15 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from loyalty_gql.db.changes import ChangeHub, RedisChannel, register_hub
-from loyalty_gql.db.versions import READ_BUSY_TIMEOUT_SECONDS, VersionedSession, VersionReader
+from loyalty_gql.db.versions import (
+    READ_BUSY_TIMEOUT_SECONDS,
+    STATEMENT_LISTENERS,
+    VersionedSession,
+    VersionReader,
+)
 
 WRITE = "loyalty_write"
+BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 # How long a writer waits for another process's SQLite write lock before failing (the
 # driver's busy timeout did this before writers ran in the event loop's thread).
 WRITE_LOCK_WAIT_SECONDS = 30.0
@@ -270,11 +276,22 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int = 30000) -> None
         # their statements reads its own committed snapshot, one round trip less
         # through aiosqlite's thread.
         if conn.get_execution_options().get(WRITE, False):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            if busy_timeout_ms == 0:
-                # The lock is ours: a statement that still meets a busy database (a
-                # WAL recovery by another process) may wait a little, not fail.
-                _raw(conn).execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
+            if busy_timeout_ms != 0:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            # an inline writer: straight to sqlite3 (as db/direct.py sends the order's
+            # statements), announced to the statement listeners, failing as SQLAlchemy
+            # would (a lock held by another process is an OperationalError)
+            raw = _raw(conn)
+            for listener in STATEMENT_LISTENERS:
+                listener(BEGIN_IMMEDIATE)
+            try:
+                raw.execute(BEGIN_IMMEDIATE)
+            except sqlite3.Error as error:
+                raise DBAPIError.instance(BEGIN_IMMEDIATE, (), error, sqlite3.Error) from error
+            # The lock is ours: a statement that still meets a busy database (a
+            # WAL recovery by another process) may wait a little, not fail.
+            raw.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
 
     @event.listens_for(engine.sync_engine, "commit")
     @event.listens_for(engine.sync_engine, "rollback")
