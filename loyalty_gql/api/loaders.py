@@ -33,7 +33,7 @@ from loyalty_gql.db.repositories.customers import customers_by_ids, snapshot_dat
 from loyalty_gql.db.repositories.insight import OfferUse
 from loyalty_gql.db.repositories.notifications import outbox_events_by_ids
 from loyalty_gql.db.repositories.offers.catalog import offers_by_ids
-from loyalty_gql.db.repositories.orders import order_counts, order_pages, orders_by_ids
+from loyalty_gql.db.repositories.orders import order_counts, order_pages, orders_by_ids, shard_uses
 from loyalty_gql.db.repositories.points.ledger import (
     accounts_by_customer_ids,
     entries_by_ids,
@@ -273,6 +273,11 @@ class Loaders:
     def offer_by_id(self) -> RowLoader[int, OfferRow]:
         """Offers by id."""
         return RowLoader(self._sessions, offers_by_ids)
+
+    @cached_property
+    def offer_shard_uses(self) -> RowLoader[int, int]:
+        """Uses counted on an unlimited offer's shards, by offer id (missing: none)."""
+        return RowLoader(self._sessions, shard_uses)
 
     @cached_property
     def endpoint_by_id(self) -> RowLoader[int, WebhookEndpointRow]:

@@ -85,6 +85,8 @@ INVISIBLE = frozenset(
         "order_punches",
         "order_refunds",
         "lot_movements",
+        # the use counts of offers without a limit: staff see them, customers do not
+        "offer_use_counts",
         # leaderboards: scores change what other customers' boards show, so no cached
         # answer holds a board (viewer.leaderboards refuses the response cache)
         "leaderboard_scores",

@@ -112,7 +112,9 @@ async def test_recording_and_completing_an_order_cost_the_same_at_1_and_50_offer
         "UPDATE point_accounts",  # the account, once (the flush before the event)
         "INSERT outbox_events",  # ORDER_RECORDED
         "INSERT offer_customer_uses",  # the customer's uses of every offer
-        "UPDATE offers",  # the offers' use counters
+        # the uses of offers without a limit, on the order's shard of their counts (not
+        # the offers' rows, which concurrent orders of the same products would queue for)
+        "INSERT offer_use_counts",
         # the customer's read version, last (unlimited offers' counters leave the site's)
         "UPDATE customers",
     ], record_50
@@ -193,7 +195,7 @@ async def test_a_site_with_a_campaign_costs_the_campaigns_own_rows_and_no_more(
         "UPDATE point_accounts",  # once, with both entries (was once per entry)
         "INSERT outbox_events",  # ORDER_RECORDED
         "INSERT offer_customer_uses",
-        "UPDATE offers",
+        "INSERT offer_use_counts",
         "UPDATE customers",
         "UPDATE sites",  # the site's read version: its campaign's budget moved
     ], "\n".join(recording)

@@ -21,6 +21,7 @@ from loyalty_gql.db.models import (
     OfferAssignmentRow,
     OfferCustomerUseRow,
     OfferRow,
+    OfferUseCountRow,
     OrderRow,
     PointAccountRow,
     PointLotRow,
@@ -225,6 +226,13 @@ async def _snapshot(db: Database) -> Snapshot:
         vouchers = await session.execute(select(VoucherRow.code, VoucherRow.status))
         punches = await session.execute(select(OfferAssignmentRow.id, OfferAssignmentRow.punches))
         uses = await session.execute(select(OfferRow.id, OfferRow.uses))
+        # an offer's uses: its row's and, without a limit, its shards' (OfferUseCountRow)
+        on_shards = dict(
+            (await session.execute(
+                select(OfferUseCountRow.offer_id, func.sum(OfferUseCountRow.uses))
+                .group_by(OfferUseCountRow.offer_id)
+            )).all()
+        )  # fmt: skip
         customer_uses = await session.execute(
             select(
                 OfferCustomerUseRow.offer_id,
@@ -248,7 +256,7 @@ async def _snapshot(db: Database) -> Snapshot:
             lots={int(i): int(r) for i, r in lots},
             vouchers={str(c): str(s) for c, s in vouchers},
             punches={int(i): int(p) for i, p in punches},
-            offer_uses={int(i): int(u) for i, u in uses},
+            offer_uses={int(i): int(u) + int(on_shards.get(i, 0)) for i, u in uses},
             customer_uses={(int(o), int(c)): int(u) for o, c, u in customer_uses if u},
             codes_used={str(c): u for c, u in codes},
         )

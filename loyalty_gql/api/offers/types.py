@@ -61,7 +61,7 @@ class Offer(Node):
     valid_until: datetime | None = _see("End of validity; null is open-ended.")
     max_uses: int | None = _see("Most uses in total; null is no limit.")
     max_uses_per_customer: int | None = _see("Most uses per customer.")
-    uses: int | None = _staff("Uses so far.")
+    row_uses: strawberry.Private[int]
     minimum_order_value: Money = _see("Smallest order the offer applies to.")
     customer_groups: list[str] = _see("Customer groups it is limited to; empty is everyone.")
     badge_codes: list[str] = _see("Badges whose holders it is limited to; empty is everyone.")
@@ -84,6 +84,13 @@ class Offer(Node):
     updated_at: datetime | None = _staff("When its terms or status last changed.")
     published_at: datetime | None = _staff("When it was last published.")
     deleted_at: datetime | None = _staff("When it was deleted.")
+
+    @strawberry.field(description="Uses so far.", permission_classes=[CanServeSite])
+    async def uses(self, info: AppInfo) -> int | None:
+        """The offer row's count and, for an offer without a limit, its shards' (db/models
+        OfferUseCountRow), batched with the response's other offers."""
+        on_shards = await info.context.loaders.offer_shard_uses.load(self.pk)
+        return self.row_uses + (on_shards or 0)
 
     @strawberry.field(
         description="Tiers the offer is limited to; empty is every tier.",
@@ -141,7 +148,7 @@ class Offer(Node):
             valid_until=row.valid_until,
             max_uses=row.max_uses,
             max_uses_per_customer=row.max_uses_per_customer,
-            uses=row.uses,
+            row_uses=row.uses,
             minimum_order_value=Money.of(DomainMoney(row.minimum_order_minor, currency)),
             customer_groups=list(row.customer_groups),
             badge_codes=list(row.badge_codes or ()),

@@ -39,6 +39,7 @@ from loyalty_gql.db.models.offers import (
     OfferAssignmentRow,
     OfferCustomerUseRow,
     OfferRow,
+    OfferUseCountRow,
     StackingGroupRow,
 )
 from loyalty_gql.db.models.orders import (
@@ -91,6 +92,7 @@ __all__ = [
     "OfferAssignmentRow",
     "OfferCustomerUseRow",
     "OfferRow",
+    "OfferUseCountRow",
     "OrderLineRow",
     "OrderOfferRow",
     "OrderPunchRow",

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -104,6 +105,25 @@ class OfferCustomerUseRow(Base):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="RESTRICT"), primary_key=True
     )
+    uses: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OfferUseCountRow(Base):
+    """Part of an offer's count of uses in orders, for offers without a usage limit.
+
+    Orders add their uses here, on the shard their order id picks, not on the offer's
+    row: concurrent orders of the same products would otherwise queue for that one row
+    until each commits (on PostgreSQL the long tail of a sale day's orders). An offer's
+    uses are its row's ``uses`` plus the sum of its shards; a limited offer's uses stay
+    on its row, where the limit is checked under the row's lock.
+    """
+
+    __tablename__ = "offer_use_counts"
+
+    offer_id: Mapped[int] = mapped_column(
+        ForeignKey("offers.id", ondelete="RESTRICT"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     uses: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

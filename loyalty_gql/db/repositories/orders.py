@@ -16,6 +16,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     column,
+    delete,
     func,
     insert,
     select,
@@ -33,6 +34,7 @@ from loyalty_gql.db.models import (
     OfferAssignmentRow,
     OfferCustomerUseRow,
     OfferRow,
+    OfferUseCountRow,
     OrderLineRow,
     OrderOfferRow,
     OrderPunchRow,
@@ -213,6 +215,71 @@ async def count_offer_uses(session: Session, offer_ids: Sequence[int], n: int = 
     ids: Any = list(offer_ids) if dialect == "postgresql" else json.dumps(list(offer_ids))
     rows = await direct.fetch(session, _count_offer_uses(dialect), {"offer_ids": ids, "n": n})
     return touched_limited_offers(session, rows) == len(offer_ids)
+
+
+USE_SHARDS = 16
+"""Shards of an unlimited offer's use count (db/models/offers.OfferUseCountRow)."""
+
+
+@cache
+def _count_unlimited_uses(dialect: str) -> Any:
+    # one statement for the order's offers, each still without a limit: on PostgreSQL
+    # read FOR SHARE, so an admin who sets a limit (and folds the shards into the row,
+    # fold_offer_use_counts) waits for the orders counting now, and later orders see it
+    counts = _table(OfferUseCountRow)
+    if dialect == "postgresql":
+        chosen = _offers.id == any_(bindparam("offer_ids", type_=postgresql.ARRAY(BigInteger)))
+    else:
+        listed: Any = select(column("value")).select_from(func.json_each(bindparam("offer_ids")))
+        chosen = _offers.id.in_(listed)
+    unlimited = select(
+        _offers.id, bindparam("shard", type_=counts.c.shard.type), bindparam("n")
+    ).where(chosen, _offers.max_uses.is_(None))
+    if dialect == "postgresql":
+        unlimited = unlimited.with_for_update(read=True)
+    # (the SELECT has a WHERE: SQLite needs one ahead of ON CONFLICT to parse it)
+    statement = insert_for(dialect)(counts).from_select(["offer_id", "shard", "uses"], unlimited)
+    return statement.on_conflict_do_update(
+        index_elements=[counts.c.offer_id, counts.c.shard],
+        set_={"uses": counts.c.uses + statement.excluded.uses},
+    ).returning(counts.c.offer_id)
+
+
+async def count_unlimited_offer_uses(
+    session: Session, order_pk: int, offer_ids: Sequence[int], n: int = 1
+) -> bool:
+    """``n`` more uses of each offer (ids distinct, none with a usage limit), on the
+    shard of the order (``order_pk``), in one statement; False unless every offer was
+    still without a limit (the caller then rolls back). Only staff see these counts:
+    no cached answer is touched."""
+    dialect = dialect_of(session)
+    ids: Any = list(offer_ids) if dialect == "postgresql" else json.dumps(list(offer_ids))
+    params = {"offer_ids": ids, "shard": order_pk % USE_SHARDS, "n": n}
+    rows = await direct.fetch(session, _count_unlimited_uses(dialect), params)
+    return len(rows) == len(offer_ids)
+
+
+_SHARD_USES = (
+    select(_table(OfferUseCountRow).c.offer_id, func.sum(_table(OfferUseCountRow).c.uses))
+    .where(_table(OfferUseCountRow).c.offer_id.in_(bindparam("ids", expanding=True)))
+    .group_by(_table(OfferUseCountRow).c.offer_id)
+)
+
+
+async def shard_uses(session: Session, offer_ids: Sequence[int]) -> dict[int, int]:
+    """Each offer's uses counted on its shards (missing: none), by offer id."""
+    rows = await session.execute(_SHARD_USES, {"ids": list(offer_ids)})
+    return {int(pk): int(total) for pk, total in rows}
+
+
+async def fold_offer_use_counts(session: Session, offer_id: int) -> int:
+    """Remove the offer's shards and return their uses (the caller adds them to the
+    offer's row, which it holds locked)."""
+    table = _table(OfferUseCountRow)
+    result = await session.execute(
+        delete(table).where(table.c.offer_id == offer_id).returning(table.c.uses)
+    )
+    return sum(int(uses) for (uses,) in result.all())
 
 
 async def use_coupon_codes(session: Session, code_ids: Sequence[int], now: datetime) -> bool:

@@ -18,6 +18,7 @@ from loyalty_gql.db.repositories.offers.catalog import (
     store_terms,
     terms_of,
 )
+from loyalty_gql.db.repositories.orders import fold_offer_use_counts
 from loyalty_gql.db.repositories.sites import bump_offers_version, site_by_id
 from loyalty_gql.db.session import Session
 from loyalty_gql.domain.codes import random_code
@@ -130,6 +131,11 @@ async def update_offer(
         site = await _site(uow.session, row.site_id)
         terms = changes.applied_to(terms_of(row, site.currency))
         await _check_terms(uow.session, site, terms, offer_id=row.id)
+        if terms.max_uses is not None:
+            # a limited offer counts on its row (checked under its lock): the uses its
+            # orders counted on shards while it had no limit move there (db/models
+            # OfferUseCountRow); the row is locked, so no order counts meanwhile
+            row.uses += await fold_offer_use_counts(uow.session, row.id)
         store_terms(row, terms, site.currency)
         row.updated_at = now
         await bump_offers_version(uow.session, row.site_id)

@@ -283,7 +283,10 @@ async def _consume(  # noqa: PLR0917
     if customer is not None and uses:
         # the customer's rows: under the account's (or the customer's) lock
         await orders_repo.add_customer_uses(session, customer.id, dict(sorted(uses.items())))
-    await _count_uses(session, {pk: n for pk, n in uses.items() if pk not in limited})
+    unlimited = {pk: n for pk, n in uses.items() if pk not in limited}
+    for n in sorted(set(unlimited.values())):
+        ids = sorted(pk for pk, count in unlimited.items() if count == n)
+        expect_changed(await orders_repo.count_unlimited_offer_uses(session, order.id, ids, n))
 
 
 async def _count_uses(session: Session, uses: dict[int, int]) -> None:
