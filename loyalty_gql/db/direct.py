@@ -47,7 +47,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import await_only
 
 from loyalty_gql.db.engine import InlineConnection
-from loyalty_gql.db.versions import INVISIBLE, SCOPED, STATEMENT_LISTENERS
+from loyalty_gql.db.versions import INVISIBLE, SCOPED, STATEMENT_LISTENERS, SYNC_RUNNER
 
 Statement = Any
 """A Core statement: an ``Executable`` that is also a ``ClauseElement`` (it compiles)."""
@@ -402,3 +402,7 @@ async def load(
             made.append(instance)
         out.append(tuple(made))
     return out
+
+
+# the read versions' bumps at commit (db/versions.py, which cannot import this module)
+SYNC_RUNNER[0] = fetch_in_sync

@@ -278,6 +278,16 @@ def _bumps(dialect: str) -> _Bumps:
     )
 
 
+def _through_session(session: Session, statement: Any, params: dict[str, Any]) -> list[Any]:
+    result = session.execute(statement, params)
+    return list(result.all()) if getattr(result, "returns_rows", False) else []
+
+
+SYNC_RUNNER: list[Callable[[Session, Any, dict[str, Any]], list[Any]]] = [_through_session]
+"""How the bumps are sent: through the session, until db/direct.py (which imports this
+module) puts its driver path here when it is imported, as every write path does."""
+
+
 def _ids(dialect: str, ids: list[int]) -> Any:
     return ids if dialect == "postgresql" else json.dumps(ids)
 
@@ -289,8 +299,7 @@ def _before_commit(session: Session) -> None:
     touched: Touched | None = session.info.pop(KEY, None)
     if touched is None:
         return
-    from loyalty_gql.db.direct import fetch_in_sync as run
-
+    run = SYNC_RUNNER[0]
     events = event_messages(touched.events)
     bind = session.get_bind()
     hub = hub_of(bind.pool)  # type: ignore[union-attr]
