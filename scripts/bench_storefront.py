@@ -391,10 +391,7 @@ def wrk(
         raise RuntimeError("wrk saw errors (see above)")
 
     def grab(pattern: str) -> str:
-        found = re.search(pattern, out, re.M)
-        if found is None:
-            raise RuntimeError(f"no {pattern!r} in wrk's output:\n{out}")
-        return found.group(1)
+        return grab_from(out, pattern)
 
     requests = int(grab(r"(\d+) requests in"))
     shares = None
@@ -410,6 +407,14 @@ def wrk(
         requests=requests,
         cpu_us=shares,
     )
+
+
+def grab_from(out: str, pattern: str) -> str:
+    """The first group of ``pattern`` in wrk's output (an error naming it if missing)."""
+    found = re.search(pattern, out, re.M)
+    if found is None:
+        raise RuntimeError(f"no {pattern!r} in wrk's output:\n{out}")
+    return found.group(1)
 
 
 def warm_every_worker(url: str, body: str | None, token: str | None, requests: int = 64) -> None:
@@ -584,10 +589,7 @@ def record_orders_wrk(
     cpu = cpu_seconds(pid) - cpu if pid else 0.0
 
     def grab(pattern: str) -> str:
-        found = re.search(pattern, out, re.M)
-        if found is None:
-            raise RuntimeError(f"no {pattern!r} in wrk's output:\n{out}")
-        return found.group(1)
+        return grab_from(out, pattern)
 
     requests = int(grab(r"(\d+) requests in"))
     failed = int(grab(r"^orders-failed: (\d+)"))

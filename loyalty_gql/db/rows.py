@@ -25,16 +25,22 @@ from loyalty_gql.db.session import Session
 from loyalty_gql.db.versions import scoped, touch_row
 
 
-@cache
-def _plan(cls: Any) -> tuple[Insert, str, tuple[tuple[str, str, Any], ...]]:
-    """The table's INSERT ... RETURNING its key, the key's attribute, and each other
-    column as (attribute, column, default when not set)."""
+def _mapped(cls: Any) -> tuple[Mapper[Any], Table, Any]:
+    """The mapped class's mapper, its table and the table's (one) key column."""
     mapper: Mapper[Any] = inspect_mapper(cls)
     table = mapper.local_table
     if not isinstance(table, Table):  # pragma: no cover - every row maps a table
         msg = f"{cls.__name__} does not map a table"
         raise TypeError(msg)
     (key_column,) = table.primary_key.columns
+    return mapper, table, key_column
+
+
+@cache
+def _plan(cls: Any) -> tuple[Insert, str, tuple[tuple[str, str, Any], ...]]:
+    """The table's INSERT ... RETURNING its key, the key's attribute, and each other
+    column as (attribute, column, default when not set)."""
+    mapper, table, key_column = _mapped(cls)
     columns: list[tuple[str, str, Any]] = []
     key_attribute = ""
     for prop in mapper.column_attrs:
@@ -78,12 +84,7 @@ async def insert_new(session: Session, row: Any) -> None:
 def _update_plan(cls: Any, keys: tuple[str, ...]) -> tuple[Update, str, tuple[str, ...]]:
     """The UPDATE of these attributes of one row by its key (RETURNING the key, so a row
     that is gone is noticed), the key's attribute, and each attribute's column."""
-    mapper: Mapper[Any] = inspect_mapper(cls)
-    table = mapper.local_table
-    if not isinstance(table, Table):  # pragma: no cover - every row maps a table
-        msg = f"{cls.__name__} does not map a table"
-        raise TypeError(msg)
-    (key_column,) = table.primary_key.columns
+    mapper, table, key_column = _mapped(cls)
     columns = tuple(mapper.column_attrs[key].columns[0].key for key in keys)
     statement = scoped(
         update(table)

@@ -188,15 +188,23 @@ def _touch_owners(session: Session, owners: Sequence[Any]) -> int:
 _offers = _table(OfferRow).c
 
 
+def _among_offer_ids(dialect: str) -> Any:
+    """``offers.id`` among the ids of the parameter ``offer_ids``, given as one value
+    (an array on PostgreSQL, a JSON list on SQLite: see :func:`_offer_ids`) rather than
+    an ``IN (...)`` expanded per call, so the statement goes to the driver as built."""
+    if dialect == "postgresql":
+        return _offers.id == any_(bindparam("offer_ids", type_=postgresql.ARRAY(BigInteger)))
+    listed: Any = select(column("value")).select_from(func.json_each(bindparam("offer_ids")))
+    return _offers.id.in_(listed)
+
+
+def _offer_ids(dialect: str, offer_ids: Sequence[int]) -> Any:
+    return list(offer_ids) if dialect == "postgresql" else json.dumps(list(offer_ids))
+
+
 @cache
 def _count_offer_uses(dialect: str) -> Any:
-    # the ids as one parameter (an array on PostgreSQL, a JSON list on SQLite) rather
-    # than IN (...) expanded per call, so the statement goes to the driver as built
-    if dialect == "postgresql":
-        chosen = _offers.id == any_(bindparam("offer_ids", type_=postgresql.ARRAY(BigInteger)))
-    else:
-        listed: Any = select(column("value")).select_from(func.json_each(bindparam("offer_ids")))
-        chosen = _offers.id.in_(listed)
+    chosen = _among_offer_ids(dialect)
     return scoped(
         update(_table(OfferRow))
         .where(
@@ -212,7 +220,7 @@ async def count_offer_uses(session: Session, offer_ids: Sequence[int], n: int = 
     """``n`` more uses of each offer (ids distinct), in one statement; False unless every
     offer had room for them under its usage limit (the caller then rolls back)."""
     dialect = dialect_of(session)
-    ids: Any = list(offer_ids) if dialect == "postgresql" else json.dumps(list(offer_ids))
+    ids = _offer_ids(dialect, offer_ids)
     rows = await direct.fetch(session, _count_offer_uses(dialect), {"offer_ids": ids, "n": n})
     return touched_limited_offers(session, rows) == len(offer_ids)
 
@@ -227,11 +235,7 @@ def _count_unlimited_uses(dialect: str) -> Any:
     # read FOR SHARE, so an admin who sets a limit (and folds the shards into the row,
     # fold_offer_use_counts) waits for the orders counting now, and later orders see it
     counts = _table(OfferUseCountRow)
-    if dialect == "postgresql":
-        chosen = _offers.id == any_(bindparam("offer_ids", type_=postgresql.ARRAY(BigInteger)))
-    else:
-        listed: Any = select(column("value")).select_from(func.json_each(bindparam("offer_ids")))
-        chosen = _offers.id.in_(listed)
+    chosen = _among_offer_ids(dialect)
     unlimited = select(
         _offers.id, bindparam("shard", type_=counts.c.shard.type), bindparam("n")
     ).where(chosen, _offers.max_uses.is_(None))
@@ -253,7 +257,7 @@ async def count_unlimited_offer_uses(
     still without a limit (the caller then rolls back). Only staff see these counts:
     no cached answer is touched."""
     dialect = dialect_of(session)
-    ids: Any = list(offer_ids) if dialect == "postgresql" else json.dumps(list(offer_ids))
+    ids = _offer_ids(dialect, offer_ids)
     params = {"offer_ids": ids, "shard": order_pk % USE_SHARDS, "n": n}
     rows = await direct.fetch(session, _count_unlimited_uses(dialect), params)
     return len(rows) == len(offer_ids)
