@@ -126,6 +126,21 @@ def _check_owners(statement: Statement) -> None:
         raise TypeError(msg)
 
 
+def _prepared(
+    statement: Statement, dialect: Dialect, params: Mapping[str, Any], keys: Sequence[str] | None
+) -> tuple[_Plan, tuple[Any, ...]]:
+    """The statement's plan and its values for ``params``, announced to the listeners."""
+    plan = _plan(statement, dialect, keys)
+    values = plan.values(params)
+    _announce(plan.sql)
+    return plan, values
+
+
+def _rows_of(result: Any) -> list[tuple[Any, ...]]:
+    """The rows of a result of the session's path, as the driver's path gives them."""
+    return [tuple(row) for row in result.all()] if getattr(result, "returns_rows", False) else []
+
+
 def _announce(sql: str) -> None:
     for listener in STATEMENT_LISTENERS:
         listener(sql)
@@ -190,12 +205,8 @@ async def fetch(
     (the same columns on every call)."""
     dialect, driver = await _driver(session)
     if driver is None:
-        result = await session.execute(statement, params)
-        returns = getattr(result, "returns_rows", False)
-        return [tuple(row) for row in result.all()] if returns else []
-    plan = _plan(statement, dialect, list(params) if columns else None)
-    values = plan.values(params)
-    _announce(plan.sql)
+        return _rows_of(await session.execute(statement, params))
+    plan, values = _prepared(statement, dialect, params, list(params) if columns else None)
     if isinstance(driver, sqlite3.Connection):
         return _sqlite_fetch(driver, plan, values)
     return [tuple(row) for row in await _pg(driver, plan.sql, values, many=False)]
@@ -209,12 +220,8 @@ def fetch_in_sync(
     connection = session.connection()
     dialect, driver = _driver_of(connection) if ENABLED[0] else (connection.dialect, None)
     if driver is None:
-        result = session.execute(statement, params)
-        returns = getattr(result, "returns_rows", False)
-        return [tuple(row) for row in result.all()] if returns else []
-    plan = _plan(statement, dialect, None)
-    values = plan.values(params)
-    _announce(plan.sql)
+        return _rows_of(session.execute(statement, params))
+    plan, values = _prepared(statement, dialect, params, None)
     if isinstance(driver, sqlite3.Connection):
         return _sqlite_fetch(driver, plan, values)
     rows = await_only(_pg(driver, plan.sql, values, many=False))
@@ -362,9 +369,7 @@ async def load(
     if driver is None:
         return [tuple(row) for row in (await session.execute(statement, params)).all()]
     loading = _load_plan(statement, dialect)
-    plan = loading.plan
-    values = plan.values(params)
-    _announce(plan.sql)
+    plan, values = _prepared(statement, dialect, params, None)
     if isinstance(driver, sqlite3.Connection):
         raw = _sqlite_fetch(driver, plan, values)
     else:

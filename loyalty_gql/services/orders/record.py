@@ -284,17 +284,24 @@ async def _consume(  # noqa: PLR0917
         # the customer's rows: under the account's (or the customer's) lock
         await orders_repo.add_customer_uses(session, customer.id, dict(sorted(uses.items())))
     unlimited = {pk: n for pk, n in uses.items() if pk not in limited}
-    for n in sorted(set(unlimited.values())):
-        ids = sorted(pk for pk, count in unlimited.items() if count == n)
+    for n, ids in _by_count(unlimited):
         expect_changed(await orders_repo.count_unlimited_offer_uses(session, order.id, ids, n))
 
 
 async def _count_uses(session: Session, uses: dict[int, int]) -> None:
     """``uses[offer_id]`` more uses of each offer: a statement per distinct count (one:
     an order uses an offer once)."""
-    for n in sorted(set(uses.values())):
-        ids = sorted(pk for pk, count in uses.items() if count == n)
+    for n, ids in _by_count(uses):
         expect_changed(await orders_repo.count_offer_uses(session, ids, n))
+
+
+def _by_count(uses: dict[int, int]) -> list[tuple[int, list[int]]]:
+    """The offers grouped by their count of uses (one group: an order uses an offer
+    once), each group's ids in order: one counting statement per group."""
+    return [
+        (n, sorted(pk for pk, count in uses.items() if count == n))
+        for n in sorted(set(uses.values()))
+    ]
 
 
 async def _earn(
